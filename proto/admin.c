@@ -1,0 +1,76 @@
+/*
+ * proto/admin.c — schemas of the admin protocol; see admin.h.
+ */
+#include "proto/admin.h"
+
+#include <string.h>
+
+const char *const fo_reply_code_names[] = {
+    "ok",      "bad_request", "unauthorized", "forbidden", "not_leader", "no_quorum",
+    "refused", "failed",      "busy",         "internal",  NULL};
+
+static const struct fo_field req_fields[] = {
+    FO_U64(struct fo_admin_req, id, 0),
+    FO_STR(struct fo_admin_req, cmd, FO_F_NONEMPTY, FO_CMD_NAME_MAX),
+    FO_STR(struct fo_admin_req, token, FO_F_OPTIONAL, FO_TOKEN_MAX),
+    FO_KV(struct fo_admin_req, args, nargs, FO_F_OPTIONAL, FO_ARGS_MAX, FO_ARG_MAX),
+};
+static const struct fo_schema req_schema = FO_SCHEMA(struct fo_admin_req, req_fields);
+
+static const struct fo_field reply_fields[] = {
+    FO_U64(struct fo_reply, id, 0),
+    FO_ENUM(struct fo_reply, code, 0, fo_reply_code_names),
+    FO_STR(struct fo_reply, message, FO_F_OPTIONAL, FO_TEXT_MAX),
+    FO_STR(struct fo_reply, leader, FO_F_OPTIONAL, FO_NAME_MAX),
+    FO_STR(struct fo_reply, body, FO_F_OPTIONAL, FO_BODY_MAX),
+};
+static const struct fo_schema reply_schema = FO_SCHEMA(struct fo_reply, reply_fields);
+
+static const struct fo_msg_type req_type[] = {{"req", 0, &req_schema}};
+static const struct fo_msg_type reply_type[] = {{"reply", 0, &reply_schema}};
+
+enum fo_proto_code fo_admin_req_encode(const struct fo_admin_req *req, struct fo_buf *out,
+                                       struct fo_proto_error *err)
+{
+    return fo_msg_encode(req_type, req, out, err);
+}
+
+enum fo_proto_code fo_reply_encode(const struct fo_reply *rep, struct fo_buf *out,
+                                   struct fo_proto_error *err)
+{
+    return fo_msg_encode(reply_type, rep, out, err);
+}
+
+enum fo_proto_code fo_admin_req_decode(const uint8_t *payload, size_t len, struct fo_admin_req *req,
+                                       struct fo_proto_error *err)
+{
+    int id;
+    memset(req, 0, sizeof(*req));
+    return fo_msg_decode(req_type, 1, payload, len, &id, req, err);
+}
+
+enum fo_proto_code fo_reply_decode(const uint8_t *payload, size_t len, struct fo_reply *rep,
+                                   struct fo_proto_error *err)
+{
+    int id;
+    memset(rep, 0, sizeof(*rep));
+    return fo_msg_decode(reply_type, 1, payload, len, &id, rep, err);
+}
+
+const char *fo_admin_req_arg(const struct fo_admin_req *req, const char *key)
+{
+    for (size_t i = 0; i < req->nargs; i++)
+        if (strcmp(req->args[i].key, key) == 0)
+            return req->args[i].value;
+    return NULL;
+}
+
+void fo_admin_req_free(struct fo_admin_req *req)
+{
+    fo_schema_free(&req_schema, req);
+}
+
+void fo_reply_free(struct fo_reply *rep)
+{
+    fo_schema_free(&reply_schema, rep);
+}

@@ -1,0 +1,78 @@
+/*
+ * proto/admin.h — the admin protocol between failoverctl (or any tool) and a node,
+ * and the reply every node protocol uses (DESIGN §8, §9).
+ *
+ *   client -> node   {"v":1, "t":"req", "id":7, "cmd":"status", "token":"...",
+ *                     "args":{"to":"dr"}}
+ *   node -> client   {"v":1, "t":"reply", "id":7, "code":"ok", "body":"{...json...}"}
+ *                    {"v":1, "t":"reply", "id":7, "code":"not_leader",
+ *                     "message":"...", "leader":"127.0.0.1:7401"}
+ *
+ * One reply per request, matched by id. "body" is JSON text (the same documents the
+ * HTTP API serves), so that every interface renders one representation. Health-feed
+ * acknowledgements (proto/health.h) are replies too.
+ *
+ * Ownership: decoded structs own their members; free them with the matching _free().
+ */
+#ifndef FO_PROTO_ADMIN_H
+#define FO_PROTO_ADMIN_H
+
+#include "proto/state.h"
+
+#define FO_CMD_NAME_MAX 32
+#define FO_TOKEN_MAX    256
+#define FO_ARGS_MAX     32
+#define FO_ARG_MAX      512
+#define FO_BODY_MAX     (960u * 1024u) /* fits in a default 1 MiB frame */
+
+/* Reply codes. failoverctl maps them to its exit codes (DESIGN §13). */
+enum fo_reply_code {
+    FO_REPLY_OK = 0,       /* "ok" */
+    FO_REPLY_BAD_REQUEST,  /* "bad_request": malformed or unknown command/arguments */
+    FO_REPLY_UNAUTHORIZED, /* "unauthorized": missing or wrong token */
+    FO_REPLY_FORBIDDEN,    /* "forbidden": the token may not run this command */
+    FO_REPLY_NOT_LEADER,   /* "not_leader": ask "leader" instead */
+    FO_REPLY_NO_QUORUM,    /* "no_quorum": no leader known / cannot commit */
+    FO_REPLY_REFUSED,      /* "refused": policy said no (RPO gate, paused, cooldown...) */
+    FO_REPLY_FAILED,       /* "failed": the operation was attempted and failed */
+    FO_REPLY_BUSY,         /* "busy": too many requests or connections, retry later */
+    FO_REPLY_INTERNAL,     /* "internal": a bug or resource failure on the node */
+    FO_REPLY_NCODES
+};
+extern const char *const fo_reply_code_names[];
+
+struct fo_admin_req {
+    uint64_t id;
+    char *cmd;          /* e.g. "status" */
+    char *token;        /* optional: bearer token; never logged or echoed */
+    struct fo_kv *args; /* optional */
+    size_t nargs;
+};
+
+struct fo_reply {
+    uint64_t id;
+    int code;      /* enum fo_reply_code */
+    char *message; /* optional: for people */
+    char *leader;  /* optional: with not_leader, the leader's admin address */
+    char *body;    /* optional: JSON text */
+};
+
+/* Encode as one frame (header included); out is owned by the caller. */
+enum fo_proto_code fo_admin_req_encode(const struct fo_admin_req *req, struct fo_buf *out,
+                                       struct fo_proto_error *err);
+enum fo_proto_code fo_reply_encode(const struct fo_reply *rep, struct fo_buf *out,
+                                   struct fo_proto_error *err);
+
+/* Decode a payload into a zeroed struct; on error it is left empty. */
+enum fo_proto_code fo_admin_req_decode(const uint8_t *payload, size_t len, struct fo_admin_req *req,
+                                       struct fo_proto_error *err);
+enum fo_proto_code fo_reply_decode(const uint8_t *payload, size_t len, struct fo_reply *rep,
+                                   struct fo_proto_error *err);
+
+/* The value of args[key], or NULL. */
+const char *fo_admin_req_arg(const struct fo_admin_req *req, const char *key);
+
+void fo_admin_req_free(struct fo_admin_req *req);
+void fo_reply_free(struct fo_reply *rep);
+
+#endif

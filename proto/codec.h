@@ -1,0 +1,226 @@
+/*
+ * proto/codec.h — strict, table-driven msgpack <-> C struct codec.
+ *
+ * Every failoverd message is one msgpack map: {"v": 1, "t": "<type>", <fields>...}
+ * (DESIGN §8). A message's C struct is described once by a schema (an array of
+ * fo_field); the same table drives encoding, decoding, validation and freeing, so every
+ * message gets the same strictness:
+ *
+ *   - the outer object must be a map with string keys, "v" == FO_PROTO_VERSION and a
+ *     "t" known to the caller's family of messages;
+ *   - every required field present, every field of the declared wire type, strings
+ *     within their byte limit, free of NUL bytes and valid UTF-8, arrays within their
+ *     count limit, enum strings from their table;
+ *   - unknown fields and duplicate fields are REJECTED: the wire format only changes
+ *     with a new "v", so an unexpected key is a bug or an attack, never a feature;
+ *   - no trailing bytes after the message, nesting at most FO_PROTO_MAX_DEPTH deep.
+ *
+ * Errors are values: a code and a message that names the field by its path, e.g.
+ * "op_begin.steps[3]: string longer than 64 bytes".
+ *
+ * Ownership: decoding allocates every string and array with malloc; the decoded
+ * struct owns them and fo_schema_free() releases them (never the struct itself, which
+ * the caller owns). Encoding never takes ownership of its input.
+ *
+ * Thread-safety: no shared state; any thread may call any function.
+ */
+#ifndef FO_PROTO_CODEC_H
+#define FO_PROTO_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#define FO_PROTO_VERSION 1
+
+/* Containers deeper than this are rejected before msgpack-c sees them. Our deepest
+ * message (snapshot -> history[] -> steps[] -> step) needs 4 levels. */
+#define FO_PROTO_MAX_DEPTH 8
+
+enum fo_proto_code {
+    FO_PROTO_OK = 0,
+    FO_PROTO_ETRUNC,     /* input ends inside a frame or an object */
+    FO_PROTO_ETOOBIG,    /* frame larger than the configured maximum */
+    FO_PROTO_EMALFORMED, /* not msgpack, or not the expected shape */
+    FO_PROTO_EDEPTH,     /* nested deeper than FO_PROTO_MAX_DEPTH */
+    FO_PROTO_ETRAILING,  /* bytes after the message */
+    FO_PROTO_EVERSION,   /* "v" is not a version we speak */
+    FO_PROTO_EMSGTYPE,   /* "t" is not a message of this protocol */
+    FO_PROTO_EFIELDTYPE, /* a field has the wrong msgpack type */
+    FO_PROTO_EMISSING,   /* a required field is absent */
+    FO_PROTO_EUNKNOWN,   /* a field the schema does not know */
+    FO_PROTO_EDUP,       /* a field appears twice */
+    FO_PROTO_ELIMIT,     /* a string or array over its limit */
+    FO_PROTO_EVALUE,     /* a value outside its domain (enum, range, UTF-8, NUL) */
+    FO_PROTO_ENOMEM,     /* allocation failed */
+};
+
+/* An error value. msg always names what was wrong; it never contains field values that
+ * could be secrets (tokens are never echoed). */
+struct fo_proto_error {
+    enum fo_proto_code code;
+    char msg[200];
+};
+
+/* Short stable name of a code ("truncated", "unknown_field", ...) for logs and replies. */
+const char *fo_proto_code_name(enum fo_proto_code code);
+
+/* Fill err (if not NULL) with code and a printf-style message; returns code. */
+enum fo_proto_code fo_proto_fail(struct fo_proto_error *err, enum fo_proto_code code,
+                                 const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* A heap buffer owned by whoever holds it; release with fo_buf_free(). */
+struct fo_buf {
+    uint8_t *data;
+    size_t len;
+};
+void fo_buf_free(struct fo_buf *buf);
+
+/*
+ * Walk the msgpack object at p[0..len) without allocating and check that it is
+ * well-formed, nested at most max_depth containers deep, and that no container claims
+ * more elements than there are bytes left. On success *used is the object's length.
+ *
+ * Why this exists: msgpack-c's C unpacker allocates count * sizeof(object) for a
+ * container straight from the untrusted count before reading a single element (a
+ * 6-byte input asks for 51 GB), and its C API has no limits. Scanning first bounds every
+ * later allocation by the input size. It only reads headers; msgpack-c still decodes.
+ */
+enum fo_proto_code fo_msgpack_scan(const uint8_t *p, size_t len, unsigned max_depth, size_t *used,
+                                   struct fo_proto_error *err);
+
+/* ---- schemas ------------------------------------------------------------------ */
+
+enum fo_field_kind {
+    FO_FIELD_STR,  /* char *: owned, NUL-terminated, UTF-8, no embedded NUL */
+    FO_FIELD_U64,  /* uint64_t, a non-negative msgpack integer */
+    FO_FIELD_U32,  /* uint32_t */
+    FO_FIELD_BOOL, /* bool */
+    FO_FIELD_ENUM, /* int: a string on the wire, index into names[] */
+    FO_FIELD_PTR,  /* struct *: owned, described by sub; NULL <-> nil */
+    FO_FIELD_ARR,  /* struct *items (owned, count at count_off), elements described by sub */
+    FO_FIELD_STRS, /* char **items (owned, count at count_off): array of strings */
+    FO_FIELD_KV,   /* struct fo_kv *items (owned, count at count_off): a map of
+                    * string -> string, keys unique and non-empty */
+};
+
+/* One entry of a FO_FIELD_KV map. */
+struct fo_kv {
+    char *key;
+    char *value;
+};
+
+/* Field flags. */
+#define FO_F_REQUIRED 0x0 /* must be present (the default) */
+#define FO_F_OPTIONAL                                                                              \
+    0x1                   /* may be absent or nil; absent = zero value; encoded only if            \
+                           * not the zero value (NULL, 0, false, empty) */
+#define FO_F_NONEMPTY 0x2 /* STR/STRS items: must not be the empty string */
+
+struct fo_schema;
+
+struct fo_field {
+    const char *name;
+    enum fo_field_kind kind;
+    unsigned flags;
+    size_t off;                  /* offset of the member in the struct */
+    size_t count_off;            /* ARR/STRS: offset of the size_t element count */
+    uint32_t max;                /* STR: max bytes; ARR/STRS/KV: max elements */
+    const struct fo_schema *sub; /* PTR/ARR */
+    const char *const *names;    /* ENUM: NULL-terminated table of wire names */
+    uint32_t str_max;            /* STRS/KV: max bytes of each string */
+};
+
+struct fo_schema {
+    const char *name; /* used in error paths */
+    size_t size;      /* sizeof the struct */
+    const struct fo_field *fields;
+    size_t nfields;
+};
+
+/* Table-building helpers: the wire name is the C member name. */
+#define FO_STR(T, m, fl, mx)                                                                       \
+    {                                                                                              \
+#m, FO_FIELD_STR, (fl), offsetof(T, m), 0, (mx), NULL, NULL, 0                             \
+    }
+#define FO_U64(T, m, fl)                                                                           \
+    {                                                                                              \
+#m, FO_FIELD_U64, (fl), offsetof(T, m), 0, 0, NULL, NULL, 0                                \
+    }
+#define FO_U32(T, m, fl)                                                                           \
+    {                                                                                              \
+#m, FO_FIELD_U32, (fl), offsetof(T, m), 0, 0, NULL, NULL, 0                                \
+    }
+#define FO_BOOL(T, m, fl)                                                                          \
+    {                                                                                              \
+#m, FO_FIELD_BOOL, (fl), offsetof(T, m), 0, 0, NULL, NULL, 0                               \
+    }
+#define FO_ENUM(T, m, fl, nm)                                                                      \
+    {                                                                                              \
+#m, FO_FIELD_ENUM, (fl), offsetof(T, m), 0, 0, NULL, (nm), 0                               \
+    }
+#define FO_PTR(T, m, fl, sc)                                                                       \
+    {                                                                                              \
+#m, FO_FIELD_PTR, (fl), offsetof(T, m), 0, 0, (sc), NULL, 0                                \
+    }
+#define FO_ARR(T, m, n, fl, mx, sc)                                                                \
+    {                                                                                              \
+#m, FO_FIELD_ARR, (fl), offsetof(T, m), offsetof(T, n), (mx), (sc), NULL, 0                \
+    }
+#define FO_STRS(T, m, n, fl, mx, smx)                                                              \
+    {                                                                                              \
+#m, FO_FIELD_STRS, (fl), offsetof(T, m), offsetof(T, n), (mx), NULL, NULL, (smx)           \
+    }
+#define FO_KV(T, m, n, fl, mx, smx)                                                                \
+    {                                                                                              \
+#m, FO_FIELD_KV, (fl), offsetof(T, m), offsetof(T, n), (mx), NULL, NULL, (smx)             \
+    }
+#define FO_SCHEMA(T, tbl)                                                                          \
+    {                                                                                              \
+#T, sizeof(T), (tbl), sizeof(tbl) / sizeof((tbl)[0])                                       \
+    }
+
+/* Release everything obj owns according to schema s and zero it. obj itself stays. */
+void fo_schema_free(const struct fo_schema *s, void *obj);
+
+/* Deep-copy src into dst (dst is overwritten, not freed first). On ENOMEM dst is left
+ * zeroed and nothing leaks. */
+enum fo_proto_code fo_schema_copy(const struct fo_schema *s, void *dst, const void *src);
+
+/* The wire name of an enum value; NULL when out of range. */
+const char *fo_enum_name(const char *const *names, int value);
+
+/* ---- messages ------------------------------------------------------------------ */
+
+/* One message type of a protocol family: its "t" tag, schema and the caller's id. */
+struct fo_msg_type {
+    const char *t;
+    int id;
+    const struct fo_schema *schema;
+};
+
+/*
+ * Encode obj (described by type->schema) as one frame: 4-byte big-endian length, then
+ * the map {"v", "t", fields in table order}. Deterministic: the same struct always
+ * gives the same bytes (golden vectors rely on it). out is owned by the caller.
+ * Fails only with FO_PROTO_ENOMEM, or FO_PROTO_EVALUE if an enum member is out of range.
+ */
+enum fo_proto_code fo_msg_encode(const struct fo_msg_type *type, const void *obj,
+                                 struct fo_buf *out, struct fo_proto_error *err);
+
+/*
+ * Decode one message payload (the bytes after the frame header) of any type in
+ * types[0..ntypes). On success *id is the matched type's id and obj (a zeroed struct of
+ * that type's schema size, owned by the caller) holds the message; free its members
+ * with fo_schema_free(). On error obj holds nothing that needs freeing.
+ */
+enum fo_proto_code fo_msg_decode(const struct fo_msg_type *types, size_t ntypes,
+                                 const uint8_t *payload, size_t len, int *id, void *obj,
+                                 struct fo_proto_error *err);
+
+/* Pack obj's fields as a msgpack map (used for nested objects, and by tests). */
+int fo_schema_pack(const struct fo_schema *s, const void *obj, msgpack_packer *pk);
+
+#endif

@@ -1,0 +1,9 @@
+/*
+ * tests/fuzz/fuzz_health.c — libFuzzer target for the health decoder.
+ */
+#include "tests/fuzz/fuzz_input.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return fo_fuzz_family(FO_FAM_HEALTH, data, size);
+}
