@@ -1,0 +1,79 @@
+/*
+ * consensus/raft_fsm.c — see raft_fsm.h.
+ */
+#include "consensus/raft_fsm.h"
+
+#include <string.h>
+
+static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
+{
+    struct fo_raft_fsm *rf = fsm->data;
+    fo_fsm_apply_frame(&rf->fsm, buf->base, buf->len);
+    if (rf->fsm.last.outcome != FO_FSM_APPLIED && rf->on_reject != NULL)
+        rf->on_reject(rf, &rf->fsm.last);
+    *result = &rf->fsm.last;
+    return 0;
+}
+
+static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n)
+{
+    struct fo_raft_fsm *rf = fsm->data;
+    struct fo_buf out;
+    struct raft_buffer *b;
+
+    if (fo_fsm_snapshot(&rf->fsm, &out) != 0)
+        return RAFT_NOMEM;
+    /* libraft frees what it is given with raft_free: copy into its heap. */
+    b = raft_malloc(sizeof(*b));
+    if (b == NULL) {
+        fo_buf_free(&out);
+        return RAFT_NOMEM;
+    }
+    b->base = raft_malloc(out.len);
+    if (b->base == NULL) {
+        raft_free(b);
+        fo_buf_free(&out);
+        return RAFT_NOMEM;
+    }
+    memcpy(b->base, out.data, out.len);
+    b->len = out.len;
+    fo_buf_free(&out);
+    *bufs = b;
+    *n = 1;
+    return 0;
+}
+
+static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
+{
+    struct fo_raft_fsm *rf = fsm->data;
+    struct fo_proto_error err;
+
+    if (fo_fsm_restore(&rf->fsm, buf->base, buf->len, &err) != 0) {
+        rf->fsm.last.outcome = FO_FSM_INVALID;
+        rf->fsm.last.type = FO_CMD_NTYPES;
+        strncpy(rf->fsm.last.msg, err.msg, sizeof(rf->fsm.last.msg) - 1);
+        rf->fsm.last.msg[sizeof(rf->fsm.last.msg) - 1] = '\0';
+        if (rf->on_reject != NULL)
+            rf->on_reject(rf, &rf->fsm.last);
+        return RAFT_MALFORMED; /* raft frees buf */
+    }
+    raft_free(buf->base); /* restored: the buffer is ours, and no longer needed */
+    return 0;
+}
+
+void fo_raft_fsm_init(struct fo_raft_fsm *rf)
+{
+    memset(rf, 0, sizeof(*rf));
+    fo_fsm_init(&rf->fsm);
+    rf->raft.version = 2;
+    rf->raft.data = rf;
+    rf->raft.apply = fsm_apply;
+    rf->raft.snapshot = fsm_snapshot;
+    rf->raft.restore = fsm_restore;
+    rf->raft.snapshot_finalize = NULL; /* raft frees the snapshot buffers itself */
+}
+
+void fo_raft_fsm_close(struct fo_raft_fsm *rf)
+{
+    fo_fsm_close(&rf->fsm);
+}

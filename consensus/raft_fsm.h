@@ -1,0 +1,33 @@
+/*
+ * consensus/raft_fsm.h — adapts the FSM (consensus/fsm.h) to libraft 0.15's struct
+ * raft_fsm, version 2 without snapshot_finalize (libraft-0.15 reference §2):
+ *
+ *   apply     decodes and applies one RAFT_COMMAND entry; never returns an error (an
+ *             error would make libraft retry the entry forever); *result points at
+ *             fsm.last, which the proposer's callback reads right after this apply —
+ *             results are never heap-allocated because libraft drops them on followers;
+ *   snapshot  encodes the whole state into one raft_malloc'd buffer (raft frees it);
+ *   restore   replaces the state; on success takes ownership of the buffer.
+ *
+ * Ownership: struct fo_raft_fsm is caller-allocated and must outlive the struct raft
+ * that uses it. Loop thread only.
+ */
+#ifndef FO_CONSENSUS_RAFT_FSM_H
+#define FO_CONSENSUS_RAFT_FSM_H
+
+#include <raft.h>
+
+#include "consensus/fsm.h"
+
+struct fo_raft_fsm {
+    struct raft_fsm raft; /* pass &rf->raft to raft_init / raft_fixture_grow */
+    struct fo_fsm fsm;
+    /* Called after every apply that was not FO_FSM_APPLIED (for logging); may be NULL. */
+    void (*on_reject)(struct fo_raft_fsm *rf, const struct fo_fsm_result *result);
+    void *data; /* for the owner */
+};
+
+void fo_raft_fsm_init(struct fo_raft_fsm *rf);
+void fo_raft_fsm_close(struct fo_raft_fsm *rf);
+
+#endif

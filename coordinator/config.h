@@ -1,0 +1,155 @@
+/*
+ * coordinator/config.h — a node's YAML configuration (DESIGN §2, §9).
+ *
+ * One file per node. Part of it must be identical on every node — the cluster name,
+ * peers, regions, sites and initial primary: the "replicated part", whose SHA-256 digest
+ * (fo_config.digest) nodes exchange so that diverging configs are reported. The rest is
+ * local: which peer this node is, its data directory, listen addresses, token files.
+ *
+ * Secrets are never inline: the file names token and password FILES, and only their
+ * paths are kept here. Nothing in this struct is secret, so it may be logged.
+ *
+ * Errors name the file, the line and the key: "node.yaml:14: peers[1].raft: '10.0.0.1'
+ * is not an IPv4 address with a port (libraft 0.15 needs a.b.c.d:port)".
+ *
+ * Ownership: fo_config_load() fills a caller-owned struct; every string and array in it
+ * is owned by that struct and released by fo_config_free(). Not thread-safe to load;
+ * read-only afterwards, so any thread may read it.
+ *
+ * Example (see tests/data/config/ for complete ones):
+ *
+ *   cluster: bmf001-prod
+ *   node:
+ *     name: us-east-1                # one of peers[].name
+ *     data_dir: /var/lib/failoverd   # raft log and snapshots; must exist
+ *   peers:                           # every voting node, the same on every node
+ *     - {name: us-east-1, id: 1, region: us-east-1, raft: 10.0.1.10:7301, admin: 10.0.1.10:7401}
+ *     - {name: us-west-2, id: 2, region: us-west-2, raft: 10.0.2.10:7301, admin: 10.0.2.10:7401}
+ *     - {name: eu-west-1, id: 3, region: eu-west-1, raft: 10.0.3.10:7301, admin: 10.0.3.10:7401}
+ *   regions: [us-east-1, us-west-2, eu-west-1]
+ *   initial_primary: main
+ *   sites:
+ *     main:
+ *       priority: 1
+ *       postgres: {region: us-east-1, host: 10.0.1.20, port: 5432, dbname: app,
+ *                  user: failoverd, password_file: /etc/failoverd/pg-main.password}
+ *       redis: {region: us-east-1, host: 10.0.1.30, port: 6379}
+ *       vercel_env:
+ *         DATABASE_URL: {file: /etc/failoverd/db-url-main}   # secret: read from a file
+ *         REDIS_HOST: 10.0.1.30                              # plain value
+ *       dns_origin: 203.0.113.10
+ *     dr:
+ *       priority: 2
+ *       postgres: {region: eu-west-1, host: 10.0.3.20, port: 5432, dbname: app, user: failoverd}
+ *       redis: {region: us-west-2, host: 10.0.2.30, port: 6379}
+ *   raft:                            # optional; these are the defaults
+ *     election_timeout_ms: 1000
+ *     heartbeat_ms: 100
+ *     snapshot_threshold: 512
+ *     snapshot_trailing: 512
+ *     connect_retry_ms: 250
+ *   admin:
+ *     listen: 127.0.0.1:7401          # optional; default: this node's peers[].admin
+ *     token_file: /etc/failoverd/admin.token      # required: full access
+ *     read_token_file: /etc/failoverd/read.token  # optional: status/history/report only
+ *     max_connections: 64             # optional
+ *     request_timeout_ms: 5000        # optional
+ */
+#ifndef FO_COORDINATOR_CONFIG_H
+#define FO_COORDINATOR_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/error.h"
+
+/* A coordinator node (a Raft voter). */
+struct fo_peer {
+    char *name;   /* also the node's name in logs and status, e.g. "us-east-1" */
+    uint64_t id;  /* Raft server id, > 0, unique, never reused */
+    char *region; /* one of fo_config.regions */
+    char *raft;   /* "a.b.c.d:port": libraft 0.15 takes IPv4 literals only */
+    char *admin;  /* "host:port" of its admin endpoint, where followers send clients */
+};
+
+struct fo_site_postgres {
+    char *region;
+    char *host;
+    uint16_t port;       /* default 5432 */
+    char *dbname;        /* default "postgres" */
+    char *user;          /* default "failoverd" */
+    char *password_file; /* optional */
+};
+
+struct fo_site_redis {
+    char *region;
+    char *host;
+    uint16_t port;       /* default 6379 */
+    char *password_file; /* optional */
+};
+
+/* A Vercel environment variable this site sets: exactly one of value / value_file. */
+struct fo_env_var {
+    char *name;
+    char *value;      /* inline (not secret), or NULL */
+    char *value_file; /* a file holding the (secret) value, or NULL */
+};
+
+/* A site: where each component lives when this site is primary (DESIGN §2). */
+struct fo_site {
+    char *name;
+    uint32_t priority;                 /* lower is preferred as a failover target; default 100 */
+    struct fo_site_postgres *postgres; /* NULL: no Postgres in this site */
+    struct fo_site_redis *redis;       /* NULL: no Redis */
+    struct fo_env_var *vercel_env;     /* optional */
+    size_t nvercel_env;
+    char *dns_origin; /* optional: origin the DNS record points to */
+};
+
+struct fo_config_raft {
+    uint32_t election_timeout_ms; /* default 1000; >= 100 */
+    uint32_t heartbeat_ms;        /* default 100; < election_timeout_ms */
+    uint32_t snapshot_threshold;  /* default 512 */
+    uint32_t snapshot_trailing;   /* default 512 */
+    uint32_t connect_retry_ms;    /* default 250 */
+};
+
+struct fo_config_admin {
+    char *listen;                /* "a.b.c.d:port"; default: self->admin */
+    char *token_file;            /* required */
+    char *read_token_file;       /* optional */
+    uint32_t max_connections;    /* default 64 */
+    uint32_t request_timeout_ms; /* default 5000 */
+};
+
+struct fo_config {
+    char *path; /* the file it was loaded from */
+    char *cluster;
+    char *node_name;
+    char *data_dir;
+    const struct fo_peer *self; /* points into peers */
+    struct fo_peer *peers;
+    size_t npeers; /* odd: 1, 3, 5, 7 or 9 */
+    char **regions;
+    size_t nregions;
+    struct fo_site *sites;
+    size_t nsites;
+    char *initial_primary; /* a site name */
+    struct fo_config_raft raft;
+    struct fo_config_admin admin;
+    char digest[65]; /* hex SHA-256 of the replicated part (see above) */
+};
+
+/* Load and validate path into cfg (overwritten). Returns 0, or non-zero with err->msg
+ * naming file, line and key. On error cfg holds nothing to free. */
+int fo_config_load(const char *path, struct fo_config *cfg, struct fo_error *err);
+
+/* Release everything cfg owns and zero it. */
+void fo_config_free(struct fo_config *cfg);
+
+/* Lookups; NULL when absent. */
+const struct fo_site *fo_config_site(const struct fo_config *cfg, const char *name);
+const struct fo_peer *fo_config_peer_by_id(const struct fo_config *cfg, uint64_t id);
+const struct fo_peer *fo_config_peer_by_name(const struct fo_config *cfg, const char *name);
+
+#endif
