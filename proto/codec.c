@@ -2,6 +2,7 @@
  * proto/codec.c — see codec.h for the contract.
  */
 #include "proto/codec.h"
+#include "proto/error.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -68,19 +69,10 @@ void fo_buf_free(struct fo_buf *buf)
     buf->len = 0;
 }
 
-/* Copy at most 32 bytes of untrusted text into out, printable ASCII only, so that
- * error messages quoting a bad key or enum value can be logged safely. */
+/* Error messages quote at most 32 bytes of untrusted text (fo_error_quote). */
 static const char *quote(const char *p, size_t n, char out[40])
 {
-    size_t i, k = 0;
-    for (i = 0; i < n && k < 32; i++)
-        out[k++] = (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\'') ? p[i] : '?';
-    if (i < n) {
-        memcpy(out + k, "...", 3);
-        k += 3;
-    }
-    out[k] = '\0';
-    return out;
+    return fo_error_quote(p, n, out, 40);
 }
 
 /* ---- pre-scan ----------------------------------------------------------------- */
