@@ -6,6 +6,22 @@
  * (fo_config.digest) nodes exchange so that diverging configs are reported. The rest is
  * local: which peer this node is, its data directory, listen addresses, token files.
  *
+ * The digest hashes a canonical serialization (every field in a fixed order, strings and
+ * counts length-prefixed), never the YAML text, so formatting, comments, key order and
+ * flow vs block style do not change it. Lists that are sets — regions, peers (by id),
+ * sites and vercel_env (by name) — are sorted first, so their order does not count
+ * either. Secret file paths (password_file, vercel_env file) are local too: the digest
+ * records only whether a password file is set and whether an env value comes from a
+ * file, since two nodes may keep the same secret under different paths.
+ *
+ * Strict: unknown keys, duplicate keys, a value of the wrong kind (a map where a scalar
+ * belongs), explicit YAML tags, a quoted number, a number out of range or with a leading
+ * zero, and a second YAML document are all errors: a typo must not be silently ignored.
+ * Names (cluster, node, peer, region, site) are 1 to FO_NAME_MAX bytes of letters,
+ * digits, '.', '_' and '-', as they appear in key=value logs; Vercel variable names are
+ * letters, digits and '_', not starting with a digit. Other strings hold no control
+ * characters. The loader never opens the secret files, nor checks data_dir: callers do.
+ *
  * Secrets are never inline: the file names token and password FILES, and only their
  * paths are kept here. Nothing in this struct is secret, so it may be logged.
  *
@@ -63,13 +79,30 @@
 
 #include "proto/error.h"
 
+/* Bounds, checked before anything is allocated for them. */
+#define FO_CONFIG_FILE_MAX    (1024u * 1024u) /* bytes of YAML */
+#define FO_CONFIG_MAX_PEERS   9
+#define FO_CONFIG_MAX_REGIONS 32
+#define FO_CONFIG_MAX_SITES   64
+#define FO_CONFIG_MAX_ENV     64   /* vercel_env entries per site */
+#define FO_CONFIG_STRING_MAX  4096 /* paths, hosts, inline values */
+
+/* fo_error.code of a failed load. */
+enum fo_config_code {
+    FO_CONFIG_OK = 0,
+    FO_CONFIG_EIO = 1,      /* the file cannot be read, or is over FO_CONFIG_FILE_MAX */
+    FO_CONFIG_ESYNTAX = 2,  /* not well-formed YAML (libyaml's message and line) */
+    FO_CONFIG_EINVALID = 3, /* well-formed YAML that breaks a rule of this file */
+    FO_CONFIG_ESYSTEM = 4,  /* out of memory, or libcrypto failed */
+};
+
 /* A coordinator node (a Raft voter). */
 struct fo_peer {
     char *name;   /* also the node's name in logs and status, e.g. "us-east-1" */
     uint64_t id;  /* Raft server id, > 0, unique, never reused */
     char *region; /* one of fo_config.regions */
     char *raft;   /* "a.b.c.d:port": libraft 0.15 takes IPv4 literals only */
-    char *admin;  /* "host:port" of its admin endpoint, where followers send clients */
+    char *admin;  /* "a.b.c.d:port" of its admin endpoint, where followers send clients */
 };
 
 struct fo_site_postgres {
@@ -140,9 +173,16 @@ struct fo_config {
     char digest[65]; /* hex SHA-256 of the replicated part (see above) */
 };
 
-/* Load and validate path into cfg (overwritten). Returns 0, or non-zero with err->msg
- * naming file, line and key. On error cfg holds nothing to free. */
+/* Load and validate path into cfg (overwritten). Returns 0, or an fo_config_code with
+ * err->msg naming file, line and key ("node.yaml:14: peers[1].raft: ..."). On error cfg
+ * holds nothing to free. */
 int fo_config_load(const char *path, struct fo_config *cfg, struct fo_error *err);
+
+/* The same from len bytes of YAML at data (not NUL-terminated; not kept). name stands
+ * for the file in messages and in cfg->path. fo_config_load reads the file and calls
+ * this; tests and the fuzz target call it directly. */
+int fo_config_load_buffer(const char *name, const char *data, size_t len, struct fo_config *cfg,
+                          struct fo_error *err);
 
 /* Release everything cfg owns and zero it. */
 void fo_config_free(struct fo_config *cfg);

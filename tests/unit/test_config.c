@@ -1,0 +1,955 @@
+/*
+ * tests/unit/test_config.c — the YAML config loader (coordinator/config.h): the sample
+ * files load with every field right and defaults applied; the digest covers exactly the
+ * replicated part; every way a file can be wrong is refused with file, line and key.
+ *
+ * Bad files are made from BASE (a valid file, one key per line so that lines are easy
+ * to count) by replacing one unique piece of text, written to a temporary file and
+ * loaded from there: each row of the error table is that edit and the message expected.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "coordinator/config.h"
+
+#define DATA_DIR FO_GOLDEN_DIR "/../data/config"
+
+/* BASE, in pieces so that rows can replace a whole section. Line numbers on the right. */
+#define HEAD                                                                                       \
+    "cluster: bmf001-prod\n"           /* 1 */                                                     \
+    "node:\n"                          /* 2 */                                                     \
+    "  name: us-east-1\n"              /* 3 */                                                     \
+    "  data_dir: /var/lib/failoverd\n" /* 4 */
+#define PEERS                                                                                      \
+    "peers:\n"                    /* 5 */                                                          \
+    "  - name: us-east-1\n"       /* 6 */                                                          \
+    "    id: 1\n"                 /* 7 */                                                          \
+    "    region: us-east-1\n"     /* 8 */                                                          \
+    "    raft: 10.0.1.10:7301\n"  /* 9 */                                                          \
+    "    admin: 10.0.1.10:7401\n" /* 10 */                                                         \
+    "  - name: us-west-2\n"       /* 11 */                                                         \
+    "    id: 2\n"                 /* 12 */                                                         \
+    "    region: us-west-2\n"     /* 13 */                                                         \
+    "    raft: 10.0.2.10:7301\n"  /* 14 */                                                         \
+    "    admin: 10.0.2.10:7401\n" /* 15 */                                                         \
+        PEER3
+#define PEER3                                                                                      \
+    "  - name: eu-west-1\n"       /* 16 */                                                         \
+    "    id: 3\n"                 /* 17 */                                                         \
+    "    region: eu-west-1\n"     /* 18 */                                                         \
+    "    raft: 10.0.3.10:7301\n"  /* 19 */                                                         \
+    "    admin: 10.0.3.10:7401\n" /* 20 */
+#define REGIONS                                                                                    \
+    "regions: [us-east-1, us-west-2, eu-west-1]\n" /* 21 */                                        \
+    "initial_primary: main\n"                      /* 22 */
+#define SITES                                                                                      \
+    "sites:\n"                                               /* 23 */                              \
+    "  main:\n"                                              /* 24 */                              \
+    "    priority: 1\n"                                      /* 25 */                              \
+    "    postgres:\n"                                        /* 26 */                              \
+    "      region: us-east-1\n"                              /* 27 */                              \
+    "      host: 10.0.1.20\n"                                /* 28 */                              \
+    "      port: 5432\n"                                     /* 29 */                              \
+    "      dbname: app\n"                                    /* 30 */                              \
+    "      user: failoverd\n"                                /* 31 */                              \
+    "      password_file: /etc/failoverd/pg-main.password\n" /* 32 */                              \
+    "    redis:\n"                                           /* 33 */                              \
+    "      region: us-east-1\n"                              /* 34 */                              \
+    "      host: 10.0.1.30\n"                                /* 35 */                              \
+    "      port: 6379\n"                                     /* 36 */                              \
+        ENV DR
+#define ENV                                                                                        \
+    "    vercel_env:\n"                                        /* 37 */                            \
+    "      DATABASE_URL: {file: /etc/failoverd/db-url-main}\n" /* 38 */                            \
+    "      REDIS_HOST: 10.0.1.30\n"                            /* 39 */                            \
+    "    dns_origin: 203.0.113.10\n"                           /* 40 */
+#define DR                                                                                         \
+    "  dr:\n"           /* 41 */                                                                   \
+    "    priority: 2\n" /* 42 */                                                                   \
+    "    postgres: {region: eu-west-1, host: 10.0.3.20, port: 5432, dbname: app, user: "           \
+    "failoverd}\n"                                                  /* 43 */                       \
+    "    redis: {region: us-west-2, host: 10.0.2.30, port: 6379}\n" /* 44 */
+#define TAIL                                                                                       \
+    "raft:\n"                                        /* 45 */                                      \
+    "  election_timeout_ms: 1000\n"                  /* 46 */                                      \
+    "  heartbeat_ms: 100\n"                          /* 47 */                                      \
+    "admin:\n"                                       /* 48 */                                      \
+    "  token_file: /etc/failoverd/admin.token\n"     /* 49 */                                      \
+    "  read_token_file: /etc/failoverd/read.token\n" /* 50 */
+#define BASE HEAD PEERS REGIONS SITES TAIL
+#define LAST "  read_token_file: /etc/failoverd/read.token\n"
+
+static char tmpdir[64];
+static char tmpfile_path[128];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/fo-test-config-XXXXXX");
+    if (mkdtemp(tmpdir) == NULL)
+        return -1;
+    snprintf(tmpfile_path, sizeof(tmpfile_path), "%s/node.yaml", tmpdir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    unlink(tmpfile_path);
+    return rmdir(tmpdir);
+}
+
+static void write_file(const char *path, const char *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Write text to tmpdir/node.yaml and load it from there. */
+static int load_text(const char *text, struct fo_config *cfg, struct fo_error *err)
+{
+    write_file(tmpfile_path, text, strlen(text));
+    return fo_config_load(tmpfile_path, cfg, err);
+}
+
+/* base with its one occurrence of from replaced by to (caller frees). */
+static char *patch(const char *base, const char *from, const char *to)
+{
+    const char *at = strstr(base, from);
+    size_t n = strlen(base), nf = strlen(from), nt = strlen(to);
+    char *out;
+
+    if (at == NULL || strstr(at + 1, from) != NULL) {
+        print_error("patch: '%s' is not in the base exactly once\n", from);
+        fail();
+    }
+    out = malloc(n - nf + nt + 1);
+    assert_non_null(out);
+    memcpy(out, base, (size_t)(at - base));
+    memcpy(out + (at - base), to, nt);
+    memcpy(out + (at - base) + nt, at + nf, n - (size_t)(at - base) - nf + 1);
+    return out;
+}
+
+static bool is_zero(const struct fo_config *cfg)
+{
+    static const struct fo_config zero;
+    return memcmp(cfg, &zero, sizeof(zero)) == 0;
+}
+
+/* Load text; expect failure with code and a message containing want, and a zeroed cfg.
+ * Returns false (after printing why) otherwise. */
+static bool refused(const char *label, const char *text, int code, const char *want)
+{
+    struct fo_config cfg;
+    struct fo_error err = {0};
+    int rv = load_text(text, &cfg, &err);
+
+    if (rv == 0) {
+        print_error("%s: loaded, expected '%s'\n", label, want);
+        fo_config_free(&cfg);
+        return false;
+    }
+    if (rv != code || err.code != code || strstr(err.msg, want) == NULL || !is_zero(&cfg)) {
+        print_error("%s: got code %d '%s'\n%*s  expected code %d '%s'\n", label, rv, err.msg,
+                    (int)strlen(label), "", code, want);
+        return false;
+    }
+    return true;
+}
+
+/* ---- valid files ----------------------------------------------------------------- */
+
+static void load_sample(const char *name, struct fo_config *cfg)
+{
+    char path[512];
+    struct fo_error err = {0};
+
+    snprintf(path, sizeof(path), "%s/%s", DATA_DIR, name);
+    if (fo_config_load(path, cfg, &err) != 0) {
+        print_error("%s\n", err.msg);
+        fail();
+    }
+}
+
+static void check_peer(const struct fo_peer *p, const char *name, uint64_t id, const char *raft,
+                       const char *admin)
+{
+    assert_string_equal(p->name, name);
+    assert_string_equal(p->region, name); /* one node per region, named after it */
+    assert_int_equal(p->id, id);
+    assert_string_equal(p->raft, raft);
+    assert_string_equal(p->admin, admin);
+}
+
+static void test_three_regions(void **state)
+{
+    struct fo_config cfg;
+    const struct fo_site *main_site, *dr;
+    (void)state;
+
+    load_sample("three-regions.yaml", &cfg);
+    assert_non_null(strstr(cfg.path, "three-regions.yaml"));
+    assert_string_equal(cfg.cluster, "bmf001-prod");
+    assert_string_equal(cfg.node_name, "us-east-1");
+    assert_string_equal(cfg.data_dir, "/var/lib/failoverd");
+    assert_int_equal(cfg.npeers, 3);
+    check_peer(&cfg.peers[0], "us-east-1", 1, "10.0.1.10:7301", "10.0.1.10:7401");
+    check_peer(&cfg.peers[1], "us-west-2", 2, "10.0.2.10:7301", "10.0.2.10:7401");
+    check_peer(&cfg.peers[2], "eu-west-1", 3, "10.0.3.10:7301", "10.0.3.10:7401");
+    assert_ptr_equal(cfg.self, &cfg.peers[0]);
+    assert_int_equal(cfg.nregions, 3);
+    assert_string_equal(cfg.regions[0], "us-east-1");
+    assert_string_equal(cfg.regions[1], "us-west-2");
+    assert_string_equal(cfg.regions[2], "eu-west-1");
+    assert_string_equal(cfg.initial_primary, "main");
+    assert_int_equal(cfg.nsites, 2);
+
+    main_site = &cfg.sites[0];
+    assert_string_equal(main_site->name, "main");
+    assert_int_equal(main_site->priority, 1);
+    assert_non_null(main_site->postgres);
+    assert_string_equal(main_site->postgres->region, "us-east-1");
+    assert_string_equal(main_site->postgres->host, "10.0.1.20");
+    assert_int_equal(main_site->postgres->port, 5432);
+    assert_string_equal(main_site->postgres->dbname, "app");
+    assert_string_equal(main_site->postgres->user, "failoverd");
+    assert_string_equal(main_site->postgres->password_file, "/etc/failoverd/pg-main.password");
+    assert_non_null(main_site->redis);
+    assert_string_equal(main_site->redis->region, "us-east-1");
+    assert_string_equal(main_site->redis->host, "10.0.1.30");
+    assert_int_equal(main_site->redis->port, 6379);
+    assert_null(main_site->redis->password_file);
+    assert_int_equal(main_site->nvercel_env, 2);
+    assert_string_equal(main_site->vercel_env[0].name, "DATABASE_URL");
+    assert_null(main_site->vercel_env[0].value);
+    assert_string_equal(main_site->vercel_env[0].value_file, "/etc/failoverd/db-url-main");
+    assert_string_equal(main_site->vercel_env[1].name, "REDIS_HOST");
+    assert_string_equal(main_site->vercel_env[1].value, "10.0.1.30");
+    assert_null(main_site->vercel_env[1].value_file);
+    assert_string_equal(main_site->dns_origin, "203.0.113.10");
+
+    dr = &cfg.sites[1];
+    assert_string_equal(dr->name, "dr");
+    assert_int_equal(dr->priority, 2);
+    assert_string_equal(dr->postgres->region, "eu-west-1");
+    assert_string_equal(dr->postgres->host, "10.0.3.20");
+    assert_null(dr->postgres->password_file);
+    assert_string_equal(dr->redis->region, "us-west-2");
+    assert_string_equal(dr->redis->host, "10.0.2.30");
+    assert_int_equal(dr->nvercel_env, 0);
+    assert_null(dr->dns_origin);
+
+    assert_int_equal(cfg.raft.election_timeout_ms, 1000);
+    assert_int_equal(cfg.raft.heartbeat_ms, 100);
+    assert_int_equal(cfg.raft.snapshot_threshold, 512);
+    assert_int_equal(cfg.raft.snapshot_trailing, 512);
+    assert_int_equal(cfg.raft.connect_retry_ms, 250);
+    assert_string_equal(cfg.admin.listen, "127.0.0.1:7401");
+    assert_string_equal(cfg.admin.token_file, "/etc/failoverd/admin.token");
+    assert_string_equal(cfg.admin.read_token_file, "/etc/failoverd/read.token");
+    assert_int_equal(cfg.admin.max_connections, 64);
+    assert_int_equal(cfg.admin.request_timeout_ms, 5000);
+    assert_int_equal(strlen(cfg.digest), 64);
+
+    fo_config_free(&cfg);
+    assert_true(is_zero(&cfg));
+    fo_config_free(&cfg); /* freeing a freed (zeroed) config is harmless */
+}
+
+static void test_defaults(void **state)
+{
+    struct fo_config cfg;
+    const struct fo_site *s;
+    (void)state;
+
+    load_sample("single-node.yaml", &cfg);
+    assert_int_equal(cfg.npeers, 1);
+    assert_ptr_equal(cfg.self, &cfg.peers[0]);
+    assert_int_equal(cfg.self->id, 7);
+    s = fo_config_site(&cfg, "only");
+    assert_non_null(s);
+    assert_int_equal(s->priority, 100);
+    assert_string_equal(s->postgres->host, "/run/postgresql");
+    assert_int_equal(s->postgres->port, 5432);
+    assert_string_equal(s->postgres->dbname, "postgres");
+    assert_string_equal(s->postgres->user, "failoverd");
+    assert_null(s->postgres->password_file);
+    assert_int_equal(s->redis->port, 6379);
+    assert_int_equal(s->nvercel_env, 0);
+    assert_null(s->dns_origin);
+    assert_int_equal(cfg.raft.election_timeout_ms, 1000);
+    assert_int_equal(cfg.raft.heartbeat_ms, 100);
+    assert_int_equal(cfg.raft.snapshot_threshold, 512);
+    assert_int_equal(cfg.raft.snapshot_trailing, 512);
+    assert_int_equal(cfg.raft.connect_retry_ms, 250);
+    assert_string_equal(cfg.admin.listen, "127.0.0.1:7401"); /* this peer's admin address */
+    assert_null(cfg.admin.read_token_file);
+    assert_int_equal(cfg.admin.max_connections, 64);
+    assert_int_equal(cfg.admin.request_timeout_ms, 5000);
+    fo_config_free(&cfg);
+}
+
+static void test_lookups(void **state)
+{
+    struct fo_config cfg;
+    (void)state;
+
+    load_sample("three-regions.yaml", &cfg);
+    assert_ptr_equal(fo_config_site(&cfg, "dr"), &cfg.sites[1]);
+    assert_null(fo_config_site(&cfg, "nope"));
+    assert_null(fo_config_site(&cfg, NULL));
+    assert_ptr_equal(fo_config_peer_by_id(&cfg, 3), &cfg.peers[2]);
+    assert_null(fo_config_peer_by_id(&cfg, 4));
+    assert_null(fo_config_peer_by_id(&cfg, 0));
+    assert_ptr_equal(fo_config_peer_by_name(&cfg, "us-west-2"), &cfg.peers[1]);
+    assert_null(fo_config_peer_by_name(&cfg, "us-west-3"));
+    assert_null(fo_config_peer_by_name(&cfg, NULL));
+    fo_config_free(&cfg);
+}
+
+/* ---- digest ---------------------------------------------------------------------- */
+
+/* three-regions.yaml's digest. It changes only when the canonical serialization or the
+ * sample changes; a new serialization must go with every node upgrading together, since
+ * until then the nodes report each other as diverging. */
+#define THREE_REGIONS_DIGEST "2d43a3ad98eafb2d7c2c09ed6db967a555bfc426eaec32bacfa757ef285274c5"
+
+static void digest_of(const char *text, char out[65])
+{
+    struct fo_config cfg;
+    struct fo_error err = {0};
+
+    if (load_text(text, &cfg, &err) != 0) {
+        print_error("%s\n", err.msg);
+        fail();
+    }
+    memcpy(out, cfg.digest, 65);
+    fo_config_free(&cfg);
+}
+
+static void test_digest_same_settings(void **state)
+{
+    struct fo_config a, b;
+    (void)state;
+
+    /* Another node's file: node-local settings, formatting, key and list order differ. */
+    load_sample("three-regions.yaml", &a);
+    load_sample("us-west-2.yaml", &b);
+    assert_string_equal(b.self->name, "us-west-2");
+    assert_string_not_equal(a.data_dir, b.data_dir);
+    assert_string_not_equal(a.admin.token_file, b.admin.token_file);
+    assert_int_not_equal(a.raft.heartbeat_ms, b.raft.heartbeat_ms);
+    assert_string_equal(a.digest, b.digest);
+    assert_string_equal(a.digest, THREE_REGIONS_DIGEST);
+    fo_config_free(&a);
+    fo_config_free(&b);
+}
+
+/* Edits of BASE that keep the digest (local settings, defaults written out, other
+ * spellings of the same value) and edits that change it. Peer and site order are
+ * covered by us-west-2.yaml above. */
+struct digest_edit {
+    const char *from, *to;
+};
+
+static const struct digest_edit same_digest[] = {
+    {"  name: us-east-1\n", "  name: eu-west-1\n"},
+    {"  data_dir: /var/lib/failoverd\n", "  data_dir: /srv/fo\n"},
+    {"  heartbeat_ms: 100\n", "  heartbeat_ms: 10\n  snapshot_threshold: 64\n"},
+    {LAST, LAST "  listen: 127.0.0.1:9000\n  max_connections: 3\n"},
+    {"  token_file: /etc/failoverd/admin.token\n", "  token_file: /root/t\n"},
+    {"pg-main.password", "other-path"},
+    {"{file: /etc/failoverd/db-url-main}", "{file: /run/db-url}"},
+    {"      port: 5432\n", ""}, /* the default, written or not */
+    {"{region: us-west-2, host: 10.0.2.30, port: 6379}", "{region: us-west-2, host: 10.0.2.30}"},
+    {"REDIS_HOST: 10.0.1.30", "REDIS_HOST: {value: '10.0.1.30'}"},
+    {"regions: [us-east-1, us-west-2, eu-west-1]", "regions: [eu-west-1, us-east-1, us-west-2]"},
+};
+
+static const struct digest_edit other_digest[] = {
+    {"raft: 10.0.2.10:7301", "raft: 10.0.2.11:7301"},
+    {"admin: 10.0.2.10:7401", "admin: 10.0.2.10:7402"},
+    {"    id: 2\n", "    id: 4\n"},
+    {"cluster: bmf001-prod", "cluster: bmf001-staging"},
+    {"initial_primary: main", "initial_primary: dr"},
+    {"    priority: 2\n", "    priority: 3\n"},
+    {"REDIS_HOST: 10.0.1.30", "REDIS_HOST: 10.0.1.31"},
+    {"REDIS_HOST: 10.0.1.30", "REDIS_HOST: {file: /etc/redis-host}"},
+    {"      password_file: /etc/failoverd/pg-main.password\n", ""},
+    {"    dns_origin: 203.0.113.10\n", ""},
+    {"dbname: app, user", "dbname: app2, user"},
+    {"port: 6379}", "port: 6380}"},
+    {"      region: us-east-1\n      host: 10.0.1.30\n",
+     "      region: us-west-2\n      host: 10.0.1.30\n"},
+};
+
+static void test_digest_local_settings(void **state)
+{
+    char want[65], got[65];
+    (void)state;
+
+    digest_of(BASE, want);
+    for (size_t i = 0; i < sizeof(same_digest) / sizeof(same_digest[0]); i++) {
+        char *text = patch(BASE, same_digest[i].from, same_digest[i].to);
+        digest_of(text, got);
+        if (strcmp(got, want) != 0) {
+            print_error("same_digest[%zu]: the digest changed\n", i);
+            fail();
+        }
+        free(text);
+    }
+}
+
+static void test_digest_replicated_settings(void **state)
+{
+    char base[65], got[65];
+    (void)state;
+
+    digest_of(BASE, base);
+    for (size_t i = 0; i < sizeof(other_digest) / sizeof(other_digest[0]); i++) {
+        char *text = patch(BASE, other_digest[i].from, other_digest[i].to);
+        digest_of(text, got);
+        if (strcmp(got, base) == 0) {
+            print_error("other_digest[%zu]: the digest did not change\n", i);
+            fail();
+        }
+        free(text);
+    }
+}
+
+/* ---- errors ---------------------------------------------------------------------- */
+
+/* A name of 64 bytes (the most allowed), one of 65, and how messages quote the latter. */
+#define NAME64   "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define NAME65   NAME64 "x"
+#define QUOTED65 "'0123456789abcdef0123456789abcdef01234567...'"
+
+/* from == NULL: to is the whole file. */
+static const struct error_row {
+    const char *from, *to;
+    int code;
+    const char *want;
+} error_rows[] = {
+    /* the document */
+    {NULL, "", FO_CONFIG_EINVALID, "node.yaml:1: the file holds no settings"},
+    {NULL, "# only a comment\n", FO_CONFIG_EINVALID, "node.yaml:1: the file holds no settings"},
+    {NULL, "cluster: [a, b\nnode: x\n", FO_CONFIG_ESYNTAX,
+     "node.yaml:2: YAML syntax error: did not find expected ',' or ']'"},
+    {NULL, "cluster: a\n\xff\n", FO_CONFIG_ESYNTAX, "node.yaml:2: YAML syntax error: invalid"},
+    {NULL, "cluster: *nope\n", FO_CONFIG_ESYNTAX,
+     "node.yaml:1: YAML syntax error: found undefined alias"},
+    {LAST, LAST "---\ncluster: x\n", FO_CONFIG_EINVALID,
+     "node.yaml:52: a second YAML document is not allowed"},
+    {LAST, LAST "---\n[a\n", FO_CONFIG_ESYNTAX, "node.yaml:53: YAML syntax error: "},
+    {NULL, "- a\n", FO_CONFIG_EINVALID, "node.yaml:1: expected a map, found a list"},
+    {NULL, "!!map {}\n", FO_CONFIG_EINVALID, "node.yaml:1: cluster: missing (required)"},
+    {NULL, "!foo {}\n", FO_CONFIG_EINVALID, "node.yaml:1: explicit tag '!foo' is not supported"},
+    {"cluster: bmf001-prod\n", "? [a]\n: b\n", FO_CONFIG_EINVALID,
+     "node.yaml:1: expected a scalar, found a list"},
+    /* top level */
+    {LAST, LAST "clustre: x\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: clustre: unknown key (expected one of: cluster, node, peers, regions, sites, "
+     "raft, admin, initial_primary)"},
+    {LAST, LAST "cluster: other\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: cluster: duplicate key (first on line 1)"},
+    {"cluster: bmf001-prod\n", "", FO_CONFIG_EINVALID, "node.yaml:1: cluster: missing (required)"},
+    {TAIL, "", FO_CONFIG_EINVALID, "node.yaml:1: admin: missing (required)"},
+    {"cluster: bmf001-prod", "cluster: {a: b}", FO_CONFIG_EINVALID,
+     "node.yaml:1: cluster: expected a scalar, found a map"},
+    {"cluster: bmf001-prod", "cluster:", FO_CONFIG_EINVALID, "node.yaml:1: cluster: has no value"},
+    {"cluster: bmf001-prod", "cluster: ~", FO_CONFIG_EINVALID,
+     "node.yaml:1: cluster: has no value"},
+    {"cluster: bmf001-prod", "cluster: ''", FO_CONFIG_EINVALID, "node.yaml:1: cluster: is empty"},
+    {"cluster: bmf001-prod", "cluster: " NAME65, FO_CONFIG_EINVALID,
+     "node.yaml:1: cluster: " QUOTED65 " is longer than 64 bytes"},
+    {"cluster: bmf001-prod", "cluster: bmf 001", FO_CONFIG_EINVALID,
+     "node.yaml:1: cluster: 'bmf 001': a name may only hold letters, digits, '.', '_', '-'"},
+    {"cluster: bmf001-prod", "cluster: \"bmf\\x01\"", FO_CONFIG_EINVALID,
+     "node.yaml:1: cluster: contains a control character"},
+    {"cluster: bmf001-prod", "cluster: \"bmf\\0\"", FO_CONFIG_EINVALID,
+     "node.yaml:1: cluster: contains a control character"},
+    {"cluster: bmf001-prod", "cluster: !!binary Ym1m", FO_CONFIG_EINVALID,
+     "node.yaml:1: cluster: explicit tag 'tag:yaml.org,2002:binary' is not supported"},
+    /* regions */
+    {"regions: [us-east-1, us-west-2, eu-west-1]", "regions: us-east-1", FO_CONFIG_EINVALID,
+     "node.yaml:21: regions: expected a list, found a scalar"},
+    {"regions: [us-east-1, us-west-2, eu-west-1]", "regions: []", FO_CONFIG_EINVALID,
+     "node.yaml:21: regions: 0 regions: expected 1 to 32"},
+    {"eu-west-1]", "eu-west-1, us-west-2]", FO_CONFIG_EINVALID,
+     "node.yaml:21: regions[3]: 'us-west-2' is listed twice (as regions[1] too)"},
+    {"eu-west-1]", "eu-west-1, 'a b']", FO_CONFIG_EINVALID,
+     "node.yaml:21: regions[3]: 'a b': a name may only hold"},
+    {"eu-west-1]", "eu-west-1, [x]]", FO_CONFIG_EINVALID,
+     "node.yaml:21: regions[3]: expected a scalar, found a list"},
+    /* peers: the list */
+    {PEERS, "peers: {}\n", FO_CONFIG_EINVALID, "node.yaml:5: peers: expected a list, found a map"},
+    {PEERS, "peers: []\n", FO_CONFIG_EINVALID,
+     "node.yaml:5: peers: no peers: at least one voter is needed"},
+    {PEER3, "", FO_CONFIG_EINVALID,
+     "node.yaml:6: peers: 2 peers: Raft needs an odd number of voters"},
+    {PEER3, "  - eu-west-1\n", FO_CONFIG_EINVALID,
+     "node.yaml:16: peers[2]: expected a map, found a scalar"},
+    {PEERS, "peers: &p [*p]\n", FO_CONFIG_EINVALID,
+     "node.yaml:5: peers[0]: expected a map, found a list"},
+    /* peers: each peer */
+    {"    id: 2\n", "    id: 2\n    weight: 5\n", FO_CONFIG_EINVALID,
+     "node.yaml:13: peers[1].weight: unknown key (expected one of: name, id, region, raft, admin)"},
+    {"    id: 2\n", "    id: 2\n    id: 4\n", FO_CONFIG_EINVALID,
+     "node.yaml:13: peers[1].id: duplicate key (first on line 12)"},
+    {"    raft: 10.0.2.10:7301\n", "", FO_CONFIG_EINVALID,
+     "node.yaml:11: peers[1].raft: missing (required)"},
+    {"  - name: us-west-2\n", "  - name: " NAME65 "\n", FO_CONFIG_EINVALID,
+     "node.yaml:11: peers[1].name: " QUOTED65 " is longer than 64 bytes"},
+    {"  - name: us-west-2\n", "  - name: ''\n", FO_CONFIG_EINVALID,
+     "node.yaml:11: peers[1].name: is empty"},
+    {"    id: 2\n", "    id: 0\n", FO_CONFIG_EINVALID,
+     "node.yaml:12: peers[1].id: '0' is out of range (1 to 18446744073709551615)"},
+    {"    id: 2\n", "    id: -1\n", FO_CONFIG_EINVALID,
+     "node.yaml:12: peers[1].id: '-1' is not a decimal number"},
+    {"    id: 2\n", "    id: +2\n", FO_CONFIG_EINVALID,
+     "node.yaml:12: peers[1].id: '+2' is not a decimal number"},
+    {"    id: 2\n", "    id: 2.0\n", FO_CONFIG_EINVALID,
+     "node.yaml:12: peers[1].id: '2.0' is not a decimal number"},
+    {"    id: 2\n", "    id: 0x2\n", FO_CONFIG_EINVALID,
+     "node.yaml:12: peers[1].id: '0x2' is not a decimal number"},
+    {"    id: 2\n", "    id: 02\n", FO_CONFIG_EINVALID,
+     "node.yaml:12: peers[1].id: '02' has a leading zero (octal is not supported)"},
+    {"    id: 2\n", "    id: 18446744073709551616\n", FO_CONFIG_EINVALID,
+     "node.yaml:12: peers[1].id: '18446744073709551616' is out of range (1 to "
+     "18446744073709551615)"},
+    {"    id: 2\n", "    id: '2'\n", FO_CONFIG_EINVALID,
+     "node.yaml:12: peers[1].id: expected a number, found a quoted string"},
+    {"    id: 2\n", "    id: !!int 2\n", FO_CONFIG_EINVALID,
+     "node.yaml:12: peers[1].id: explicit tag 'tag:yaml.org,2002:int' is not supported"},
+    {"    id: 2\n", "    id: [2]\n", FO_CONFIG_EINVALID,
+     "node.yaml:12: peers[1].id: expected a scalar, found a list"},
+    {"    id: 2\n", "    id:\n", FO_CONFIG_EINVALID, "peers[1].id: has no value"},
+    {"    region: us-west-2\n", "    region: ap-south-1\n", FO_CONFIG_EINVALID,
+     "node.yaml:13: peers[1].region: 'ap-south-1' is not listed in regions"},
+    {"raft: 10.0.2.10:7301", "raft: 10.0.2.10", FO_CONFIG_EINVALID,
+     "node.yaml:14: peers[1].raft: '10.0.2.10' is not an IPv4 address with a port (libraft 0.15 "
+     "needs a.b.c.d:port)"},
+    {"raft: 10.0.2.10:7301", "raft: node2:7301", FO_CONFIG_EINVALID,
+     "node.yaml:14: peers[1].raft: 'node2:7301' is not an IPv4 address with a port"},
+    {"raft: 10.0.2.10:7301", "raft: 10.0.2:7301", FO_CONFIG_EINVALID,
+     "node.yaml:14: peers[1].raft: '10.0.2:7301' is not an IPv4"},
+    {"raft: 10.0.2.10:7301", "raft: 10.0.2.256:7301", FO_CONFIG_EINVALID,
+     "node.yaml:14: peers[1].raft: '10.0.2.256:7301' is not an IPv4"},
+    {"raft: 10.0.2.10:7301", "raft: '10.0.2.10:'", FO_CONFIG_EINVALID,
+     "node.yaml:14: peers[1].raft: '10.0.2.10:' is not an IPv4"},
+    {"raft: 10.0.2.10:7301", "raft: 10.0.2.10:0", FO_CONFIG_EINVALID,
+     "node.yaml:14: peers[1].raft: '10.0.2.10:0' is not an IPv4"},
+    {"raft: 10.0.2.10:7301", "raft: 10.0.2.10:65536", FO_CONFIG_EINVALID,
+     "node.yaml:14: peers[1].raft: '10.0.2.10:65536' is not an IPv4"},
+    {"raft: 10.0.2.10:7301", "raft: 10.0.2.10:07301", FO_CONFIG_EINVALID,
+     "node.yaml:14: peers[1].raft: '10.0.2.10:07301' is not an IPv4"},
+    {"raft: 10.0.2.10:7301", "raft: '[::1]:7301'", FO_CONFIG_EINVALID,
+     "node.yaml:14: peers[1].raft: '[::1]:7301' is not an IPv4"},
+    {"raft: 10.0.2.10:7301", "raft: 100.100.100.100:7301", FO_CONFIG_OK, ""}, /* 21 bytes: ok */
+    {"raft: 10.0.2.10:7301", "raft: 100.100.100.100:73011", FO_CONFIG_EINVALID,
+     "node.yaml:14: peers[1].raft: '100.100.100.100:73011' is not an IPv4"},
+    {"admin: 10.0.2.10:7401", "admin: localhost:7401", FO_CONFIG_EINVALID,
+     "node.yaml:15: peers[1].admin: 'localhost:7401' is not an IPv4 address with a port (clients "
+     "dial a.b.c.d:port)"},
+    {"  - name: us-west-2\n", "  - name: us-east-1\n", FO_CONFIG_EINVALID,
+     "node.yaml:11: peers[1].name: 'us-east-1' is also peers[0]'s name"},
+    {"    id: 2\n", "    id: 1\n", FO_CONFIG_EINVALID,
+     "node.yaml:12: peers[1].id: 1 is also peers[0]'s id"},
+    {"raft: 10.0.2.10:7301", "raft: 10.0.1.10:7301", FO_CONFIG_EINVALID,
+     "node.yaml:14: peers[1].raft: '10.0.1.10:7301' is also peers[0]'s raft"},
+    {"admin: 10.0.2.10:7401", "admin: 10.0.1.10:7401", FO_CONFIG_EINVALID,
+     "node.yaml:15: peers[1].admin: '10.0.1.10:7401' is also peers[0]'s admin"},
+    /* node */
+    {"node:\n  name: us-east-1\n  data_dir: /var/lib/failoverd\n", "node: us-east-1\n",
+     FO_CONFIG_EINVALID, "node.yaml:2: node: expected a map, found a scalar"},
+    {"  name: us-east-1\n", "  name: ap-south-1\n", FO_CONFIG_EINVALID,
+     "node.yaml:3: node.name: 'ap-south-1' is not the name of any peer"},
+    {"  data_dir: /var/lib/failoverd\n", "", FO_CONFIG_EINVALID,
+     "node.yaml:3: node.data_dir: missing (required)"},
+    {"  data_dir: /var/lib/failoverd\n", "  data_dir: /var/lib/failoverd\n  dir: x\n",
+     FO_CONFIG_EINVALID, "node.yaml:5: node.dir: unknown key (expected one of: name, data_dir)"},
+    {"  data_dir: /var/lib/failoverd\n", "  data_dir: \"/var/\\tlib\"\n", FO_CONFIG_EINVALID,
+     "node.yaml:4: node.data_dir: contains a control character"},
+    /* sites */
+    {SITES, "sites: {}\n", FO_CONFIG_EINVALID, "node.yaml:23: sites: 0 sites: expected 1 to 64"},
+    {SITES, "sites: [main]\n", FO_CONFIG_EINVALID,
+     "node.yaml:23: sites: expected a map, found a list"},
+    {"  dr:\n", "  main:\n", FO_CONFIG_EINVALID, "node.yaml:41: sites.main: duplicate key"},
+    {"  dr:\n", "  'd r':\n", FO_CONFIG_EINVALID,
+     "node.yaml:41: sites: 'd r': a name may only hold"},
+    {"  dr:\n", "  ? [dr]\n  :\n", FO_CONFIG_EINVALID,
+     "node.yaml:41: sites: expected a scalar, found a list"},
+    {DR, "  dr: [a]\n", FO_CONFIG_EINVALID, "node.yaml:41: sites.dr: expected a map, found a list"},
+    {"    priority: 2\n", "    priority: 2\n    weight: 1\n", FO_CONFIG_EINVALID,
+     "node.yaml:43: sites.dr.weight: unknown key (expected one of: priority, postgres, redis, "
+     "vercel_env, dns_origin)"},
+    {"    priority: 2\n", "    priority: -1\n", FO_CONFIG_EINVALID,
+     "node.yaml:42: sites.dr.priority: '-1' is not a decimal number"},
+    {"    priority: 2\n", "    priority: 4294967296\n", FO_CONFIG_EINVALID,
+     "node.yaml:42: sites.dr.priority: '4294967296' is out of range (0 to 4294967295)"},
+    {"    dns_origin: 203.0.113.10\n", "    dns_origin: 'a b'\n", FO_CONFIG_EINVALID,
+     "node.yaml:40: sites.main.dns_origin: 'a b' is not a host: it contains a space"},
+    /* sites: postgres and redis */
+    {"postgres: {region: eu-west-1, host: 10.0.3.20, port: 5432, dbname: app, user: failoverd}",
+     "postgres: [eu-west-1]", FO_CONFIG_EINVALID,
+     "node.yaml:43: sites.dr.postgres: expected a map, found a list"},
+    {"{region: eu-west-1,", "{region: ap-south-1,", FO_CONFIG_EINVALID,
+     "node.yaml:43: sites.dr.postgres.region: 'ap-south-1' is not listed in regions"},
+    {"{region: us-west-2,", "{region: mars-1,", FO_CONFIG_EINVALID,
+     "node.yaml:44: sites.dr.redis.region: 'mars-1' is not listed in regions"},
+    {"host: 10.0.3.20, ", "", FO_CONFIG_EINVALID,
+     "node.yaml:43: sites.dr.postgres.host: missing (required)"},
+    {"host: 10.0.2.30, ", "", FO_CONFIG_EINVALID,
+     "node.yaml:44: sites.dr.redis.host: missing (required)"},
+    {"      port: 5432\n", "      port: 0\n", FO_CONFIG_EINVALID,
+     "node.yaml:29: sites.main.postgres.port: '0' is out of range (1 to 65535)"},
+    {"      port: 6379\n", "      port: 70000\n", FO_CONFIG_EINVALID,
+     "node.yaml:36: sites.main.redis.port: '70000' is out of range (1 to 65535)"},
+    {"      host: 10.0.1.20\n", "      host: 'db host'\n", FO_CONFIG_EINVALID,
+     "node.yaml:28: sites.main.postgres.host: 'db host' is not a host: it contains a space"},
+    {"      user: failoverd\n", "      user: failoverd\n      sslmode: require\n",
+     FO_CONFIG_EINVALID,
+     "node.yaml:32: sites.main.postgres.sslmode: unknown key (expected one of: region, host, port, "
+     "dbname, user, password_file)"},
+    {"      port: 6379\n", "      port: 6379\n      db: 0\n", FO_CONFIG_EINVALID,
+     "node.yaml:37: sites.main.redis.db: unknown key (expected one of: region, host, port, "
+     "password_file)"},
+    {"      port: 6379\n", "      port: 6379\n      password_file: ''\n", FO_CONFIG_EINVALID,
+     "node.yaml:37: sites.main.redis.password_file: is empty"},
+    {"      port: 6379\n", "      port: 6379\n      password: hunter2\n", FO_CONFIG_EINVALID,
+     "node.yaml:37: sites.main.redis.password: unknown key"},
+    {"password_file: /etc/failoverd/pg-main.password", "password_file: ''", FO_CONFIG_EINVALID,
+     "node.yaml:32: sites.main.postgres.password_file: is empty"},
+    {"      dbname: app\n", "      dbname: 'a;b'\n", FO_CONFIG_EINVALID,
+     "node.yaml:30: sites.main.postgres.dbname: 'a;b': a name may only hold"},
+    {"      user: failoverd\n", "      user: ~\n", FO_CONFIG_EINVALID,
+     "node.yaml:31: sites.main.postgres.user: has no value"},
+    /* sites: vercel_env */
+    {ENV, "    vercel_env: [a]\n", FO_CONFIG_EINVALID,
+     "node.yaml:37: sites.main.vercel_env: expected a map, found a list"},
+    {"{file: /etc/failoverd/db-url-main}", "{file: /etc/failoverd/db-url-main, value: x}",
+     FO_CONFIG_EINVALID,
+     "node.yaml:38: sites.main.vercel_env.DATABASE_URL: needs exactly one of value or file "
+     "(found both)"},
+    {"{file: /etc/failoverd/db-url-main}", "{}", FO_CONFIG_EINVALID,
+     "node.yaml:38: sites.main.vercel_env.DATABASE_URL: needs exactly one of value or file "
+     "(found neither)"},
+    {"{file: /etc/failoverd/db-url-main}", "{path: /x}", FO_CONFIG_EINVALID,
+     "node.yaml:38: sites.main.vercel_env.DATABASE_URL.path: unknown key (expected one of: value, "
+     "file)"},
+    {"{file: /etc/failoverd/db-url-main}", "{file: ~}", FO_CONFIG_EINVALID,
+     "node.yaml:38: sites.main.vercel_env.DATABASE_URL.file: has no value"},
+    {"{file: /etc/failoverd/db-url-main}", "{value: ''}", FO_CONFIG_EINVALID,
+     "node.yaml:38: sites.main.vercel_env.DATABASE_URL.value: is empty"},
+    {"REDIS_HOST: 10.0.1.30", "REDIS_HOST: [a]", FO_CONFIG_EINVALID,
+     "node.yaml:39: sites.main.vercel_env.REDIS_HOST: expected a value or a map {file: PATH}, "
+     "found a list"},
+    {"REDIS_HOST: 10.0.1.30", "REDIS_HOST:", FO_CONFIG_EINVALID,
+     "node.yaml:39: sites.main.vercel_env.REDIS_HOST: has no value"},
+    {"REDIS_HOST: 10.0.1.30", "REDIS-HOST: 10.0.1.30", FO_CONFIG_EINVALID,
+     "node.yaml:39: sites.main.vercel_env.REDIS-HOST: not a variable name"},
+    {"REDIS_HOST: 10.0.1.30", "1REDIS: 10.0.1.30", FO_CONFIG_EINVALID,
+     "node.yaml:39: sites.main.vercel_env.1REDIS: not a variable name"},
+    {"REDIS_HOST: 10.0.1.30", "? [A]\n      : 10.0.1.30", FO_CONFIG_EINVALID,
+     "node.yaml:39: sites.main.vercel_env: expected a scalar, found a list"},
+    {"REDIS_HOST: 10.0.1.30\n", "REDIS_HOST: 10.0.1.30\n      REDIS_HOST: x\n", FO_CONFIG_EINVALID,
+     "node.yaml:40: sites.main.vercel_env.REDIS_HOST: duplicate key"},
+    /* initial_primary */
+    {"initial_primary: main", "initial_primary: backup", FO_CONFIG_EINVALID,
+     "node.yaml:22: initial_primary: 'backup' is not one of sites"},
+    {"initial_primary: main", "initial_primary: ''", FO_CONFIG_EINVALID,
+     "node.yaml:22: initial_primary: is empty"},
+    /* raft */
+    {"raft:\n  election_timeout_ms: 1000\n  heartbeat_ms: 100\n", "raft: fast\n",
+     FO_CONFIG_EINVALID, "node.yaml:45: raft: expected a map, found a scalar"},
+    {"  heartbeat_ms: 100\n", "  heartbeat_ms: 100\n  heartbeat: 5\n", FO_CONFIG_EINVALID,
+     "node.yaml:48: raft.heartbeat: unknown key (expected one of: election_timeout_ms, "
+     "heartbeat_ms, snapshot_threshold, snapshot_trailing, connect_retry_ms)"},
+    {"  heartbeat_ms: 100\n", "  heartbeat_ms: 1000\n", FO_CONFIG_EINVALID,
+     "node.yaml:47: raft.heartbeat_ms: heartbeat_ms (1000) must be below election_timeout_ms "
+     "(1000)"},
+    {"  election_timeout_ms: 1000\n  heartbeat_ms: 100\n", "  election_timeout_ms: 100\n",
+     FO_CONFIG_EINVALID,
+     "node.yaml:46: raft.election_timeout_ms: heartbeat_ms (100) must be below "
+     "election_timeout_ms (100)"},
+    {"  election_timeout_ms: 1000\n", "  election_timeout_ms: 99\n", FO_CONFIG_EINVALID,
+     "node.yaml:46: raft.election_timeout_ms: '99' is out of range (100 to 600000)"},
+    {"  heartbeat_ms: 100\n", "  heartbeat_ms: 0\n", FO_CONFIG_EINVALID,
+     "node.yaml:47: raft.heartbeat_ms: '0' is out of range (1 to 600000)"},
+    {"  heartbeat_ms: 100\n", "  heartbeat_ms: 100\n  snapshot_threshold: 0\n", FO_CONFIG_EINVALID,
+     "node.yaml:48: raft.snapshot_threshold: '0' is out of range (1 to "},
+    {"  heartbeat_ms: 100\n", "  heartbeat_ms: 100\n  snapshot_trailing: 4294967296\n",
+     FO_CONFIG_EINVALID, "node.yaml:48: raft.snapshot_trailing: '4294967296' is out of range"},
+    {"  heartbeat_ms: 100\n", "  heartbeat_ms: 100\n  connect_retry_ms: 600001\n",
+     FO_CONFIG_EINVALID, "node.yaml:48: raft.connect_retry_ms: '600001' is out of range"},
+    /* admin */
+    {"  token_file: /etc/failoverd/admin.token\n", "", FO_CONFIG_EINVALID,
+     "node.yaml:49: admin.token_file: missing (required)"},
+    {"  token_file: /etc/failoverd/admin.token\n", "  token_file: ''\n", FO_CONFIG_EINVALID,
+     "node.yaml:49: admin.token_file: is empty"},
+    {LAST, LAST "  token: s3cret\n", FO_CONFIG_EINVALID, "node.yaml:51: admin.token: unknown key"},
+    {LAST, LAST "  listen: localhost:7401\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: admin.listen: 'localhost:7401' is not an IPv4 address with a port (the admin "
+     "server listens on a.b.c.d:port)"},
+    {LAST, "  read_token_file: ''\n", FO_CONFIG_EINVALID,
+     "node.yaml:50: admin.read_token_file: is empty"},
+    {LAST, LAST "  max_connections: 0\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: admin.max_connections: '0' is out of range (1 to 65536)"},
+    {LAST, LAST "  request_timeout_ms: 5s\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: admin.request_timeout_ms: '5s' is not a decimal number"},
+    {"admin:\n  token_file: /etc/failoverd/admin.token\n" LAST, "admin: []\n", FO_CONFIG_EINVALID,
+     "node.yaml:48: admin: expected a map, found a list"},
+};
+
+static void test_error_rows(void **state)
+{
+    size_t bad = 0, n = sizeof(error_rows) / sizeof(error_rows[0]);
+    (void)state;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct error_row *r = &error_rows[i];
+        char label[32];
+        char *text = r->from != NULL ? patch(BASE, r->from, r->to) : strdup(r->to);
+
+        snprintf(label, sizeof(label), "error_rows[%zu]", i);
+        if (r->code == FO_CONFIG_OK) {
+            struct fo_config cfg;
+            struct fo_error err = {0};
+            if (load_text(text, &cfg, &err) != 0) {
+                print_error("%s: refused: %s\n", label, err.msg);
+                bad++;
+            } else {
+                fo_config_free(&cfg);
+            }
+        } else if (!refused(label, text, r->code, r->want)) {
+            bad++;
+        }
+        free(text);
+    }
+    print_message("%zu error rows, %zu wrong\n", n, bad);
+    assert_int_equal(bad, 0);
+}
+
+/* ---- limits ---------------------------------------------------------------------- */
+
+/* A growable string for the generated files. */
+struct text {
+    char *s;
+    size_t len;
+};
+
+static void add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void add(struct text *t, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    t->s = realloc(t->s, t->len + (size_t)n + 1);
+    assert_non_null(t->s);
+    va_start(ap, fmt);
+    vsnprintf(t->s + t->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    t->len += (size_t)n;
+}
+
+/* BASE with n more peers (p0, p1, ...). */
+static char *with_peers(size_t n)
+{
+    struct text t = {NULL, 0};
+    char *out;
+
+    add(&t, "peers:\n");
+    for (size_t i = 0; i < n; i++)
+        add(&t,
+            "  - {name: p%zu, id: %zu, region: us-east-1, raft: 10.1.0.%zu:7301, "
+            "admin: 10.1.0.%zu:7401}\n",
+            i, i + 10, i, i);
+    out = patch(BASE, "peers:\n", t.s);
+    free(t.s);
+    return out;
+}
+
+static char *with_regions(size_t n)
+{
+    struct text t = {NULL, 0};
+    char *out;
+
+    add(&t, "regions: [us-east-1, us-west-2, eu-west-1");
+    for (size_t i = 3; i < n; i++)
+        add(&t, ", r%zu", i);
+    add(&t, "]");
+    out = patch(BASE, "regions: [us-east-1, us-west-2, eu-west-1]", t.s);
+    free(t.s);
+    return out;
+}
+
+static char *with_sites(size_t n)
+{
+    struct text t = {NULL, 0};
+    char *out;
+
+    add(&t, "sites:\n");
+    for (size_t i = 2; i < n; i++)
+        add(&t, "  s%zu: {}\n", i);
+    out = patch(BASE, "sites:\n", t.s);
+    free(t.s);
+    return out;
+}
+
+static char *with_env(size_t n)
+{
+    struct text t = {NULL, 0};
+    char *out;
+
+    add(&t, "    vercel_env:\n");
+    for (size_t i = 2; i < n; i++)
+        add(&t, "      V%zu: x\n", i);
+    out = patch(BASE, "    vercel_env:\n", t.s);
+    free(t.s);
+    return out;
+}
+
+static char *with_long_data_dir(size_t n)
+{
+    struct text t = {NULL, 0};
+    char *out;
+
+    add(&t, "  data_dir: /");
+    for (size_t i = 1; i < n; i++)
+        add(&t, "d");
+    add(&t, "\n");
+    out = patch(BASE, "  data_dir: /var/lib/failoverd\n", t.s);
+    free(t.s);
+    return out;
+}
+
+static void expect_loads(char *text)
+{
+    struct fo_config cfg;
+    struct fo_error err = {0};
+
+    if (load_text(text, &cfg, &err) != 0) {
+        print_error("%s\n", err.msg);
+        fail();
+    }
+    fo_config_free(&cfg);
+    free(text);
+}
+
+static void expect_refused(char *text, const char *want)
+{
+    assert_true(refused(want, text, FO_CONFIG_EINVALID, want));
+    free(text);
+}
+
+static void test_limits(void **state)
+{
+    (void)state;
+    expect_loads(with_peers(6)); /* 9 voters */
+    expect_refused(with_peers(8), "node.yaml:6: peers: 11 peers: at most 9");
+    expect_loads(with_regions(32));
+    expect_refused(with_regions(33), "node.yaml:21: regions: 33 regions: expected 1 to 32");
+    expect_loads(with_sites(64));
+    expect_refused(with_sites(65), "node.yaml:24: sites: 65 sites: expected 1 to 64");
+    expect_loads(with_env(64));
+    expect_refused(with_env(65), "node.yaml:38: sites.main.vercel_env: 65 variables: at most 64");
+    expect_loads(with_long_data_dir(FO_CONFIG_STRING_MAX));
+    expect_refused(with_long_data_dir(FO_CONFIG_STRING_MAX + 1),
+                   "node.yaml:4: node.data_dir: is longer than 4096 bytes");
+    expect_loads(patch(BASE, "cluster: bmf001-prod", "cluster: " NAME64));
+}
+
+/* ---- the file itself ------------------------------------------------------------- */
+
+static void test_file_errors(void **state)
+{
+    struct fo_config cfg;
+    struct fo_error err = {0};
+    size_t big = FO_CONFIG_FILE_MAX + 1;
+    char *text = malloc(big);
+    (void)state;
+
+    assert_int_equal(fo_config_load("/nonexistent/node.yaml", &cfg, &err), FO_CONFIG_EIO);
+    assert_string_equal(err.msg, "/nonexistent/node.yaml: cannot open: No such file or directory");
+    assert_true(is_zero(&cfg));
+
+    assert_int_equal(fo_config_load(tmpdir, &cfg, &err), FO_CONFIG_EIO);
+    assert_non_null(strstr(err.msg, ": cannot read: Is a directory"));
+    assert_true(is_zero(&cfg));
+
+    /* A file over the limit is refused before parsing; one at the limit is parsed. */
+    assert_non_null(text);
+    memset(text, '#', big);
+    write_file(tmpfile_path, text, big);
+    assert_int_equal(fo_config_load(tmpfile_path, &cfg, &err), FO_CONFIG_EIO);
+    assert_non_null(strstr(err.msg, "node.yaml: over the 1048576-byte limit"));
+    assert_true(is_zero(&cfg));
+    assert_int_equal(fo_config_load_buffer("mem.yaml", text, big, &cfg, &err), FO_CONFIG_EIO);
+    assert_string_equal(err.msg, "mem.yaml: 1048577 bytes, over the 1048576-byte limit");
+    write_file(tmpfile_path, text, big - 1);
+    assert_int_equal(fo_config_load(tmpfile_path, &cfg, &err), FO_CONFIG_EINVALID);
+    assert_non_null(strstr(err.msg, "node.yaml:1: the file holds no settings"));
+    free(text);
+
+    /* A NUL byte is not YAML. */
+    write_file(tmpfile_path, "cluster: a\n\0", 12);
+    assert_int_equal(fo_config_load(tmpfile_path, &cfg, &err), FO_CONFIG_ESYNTAX);
+    assert_non_null(strstr(err.msg, "node.yaml:2: YAML syntax error: "));
+
+    /* A NULL error pointer is allowed. */
+    assert_int_equal(fo_config_load("/nonexistent/node.yaml", &cfg, NULL), FO_CONFIG_EIO);
+    assert_int_equal(fo_config_load_buffer("m.yaml", "- a\n", 4, &cfg, NULL), FO_CONFIG_EINVALID);
+    assert_int_equal(fo_config_load_buffer("m.yaml", "[", 1, &cfg, NULL), FO_CONFIG_ESYNTAX);
+}
+
+/* The buffer is read for its length only: no terminating NUL needed. */
+static void test_buffer(void **state)
+{
+    struct fo_config cfg;
+    struct fo_error err = {0};
+    size_t n = strlen(BASE);
+    char *copy = malloc(n);
+    (void)state;
+
+    assert_non_null(copy);
+    memcpy(copy, BASE, n);
+    assert_int_equal(fo_config_load_buffer("mem.yaml", copy, n, &cfg, &err), 0);
+    assert_string_equal(cfg.path, "mem.yaml");
+    assert_string_equal(cfg.cluster, "bmf001-prod");
+    fo_config_free(&cfg);
+    free(copy);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_three_regions),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_lookups),
+        cmocka_unit_test(test_digest_same_settings),
+        cmocka_unit_test(test_digest_local_settings),
+        cmocka_unit_test(test_digest_replicated_settings),
+        cmocka_unit_test(test_error_rows),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_file_errors),
+        cmocka_unit_test(test_buffer),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
