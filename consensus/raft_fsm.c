@@ -5,10 +5,30 @@
 
 #include <string.h>
 
+size_t fo_raft_pad(size_t len)
+{
+    return (len + 7u) & ~(size_t)7u;
+}
+
+size_t fo_raft_unpad(const uint8_t *buf, size_t len)
+{
+    size_t n;
+
+    if (len < 4)
+        return len;
+    n = 4u + (((size_t)buf[0] << 24) | ((size_t)buf[1] << 16) | ((size_t)buf[2] << 8) | buf[3]);
+    if (n > len || len - n >= 8)
+        return len; /* not our padding: let the strict decoder say what is wrong */
+    for (size_t i = n; i < len; i++)
+        if (buf[i] != 0)
+            return len;
+    return n;
+}
+
 static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
 {
     struct fo_raft_fsm *rf = fsm->data;
-    fo_fsm_apply_frame(&rf->fsm, buf->base, buf->len);
+    fo_fsm_apply_frame(&rf->fsm, buf->base, fo_raft_unpad(buf->base, buf->len));
     if (rf->fsm.last.outcome != FO_FSM_APPLIED && rf->on_reject != NULL)
         rf->on_reject(rf, &rf->fsm.last);
     *result = &rf->fsm.last;
@@ -29,14 +49,15 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
         fo_buf_free(&out);
         return RAFT_NOMEM;
     }
-    b->base = raft_malloc(out.len);
+    b->len = fo_raft_pad(out.len);
+    b->base = raft_malloc(b->len);
     if (b->base == NULL) {
         raft_free(b);
         fo_buf_free(&out);
         return RAFT_NOMEM;
     }
     memcpy(b->base, out.data, out.len);
-    b->len = out.len;
+    memset((uint8_t *)b->base + out.len, 0, b->len - out.len);
     fo_buf_free(&out);
     *bufs = b;
     *n = 1;
@@ -48,7 +69,7 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     struct fo_raft_fsm *rf = fsm->data;
     struct fo_proto_error err;
 
-    if (fo_fsm_restore(&rf->fsm, buf->base, buf->len, &err) != 0) {
+    if (fo_fsm_restore(&rf->fsm, buf->base, fo_raft_unpad(buf->base, buf->len), &err) != 0) {
         rf->fsm.last.outcome = FO_FSM_INVALID;
         rf->fsm.last.type = FO_CMD_NTYPES;
         strncpy(rf->fsm.last.msg, err.msg, sizeof(rf->fsm.last.msg) - 1);

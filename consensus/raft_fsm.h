@@ -28,6 +28,19 @@ struct fo_raft_fsm {
 };
 
 void fo_raft_fsm_init(struct fo_raft_fsm *rf);
+
+/*
+ * Every buffer failoverd gives libraft (entries and snapshots) is padded with zeros to a
+ * multiple of 8 bytes. libraft 0.15's raft_uv pads entries on disk when it writes them
+ * but not when it loads a closed segment, so an entry whose length is not a multiple
+ * of 8 makes the segment unreadable at the next start ("entries count ... in preamble
+ * is too high"). dqlite, its main user, always hands it 8-byte multiples.
+ * fo_raft_pad gives the padded length; fo_raft_unpad the frame's own length when the
+ * tail is at most 7 zero bytes after one complete frame (else len, unchanged, so that
+ * the strict decoder rejects it).
+ */
+size_t fo_raft_pad(size_t len);
+size_t fo_raft_unpad(const uint8_t *buf, size_t len);
 void fo_raft_fsm_close(struct fo_raft_fsm *rf);
 
 #endif

@@ -1,0 +1,386 @@
+/*
+ * consensus/node.c — see node.h.
+ *
+ * Where this file reads fields of struct raft directly (current_term, commit_index,
+ * configuration, leader progress, follower contact time) it is because libraft 0.15 has
+ * no accessor for them; those fields became private in 0.17 (reference §0). Debian 12
+ * ships 0.15, and every such read is in this file, so a port touches one place.
+ */
+#include "consensus/node.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "proto/frame.h"
+
+/* Raft segments are preallocated; the default 8 MiB (times three kept ready) is a lot
+ * for an FSM whose entries are a few hundred bytes. */
+#define NODE_SEGMENT_SIZE (1024u * 1024u)
+
+static int raft_fail(struct fo_error *err, int code, const char *what, int rv, struct raft *r)
+{
+    /* raft_strerror has no text for some codes and raft_errmsg may be stale
+     * (reference §0): say both, and the number. */
+    return fo_error_set(err, code, "%s: %s (raft error %d%s%s)", what, raft_strerror(rv), rv,
+                        r != NULL ? ": " : "", r != NULL ? raft_errmsg(r) : "");
+}
+
+static int mkdir_if_missing(const char *dir, struct fo_error *err)
+{
+    struct stat st;
+    if (mkdir(dir, 0700) == 0)
+        return 0;
+    if (errno != EEXIST)
+        return fo_error_set(err, FO_NODE_EINVAL, "cannot create raft directory %s: %s", dir,
+                            strerror(errno));
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return fo_error_set(err, FO_NODE_EINVAL, "raft directory %s is not a directory", dir);
+    return 0;
+}
+
+/* ---- leadership watch ------------------------------------------------------------ */
+
+static void barrier_cb(struct raft_barrier *req, int status)
+{
+    struct fo_node *n = req->data;
+
+    n->barrier_pending = false;
+    if (n->closing || status != 0)
+        return; /* lost leadership (or closing): the watch decides what next */
+    if (raft_state(&n->raft) != RAFT_LEADER || n->raft.current_term != n->barrier_term)
+        return;
+    /* Everything committed before this term's barrier is applied: the FSM is current. */
+    n->ready_term = n->barrier_term;
+    n->elections_won++;
+    if (n->on_ready != NULL)
+        n->on_ready(n);
+}
+
+static void watch_tick(uv_timer_t *t)
+{
+    struct fo_node *n = t->data;
+    int state = raft_state(&n->raft);
+    uint64_t term = n->raft.current_term;
+    raft_id leader = 0;
+    const char *addr = NULL;
+
+    raft_leader(&n->raft, &leader, &addr);
+    if (leader != n->last_leader) {
+        if (leader != 0)
+            n->leader_changes++;
+        n->last_leader = leader;
+    }
+    if (state != n->last_state || term != n->last_term) {
+        n->last_state = state;
+        n->last_term = term;
+        if (n->on_change != NULL)
+            n->on_change(n);
+    }
+    if (state == RAFT_LEADER && n->ready_term != term && !n->barrier_pending) {
+        /* libraft 0.15 appends no no-op when a leader is elected (fixed in 0.17.1), so
+         * entries of earlier terms may be committed but not yet applied here. The
+         * barrier commits an entry of this term and completes once all before it are
+         * applied. Until then the node refuses proposals. */
+        n->barrier.data = n;
+        n->barrier_term = term;
+        if (raft_barrier(&n->raft, &n->barrier, barrier_cb) == 0)
+            n->barrier_pending = true;
+        /* else: a transfer is pending or the disk refused; try again next tick. */
+    }
+}
+
+/* ---- life cycle ------------------------------------------------------------------- */
+
+int fo_node_init(struct fo_node *n, uv_loop_t *loop, const struct fo_node_config *cfg,
+                 struct fo_error *err)
+{
+    int rv;
+
+    memset(n, 0, sizeof(*n));
+    n->loop = loop;
+    if (cfg->id == 0 || cfg->address == NULL || cfg->dir == NULL)
+        return fo_error_set(err, FO_NODE_EINVAL, "node id, address and dir are required");
+    if (cfg->heartbeat_ms == 0 || cfg->heartbeat_ms >= cfg->election_timeout_ms)
+        /* Debian's libraft is built with NDEBUG: its own assert on this is gone. */
+        return fo_error_set(err, FO_NODE_EINVAL,
+                            "heartbeat (%u ms) must be below the election timeout (%u ms)",
+                            cfg->heartbeat_ms, cfg->election_timeout_ms);
+    if (mkdir_if_missing(cfg->dir, err) != 0)
+        return err != NULL ? err->code : FO_NODE_EINVAL;
+    n->dir = strdup(cfg->dir);
+    n->address = strdup(cfg->address);
+    if (n->dir == NULL || n->address == NULL) {
+        free(n->dir);
+        free(n->address);
+        return fo_error_set(err, FO_NODE_EINVAL, "out of memory");
+    }
+
+    rv = raft_uv_tcp_init(&n->transport, loop);
+    if (rv != 0) {
+        free(n->dir);
+        free(n->address);
+        return raft_fail(err, FO_NODE_EIO, "raft transport", rv, NULL);
+    }
+    rv = raft_uv_init(&n->io, loop, n->dir, &n->transport);
+    if (rv != 0) {
+        raft_uv_tcp_close(&n->transport);
+        free(n->dir);
+        free(n->address);
+        return raft_fail(err, FO_NODE_EIO, "raft storage", rv, NULL);
+    }
+    fo_raft_fsm_init(&n->fsm);
+    rv = raft_init(&n->raft, &n->io, &n->fsm.raft, cfg->id, n->address);
+    if (rv != 0) {
+        /* The io's error text is the useful one here (bad dir, no AIO, ...). */
+        fo_error_set(err, FO_NODE_EIO, "raft init in %s: %s (raft error %d: %s)", n->dir,
+                     raft_strerror(rv), rv, n->io.errmsg);
+        raft_uv_close(&n->io);
+        raft_uv_tcp_close(&n->transport);
+        fo_raft_fsm_close(&n->fsm);
+        free(n->dir);
+        free(n->address);
+        return FO_NODE_EIO;
+    }
+    n->raft.data = n;
+    n->heartbeat_ms = cfg->heartbeat_ms;
+    raft_set_election_timeout(&n->raft, cfg->election_timeout_ms);
+    raft_set_heartbeat_timeout(&n->raft, cfg->heartbeat_ms);
+    /* Without pre-vote a node cut off alone keeps raising its term and disrupts the
+     * cluster when it comes back (reference §4). */
+    raft_set_pre_vote(&n->raft, true);
+    /* Set both: the header and the code of 0.15 disagree on the trailing default. */
+    raft_set_snapshot_threshold(&n->raft, cfg->snapshot_threshold);
+    raft_set_snapshot_trailing(&n->raft, cfg->snapshot_trailing);
+    raft_uv_set_connect_retry_delay(&n->io, cfg->connect_retry_ms);
+    raft_uv_set_segment_size(&n->io, NODE_SEGMENT_SIZE);
+    uv_timer_init(loop, &n->watch);
+    n->watch.data = n;
+    n->last_state = RAFT_UNAVAILABLE;
+    return 0;
+}
+
+static int cmp_peer_id(const void *a, const void *b)
+{
+    const struct fo_node_peer *x = a, *y = b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static bool file_exists(const char *dir, const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    return access(path, F_OK) == 0;
+}
+
+int fo_node_bootstrap(struct fo_node *n, const struct fo_node_config *cfg, struct fo_error *err)
+{
+    struct raft_configuration conf;
+    struct fo_node_peer *peers;
+    int rv = 0;
+
+    /* metadata1/2 hold the term and vote: their presence means this directory already
+     * belongs to a cluster. Bootstrapping over it would forget the vote (uv.h:35-37). */
+    if (file_exists(n->dir, "metadata1") || file_exists(n->dir, "metadata2"))
+        return fo_error_set(err, FO_NODE_EEXIST, "%s already holds a cluster: start without --init",
+                            n->dir);
+    /* Every seed node must write a byte-identical configuration: sort by id. */
+    peers = calloc(cfg->npeers, sizeof(*peers));
+    if (peers == NULL)
+        return fo_error_set(err, FO_NODE_EINVAL, "out of memory");
+    memcpy(peers, cfg->peers, cfg->npeers * sizeof(*peers));
+    qsort(peers, cfg->npeers, sizeof(*peers), cmp_peer_id);
+    raft_configuration_init(&conf);
+    for (size_t i = 0; i < cfg->npeers && rv == 0; i++)
+        rv = raft_configuration_add(&conf, peers[i].id, peers[i].address, RAFT_VOTER);
+    free(peers);
+    if (rv != 0) {
+        raft_configuration_close(&conf);
+        return raft_fail(err, FO_NODE_EINVAL, "raft configuration", rv, NULL);
+    }
+    rv = raft_bootstrap(&n->raft, &conf);
+    raft_configuration_close(&conf);
+    if (rv == RAFT_CANTBOOTSTRAP)
+        return fo_error_set(err, FO_NODE_EEXIST, "%s already holds a cluster (%s)", n->dir,
+                            n->io.errmsg);
+    if (rv != 0)
+        return raft_fail(err, FO_NODE_EIO, "raft bootstrap", rv, &n->raft);
+    return 0;
+}
+
+int fo_node_start(struct fo_node *n, struct fo_error *err)
+{
+    unsigned every;
+    int rv = raft_start(&n->raft);
+
+    if (rv != 0)
+        return raft_fail(err, FO_NODE_EIO, "raft start", rv, &n->raft);
+    /* Poll a few times per heartbeat: leadership is noticed within ~heartbeat/4. */
+    every = n->heartbeat_ms / 4 > 0 ? n->heartbeat_ms / 4 : 1;
+    uv_timer_start(&n->watch, watch_tick, 0, every);
+    return 0;
+}
+
+static void close_step_done(struct fo_node *n)
+{
+    if (--n->closes_pending > 0)
+        return;
+    fo_raft_fsm_close(&n->fsm);
+    free(n->dir);
+    free(n->address);
+    n->dir = n->address = NULL;
+    if (n->close_cb != NULL)
+        n->close_cb(n);
+}
+
+static void raft_closed(struct raft *r)
+{
+    struct fo_node *n = r->data;
+    raft_uv_close(&n->io);
+    raft_uv_tcp_close(&n->transport);
+    close_step_done(n);
+}
+
+static void watch_closed(uv_handle_t *h)
+{
+    close_step_done(h->data);
+}
+
+void fo_node_close(struct fo_node *n, fo_node_cb close_cb)
+{
+    n->closing = true;
+    n->close_cb = close_cb;
+    n->closes_pending = 2;
+    uv_timer_stop(&n->watch);
+    uv_close((uv_handle_t *)&n->watch, watch_closed);
+    /* Fires pending apply/barrier callbacks with LEADERSHIPLOST right here. */
+    raft_close(&n->raft, raft_closed);
+}
+
+/* ---- proposals -------------------------------------------------------------------- */
+
+static void apply_cb(struct raft_apply *a, int status, void *result)
+{
+    struct fo_node_propose *req = a->data;
+    if (status == 0)
+        req->cb(req, 0, result);
+    else if (status == RAFT_LEADERSHIPLOST)
+        req->cb(req, FO_NODE_UNKNOWN, NULL);
+    else
+        req->cb(req, FO_NODE_EIO, NULL);
+}
+
+int fo_node_propose(struct fo_node *n, struct fo_node_propose *req, const struct fo_cmd *cmd,
+                    fo_node_propose_cb cb)
+{
+    struct fo_buf frame;
+    struct raft_buffer buf;
+    int rv;
+
+    if (n->closing)
+        return FO_NODE_ECLOSING;
+    if (raft_state(&n->raft) != RAFT_LEADER)
+        return FO_NODE_ENOTLEADER;
+    if (!fo_node_ready(n))
+        return FO_NODE_ENOTREADY;
+    if (fo_cmd_encode(cmd, &frame, NULL) != FO_PROTO_OK)
+        return FO_NODE_EENCODE;
+    /* libraft frees entry buffers with raft_free: copy into its heap, zero-padded to a
+     * multiple of 8 bytes (raft_fsm.h says why). */
+    buf.len = fo_raft_pad(frame.len);
+    buf.base = raft_malloc(buf.len);
+    if (buf.base == NULL) {
+        fo_buf_free(&frame);
+        return FO_NODE_EIO;
+    }
+    memcpy(buf.base, frame.data, frame.len);
+    memset((uint8_t *)buf.base + frame.len, 0, buf.len - frame.len);
+    fo_buf_free(&frame);
+    req->apply.data = req;
+    req->node = n;
+    req->cb = cb;
+    rv = raft_apply(&n->raft, &req->apply, &buf, 1, apply_cb);
+    if (rv != 0) {
+        raft_free(buf.base);
+        return rv == RAFT_NOTLEADER ? FO_NODE_ENOTLEADER : FO_NODE_EIO;
+    }
+    return 0;
+}
+
+/* ---- inspection ------------------------------------------------------------------- */
+
+const struct fo_state *fo_node_state(const struct fo_node *n)
+{
+    return &n->fsm.fsm.state;
+}
+
+int fo_node_role(const struct fo_node *n)
+{
+    return raft_state((struct raft *)&n->raft);
+}
+
+const char *fo_node_role_name(int role)
+{
+    switch (role) {
+    case RAFT_LEADER:
+        return "leader";
+    case RAFT_FOLLOWER:
+        return "follower";
+    case RAFT_CANDIDATE:
+        return "candidate";
+    default:
+        return "unavailable";
+    }
+}
+
+bool fo_node_ready(const struct fo_node *n)
+{
+    return !n->closing && raft_state((struct raft *)&n->raft) == RAFT_LEADER &&
+           n->ready_term == n->raft.current_term;
+}
+
+void fo_node_leader(const struct fo_node *n, uint64_t *id, const char **address)
+{
+    raft_id lid = 0;
+    const char *laddr = NULL;
+    raft_leader((struct raft *)&n->raft, &lid, &laddr);
+    *id = lid;
+    *address = laddr;
+}
+
+uint64_t fo_node_term(const struct fo_node *n)
+{
+    return n->raft.current_term;
+}
+
+uint64_t fo_node_commit_index(const struct fo_node *n)
+{
+    return n->raft.commit_index;
+}
+
+uint64_t fo_node_last_applied(const struct fo_node *n)
+{
+    return raft_last_applied((struct raft *)&n->raft);
+}
+
+int fo_node_peer_reachable(const struct fo_node *n, uint64_t id)
+{
+    const struct raft *r = &n->raft;
+
+    if (id == r->id)
+        return 1;
+    if (r->state == RAFT_LEADER) {
+        /* progress[] runs parallel to configuration.servers[] (0.15 layout). */
+        for (unsigned i = 0; i < r->configuration.n; i++)
+            if (r->configuration.servers[i].id == id)
+                return r->leader_state.progress[i].recent_recv ? 1 : 0;
+        return -1;
+    }
+    if (r->state == RAFT_FOLLOWER && r->follower_state.current_leader.id == id) {
+        raft_time now = r->io->time(r->io);
+        return now - r->election_timer_start < r->election_timeout ? 1 : 0;
+    }
+    return -1;
+}

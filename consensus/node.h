@@ -1,0 +1,171 @@
+/*
+ * consensus/node.h — one failoverd Raft server: libraft 0.15 with raft_uv (durable log
+ * and snapshots in a directory), its TCP transport, and the replicated FSM.
+ *
+ * Life cycle (all on the loop thread; libraft is single-threaded):
+ *
+ *   fo_node_init()       raft_uv + raft_init + tuning (pre-vote on, snapshot threshold
+ *                        and trailing set explicitly, 1 MiB segments)
+ *   fo_node_bootstrap()  only when creating a cluster (failoverd --init): writes term 1
+ *                        and the configuration "every peer is a voter", refusing a
+ *                        directory that already holds Raft metadata
+ *   fo_node_start()      loads the snapshot and log, joins the cluster
+ *   fo_node_close()      fails pending proposals with FO_NODE_UNKNOWN, closes the io;
+ *                        close_cb fires when the memory may be freed
+ *
+ * Leadership. libraft 0.15 has no state callback and a new leader appends no no-op
+ * (reference §3, §4), so a new leader cannot trust its FSM to be up to date. A uv timer
+ * watches raft_state(); on winning an election the node issues raft_barrier and only
+ * when it completes in the same term is the node "ready" (fo_node_ready()) and on_ready
+ * called. Proposals are accepted only by a ready leader: whatever the caller decided
+ * from the FSM, it decided from a state that includes every committed entry.
+ *
+ * Proposals. One command per raft_apply (libraft 0.15 calls back n>1 batches early).
+ * The callback's status is 0 when the entry was committed and applied locally (then
+ * `result` is the FSM's verdict on it: applied, rejected or invalid), FO_NODE_UNKNOWN
+ * when leadership was lost before that (the entry may still commit under the next
+ * leader: the caller must find out from the FSM, never guess), or FO_NODE_EIO.
+ *
+ * Ownership: struct fo_node is caller-allocated and must stay alive until close_cb.
+ * A struct fo_node_propose is caller-allocated and must stay alive until its callback.
+ * fo_node_config's strings are copied by fo_node_init.
+ */
+#ifndef FO_CONSENSUS_NODE_H
+#define FO_CONSENSUS_NODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <raft.h>
+#include <raft/uv.h>
+#include <uv.h>
+
+#include "consensus/raft_fsm.h"
+#include "proto/error.h"
+
+/* Error codes (fo_error.code, and statuses of proposal callbacks). */
+enum {
+    FO_NODE_OK = 0,
+    FO_NODE_EINVAL = 1, /* bad configuration or arguments */
+    FO_NODE_EIO,        /* libraft or its disk failed; err->msg has libraft's words */
+    FO_NODE_EEXIST,     /* bootstrap: the directory already holds a cluster */
+    FO_NODE_ENOTLEADER, /* proposal: this node is not the leader */
+    FO_NODE_ENOTREADY,  /* proposal: leader, but its election barrier is not done yet */
+    FO_NODE_EENCODE,    /* proposal: the command did not encode */
+    FO_NODE_UNKNOWN,    /* callback: leadership lost, the outcome is unknown */
+    FO_NODE_ECLOSING,   /* the node is shutting down */
+};
+
+struct fo_node_peer {
+    uint64_t id;
+    const char *address; /* "a.b.c.d:port" */
+};
+
+struct fo_node_config {
+    uint64_t id;
+    const char *address;              /* own Raft address, one of peers[] */
+    const char *dir;                  /* the Raft directory; created (0700) if missing */
+    const struct fo_node_peer *peers; /* every voter, self included */
+    size_t npeers;
+    unsigned election_timeout_ms;
+    unsigned heartbeat_ms;
+    unsigned snapshot_threshold;
+    unsigned snapshot_trailing;
+    unsigned connect_retry_ms;
+};
+
+struct fo_node;
+struct fo_node_propose;
+
+typedef void (*fo_node_cb)(struct fo_node *n);
+typedef void (*fo_node_propose_cb)(struct fo_node_propose *req, int status,
+                                   const struct fo_fsm_result *result);
+
+/* A proposal in flight. Set data as you like; the rest is private. */
+struct fo_node_propose {
+    void *data;
+    /* private */
+    struct raft_apply apply;
+    struct fo_node *node;
+    fo_node_propose_cb cb;
+};
+
+struct fo_node {
+    void *data; /* for the owner */
+    /* Called once per term in which this node became a ready leader. May be NULL. */
+    fo_node_cb on_ready;
+    /* Called when the role (raft_state) or the term changes. May be NULL. */
+    fo_node_cb on_change;
+
+    /* read-only for users */
+    uv_loop_t *loop;
+    struct fo_raft_fsm fsm;  /* the replicated state: fsm.fsm.state */
+    uint64_t leader_changes; /* times this node saw the leader change (diagnostic) */
+    uint64_t elections_won;
+
+    /* private */
+    struct raft raft;
+    struct raft_io io;
+    struct raft_uv_transport transport;
+    uv_timer_t watch;
+    struct raft_barrier barrier;
+    bool barrier_pending;
+    uint64_t barrier_term;
+    uint64_t ready_term;
+    int last_state;
+    uint64_t last_term;
+    uint64_t last_leader;
+    unsigned heartbeat_ms;
+    int closes_pending; /* the watch timer and raft close asynchronously */
+    bool closing;
+    fo_node_cb close_cb;
+    char *dir;
+    char *address;
+};
+
+/* Set up n (libraft, io, transport, FSM) without starting it. On error n holds nothing
+ * to free and err says why. */
+int fo_node_init(struct fo_node *n, uv_loop_t *loop, const struct fo_node_config *cfg,
+                 struct fo_error *err);
+
+/* Create a new cluster whose voters are cfg->peers. Refuses (FO_NODE_EEXIST) when the
+ * directory already holds Raft metadata. Call between init and start. */
+int fo_node_bootstrap(struct fo_node *n, const struct fo_node_config *cfg, struct fo_error *err);
+
+/* Start participating. On error call fo_node_close all the same. */
+int fo_node_start(struct fo_node *n, struct fo_error *err);
+
+/* Stop: pending proposals complete with FO_NODE_UNKNOWN (synchronously, inside this
+ * call), then the io closes; close_cb runs when n may be freed. Call once. */
+void fo_node_close(struct fo_node *n, fo_node_cb close_cb);
+
+/* Propose one command. Returns 0 and later calls cb exactly once, or returns an error
+ * code (FO_NODE_ENOTLEADER, ENOTREADY, EENCODE, EIO, ECLOSING) and never calls cb. */
+int fo_node_propose(struct fo_node *n, struct fo_node_propose *req, const struct fo_cmd *cmd,
+                    fo_node_propose_cb cb);
+
+/* The FSM's state (read-only; changes only on the loop thread when entries apply). */
+const struct fo_state *fo_node_state(const struct fo_node *n);
+
+/* RAFT_LEADER, RAFT_FOLLOWER, RAFT_CANDIDATE or RAFT_UNAVAILABLE. */
+int fo_node_role(const struct fo_node *n);
+const char *fo_node_role_name(int role);
+
+/* True when this node is the leader and its barrier of the current term completed. */
+bool fo_node_ready(const struct fo_node *n);
+
+/* The leader this node knows of (0 / NULL when none). */
+void fo_node_leader(const struct fo_node *n, uint64_t *id, const char **address);
+
+uint64_t fo_node_term(const struct fo_node *n);
+uint64_t fo_node_commit_index(const struct fo_node *n);
+uint64_t fo_node_last_applied(const struct fo_node *n);
+
+/*
+ * Whether this node currently hears from peer `id`: 1 yes, 0 no, -1 unknown. The
+ * leader knows it for every voter (a message within the last election timeout); a
+ * follower knows it only for itself and the leader it follows.
+ */
+int fo_node_peer_reachable(const struct fo_node *n, uint64_t id);
+
+#endif
