@@ -1,29 +1,448 @@
 /*
- * coordinator/failoverctl.c — the admin CLI's entry point.
+ * coordinator/failoverctl.c — the admin CLI (DESIGN §9, §13), shaped like bgpctl: one
+ * command table drives parsing; a command sends one request, gets one reply, and the
+ * reply's JSON body is rendered either as a table for people or as JSON for scripts.
  *
- * For now it only answers --help and --version: the commands arrive with the Raft core
- * and operator issues (see README "Status"). Exit code 2 is a usage error (DESIGN §13).
+ * Addresses come from -s or FAILOVERCTL_ADDR (comma-separated); they are tried in order
+ * until one answers, and a node that is not the leader points us at the leader, which
+ * we then ask (at most FOLLOW_MAX hops). The token comes from --token-file or
+ * FAILOVERCTL_TOKEN_FILE.
+ *
+ * Exit codes (scripts rely on them): 0 ok, 1 the operation failed, 2 usage error, 3 no
+ * leader or no quorum reachable, 4 refused by policy, 5 authentication failed.
  */
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "coordinator/admin_client.h"
+#include "coordinator/secret.h"
+#include "proto/admin.h"
+
+enum {
+    EXIT_OK = 0,
+    EXIT_FAILED = 1,
+    EXIT_USAGE = 2,
+    EXIT_NO_QUORUM = 3,
+    EXIT_REFUSED = 4,
+    EXIT_AUTH = 5,
+};
+
+#define FOLLOW_MAX 3
+#define MAX_ADDRS  16
+
+struct ctl {
+    char *addrs[MAX_ADDRS];
+    size_t naddrs;
+    char token[FO_TOKEN_MAX + 1]; /* secret: wiped before exit */
+    bool json;
+    unsigned timeout_ms;
+};
+
+/* One finished call: the reply, copied out of the client's callback. */
+struct result {
+    int status; /* 0: a reply arrived */
+    int code;   /* enum fo_reply_code */
+    char *message, *leader, *body;
+    char error[1100]; /* room for every address's failure */
+};
+
+static void result_free(struct result *r)
+{
+    free(r->message);
+    free(r->leader);
+    free(r->body);
+    memset(r, 0, sizeof(*r));
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s != NULL ? strdup(s) : NULL;
+}
+
+static void call_cb(struct fo_admin_client *c, int status, const struct fo_reply *rep,
+                    const char *error)
+{
+    struct result *r = c->data;
+    r->status = status;
+    if (status != 0) {
+        snprintf(r->error, sizeof(r->error), "%s", error);
+        return;
+    }
+    r->code = rep->code;
+    r->message = dup_or_null(rep->message);
+    r->leader = dup_or_null(rep->leader);
+    r->body = dup_or_null(rep->body);
+}
+
+/* One request to one address, run to completion on a private loop. */
+static void call_one(const struct ctl *ctl, const char *addr, const char *cmd, struct fo_kv *args,
+                     size_t nargs, struct result *r)
+{
+    uv_loop_t loop;
+    struct fo_admin_client c;
+    struct fo_admin_req req = {0};
+
+    memset(r, 0, sizeof(*r));
+    req.id = (uint64_t)time(NULL);
+    req.cmd = (char *)cmd;
+    req.token = ctl->token[0] != '\0' ? (char *)ctl->token : NULL;
+    req.args = args;
+    req.nargs = nargs;
+    uv_loop_init(&loop);
+    memset(&c, 0, sizeof(c));
+    c.data = r;
+    if (fo_admin_client_call(&c, &loop, addr, &req, ctl->timeout_ms, call_cb, NULL) != 0) {
+        r->status = -1;
+        snprintf(r->error, sizeof(r->error), "%s: not an address of the form a.b.c.d:port", addr);
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+}
+
+static int exit_for_code(int code)
+{
+    switch (code) {
+    case FO_REPLY_OK:
+        return EXIT_OK;
+    case FO_REPLY_BAD_REQUEST:
+        return EXIT_USAGE;
+    case FO_REPLY_UNAUTHORIZED:
+    case FO_REPLY_FORBIDDEN:
+        return EXIT_AUTH;
+    case FO_REPLY_NOT_LEADER:
+    case FO_REPLY_NO_QUORUM:
+    case FO_REPLY_BUSY:
+        return EXIT_NO_QUORUM;
+    case FO_REPLY_REFUSED:
+        return EXIT_REFUSED;
+    default:
+        return EXIT_FAILED;
+    }
+}
+
+/*
+ * Send cmd to the cluster: try each address until one answers; follow not_leader to the
+ * leader. On return r holds the last reply (status 0) or why nobody answered.
+ */
+static void call_cluster(const struct ctl *ctl, const char *cmd, struct fo_kv *args, size_t nargs,
+                         struct result *r)
+{
+    char errors[1024] = "";
+    size_t used = 0;
+
+    for (size_t i = 0; i < ctl->naddrs; i++) {
+        char addr[64];
+        snprintf(addr, sizeof(addr), "%s", ctl->addrs[i]);
+        for (int hop = 0; hop <= FOLLOW_MAX; hop++) {
+            call_one(ctl, addr, cmd, args, nargs, r);
+            if (r->status != 0) {
+                int k = snprintf(errors + used, sizeof(errors) - used, "%s%s", used ? "; " : "",
+                                 r->error);
+                if (k > 0 && (size_t)k < sizeof(errors) - used)
+                    used += (size_t)k;
+                break;
+            }
+            if (r->code != FO_REPLY_NOT_LEADER || r->leader == NULL)
+                return;
+            snprintf(addr, sizeof(addr), "%s", r->leader);
+            result_free(r);
+        }
+        if (r->status == 0)
+            return; /* followed too many hops: report the last answer */
+    }
+    r->status = -1;
+    snprintf(r->error, sizeof(r->error), "no node answered (%s)",
+             errors[0] ? errors : "no addresses");
+}
+
+/* ---- output ----------------------------------------------------------------------- */
+
+static const char *jstr(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s != NULL ? s : "-";
+}
+
+static long long jint(const json_t *o, const char *key)
+{
+    return (long long)json_integer_value(json_object_get(o, key));
+}
+
+static void print_json(const json_t *doc)
+{
+    char *s = json_dumps(doc, JSON_INDENT(2));
+    if (s != NULL) {
+        puts(s);
+        free(s);
+    }
+}
+
+static void print_operation(const json_t *op)
+{
+    size_t i;
+    json_t *st;
+
+    printf("\noperation %s: %s %s -> %s, epoch %lld, %s\n", jstr(op, "id"), jstr(op, "kind"),
+           jstr(op, "from"), jstr(op, "to"), jint(op, "epoch"), jstr(op, "state"));
+    printf("  %-3s %-24s %-20s %-8s %8s %11s  %s\n", "#", "STEP", "ACTION", "STATE", "ATTEMPTS",
+           "DURATION_MS", "ERROR");
+    json_array_foreach(json_object_get(op, "steps"), i, st)
+    {
+        json_t *dur = json_object_get(st, "duration_ms");
+        char d[24] = "-";
+        if (json_is_integer(dur))
+            snprintf(d, sizeof(d), "%lld", (long long)json_integer_value(dur));
+        printf("  %-3zu %-24s %-20s %-8s %8lld %11s  %s\n", i + 1, jstr(st, "name"),
+               jstr(st, "action"), jstr(st, "state"), jint(st, "attempts"), d,
+               json_is_string(json_object_get(st, "error")) ? jstr(st, "error") : "");
+    }
+}
+
+static void print_status_table(const json_t *doc)
+{
+    size_t i;
+    json_t *n, *w;
+    json_t *op = json_object_get(doc, "operation");
+
+    printf("cluster   %s (answered by %s, term %lld)\n", jstr(doc, "cluster"), jstr(doc, "node"),
+           jint(doc, "term"));
+    printf("leader    %s\n", json_is_string(json_object_get(doc, "leader"))
+                                 ? jstr(doc, "leader")
+                                 : "NONE (no quorum reachable)");
+    printf("primary   %s (epoch %lld)\n", jstr(doc, "primary"), jint(doc, "epoch"));
+    printf("mode      %s", jstr(doc, "mode"));
+    if (json_is_string(json_object_get(json_object_get(doc, "mode_detail"), "by")))
+        printf(" (by %s: %s)", jstr(json_object_get(doc, "mode_detail"), "by"),
+               jstr(json_object_get(doc, "mode_detail"), "reason"));
+    printf("\n\n%-12s %-12s %-12s %-10s %-22s %s\n", "NODE", "REGION", "ROLE", "REACHABLE", "RAFT",
+           "ADMIN");
+    json_array_foreach(json_object_get(doc, "nodes"), i, n)
+    {
+        json_t *r = json_object_get(n, "reachable");
+        printf("%-12s %-12s %-12s %-10s %-22s %s\n", jstr(n, "name"), jstr(n, "region"),
+               jstr(n, "role"), json_is_boolean(r) ? (json_is_true(r) ? "yes" : "no") : "?",
+               jstr(n, "raft"), jstr(n, "admin"));
+    }
+    if (json_is_object(op))
+        print_operation(op);
+    else
+        printf("\noperation none in flight\n");
+    if (json_array_size(json_object_get(doc, "verdicts")) > 0) {
+        json_t *v;
+        printf("\n%-16s %-12s %-8s %s\n", "OBSERVER", "REGION", "STATUS", "REASON");
+        json_array_foreach(json_object_get(doc, "verdicts"), i, v)
+        {
+            printf("%-16s %-12s %-8s %s\n", jstr(v, "observer"), jstr(v, "region"),
+                   jstr(v, "status"),
+                   json_is_string(json_object_get(v, "reason")) ? jstr(v, "reason") : "");
+        }
+    }
+    json_array_foreach(json_object_get(doc, "warnings"), i, w)
+    {
+        printf("%swarning: %s\n", i == 0 ? "\n" : "", json_string_value(w));
+    }
+}
+
+/* ---- commands --------------------------------------------------------------------- */
+
+static int report_failure(const struct result *r)
+{
+    if (r->status != 0) {
+        fprintf(stderr, "failoverctl: %s\n", r->error);
+        return EXIT_NO_QUORUM;
+    }
+    fprintf(stderr, "failoverctl: %s: %s\n", fo_enum_name(fo_reply_code_names, r->code),
+            r->message != NULL ? r->message : "(no message)");
+    return exit_for_code(r->code);
+}
+
+static int cmd_status(struct ctl *ctl, int argc, char **argv)
+{
+    struct result r;
+    json_t *doc;
+    json_error_t jerr;
+    int rc;
+
+    (void)argv;
+    if (argc != 0) {
+        fprintf(stderr, "failoverctl: status takes no arguments\n");
+        return EXIT_USAGE;
+    }
+    call_cluster(ctl, "status", NULL, 0, &r);
+    if (r.status != 0 || r.code != FO_REPLY_OK) {
+        rc = report_failure(&r);
+        result_free(&r);
+        return rc;
+    }
+    doc = json_loads(r.body != NULL ? r.body : "", 0, &jerr);
+    if (doc == NULL) {
+        fprintf(stderr, "failoverctl: the node sent a status that is not JSON: %s\n", jerr.text);
+        result_free(&r);
+        return EXIT_FAILED;
+    }
+    /* A follower's view is partial: ask the leader it names, if it is reachable. */
+    if (strcmp(jstr(doc, "role"), "leader") != 0 &&
+        json_is_string(json_object_get(doc, "leader_admin"))) {
+        struct ctl one = *ctl;
+        struct result lr;
+        one.addrs[0] = (char *)jstr(doc, "leader_admin");
+        one.naddrs = 1;
+        call_one(&one, one.addrs[0], "status", NULL, 0, &lr);
+        if (lr.status == 0 && lr.code == FO_REPLY_OK && lr.body != NULL) {
+            json_t *ldoc = json_loads(lr.body, 0, &jerr);
+            if (ldoc != NULL) {
+                json_decref(doc);
+                doc = ldoc;
+            }
+        }
+        result_free(&lr);
+    }
+    if (ctl->json)
+        print_json(doc);
+    else
+        print_status_table(doc);
+    /* No leader means no decision can be made: scripts must see that. */
+    rc = json_is_string(json_object_get(doc, "leader")) ? EXIT_OK : EXIT_NO_QUORUM;
+    json_decref(doc);
+    result_free(&r);
+    return rc;
+}
+
+struct command {
+    const char *name;
+    const char *args;
+    const char *help;
+    int (*run)(struct ctl *ctl, int argc, char **argv);
+};
+
+static const struct command commands[] = {
+    {"status", "", "the cluster: leader, primary site, epoch, nodes, operation, verdicts",
+     cmd_status},
+};
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: failoverctl [-h|--help] [-V|--version]\n"
-                 "       failoverctl [-s ADDR[,ADDR...]] [--token-file F] [--json] COMMAND\n"
-                 "                   (commands are not implemented yet)\n");
+    fprintf(out, "usage: failoverctl [-s ADDR[,ADDR...]] [--token-file F] [--json] [--timeout MS]\n"
+                 "                   COMMAND [ARGS]\n"
+                 "       failoverctl [-h|--help] [-V|--version]\n"
+                 "\n"
+                 "commands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(out, "  %-10s %-12s %s\n", commands[i].name, commands[i].args, commands[i].help);
+    fprintf(out, "\n"
+                 "  -s, --server ADDR[,ADDR...]  admin addresses of the nodes (a.b.c.d:port),\n"
+                 "                               tried in order; default $FAILOVERCTL_ADDR\n"
+                 "      --token-file F           the admin or read-only token; default\n"
+                 "                               $FAILOVERCTL_TOKEN_FILE\n"
+                 "      --json                   print JSON for scripts instead of a table\n"
+                 "      --timeout MS             per request (default 5000)\n"
+                 "\n"
+                 "A node that is not the leader points failoverctl at the leader, which it then\n"
+                 "asks. Exit codes: 0 ok, 1 the operation failed, 2 usage error, 3 no leader or\n"
+                 "no quorum reachable, 4 refused by policy, 5 authentication failed.\n");
+}
+
+static int split_addrs(struct ctl *ctl, char *list)
+{
+    char *save = NULL;
+    for (char *a = strtok_r(list, ",", &save); a != NULL; a = strtok_r(NULL, ",", &save)) {
+        if (ctl->naddrs == MAX_ADDRS) {
+            fprintf(stderr, "failoverctl: at most %d addresses\n", MAX_ADDRS);
+            return -1;
+        }
+        ctl->addrs[ctl->naddrs++] = a;
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-        usage(stdout);
-        return 0;
+    static const struct option longopts[] = {
+        {"server", required_argument, NULL, 's'},
+        {"token-file", required_argument, NULL, 'T'},
+        {"json", no_argument, NULL, 'j'},
+        {"timeout", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    struct ctl ctl = {.timeout_ms = 5000};
+    const char *token_file = getenv("FAILOVERCTL_TOKEN_FILE");
+    char *servers = NULL, *env_addr = getenv("FAILOVERCTL_ADDR");
+    int ch, rc;
+
+    /* '+': stop at the command, so its own options are not taken for ours. */
+    while ((ch = getopt_long(argc, argv, "+s:hV", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 's':
+            servers = optarg;
+            break;
+        case 'T':
+            token_file = optarg;
+            break;
+        case 'j':
+            ctl.json = true;
+            break;
+        case 't': {
+            char *end;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (*end != '\0' || v == 0 || v > 600000) {
+                fprintf(stderr, "failoverctl: --timeout: '%s' is not 1..600000 ms\n", optarg);
+                return EXIT_USAGE;
+            }
+            ctl.timeout_ms = (unsigned)v;
+            break;
+        }
+        case 'h':
+            usage(stdout);
+            return EXIT_OK;
+        case 'V':
+            printf("failoverctl %s\n", FO_VERSION);
+            return EXIT_OK;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
+        }
     }
-    if (argc == 2 && (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0)) {
-        printf("failoverctl %s\n", FO_VERSION);
-        return 0;
+    if (optind >= argc) {
+        usage(stderr);
+        return EXIT_USAGE;
     }
-    usage(stderr);
-    return 2;
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        struct fo_error err;
+        char *list;
+        if (strcmp(commands[i].name, argv[optind]) != 0)
+            continue;
+        if (servers == NULL)
+            servers = env_addr;
+        if (servers == NULL || servers[0] == '\0') {
+            fprintf(stderr, "failoverctl: no node address: use -s ADDR or FAILOVERCTL_ADDR\n");
+            return EXIT_USAGE;
+        }
+        list = strdup(servers);
+        if (list == NULL || split_addrs(&ctl, list) != 0) {
+            free(list);
+            return EXIT_USAGE;
+        }
+        if (token_file != NULL &&
+            fo_secret_read_file(token_file, ctl.token, sizeof(ctl.token), &err) != 0) {
+            fprintf(stderr, "failoverctl: token file: %s\n", err.msg);
+            free(list);
+            return EXIT_USAGE;
+        }
+        signal(SIGPIPE, SIG_IGN);
+        rc = commands[i].run(&ctl, argc - optind - 1, argv + optind + 1);
+        fo_secret_wipe(ctl.token, sizeof(ctl.token));
+        free(list);
+        return rc;
+    }
+    fprintf(stderr, "failoverctl: unknown command '%s' (see failoverctl --help)\n", argv[optind]);
+    return EXIT_USAGE;
 }

@@ -1,32 +1,131 @@
 /*
- * coordinator/failoverd.c — the failoverd daemon's entry point.
+ * coordinator/failoverd.c — the daemon's entry point: arguments, process set-up, the
+ * loop. Everything else lives in the daemon context (daemon.h).
  *
- * For now it only answers --help and --version: the Raft core, probes and the plan
- * executor arrive with their issues (see README "Status").
+ * Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 runtime failure (Raft could not
+ * start, the admin port is taken, a token file is unreadable...), 2 usage or
+ * configuration error.
  */
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <uv.h>
+
+#include "coordinator/config.h"
+#include "coordinator/daemon.h"
+#include "coordinator/log.h"
+
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: failoverd [-h|--help] [-V|--version]\n"
-                 "       failoverd -c node.yaml [--init]   (not implemented yet)\n"
+    fprintf(out, "usage: failoverd -c node.yaml [--init] [--log-level LEVEL]\n"
+                 "       failoverd -c node.yaml --check-config\n"
+                 "       failoverd [-h|--help] [-V|--version]\n"
                  "\n"
                  "failoverd is a Raft-replicated regional failover coordinator: one node per\n"
                  "region agrees on which site is primary and runs the failover plan only\n"
-                 "after a majority committed the decision.\n");
+                 "after a majority committed the decision.\n"
+                 "\n"
+                 "  -c, --config FILE   this node's YAML configuration\n"
+                 "      --init          create the cluster: run once on EVERY seed node (all\n"
+                 "                      with the same peers) the first time; refused when the\n"
+                 "                      data directory already holds a cluster. Never use it to\n"
+                 "                      bring back a node that lost its disk: start that node\n"
+                 "                      without --init and it rejoins through the leader.\n"
+                 "      --check-config  validate the configuration, print its digest, exit\n"
+                 "      --log-level L   debug, info (default), warn or error\n"
+                 "\n"
+                 "Logs go to stderr, one key=value line per event. SIGTERM or SIGINT stops the\n"
+                 "node cleanly (Raft flushed and closed). Exit codes: 0 clean stop, 1 runtime\n"
+                 "failure, 2 usage or configuration error.\n");
 }
 
 int main(int argc, char **argv)
 {
-    if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-        usage(stdout);
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"init", no_argument, NULL, 'I'},
+        {"check-config", no_argument, NULL, 'C'},
+        {"log-level", required_argument, NULL, 'L'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    struct fo_daemon_options opts = {0};
+    struct fo_daemon d;
+    struct fo_error err = {0};
+    uv_loop_t loop;
+    bool check = false;
+    int level = FO_LOG_INFO;
+    int ch, rc;
+
+    while ((ch = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            opts.config_path = optarg;
+            break;
+        case 'I':
+            opts.init = true;
+            break;
+        case 'C':
+            check = true;
+            break;
+        case 'L':
+            level = fo_log_level_parse(optarg);
+            if (level < 0) {
+                fprintf(stderr,
+                        "failoverd: --log-level: '%s' is not debug, info, warn or "
+                        "error\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("failoverd %s\n", FO_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc || opts.config_path == NULL) {
+        if (optind != argc)
+            fprintf(stderr, "failoverd: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (check) {
+        struct fo_config cfg;
+        if (fo_config_load(opts.config_path, &cfg, &err) != 0) {
+            fprintf(stderr, "failoverd: %s\n", err.msg);
+            return 2;
+        }
+        printf("%s: ok, node %s, %zu peers, %zu sites, digest %s\n", opts.config_path,
+               cfg.self->name, cfg.npeers, cfg.nsites, cfg.digest);
+        fo_config_free(&cfg);
         return 0;
     }
-    if (argc == 2 && (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0)) {
-        printf("failoverd %s\n", FO_VERSION);
-        return 0;
+
+    /* libuv writes to sockets with write(2): a peer that hung up must not kill us. */
+    signal(SIGPIPE, SIG_IGN);
+    fo_log_setup(NULL, (enum fo_log_level)level);
+    opts.log_level = level;
+    uv_loop_init(&loop);
+    if (fo_daemon_start(&d, &loop, &opts, &err) != 0) {
+        /* Logged once, here, where it is handled. */
+        fo_log_error("daemon.start", "error=\"%s\"", err.msg);
+        fprintf(stderr, "failoverd: %s\n", err.msg);
+    } else {
+        fo_log_info("daemon.ready", "pid=%ld", (long)uv_os_getpid());
     }
-    usage(stderr);
-    return 2;
+    uv_run(&loop, UV_RUN_DEFAULT);
+    rc = d.exit_code;
+    fo_daemon_free(&d);
+    if (uv_loop_close(&loop) != 0)
+        fo_log_warn("daemon.exit", "reason=\"a libuv handle was still open\"");
+    return rc;
 }

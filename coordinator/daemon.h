@@ -1,0 +1,75 @@
+/*
+ * coordinator/daemon.h — failoverd's single context: the configuration, the Raft node,
+ * the admin server and the timers that tie them together. main() (failoverd.c) owns
+ * one struct fo_daemon and the loop; nothing else in the process is global (but the
+ * logger's node name, see log.h).
+ *
+ * What the daemon does on its own, as the leader:
+ *   - the first ready leader of a new cluster commits `init` (cluster name, initial
+ *     primary site) — once: a second init with the same name is a no-op in the FSM;
+ *   - every node makes sure the FSM holds its replicated-config digest, proposing it
+ *     when it is the ready leader and forwarding it to the leader otherwise; `status`
+ *     then reports any node whose digest differs.
+ *
+ * Admin commands (the table in daemon.c; token access in brackets):
+ *   status [read]   the status document (coordinator/status.h)
+ *   propose [admin] node-to-leader forwarding of a proposal: args t=digest (node,
+ *                   digest, at_ms) or t=verdict (observer, region, status, at_ms, reason)
+ * A follower answers a leader-only command with not_leader and the leader's admin
+ * address, or no_quorum when it knows no leader.
+ *
+ * Ownership: caller-allocated; fo_daemon_start fills it, fo_daemon_stop starts the
+ * shutdown, and the loop returns once everything is closed; fo_daemon_free then
+ * releases what is left. Loop thread only.
+ */
+#ifndef FO_COORDINATOR_DAEMON_H
+#define FO_COORDINATOR_DAEMON_H
+
+#include <stdbool.h>
+
+#include <uv.h>
+
+#include "consensus/node.h"
+#include "coordinator/admin_server.h"
+#include "coordinator/config.h"
+#include "proto/admin.h"
+
+struct fo_daemon_options {
+    const char *config_path;
+    bool init;     /* create the cluster (failoverd --init) */
+    int log_level; /* enum fo_log_level: once the config names the node, lines carry it */
+};
+
+struct fo_daemon {
+    uv_loop_t *loop;
+    struct fo_config cfg;
+    struct fo_node node;
+    struct fo_admin_server admin;
+    uv_signal_t sigterm, sigint;
+    uv_timer_t housekeeping;
+    char admin_token[FO_TOKEN_MAX + 1]; /* secret: wiped by fo_daemon_free */
+    char read_token[FO_TOKEN_MAX + 1];  /* secret; empty when not configured */
+    struct fo_node_propose init_req;
+    bool init_pending;
+    struct fo_node_propose digest_req;
+    bool digest_pending; /* proposed locally or forwarded, not answered yet */
+    bool config_loaded, node_started, admin_started;
+    bool stopping;
+    int pending_closes;
+    int exit_code; /* what main returns */
+};
+
+/* Load the config and tokens, open Raft (bootstrapping with opts->init), start the admin
+ * server and the timers. On error everything started is closed again: run the loop
+ * until it returns, then fo_daemon_free; err says what failed. */
+int fo_daemon_start(struct fo_daemon *d, uv_loop_t *loop, const struct fo_daemon_options *opts,
+                    struct fo_error *err);
+
+/* Begin an orderly shutdown (SIGTERM/SIGINT do this): pending proposals end with
+ * "outcome unknown", Raft flushes and closes, the loop then runs out of work. */
+void fo_daemon_stop(struct fo_daemon *d);
+
+/* Release the configuration and wipe the tokens. */
+void fo_daemon_free(struct fo_daemon *d);
+
+#endif
