@@ -1,0 +1,160 @@
+"""Helpers for failoverd's integration tests: drive deploy/local-cluster, speak the
+admin protocol (4-byte big-endian length + one msgpack map, proto/admin.h) and wait on
+conditions with deadlines.
+
+Every wait here polls a condition with a deadline: there is no event to subscribe to
+from outside the processes, and a bare sleep would make a test slow or flaky."""
+
+import json
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+
+import msgpack
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+NODES = ["us-east-1", "us-west-2", "eu-west-1"]
+
+
+def bin_dir():
+    return os.environ.get("FO_BIN", os.path.join(TOP, "build", "bin"))
+
+
+def wait_for(what, cond, timeout, interval=0.05):
+    """Poll cond() until it returns a truthy value; return it, or raise naming `what`."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            last = cond()
+            if last:
+                return last
+        except (OSError, ValueError, KeyError) as e:  # a node restarting, a reply not there yet
+            last = e
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+        time.sleep(interval)
+
+
+def frame(obj):
+    payload = msgpack.packb(obj, use_bin_type=True)
+    return struct.pack(">I", len(payload)) + payload
+
+
+def read_frame(sock, limit=1 << 20):
+    hdr = recv_exact(sock, 4)
+    (n,) = struct.unpack(">I", hdr)
+    if n > limit:
+        raise ValueError(f"reply frame of {n} bytes")
+    return msgpack.unpackb(recv_exact(sock, n), raw=False)
+
+
+def recv_exact(sock, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError(f"closed after {len(buf)} of {n} bytes")
+        buf += chunk
+    return buf
+
+
+def admin_call(addr, cmd, token=None, args=None, timeout=3.0, rid=1):
+    """One admin request; returns the reply map (code, message, leader, body...)."""
+    host, port = addr.rsplit(":", 1)
+    req = {"v": 1, "t": "req", "id": rid, "cmd": cmd}
+    if token is not None:
+        req["token"] = token
+    if args:
+        req["args"] = args
+    with socket.create_connection((host, int(port)), timeout=timeout) as s:
+        s.settimeout(timeout)
+        s.sendall(frame(req))
+        return read_frame(s)
+
+
+class LocalCluster:
+    """A deploy/local-cluster deployment in a temporary directory."""
+
+    def __init__(self, base_port, snapshot=None):
+        self.dir = tempfile.mkdtemp(prefix="fo-it-")
+        self.base = base_port
+        self.snapshot = snapshot
+        self.env = None
+
+    def run(self, *args, check=True, timeout=120):
+        cmd = [os.path.join(TOP, "deploy", "local-cluster"), *args, "--dir", self.dir]
+        return subprocess.run(cmd, check=check, timeout=timeout, capture_output=True, text=True,
+                              env={**os.environ, "FO_BASE_PORT": str(self.base), "FO_BIN": bin_dir()})
+
+    def up(self):
+        args = ["up"] + (["--snapshot", str(self.snapshot)] if self.snapshot else [])
+        self.run(*args)
+        out = self.run("env").stdout
+        self.env = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        return self
+
+    def down(self, keep=False):
+        try:
+            self.run("down", check=False)
+        finally:
+            if not keep and os.environ.get("FO_KEEP") != "1":
+                shutil.rmtree(self.dir, ignore_errors=True)
+
+    def admin_addr(self, node):
+        return self.env["NODE_" + node.upper().replace("-", "_") + "_ADMIN"]
+
+    def raft_addr(self, node):
+        return self.env["NODE_" + node.upper().replace("-", "_") + "_RAFT"]
+
+    def token(self, kind="admin"):
+        with open(os.path.join(self.dir, "tokens", kind + ".token")) as f:
+            return f.read().strip()
+
+    def log(self, node):
+        with open(os.path.join(self.dir, "nodes", node, "failoverd.log")) as f:
+            return f.read()
+
+    def raft_dir(self, node):
+        return os.path.join(self.dir, "nodes", node, "data", "raft")
+
+    def pid(self, node):
+        try:
+            with open(os.path.join(self.dir, "nodes", node, "pid")) as f:
+                pid = int(f.read())
+            os.kill(pid, 0)
+            return pid
+        except (OSError, ValueError):
+            return None
+
+    def ctl(self, *args, addrs=None, token_file=None):
+        cmd = [os.path.join(bin_dir(), "failoverctl"), "-s", addrs or self.env["FAILOVERCTL_ADDR"],
+               "--token-file", token_file or self.env["FAILOVERCTL_TOKEN_FILE"], *args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+    def status(self, node=None):
+        """The status document, from one node (its own view) or via failoverctl."""
+        if node is not None:
+            rep = admin_call(self.admin_addr(node), "status", token=self.token())
+            if rep.get("code") != "ok":
+                raise ValueError(f"status from {node}: {rep}")
+            return json.loads(rep["body"])
+        r = self.ctl("--json", "status")
+        if r.returncode not in (0, 3):
+            raise ValueError(f"failoverctl status exit {r.returncode}: {r.stderr}")
+        return json.loads(r.stdout)
+
+    def leader(self, nodes=NODES):
+        """The leader's name as reported by a node that is a ready leader, else None."""
+        for n in nodes:
+            try:
+                st = self.status(n)
+            except (OSError, ValueError):
+                continue
+            if st["role"] == "leader":
+                return n
+        return None
