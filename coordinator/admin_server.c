@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "coordinator/log.h"
-#include "coordinator/secret.h"
+#include "actions/secret.h"
 #include "proto/frame.h"
 
 struct admin_conn {

@@ -11,7 +11,7 @@
 
 #include "coordinator/admin_client.h"
 #include "coordinator/log.h"
-#include "coordinator/secret.h"
+#include "actions/secret.h"
 #include "coordinator/status.h"
 
 /* How often the daemon checks what it should propose (init, its digest). */

@@ -22,7 +22,7 @@
 #include <uv.h>
 
 #include "coordinator/admin_client.h"
-#include "coordinator/secret.h"
+#include "actions/secret.h"
 #include "proto/admin.h"
 
 enum {

@@ -1,7 +1,7 @@
 /*
- * coordinator/secret.c — see secret.h.
+ * actions/secret.c — see secret.h.
  */
-#include "coordinator/secret.h"
+#include "actions/secret.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,13 +1,13 @@
 /*
- * coordinator/secret.h — secrets read from files (DESIGN §9, §10), and comparing them.
+ * actions/secret.h — secrets read from files (DESIGN §9, §10), and comparing them.
  *
  * A secret file holds one value; a trailing newline (as `echo` writes) is dropped.
  * Files larger than the caller's buffer are refused rather than truncated, and an
  * empty secret is an error: an empty token would authenticate an empty header.
  * Error messages name the file, never its content.
  */
-#ifndef FO_COORDINATOR_SECRET_H
-#define FO_COORDINATOR_SECRET_H
+#ifndef FO_ACTIONS_SECRET_H
+#define FO_ACTIONS_SECRET_H
 
 #include <stdbool.h>
 #include <stddef.h>
