@@ -10,9 +10,9 @@
 #include <time.h>
 
 #include "coordinator/admin_client.h"
+#include "coordinator/commands.h"
 #include "coordinator/log.h"
 #include "actions/secret.h"
-#include "coordinator/status.h"
 
 /* How often the daemon checks what it should propose (init, its digest). */
 #define HOUSEKEEPING_MS 500
@@ -21,14 +21,14 @@
 
 /* Wall-clock milliseconds, stamped into commands for people and reports. Correctness
  * never depends on it: the FSM orders by the log, not by these stamps. */
-static uint64_t now_ms(void)
+uint64_t fo_daemon_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static const struct fo_peer *leader_peer(const struct fo_daemon *d)
+const struct fo_peer *fo_daemon_leader(const struct fo_daemon *d)
 {
     uint64_t id;
     const char *addr;
@@ -59,7 +59,7 @@ static void maybe_init(struct fo_daemon *d)
         return;
     cmd.u.init.cluster = d->cfg.cluster;
     cmd.u.init.primary = d->cfg.initial_primary;
-    cmd.u.init.at_ms = now_ms();
+    cmd.u.init.at_ms = fo_daemon_now_ms();
     d->init_req.data = d;
     if (fo_node_propose(&d->node, &d->init_req, &cmd, init_done) == 0)
         d->init_pending = true;
@@ -112,18 +112,18 @@ static void maybe_report_digest(struct fo_daemon *d)
 
     if (d->digest_pending || d->stopping || digest_current(d))
         return;
-    snprintf(at, sizeof(at), "%llu", (unsigned long long)now_ms());
+    snprintf(at, sizeof(at), "%llu", (unsigned long long)fo_daemon_now_ms());
     if (fo_node_ready(&d->node)) {
         struct fo_cmd cmd = {.type = FO_CMD_DIGEST};
         cmd.u.digest.node = d->cfg.self->name;
         cmd.u.digest.digest = d->cfg.digest;
-        cmd.u.digest.at_ms = now_ms();
+        cmd.u.digest.at_ms = fo_daemon_now_ms();
         d->digest_req.data = d;
         if (fo_node_propose(&d->node, &d->digest_req, &cmd, digest_done) == 0)
             d->digest_pending = true;
         return;
     }
-    leader = leader_peer(d);
+    leader = fo_daemon_leader(d);
     if (leader == NULL || leader == d->cfg.self)
         return;
     struct fo_kv args[] = {
@@ -167,7 +167,7 @@ static void on_ready(struct fo_node *n)
 static void on_change(struct fo_node *n)
 {
     struct fo_daemon *d = n->data;
-    const struct fo_peer *leader = leader_peer(d);
+    const struct fo_peer *leader = fo_daemon_leader(d);
     int role = fo_node_role(n);
 
     fo_log_info("raft.role", "role=%s term=%llu leader=%s", fo_node_role_name(role),
@@ -193,11 +193,11 @@ static void on_reject(struct fo_raft_fsm *rf, const struct fo_fsm_result *res)
                 res->outcome == FO_FSM_INVALID ? "invalid" : "rejected", res->msg);
 }
 
-/* ---- admin commands --------------------------------------------------------------- */
+/* ---- admin calls ------------------------------------------------------------------ */
 
-static void reply_not_leader(struct fo_daemon *d, struct fo_admin_call *call)
+void fo_daemon_reply_not_leader(struct fo_daemon *d, struct fo_admin_call *call)
 {
-    const struct fo_peer *leader = leader_peer(d);
+    const struct fo_peer *leader = fo_daemon_leader(d);
     struct fo_reply rep = {0};
     char msg[160];
 
@@ -219,29 +219,11 @@ static void reply_not_leader(struct fo_daemon *d, struct fo_admin_call *call)
     fo_admin_call_reply(call, &rep);
 }
 
-static void cmd_status(struct fo_daemon *d, struct fo_admin_call *call,
-                       const struct fo_admin_req *req)
-{
-    json_t *doc = fo_status_build(&d->cfg, &d->node);
-    char *body = json_dumps(doc, JSON_COMPACT);
-    struct fo_reply rep = {.code = FO_REPLY_OK};
-
-    (void)req;
-    json_decref(doc);
-    if (body == NULL || strlen(body) > FO_BODY_MAX) {
-        free(body);
-        fo_admin_call_replyf(call, FO_REPLY_INTERNAL, "status document too large");
-        return;
-    }
-    rep.body = body;
-    fo_admin_call_reply(call, &rep);
-    free(body);
-}
-
-/* A forwarded proposal waiting for its commit. Owned by itself: freed in its callback. */
+/* A proposal made for an admin call. Owned by itself: freed in its callback. */
 struct propose_call {
     struct fo_node_propose req;
     struct fo_admin_call *call;
+    char ok_message[FO_TEXT_MAX];
 };
 
 static void propose_done(struct fo_node_propose *req, int status, const struct fo_fsm_result *res)
@@ -254,98 +236,20 @@ static void propose_done(struct fo_node_propose *req, int status, const struct f
     else if (status != 0)
         fo_admin_call_replyf(pc->call, FO_REPLY_INTERNAL, "raft storage error");
     else if (res->outcome == FO_FSM_APPLIED)
-        fo_admin_call_replyf(pc->call, FO_REPLY_OK, "committed");
+        fo_admin_call_replyf(pc->call, FO_REPLY_OK, "%s", pc->ok_message);
     else
         fo_admin_call_replyf(pc->call, FO_REPLY_REFUSED, "%s", res->msg);
     free(pc);
 }
 
-static int parse_u64(const char *s, uint64_t *out)
+void fo_daemon_propose_call(struct fo_daemon *d, struct fo_admin_call *call,
+                            const struct fo_cmd *cmd, const char *ok_message)
 {
-    char *end;
-    unsigned long long v;
-    if (s == NULL || *s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return -1;
-    *out = v;
-    return 0;
-}
-
-/* Build the command a follower forwarded. Returns 0, or -1 with msg saying which
- * argument is wrong. The strings point into req (valid while the call is). */
-static int forwarded_cmd(const struct fo_daemon *d, const struct fo_admin_req *req,
-                         struct fo_cmd *cmd, char *msg, size_t cap)
-{
-    const char *t = fo_admin_req_arg(req, "t");
-    const char *at = fo_admin_req_arg(req, "at_ms");
-    uint64_t at_ms;
-
-    if (parse_u64(at, &at_ms) != 0) {
-        snprintf(msg, cap, "propose: at_ms: expected milliseconds, got '%s'", at ? at : "");
-        return -1;
-    }
-    if (t != NULL && strcmp(t, "digest") == 0) {
-        const char *node = fo_admin_req_arg(req, "node");
-        const char *digest = fo_admin_req_arg(req, "digest");
-        if (node == NULL || fo_config_peer_by_name(&d->cfg, node) == NULL) {
-            snprintf(msg, cap, "propose: node: '%s' is not a peer of this cluster",
-                     node ? node : "");
-            return -1;
-        }
-        if (digest == NULL || digest[0] == '\0' || strlen(digest) > FO_DIGEST_MAX) {
-            snprintf(msg, cap, "propose: digest: missing or longer than %d", FO_DIGEST_MAX);
-            return -1;
-        }
-        cmd->type = FO_CMD_DIGEST;
-        cmd->u.digest.node = (char *)node;
-        cmd->u.digest.digest = (char *)digest;
-        cmd->u.digest.at_ms = at_ms;
-        return 0;
-    }
-    if (t != NULL && strcmp(t, "verdict") == 0) {
-        const char *status = fo_admin_req_arg(req, "status");
-        int st = -1;
-        for (int i = 0; i <= FO_STATUS_DOWN; i++)
-            if (status != NULL && strcmp(status, fo_status_names[i]) == 0)
-                st = i;
-        if (st < 0) {
-            snprintf(msg, cap, "propose: status: expected up, down or unknown");
-            return -1;
-        }
-        cmd->type = FO_CMD_VERDICT;
-        cmd->u.verdict.observer = (char *)fo_admin_req_arg(req, "observer");
-        cmd->u.verdict.region = (char *)fo_admin_req_arg(req, "region");
-        cmd->u.verdict.reason = (char *)fo_admin_req_arg(req, "reason");
-        cmd->u.verdict.status = st;
-        cmd->u.verdict.at_ms = at_ms;
-        if (cmd->u.verdict.observer == NULL || cmd->u.verdict.region == NULL) {
-            snprintf(msg, cap, "propose: observer and region are required");
-            return -1;
-        }
-        return 0;
-    }
-    snprintf(msg, cap, "propose: t: expected digest or verdict, got '%s'", t ? t : "");
-    return -1;
-}
-
-static void cmd_propose(struct fo_daemon *d, struct fo_admin_call *call,
-                        const struct fo_admin_req *req)
-{
-    struct fo_cmd cmd;
     struct propose_call *pc;
-    char msg[FO_TEXT_MAX];
     int rv;
 
-    memset(&cmd, 0, sizeof(cmd));
-    if (forwarded_cmd(d, req, &cmd, msg, sizeof(msg)) != 0) {
-        fo_admin_call_replyf(call, FO_REPLY_BAD_REQUEST, "%s", msg);
-        return;
-    }
     if (!fo_node_ready(&d->node)) {
-        reply_not_leader(d, call);
+        fo_daemon_reply_not_leader(d, call);
         return;
     }
     pc = calloc(1, sizeof(*pc));
@@ -355,28 +259,17 @@ static void cmd_propose(struct fo_daemon *d, struct fo_admin_call *call,
     }
     pc->call = call;
     pc->req.data = pc;
-    rv = fo_node_propose(&d->node, &pc->req, &cmd, propose_done);
+    snprintf(pc->ok_message, sizeof(pc->ok_message), "%s", ok_message);
+    rv = fo_node_propose(&d->node, &pc->req, cmd, propose_done);
     if (rv == FO_NODE_EENCODE) {
         free(pc);
         fo_admin_call_replyf(call, FO_REPLY_BAD_REQUEST,
-                             "propose: the command does not encode (a field is too long or "
-                             "empty)");
+                             "the command does not encode (a field is too long or empty)");
     } else if (rv != 0) {
         free(pc);
-        reply_not_leader(d, call);
+        fo_daemon_reply_not_leader(d, call);
     }
 }
-
-struct command {
-    const char *name;
-    bool needs_admin; /* false: the read-only token may run it */
-    void (*run)(struct fo_daemon *d, struct fo_admin_call *call, const struct fo_admin_req *req);
-};
-
-static const struct command commands[] = {
-    {"status", false, cmd_status},
-    {"propose", true, cmd_propose},
-};
 
 static void admin_handler(struct fo_admin_server *s, struct fo_admin_call *call,
                           const struct fo_admin_req *req, enum fo_admin_access access)
@@ -387,20 +280,7 @@ static void admin_handler(struct fo_admin_server *s, struct fo_admin_call *call,
         fo_admin_call_replyf(call, FO_REPLY_BUSY, "%s is shutting down", d->cfg.self->name);
         return;
     }
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-        if (strcmp(commands[i].name, req->cmd) != 0)
-            continue;
-        if (commands[i].needs_admin && access != FO_ACCESS_ADMIN) {
-            fo_log_warn("admin.forbidden", "cmd=%s", req->cmd);
-            fo_admin_call_replyf(call, FO_REPLY_FORBIDDEN,
-                                 "'%s' needs the admin token; this token is read-only", req->cmd);
-            return;
-        }
-        commands[i].run(d, call, req);
-        return;
-    }
-    fo_admin_call_replyf(call, FO_REPLY_BAD_REQUEST, "unknown command '%s' (known: status)",
-                         req->cmd);
+    fo_commands_dispatch(d, call, req, access);
 }
 
 /* ---- start and stop --------------------------------------------------------------- */
@@ -485,6 +365,8 @@ int fo_daemon_start(struct fo_daemon *d, uv_loop_t *loop, const struct fo_daemon
         return 1;
     }
     d->config_loaded = true;
+    /* The runbook's RTO for critical systems: 2 hours. */
+    d->plan.rto_target_ms = 2u * 60u * 60u * 1000u;
     fo_log_setup(d->cfg.self->name, (enum fo_log_level)opts->log_level);
     if (fo_secret_read_file(d->cfg.admin.token_file, d->admin_token, sizeof(d->admin_token), err) !=
         0)
@@ -553,6 +435,7 @@ void fo_daemon_free(struct fo_daemon *d)
 {
     fo_secret_wipe(d->admin_token, sizeof(d->admin_token));
     fo_secret_wipe(d->read_token, sizeof(d->read_token));
+    fo_plan_free(&d->plan);
     if (d->config_loaded)
         fo_config_free(&d->cfg);
     d->config_loaded = false;

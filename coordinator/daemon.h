@@ -11,12 +11,8 @@
  *     when it is the ready leader and forwarding it to the leader otherwise; `status`
  *     then reports any node whose digest differs.
  *
- * Admin commands (the table in daemon.c; token access in brackets):
- *   status [read]   the status document (coordinator/status.h)
- *   propose [admin] node-to-leader forwarding of a proposal: args t=digest (node,
- *                   digest, at_ms) or t=verdict (observer, region, status, at_ms, reason)
- * A follower answers a leader-only command with not_leader and the leader's admin
- * address, or no_quorum when it knows no leader.
+ * Admin commands are in commands.c (commands.h); this file gives them what they share:
+ * proposing on behalf of an admin call, and redirecting to the leader.
  *
  * Ownership: caller-allocated; fo_daemon_start fills it, fo_daemon_stop starts the
  * shutdown, and the loop returns once everything is closed; fo_daemon_free then
@@ -32,6 +28,7 @@
 #include "consensus/node.h"
 #include "coordinator/admin_server.h"
 #include "coordinator/config.h"
+#include "coordinator/plan.h"
 #include "proto/admin.h"
 
 struct fo_daemon_options {
@@ -43,6 +40,7 @@ struct fo_daemon_options {
 struct fo_daemon {
     uv_loop_t *loop;
     struct fo_config cfg;
+    struct fo_plan plan; /* the failover plan (empty until the config holds one) */
     struct fo_node node;
     struct fo_admin_server admin;
     uv_signal_t sigterm, sigint;
@@ -71,5 +69,22 @@ void fo_daemon_stop(struct fo_daemon *d);
 
 /* Release the configuration and wipe the tokens. */
 void fo_daemon_free(struct fo_daemon *d);
+
+/* Wall-clock milliseconds, stamped into commands for people and reports (never used
+ * for a correctness decision inside the FSM). */
+uint64_t fo_daemon_now_ms(void);
+
+/* The peer this node believes leads, or NULL. */
+const struct fo_peer *fo_daemon_leader(const struct fo_daemon *d);
+
+/* Answer a leader-only call on a node that is not a ready leader: not_leader with the
+ * leader's admin address, or no_quorum. */
+void fo_daemon_reply_not_leader(struct fo_daemon *d, struct fo_admin_call *call);
+
+/* Propose cmd and answer call when it commits: ok (with ok_message), refused (the FSM's
+ * reason), failed (leadership lost: outcome unknown), or not_leader. cmd's strings need
+ * only live during this call (it is encoded at once). */
+void fo_daemon_propose_call(struct fo_daemon *d, struct fo_admin_call *call,
+                            const struct fo_cmd *cmd, const char *ok_message);
 
 #endif

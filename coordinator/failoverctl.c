@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <uv.h>
@@ -315,6 +316,178 @@ static int cmd_status(struct ctl *ctl, int argc, char **argv)
     return rc;
 }
 
+/* Who asks, for the replicated log ("paused by alice@ops-1"): user and host. */
+static void requester(char *out, size_t cap)
+{
+    char host[64] = "?";
+    const char *user = getenv("USER");
+    gethostname(host, sizeof(host) - 1);
+    host[sizeof(host) - 1] = '\0';
+    snprintf(out, cap, "%s@%s", user != NULL && user[0] != '\0' ? user : "unknown", host);
+}
+
+/* Send cmd with args to the cluster (following the leader); on success print the JSON
+ * body with print_table (or as JSON with --json), or the node's message. */
+static int simple_call(struct ctl *ctl, const char *cmd, struct fo_kv *args, size_t nargs,
+                       void (*print_table)(const json_t *doc))
+{
+    struct result r;
+
+    call_cluster(ctl, cmd, args, nargs, &r);
+    if (r.status != 0 || r.code != FO_REPLY_OK) {
+        int rc = report_failure(&r);
+        result_free(&r);
+        return rc;
+    }
+    if (r.body != NULL) {
+        json_error_t jerr;
+        json_t *doc = json_loads(r.body, 0, &jerr);
+        if (doc == NULL) {
+            fprintf(stderr, "failoverctl: the node sent a reply that is not JSON: %s\n", jerr.text);
+            result_free(&r);
+            return EXIT_FAILED;
+        }
+        if (ctl->json || print_table == NULL)
+            print_json(doc);
+        else
+            print_table(doc);
+        json_decref(doc);
+    } else if (ctl->json) {
+        json_t *doc = json_pack("{s:s, s:s?}", "result", "ok", "message", r.message);
+        print_json(doc);
+        json_decref(doc);
+    } else {
+        printf("%s\n", r.message != NULL ? r.message : "ok");
+    }
+    result_free(&r);
+    return EXIT_OK;
+}
+
+/* Parse "--reason TEXT" (the only option of pause); returns -1 on anything else. */
+static int opt_value(int argc, char **argv, const char *name, const char **out)
+{
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], name) == 0 && i + 1 < argc) {
+            *out = argv[++i];
+        } else {
+            fprintf(stderr, "failoverctl: unexpected argument '%s'\n", argv[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int cmd_pause(struct ctl *ctl, int argc, char **argv)
+{
+    const char *reason = NULL;
+    char by[128];
+    struct fo_kv args[2];
+    size_t n = 0;
+
+    if (opt_value(argc, argv, "--reason", &reason) != 0)
+        return EXIT_USAGE;
+    requester(by, sizeof(by));
+    args[n++] = (struct fo_kv){"by", by};
+    if (reason != NULL)
+        args[n++] = (struct fo_kv){"reason", (char *)reason};
+    return simple_call(ctl, "pause", args, n, NULL);
+}
+
+static int cmd_resume(struct ctl *ctl, int argc, char **argv)
+{
+    char by[128];
+    struct fo_kv args[1];
+
+    (void)argv;
+    if (argc != 0) {
+        fprintf(stderr, "failoverctl: resume takes no arguments\n");
+        return EXIT_USAGE;
+    }
+    requester(by, sizeof(by));
+    args[0] = (struct fo_kv){"by", by};
+    return simple_call(ctl, "resume", args, 1, NULL);
+}
+
+static void format_ms(const json_t *v, char *out, size_t cap)
+{
+    time_t secs;
+    struct tm tm;
+    if (!json_is_integer(v)) {
+        snprintf(out, cap, "-");
+        return;
+    }
+    secs = (time_t)(json_integer_value(v) / 1000);
+    gmtime_r(&secs, &tm);
+    strftime(out, cap, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
+static void print_history(const json_t *doc)
+{
+    size_t i;
+    json_t *op, *ev;
+
+    printf("%-40s %-10s %-18s %5s %-9s %-20s %s\n", "OPERATION", "KIND", "FROM -> TO", "EPOCH",
+           "RESULT", "STARTED", "ERROR");
+    json_array_foreach(json_object_get(doc, "operations"), i, op)
+    {
+        char route[40], when[32];
+        snprintf(route, sizeof(route), "%s -> %s", jstr(op, "from"), jstr(op, "to"));
+        format_ms(json_object_get(op, "started_ms"), when, sizeof(when));
+        printf("%-40s %-10s %-18s %5lld %-9s %-20s %s\n", jstr(op, "id"), jstr(op, "kind"), route,
+               jint(op, "epoch"), jstr(op, "state"), when,
+               json_is_string(json_object_get(op, "error")) ? jstr(op, "error") : "");
+    }
+    if (json_array_size(json_object_get(doc, "operations")) == 0)
+        printf("(no finished operation)\n");
+    printf("\n%-20s %-10s %-24s %s\n", "EVENT AT", "WHAT", "BY", "TEXT");
+    json_array_foreach(json_object_get(doc, "events"), i, ev)
+    {
+        char when[32];
+        format_ms(json_object_get(ev, "at_ms"), when, sizeof(when));
+        printf("%-20s %-10s %-24s %s\n", when, jstr(ev, "what"), jstr(ev, "by"),
+               json_is_string(json_object_get(ev, "text")) ? jstr(ev, "text") : "");
+    }
+}
+
+static int cmd_history(struct ctl *ctl, int argc, char **argv)
+{
+    const char *limit = NULL;
+    struct fo_kv args[1];
+
+    if (opt_value(argc, argv, "--limit", &limit) != 0)
+        return EXIT_USAGE;
+    args[0] = (struct fo_kv){"limit", (char *)limit};
+    return simple_call(ctl, "history", args, limit != NULL ? 1 : 0, print_history);
+}
+
+static void print_report(const json_t *doc)
+{
+    const json_t *op = json_object_get(doc, "operation");
+    json_t *rto = json_object_get(doc, "rto_ms");
+
+    printf("%s\n", jstr(doc, "timeline"));
+    print_operation(op);
+    if (json_is_integer(rto))
+        printf("\nRTO achieved %.1f s against a target of %.0f s: %s\n",
+               (double)json_integer_value(rto) / 1000.0,
+               (double)jint(doc, "rto_target_ms") / 1000.0,
+               json_integer_value(rto) <= jint(doc, "rto_target_ms") ? "met" : "MISSED");
+    else
+        printf("\nRTO: the operation has not finished\n");
+}
+
+static int cmd_report(struct ctl *ctl, int argc, char **argv)
+{
+    struct fo_kv args[1];
+
+    if (argc > 1) {
+        fprintf(stderr, "failoverctl: report takes at most one operation id\n");
+        return EXIT_USAGE;
+    }
+    args[0] = (struct fo_kv){"id", argc == 1 ? argv[0] : NULL};
+    return simple_call(ctl, "report", args, argc == 1 ? 1 : 0, print_report);
+}
+
 struct command {
     const char *name;
     const char *args;
@@ -325,6 +498,10 @@ struct command {
 static const struct command commands[] = {
     {"status", "", "the cluster: leader, primary site, epoch, nodes, operation, verdicts",
      cmd_status},
+    {"history", "[--limit N]", "finished operations and notable events, newest first", cmd_history},
+    {"report", "[OPERATION]", "an operation's incident timeline and the RTO achieved", cmd_report},
+    {"pause", "[--reason TEXT]", "maintenance: no automatic failover (replicated)", cmd_pause},
+    {"resume", "", "automatic failover again", cmd_resume},
 };
 
 static void usage(FILE *out)

@@ -2,6 +2,7 @@
 the FSM, survive kill -9 and restarts, rejoin after a wiped data directory through the
 leader's snapshot, enforce tokens, and keep serving through garbage on every port."""
 
+import json
 import os
 import random
 import signal
@@ -195,7 +196,39 @@ class RaftCluster(unittest.TestCase):
                 s.sendall(struct.pack("<QQQ", 1, 99, 1 << 62))
         self.assert_still_serving()
 
-    def test_7_clean_stop(self):
+    def test_7_pause_resume_history(self):
+        r = self.c.ctl("pause", "--reason", "maintenance window")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("paused", r.stdout)
+        for n in NODES:  # replicated: every node's own view says so
+            st = wait_for(f"{n} paused", lambda n=n: (lambda s: s if s["mode"] == "paused" else None)(self.c.status(n)), 5)
+            self.assertEqual(st["mode_detail"]["reason"], "maintenance window")
+            self.assertIn("@", st["mode_detail"]["by"])
+        r = self.c.ctl("status")
+        self.assertIn("mode      paused (by ", r.stdout)
+        read = os.path.join(self.c.dir, "tokens", "read.token")
+        r = self.c.ctl("resume", token_file=read)
+        self.assertEqual(r.returncode, 5, (r.stdout, r.stderr))
+        self.assertIn("forbidden", r.stderr)
+        r = self.c.ctl("resume")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.c.status()["mode"], "auto")
+        r = self.c.ctl("--json", "history", "--limit", "5")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        doc = json.loads(r.stdout)
+        self.assertEqual([e["what"] for e in doc["events"]][:2], ["resumed", "paused"])
+        self.assertEqual(doc["operations"], [])
+        r = self.c.ctl("history")
+        self.assertIn("(no finished operation)", r.stdout)
+        self.assertIn("maintenance window", r.stdout)
+        r = self.c.ctl("report")
+        self.assertEqual(r.returncode, 2, (r.stdout, r.stderr))
+        self.assertIn("no operation has run yet", r.stderr)
+        r = self.c.ctl("history", "--limit", "zero")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("limit", r.stderr)
+
+    def test_8_clean_stop(self):
         node = NODES[2]
         pid = self.c.pid(node)
         os.kill(pid, signal.SIGTERM)
