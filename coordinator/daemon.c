@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "coordinator/admin_client.h"
 #include "coordinator/commands.h"
 #include "coordinator/log.h"
@@ -151,6 +153,13 @@ static void housekeeping(uv_timer_t *t)
     struct fo_daemon *d = t->data;
     maybe_init(d);
     maybe_report_digest(d);
+}
+
+static void watchdog_ping(uv_timer_t *t)
+{
+    (void)t;
+    /* Sent from the loop: if the loop stops turning, the pings stop and systemd acts. */
+    sd_notify(0, "WATCHDOG=1");
 }
 
 static void on_ready(struct fo_node *n)
@@ -401,6 +410,15 @@ int fo_daemon_start(struct fo_daemon *d, uv_loop_t *loop, const struct fo_daemon
     uv_timer_init(loop, &d->housekeeping);
     d->housekeeping.data = d;
     uv_timer_start(&d->housekeeping, housekeeping, HOUSEKEEPING_MS, HOUSEKEEPING_MS);
+    uv_timer_init(loop, &d->watchdog);
+    d->watchdog.data = d;
+    {
+        uint64_t usec = 0;
+        if (sd_watchdog_enabled(0, &usec) > 0 && usec >= 2000) /* ping at half the period */
+            uv_timer_start(&d->watchdog, watchdog_ping, 0, usec / 2000);
+    }
+    sd_notifyf(0, "READY=1\nSTATUS=node %s: raft %s, admin %s", d->cfg.self->name,
+               d->cfg.self->raft, ac.listen);
     d->exit_code = 0;
     return 0;
 }
@@ -413,8 +431,10 @@ void fo_daemon_stop(struct fo_daemon *d)
         return;
     d->stopping = true;
     d->pending_closes = 1; /* released at the end of this function */
+    sd_notify(0, "STOPPING=1");
     if (signals) {
-        d->pending_closes += 3;
+        d->pending_closes += 4;
+        uv_close((uv_handle_t *)&d->watchdog, handle_closed);
         uv_close((uv_handle_t *)&d->sigterm, handle_closed);
         uv_close((uv_handle_t *)&d->sigint, handle_closed);
         uv_close((uv_handle_t *)&d->housekeeping, handle_closed);

@@ -11,6 +11,10 @@
  *     when it is the ready leader and forwarding it to the leader otherwise; `status`
  *     then reports any node whose digest differs.
  *
+ * Under systemd (Type=notify) it reports READY=1 once Raft and the admin port are up,
+ * STOPPING=1 on shutdown, and pings the watchdog from the loop, so a loop that stops
+ * turning gets the node restarted. Outside systemd these are no-ops.
+ *
  * Admin commands are in commands.c (commands.h); this file gives them what they share:
  * proposing on behalf of an admin call, and redirecting to the leader.
  *
@@ -45,6 +49,7 @@ struct fo_daemon {
     struct fo_admin_server admin;
     uv_signal_t sigterm, sigint;
     uv_timer_t housekeeping;
+    uv_timer_t watchdog;                /* systemd's watchdog, when the unit sets WatchdogSec */
     char admin_token[FO_TOKEN_MAX + 1]; /* secret: wiped by fo_daemon_free */
     char read_token[FO_TOKEN_MAX + 1];  /* secret; empty when not configured */
     struct fo_node_propose init_req;

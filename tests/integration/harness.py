@@ -86,10 +86,11 @@ class LocalCluster:
         self.snapshot = snapshot
         self.env = None
 
-    def run(self, *args, check=True, timeout=120):
+    def run(self, *args, check=True, timeout=120, env=None):
         cmd = [os.path.join(TOP, "deploy", "local-cluster"), *args, "--dir", self.dir]
         return subprocess.run(cmd, check=check, timeout=timeout, capture_output=True, text=True,
-                              env={**os.environ, "FO_BASE_PORT": str(self.base), "FO_BIN": bin_dir()})
+                              env={**os.environ, "FO_BASE_PORT": str(self.base), "FO_BIN": bin_dir(),
+                                   **(env or {})})
 
     def up(self):
         args = ["up"] + (["--snapshot", str(self.snapshot)] if self.snapshot else [])

@@ -228,7 +228,32 @@ class RaftCluster(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn("limit", r.stderr)
 
-    def test_8_clean_stop(self):
+    def test_8_systemd_notify(self):
+        """Type=notify: READY=1 once serving, watchdog pings from the loop, STOPPING=1."""
+        node = NODES[1]
+        os.kill(self.c.pid(node), signal.SIGTERM)
+        wait_for(f"{node} to exit", lambda: self.c.pid(node) is None, 10)
+        path = os.path.join(self.c.dir, "notify.sock")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(path)
+        sock.settimeout(10)
+        try:
+            self.c.run("start", node, env={"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "200000"})
+            got = []
+            while "WATCHDOG=1" not in got or "READY=1" not in got or got.count("WATCHDOG=1") < 3:
+                got += sock.recv(4096).decode().split("\n")
+            self.assertLess(got.index("READY=1"), len(got))
+            self.assertTrue(any(g.startswith("STATUS=node " + node) for g in got))
+            os.kill(self.c.pid(node), signal.SIGTERM)
+            while "STOPPING=1" not in got:
+                got += sock.recv(4096).decode().split("\n")
+        finally:
+            sock.close()
+        wait_for(f"{node} to exit", lambda: self.c.pid(node) is None, 10)
+        self.c.run("start", node)
+        wait_for(f"{node} back", lambda: self.c.status(node)["leader"], 15)
+
+    def test_9_clean_stop(self):
         node = NODES[2]
         pid = self.c.pid(node)
         os.kill(pid, signal.SIGTERM)
