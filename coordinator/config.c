@@ -4,8 +4,9 @@
  * libyaml's document API builds the node tree, each node with its line; this file walks
  * that tree against a fixed schema. Sections are read in dependency order — regions
  * before the peers and sites that name them, peers before node.name, node before
- * admin.listen's default — whatever their order in the file, so every cross-reference
- * is checked where its node (and so its line) is at hand.
+ * admin.listen's default, and the policy sections (config_policy.c) last — whatever their
+ * order in the file, so every cross-reference is checked where its node (and so its line)
+ * is at hand. Helpers shared with config_policy.c are declared in config_internal.h.
  *
  * Everything read is stored in the caller's fo_config as soon as it is allocated, so a
  * single fo_config_free() on the way out releases a half-built config: no error path
@@ -31,55 +32,35 @@
 #include <openssl/evp.h>
 #include <yaml.h>
 
+#include "coordinator/config_internal.h"
 #include "proto/state.h" /* FO_NAME_MAX */
-
-/* Longest key path in messages: "sites.<64>.vercel_env.<64>" and a little more. */
-#define PATH_LEN 256
 
 /* Longest address we parse: "255.255.255.255:65535". */
 #define ADDR_LEN 21
 
-struct loader {
-    yaml_document_t *doc;
-    const char *file; /* names the file in messages */
-    struct fo_config *cfg;
-    struct fo_error *err; /* may be NULL */
-    int code;             /* the fo_config_code of the first error */
-};
-
-#define NFIELDS(f) (sizeof(f) / sizeof((f)[0]))
-
-/* One key of a fixed-schema map; read_map() fills key and value. */
-struct field {
-    const char *name;
-    bool required;
-    yaml_node_t *key;
-    yaml_node_t *value;
-};
-
 /* ---- messages ---------------------------------------------------------------------- */
 
-static size_t line_of(const yaml_node_t *n)
+size_t cfg_line_of(const yaml_node_t *n)
 {
     return n != NULL ? n->start_mark.line + 1 : 1;
 }
 
 /* Messages quote at most 40 bytes of file text (fo_error_quote): safe to log. */
-static const char *quote(const char *p, size_t n, char out[48])
+const char *cfg_quote(const char *p, size_t n, char out[48])
 {
     return fo_error_quote(p, n, out, 48);
 }
 
 static const char *quote_scalar(const yaml_node_t *n, char out[48])
 {
-    return quote((const char *)n->data.scalar.value, n->data.scalar.length, out);
+    return cfg_quote((const char *)n->data.scalar.value, n->data.scalar.length, out);
 }
 
-static int fail(struct loader *ld, const yaml_node_t *at, const char *path, const char *fmt, ...)
+int cfg_fail(struct loader *ld, const yaml_node_t *at, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* "file:line: path: what". Returns FO_CONFIG_EINVALID. */
-static int fail(struct loader *ld, const yaml_node_t *at, const char *path, const char *fmt, ...)
+int cfg_fail(struct loader *ld, const yaml_node_t *at, const char *path, const char *fmt, ...)
 {
     char what[sizeof(((struct fo_error *)NULL)->msg)];
     va_list ap;
@@ -88,25 +69,25 @@ static int fail(struct loader *ld, const yaml_node_t *at, const char *path, cons
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
     ld->code = FO_CONFIG_EINVALID;
-    return fo_error_set(ld->err, FO_CONFIG_EINVALID, "%s:%zu: %s%s%s", ld->file, line_of(at), path,
-                        path[0] != '\0' ? ": " : "", what);
+    return fo_error_set(ld->err, FO_CONFIG_EINVALID, "%s:%zu: %s%s%s", ld->file, cfg_line_of(at),
+                        path, path[0] != '\0' ? ": " : "", what);
 }
 
 /* "file:line: path: 'value' what", the value quoted safely. */
-static int fail_value(struct loader *ld, const yaml_node_t *at, const char *path, const char *value,
-                      const char *what)
+int cfg_fail_value(struct loader *ld, const yaml_node_t *at, const char *path, const char *value,
+                   const char *what)
 {
     char q[48];
-    return fail(ld, at, path, "'%s' %s", quote(value, strlen(value), q), what);
+    return cfg_fail(ld, at, path, "'%s' %s", cfg_quote(value, strlen(value), q), what);
 }
 
-static int no_memory(struct loader *ld)
+int cfg_no_memory(struct loader *ld)
 {
     ld->code = FO_CONFIG_ESYSTEM;
     return fo_error_set(ld->err, FO_CONFIG_ESYSTEM, "%s: out of memory", ld->file);
 }
 
-/* Names are bounded (FO_NAME_MAX, quote()) so that no path reaches PATH_LEN; were one
+/* Names are bounded (FO_NAME_MAX, cfg_quote()) so that no path reaches PATH_LEN; were one
  * to, it would end in "..." rather than be cut silently. */
 static const char *mark_cut(char out[PATH_LEN], int n)
 {
@@ -116,24 +97,24 @@ static const char *mark_cut(char out[PATH_LEN], int n)
 }
 
 /* path + "." + key, or key alone at the top level. */
-static const char *join(char out[PATH_LEN], const char *path, const char *key)
+const char *cfg_join(char out[PATH_LEN], const char *path, const char *key)
 {
     return mark_cut(out, snprintf(out, PATH_LEN, "%s%s%s", path, path[0] != '\0' ? "." : "", key));
 }
 
-static const char *join_index(char out[PATH_LEN], const char *path, size_t i)
+const char *cfg_join_index(char out[PATH_LEN], const char *path, size_t i)
 {
     return mark_cut(out, snprintf(out, PATH_LEN, "%s[%zu]", path, i));
 }
 
 /* ---- nodes and scalars ------------------------------------------------------------- */
 
-static yaml_node_t *node_at(struct loader *ld, int index)
+yaml_node_t *cfg_node_at(struct loader *ld, int index)
 {
     return yaml_document_get_node(ld->doc, index);
 }
 
-static const char *kind_name(yaml_node_type_t t)
+const char *cfg_kind_name(yaml_node_type_t t)
 {
     switch (t) {
     case YAML_SCALAR_NODE:
@@ -150,7 +131,7 @@ static const char *kind_name(yaml_node_type_t t)
 
 /* n is of kind t and carries that kind's default tag: an explicit tag (!!int, !!binary,
  * a local !tag) asks for a conversion this loader does not do. */
-static int expect(struct loader *ld, const yaml_node_t *n, const char *path, yaml_node_type_t t)
+int cfg_expect(struct loader *ld, const yaml_node_t *n, const char *path, yaml_node_type_t t)
 {
     static const char *const tags[] = {
         [YAML_SCALAR_NODE] = YAML_STR_TAG,
@@ -159,11 +140,13 @@ static int expect(struct loader *ld, const yaml_node_t *n, const char *path, yam
     };
 
     if (n->type != t)
-        return fail(ld, n, path, "expected %s, found %s", kind_name(t), kind_name(n->type));
+        return cfg_fail(ld, n, path, "expected %s, found %s", cfg_kind_name(t),
+                        cfg_kind_name(n->type));
     if (n->tag == NULL || strcmp((const char *)n->tag, tags[t]) != 0) {
         const char *tag = n->tag != NULL ? (const char *)n->tag : "";
         char q[48];
-        return fail(ld, n, path, "explicit tag '%s' is not supported", quote(tag, strlen(tag), q));
+        return cfg_fail(ld, n, path, "explicit tag '%s' is not supported",
+                        cfg_quote(tag, strlen(tag), q));
     }
     return 0;
 }
@@ -182,20 +165,20 @@ static bool is_null(const yaml_node_t *n)
 
 /* The text of a scalar that has a value free of control characters (a "\0" or "\e"
  * escape could otherwise smuggle them into paths and logs). */
-static const char *scalar_text(struct loader *ld, const yaml_node_t *n, const char *path)
+const char *cfg_scalar_text(struct loader *ld, const yaml_node_t *n, const char *path)
 {
     const unsigned char *v;
 
-    if (expect(ld, n, path, YAML_SCALAR_NODE) != 0)
+    if (cfg_expect(ld, n, path, YAML_SCALAR_NODE) != 0)
         return NULL;
     if (is_null(n)) {
-        fail(ld, n, path, "has no value");
+        cfg_fail(ld, n, path, "has no value");
         return NULL;
     }
     v = n->data.scalar.value;
     for (size_t i = 0; i < n->data.scalar.length; i++) {
         if (v[i] < 0x20 || v[i] == 0x7f) {
-            fail(ld, n, path, "contains a control character");
+            cfg_fail(ld, n, path, "contains a control character");
             return NULL;
         }
     }
@@ -203,19 +186,19 @@ static const char *scalar_text(struct loader *ld, const yaml_node_t *n, const ch
 }
 
 /* A string of 1 to max bytes, stored in *out (owned by the config). */
-static int get_string(struct loader *ld, const yaml_node_t *n, const char *path, size_t max,
-                      char **out)
+int cfg_get_string(struct loader *ld, const yaml_node_t *n, const char *path, size_t max,
+                   char **out)
 {
-    const char *s = scalar_text(ld, n, path);
+    const char *s = cfg_scalar_text(ld, n, path);
 
     if (s == NULL)
         return ld->code;
     if (n->data.scalar.length == 0)
-        return fail(ld, n, path, "is empty");
+        return cfg_fail(ld, n, path, "is empty");
     if (n->data.scalar.length > max)
-        return fail(ld, n, path, "is longer than %zu bytes", max);
+        return cfg_fail(ld, n, path, "is longer than %zu bytes", max);
     *out = strdup(s);
-    return *out != NULL ? 0 : no_memory(ld);
+    return *out != NULL ? 0 : cfg_no_memory(ld);
 }
 
 static bool is_name_char(char c)
@@ -226,24 +209,26 @@ static bool is_name_char(char c)
 
 /* Check s (not empty: get_string saw to that) as a name (cluster, node, peer, region,
  * site); n is where it came from. */
-static int check_name(struct loader *ld, const yaml_node_t *n, const char *path, const char *s)
+int cfg_check_name(struct loader *ld, const yaml_node_t *n, const char *path, const char *s)
 {
     size_t len = strlen(s);
     char q[48];
 
     if (len > FO_NAME_MAX)
-        return fail(ld, n, path, "'%s' is longer than %d bytes", quote(s, len, q), FO_NAME_MAX);
+        return cfg_fail(ld, n, path, "'%s' is longer than %d bytes", cfg_quote(s, len, q),
+                        FO_NAME_MAX);
     for (size_t i = 0; i < len; i++)
         if (!is_name_char(s[i]))
-            return fail(ld, n, path, "'%s': a name may only hold letters, digits, '.', '_', '-'",
-                        quote(s, len, q));
+            return cfg_fail(ld, n, path,
+                            "'%s': a name may only hold letters, digits, '.', '_', '-'",
+                            cfg_quote(s, len, q));
     return 0;
 }
 
-static int get_name(struct loader *ld, const yaml_node_t *n, const char *path, char **out)
+int cfg_get_name(struct loader *ld, const yaml_node_t *n, const char *path, char **out)
 {
-    int rv = get_string(ld, n, path, FO_CONFIG_STRING_MAX, out);
-    return rv != 0 ? rv : check_name(ld, n, path, *out);
+    int rv = cfg_get_string(ld, n, path, FO_CONFIG_STRING_MAX, out);
+    return rv != 0 ? rv : cfg_check_name(ld, n, path, *out);
 }
 
 /* The name in field f, or a copy of dflt when f is absent. */
@@ -251,19 +236,19 @@ static int get_name_or(struct loader *ld, const struct field *f, const char *pat
                        char **out)
 {
     if (f->value != NULL)
-        return get_name(ld, f->value, path, out);
+        return cfg_get_name(ld, f->value, path, out);
     *out = strdup(dflt);
-    return *out != NULL ? 0 : no_memory(ld);
+    return *out != NULL ? 0 : cfg_no_memory(ld);
 }
 
 /* A host name or address for Postgres, Redis or DNS: no spaces (nor control characters,
  * which scalar_text refuses). */
-static int get_host(struct loader *ld, const yaml_node_t *n, const char *path, char **out)
+int cfg_get_host(struct loader *ld, const yaml_node_t *n, const char *path, char **out)
 {
-    int rv = get_string(ld, n, path, 255, out);
+    int rv = cfg_get_string(ld, n, path, 255, out);
 
     if (rv == 0 && strchr(*out, ' ') != NULL)
-        return fail_value(ld, n, path, *out, "is not a host: it contains a space");
+        return cfg_fail_value(ld, n, path, *out, "is not a host: it contains a space");
     return rv;
 }
 
@@ -295,31 +280,31 @@ static bool parse_u64(const char *s, size_t len, uint64_t min, uint64_t max, uin
 }
 
 /* A plain (unquoted) decimal scalar in [min, max]. */
-static int get_u64(struct loader *ld, const yaml_node_t *n, const char *path, uint64_t min,
-                   uint64_t max, uint64_t *out)
+int cfg_get_u64(struct loader *ld, const yaml_node_t *n, const char *path, uint64_t min,
+                uint64_t max, uint64_t *out)
 {
     const char *why;
-    const char *s = scalar_text(ld, n, path);
+    const char *s = cfg_scalar_text(ld, n, path);
 
     if (s == NULL)
         return ld->code;
     if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-        return fail(ld, n, path, "expected a number, found a quoted string");
+        return cfg_fail(ld, n, path, "expected a number, found a quoted string");
     if (!parse_u64(s, n->data.scalar.length, min, max, out, &why)) {
         char q[48];
         if (strcmp(why, "is out of range") == 0)
-            return fail(ld, n, path, "'%s' is out of range (%llu to %llu)", quote_scalar(n, q),
-                        (unsigned long long)min, (unsigned long long)max);
-        return fail(ld, n, path, "'%s' %s", quote_scalar(n, q), why);
+            return cfg_fail(ld, n, path, "'%s' is out of range (%llu to %llu)", quote_scalar(n, q),
+                            (unsigned long long)min, (unsigned long long)max);
+        return cfg_fail(ld, n, path, "'%s' %s", quote_scalar(n, q), why);
     }
     return 0;
 }
 
-static int get_u32(struct loader *ld, const yaml_node_t *n, const char *path, uint32_t min,
-                   uint32_t max, uint32_t *out)
+int cfg_get_u32(struct loader *ld, const yaml_node_t *n, const char *path, uint32_t min,
+                uint32_t max, uint32_t *out)
 {
     uint64_t v;
-    int rv = get_u64(ld, n, path, min, max, &v);
+    int rv = cfg_get_u64(ld, n, path, min, max, &v);
     if (rv == 0)
         *out = (uint32_t)v;
     return rv;
@@ -328,7 +313,7 @@ static int get_u32(struct loader *ld, const yaml_node_t *n, const char *path, ui
 static int get_port(struct loader *ld, const yaml_node_t *n, const char *path, uint16_t *out)
 {
     uint64_t v;
-    int rv = get_u64(ld, n, path, 1, 65535, &v);
+    int rv = cfg_get_u64(ld, n, path, 1, 65535, &v);
     if (rv == 0)
         *out = (uint16_t)v;
     return rv;
@@ -354,30 +339,30 @@ static bool is_ipv4_port(const char *s)
            parse_u64(colon + 1, strlen(colon + 1), 1, 65535, &port, &why);
 }
 
-static int get_ipv4_port(struct loader *ld, const yaml_node_t *n, const char *path,
-                         const char *needs, char **out)
+int cfg_get_ipv4_port(struct loader *ld, const yaml_node_t *n, const char *path, const char *needs,
+                      char **out)
 {
     char what[128];
-    int rv = get_string(ld, n, path, FO_CONFIG_STRING_MAX, out);
+    int rv = cfg_get_string(ld, n, path, FO_CONFIG_STRING_MAX, out);
 
     if (rv != 0 || is_ipv4_port(*out))
         return rv;
     snprintf(what, sizeof(what), "is not an IPv4 address with a port (%s)", needs);
-    return fail_value(ld, n, path, *out, what);
+    return cfg_fail_value(ld, n, path, *out, what);
 }
 
 /* ---- maps and lists ---------------------------------------------------------------- */
 
-static bool key_is(const yaml_node_t *k, const char *name)
+bool cfg_key_is(const yaml_node_t *k, const char *name)
 {
     return k->data.scalar.length == strlen(name) &&
            memcmp(k->data.scalar.value, name, k->data.scalar.length) == 0;
 }
 
 /* A map key: a plain string, not a list, a map or a tagged value. */
-static int check_key(struct loader *ld, const yaml_node_t *k, const char *path)
+int cfg_check_key(struct loader *ld, const yaml_node_t *k, const char *path)
 {
-    return expect(ld, k, path, YAML_SCALAR_NODE);
+    return cfg_expect(ld, k, path, YAML_SCALAR_NODE);
 }
 
 static int unknown_key(struct loader *ld, const yaml_node_t *k, const char *path,
@@ -389,56 +374,56 @@ static int unknown_key(struct loader *ld, const yaml_node_t *k, const char *path
     for (size_t i = 0; i < nf && used < sizeof(keys); i++)
         used += (size_t)snprintf(keys + used, sizeof(keys) - used, "%s%s", i > 0 ? ", " : "",
                                  f[i].name);
-    return fail(ld, k, join(sub, path, quote_scalar(k, q)), "unknown key (expected one of: %s)",
-                keys);
+    return cfg_fail(ld, k, cfg_join(sub, path, quote_scalar(k, q)),
+                    "unknown key (expected one of: %s)", keys);
 }
 
 /* Read map m against the schema f[0..nf): each key known and present once, every
  * required key present. Fills f[i].key and f[i].value. */
-static int read_map(struct loader *ld, const yaml_node_t *m, const char *path, struct field *f,
-                    size_t nf)
+int cfg_read_map(struct loader *ld, const yaml_node_t *m, const char *path, struct field *f,
+                 size_t nf)
 {
     char sub[PATH_LEN];
 
-    if (expect(ld, m, path, YAML_MAPPING_NODE) != 0)
+    if (cfg_expect(ld, m, path, YAML_MAPPING_NODE) != 0)
         return ld->code;
     for (const yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
          p++) {
-        yaml_node_t *k = node_at(ld, p->key);
+        yaml_node_t *k = cfg_node_at(ld, p->key);
         struct field *hit = NULL;
 
-        if (check_key(ld, k, path) != 0)
+        if (cfg_check_key(ld, k, path) != 0)
             return ld->code;
         for (size_t i = 0; i < nf && hit == NULL; i++)
-            if (key_is(k, f[i].name))
+            if (cfg_key_is(k, f[i].name))
                 hit = &f[i];
         if (hit == NULL)
             return unknown_key(ld, k, path, f, nf);
         if (hit->key != NULL)
-            return fail(ld, k, join(sub, path, hit->name), "duplicate key (first on line %zu)",
-                        line_of(hit->key));
+            return cfg_fail(ld, k, cfg_join(sub, path, hit->name),
+                            "duplicate key (first on line %zu)", cfg_line_of(hit->key));
         hit->key = k;
-        hit->value = node_at(ld, p->value);
+        hit->value = cfg_node_at(ld, p->value);
     }
     for (size_t i = 0; i < nf; i++)
         if (f[i].required && f[i].value == NULL)
-            return fail(ld, m, join(sub, path, f[i].name), "missing (required)");
+            return cfg_fail(ld, m, cfg_join(sub, path, f[i].name), "missing (required)");
     return 0;
 }
 
-static size_t map_size(const yaml_node_t *m)
+size_t cfg_map_size(const yaml_node_t *m)
 {
     return (size_t)(m->data.mapping.pairs.top - m->data.mapping.pairs.start);
 }
 
-static size_t seq_size(const yaml_node_t *s)
+size_t cfg_seq_size(const yaml_node_t *s)
 {
     return (size_t)(s->data.sequence.items.top - s->data.sequence.items.start);
 }
 
 /* ---- regions and peers ------------------------------------------------------------- */
 
-static bool has_region(const struct fo_config *cfg, const char *name)
+bool cfg_has_region(const struct fo_config *cfg, const char *name)
 {
     for (size_t i = 0; i < cfg->nregions; i++)
         if (strcmp(cfg->regions[i], name) == 0)
@@ -447,12 +432,12 @@ static bool has_region(const struct fo_config *cfg, const char *name)
 }
 
 /* A region reference: a name listed in regions. */
-static int get_region(struct loader *ld, const yaml_node_t *n, const char *path, char **out)
+int cfg_get_region(struct loader *ld, const yaml_node_t *n, const char *path, char **out)
 {
-    int rv = get_string(ld, n, path, FO_CONFIG_STRING_MAX, out);
+    int rv = cfg_get_string(ld, n, path, FO_CONFIG_STRING_MAX, out);
 
-    if (rv == 0 && !has_region(ld->cfg, *out))
-        return fail_value(ld, n, path, *out, "is not listed in regions");
+    if (rv == 0 && !cfg_has_region(ld->cfg, *out))
+        return cfg_fail_value(ld, n, path, *out, "is not listed in regions");
     return rv;
 }
 
@@ -462,25 +447,25 @@ static int parse_regions(struct loader *ld, const yaml_node_t *n)
     char sub[PATH_LEN];
     size_t count;
 
-    if (expect(ld, n, "regions", YAML_SEQUENCE_NODE) != 0)
+    if (cfg_expect(ld, n, "regions", YAML_SEQUENCE_NODE) != 0)
         return ld->code;
-    count = seq_size(n);
+    count = cfg_seq_size(n);
     if (count == 0 || count > FO_CONFIG_MAX_REGIONS)
-        return fail(ld, n, "regions", "%zu regions: expected 1 to %d", count,
-                    FO_CONFIG_MAX_REGIONS);
+        return cfg_fail(ld, n, "regions", "%zu regions: expected 1 to %d", count,
+                        FO_CONFIG_MAX_REGIONS);
     cfg->regions = calloc(count, sizeof(*cfg->regions));
     if (cfg->regions == NULL)
-        return no_memory(ld);
+        return cfg_no_memory(ld);
     for (size_t i = 0; i < count; i++) {
-        const yaml_node_t *item = node_at(ld, n->data.sequence.items.start[i]);
+        const yaml_node_t *item = cfg_node_at(ld, n->data.sequence.items.start[i]);
 
         cfg->nregions = i + 1;
-        if (get_name(ld, item, join_index(sub, "regions", i), &cfg->regions[i]) != 0)
+        if (cfg_get_name(ld, item, cfg_join_index(sub, "regions", i), &cfg->regions[i]) != 0)
             return ld->code;
         for (size_t j = 0; j < i; j++)
             if (strcmp(cfg->regions[j], cfg->regions[i]) == 0)
-                return fail(ld, item, sub, "'%s' is listed twice (as regions[%zu] too)",
-                            cfg->regions[i], j); /* a valid name: safe to print */
+                return cfg_fail(ld, item, sub, "'%s' is listed twice (as regions[%zu] too)",
+                                cfg->regions[i], j); /* a valid name: safe to print */
     }
     return 0;
 }
@@ -491,21 +476,22 @@ static int check_peer_unique(struct loader *ld, size_t i, const struct field *f)
     const struct fo_peer *p = &ld->cfg->peers[i];
     char sub[PATH_LEN], path[PATH_LEN], q[48];
 
-    join_index(path, "peers", i);
+    cfg_join_index(path, "peers", i);
     for (size_t j = 0; j < i; j++) {
         const struct fo_peer *o = &ld->cfg->peers[j];
         if (strcmp(p->name, o->name) == 0)
-            return fail(ld, f[0].value, join(sub, path, "name"), "'%s' is also peers[%zu]'s name",
-                        quote(p->name, strlen(p->name), q), j);
+            return cfg_fail(ld, f[0].value, cfg_join(sub, path, "name"),
+                            "'%s' is also peers[%zu]'s name",
+                            cfg_quote(p->name, strlen(p->name), q), j);
         if (p->id == o->id)
-            return fail(ld, f[1].value, join(sub, path, "id"), "%llu is also peers[%zu]'s id",
-                        (unsigned long long)p->id, j);
+            return cfg_fail(ld, f[1].value, cfg_join(sub, path, "id"),
+                            "%llu is also peers[%zu]'s id", (unsigned long long)p->id, j);
         if (strcmp(p->raft, o->raft) == 0)
-            return fail(ld, f[3].value, join(sub, path, "raft"), "'%s' is also peers[%zu]'s raft",
-                        p->raft, j);
+            return cfg_fail(ld, f[3].value, cfg_join(sub, path, "raft"),
+                            "'%s' is also peers[%zu]'s raft", p->raft, j);
         if (strcmp(p->admin, o->admin) == 0)
-            return fail(ld, f[4].value, join(sub, path, "admin"), "'%s' is also peers[%zu]'s admin",
-                        p->admin, j);
+            return cfg_fail(ld, f[4].value, cfg_join(sub, path, "admin"),
+                            "'%s' is also peers[%zu]'s admin", p->admin, j);
     }
     return 0;
 }
@@ -518,16 +504,16 @@ static int parse_peer(struct loader *ld, const yaml_node_t *n, size_t i)
     };
     char path[PATH_LEN], sub[PATH_LEN];
 
-    join_index(path, "peers", i);
-    if (read_map(ld, n, path, f, NFIELDS(f)) != 0 ||
-        get_name(ld, f[0].value, join(sub, path, "name"), &p->name) != 0 ||
+    cfg_join_index(path, "peers", i);
+    if (cfg_read_map(ld, n, path, f, NFIELDS(f)) != 0 ||
+        cfg_get_name(ld, f[0].value, cfg_join(sub, path, "name"), &p->name) != 0 ||
         /* libraft reserves id 0 for "no server" */
-        get_u64(ld, f[1].value, join(sub, path, "id"), 1, UINT64_MAX, &p->id) != 0 ||
-        get_region(ld, f[2].value, join(sub, path, "region"), &p->region) != 0 ||
-        get_ipv4_port(ld, f[3].value, join(sub, path, "raft"), "libraft 0.15 needs a.b.c.d:port",
-                      &p->raft) != 0 ||
-        get_ipv4_port(ld, f[4].value, join(sub, path, "admin"), "clients dial a.b.c.d:port",
-                      &p->admin) != 0)
+        cfg_get_u64(ld, f[1].value, cfg_join(sub, path, "id"), 1, UINT64_MAX, &p->id) != 0 ||
+        cfg_get_region(ld, f[2].value, cfg_join(sub, path, "region"), &p->region) != 0 ||
+        cfg_get_ipv4_port(ld, f[3].value, cfg_join(sub, path, "raft"),
+                          "libraft 0.15 needs a.b.c.d:port", &p->raft) != 0 ||
+        cfg_get_ipv4_port(ld, f[4].value, cfg_join(sub, path, "admin"), "clients dial a.b.c.d:port",
+                          &p->admin) != 0)
         return ld->code;
     return check_peer_unique(ld, i, f);
 }
@@ -537,23 +523,23 @@ static int parse_peers(struct loader *ld, const yaml_node_t *n)
     struct fo_config *cfg = ld->cfg;
     size_t count;
 
-    if (expect(ld, n, "peers", YAML_SEQUENCE_NODE) != 0)
+    if (cfg_expect(ld, n, "peers", YAML_SEQUENCE_NODE) != 0)
         return ld->code;
-    count = seq_size(n);
+    count = cfg_seq_size(n);
     if (count == 0)
-        return fail(ld, n, "peers", "no peers: at least one voter is needed");
+        return cfg_fail(ld, n, "peers", "no peers: at least one voter is needed");
     if (count > FO_CONFIG_MAX_PEERS)
-        return fail(ld, n, "peers", "%zu peers: at most %d", count, FO_CONFIG_MAX_PEERS);
+        return cfg_fail(ld, n, "peers", "%zu peers: at most %d", count, FO_CONFIG_MAX_PEERS);
     /* n voters survive (n - 1) / 2 failures; n + 1 survive no more and need one more
      * vote for every decision, so an even count is a mistake. */
     if (count % 2 == 0)
-        return fail(ld, n, "peers", "%zu peers: Raft needs an odd number of voters", count);
+        return cfg_fail(ld, n, "peers", "%zu peers: Raft needs an odd number of voters", count);
     cfg->peers = calloc(count, sizeof(*cfg->peers));
     if (cfg->peers == NULL)
-        return no_memory(ld);
+        return cfg_no_memory(ld);
     for (size_t i = 0; i < count; i++) {
         cfg->npeers = i + 1;
-        if (parse_peer(ld, node_at(ld, n->data.sequence.items.start[i]), i) != 0)
+        if (parse_peer(ld, cfg_node_at(ld, n->data.sequence.items.start[i]), i) != 0)
             return ld->code;
     }
     return 0;
@@ -572,19 +558,20 @@ static int parse_postgres(struct loader *ld, const yaml_node_t *n, const char *p
     char sub[PATH_LEN];
 
     if (pg == NULL)
-        return no_memory(ld);
+        return cfg_no_memory(ld);
     site->postgres = pg;
     pg->port = 5432;
-    if (read_map(ld, n, path, f, NFIELDS(f)) != 0 ||
-        get_region(ld, f[0].value, join(sub, path, "region"), &pg->region) != 0 ||
-        get_host(ld, f[1].value, join(sub, path, "host"), &pg->host) != 0 ||
-        (f[2].value != NULL && get_port(ld, f[2].value, join(sub, path, "port"), &pg->port) != 0))
+    if (cfg_read_map(ld, n, path, f, NFIELDS(f)) != 0 ||
+        cfg_get_region(ld, f[0].value, cfg_join(sub, path, "region"), &pg->region) != 0 ||
+        cfg_get_host(ld, f[1].value, cfg_join(sub, path, "host"), &pg->host) != 0 ||
+        (f[2].value != NULL &&
+         get_port(ld, f[2].value, cfg_join(sub, path, "port"), &pg->port) != 0))
         return ld->code;
-    if (get_name_or(ld, &f[3], join(sub, path, "dbname"), "postgres", &pg->dbname) != 0 ||
-        get_name_or(ld, &f[4], join(sub, path, "user"), "failoverd", &pg->user) != 0)
+    if (get_name_or(ld, &f[3], cfg_join(sub, path, "dbname"), "postgres", &pg->dbname) != 0 ||
+        get_name_or(ld, &f[4], cfg_join(sub, path, "user"), "failoverd", &pg->user) != 0)
         return ld->code;
-    if (f[5].value != NULL && get_string(ld, f[5].value, join(sub, path, "password_file"),
-                                         FO_CONFIG_STRING_MAX, &pg->password_file) != 0)
+    if (f[5].value != NULL && cfg_get_string(ld, f[5].value, cfg_join(sub, path, "password_file"),
+                                             FO_CONFIG_STRING_MAX, &pg->password_file) != 0)
         return ld->code;
     return 0;
 }
@@ -598,21 +585,22 @@ static int parse_redis(struct loader *ld, const yaml_node_t *n, const char *path
     char sub[PATH_LEN];
 
     if (r == NULL)
-        return no_memory(ld);
+        return cfg_no_memory(ld);
     site->redis = r;
     r->port = 6379;
-    if (read_map(ld, n, path, f, NFIELDS(f)) != 0 ||
-        get_region(ld, f[0].value, join(sub, path, "region"), &r->region) != 0 ||
-        get_host(ld, f[1].value, join(sub, path, "host"), &r->host) != 0 ||
-        (f[2].value != NULL && get_port(ld, f[2].value, join(sub, path, "port"), &r->port) != 0) ||
-        (f[3].value != NULL && get_string(ld, f[3].value, join(sub, path, "password_file"),
-                                          FO_CONFIG_STRING_MAX, &r->password_file) != 0))
+    if (cfg_read_map(ld, n, path, f, NFIELDS(f)) != 0 ||
+        cfg_get_region(ld, f[0].value, cfg_join(sub, path, "region"), &r->region) != 0 ||
+        cfg_get_host(ld, f[1].value, cfg_join(sub, path, "host"), &r->host) != 0 ||
+        (f[2].value != NULL &&
+         get_port(ld, f[2].value, cfg_join(sub, path, "port"), &r->port) != 0) ||
+        (f[3].value != NULL && cfg_get_string(ld, f[3].value, cfg_join(sub, path, "password_file"),
+                                              FO_CONFIG_STRING_MAX, &r->password_file) != 0))
         return ld->code;
     return 0;
 }
 
 /* A Vercel variable name: letters, digits and '_', not starting with a digit. */
-static bool is_env_name(const unsigned char *s, size_t len)
+bool cfg_is_env_name(const unsigned char *s, size_t len)
 {
     if (len == 0 || len > FO_NAME_MAX || (s[0] >= '0' && s[0] <= '9'))
         return false;
@@ -631,20 +619,20 @@ static int parse_env_value(struct loader *ld, const yaml_node_t *n, const char *
     char sub[PATH_LEN];
 
     if (n->type == YAML_SCALAR_NODE)
-        return get_string(ld, n, path, FO_CONFIG_STRING_MAX, &e->value);
+        return cfg_get_string(ld, n, path, FO_CONFIG_STRING_MAX, &e->value);
     if (n->type != YAML_MAPPING_NODE)
-        return fail(ld, n, path, "expected a value or a map {file: PATH}, found %s",
-                    kind_name(n->type));
-    if (read_map(ld, n, path, f, 2) != 0)
+        return cfg_fail(ld, n, path, "expected a value or a map {file: PATH}, found %s",
+                        cfg_kind_name(n->type));
+    if (cfg_read_map(ld, n, path, f, 2) != 0)
         return ld->code;
     if ((f[0].value != NULL) == (f[1].value != NULL))
-        return fail(ld, n, path, "needs exactly one of value or file (found %s)",
-                    f[0].value != NULL ? "both" : "neither");
+        return cfg_fail(ld, n, path, "needs exactly one of value or file (found %s)",
+                        f[0].value != NULL ? "both" : "neither");
     if (f[0].value != NULL)
-        return get_string(ld, f[0].value, join(sub, path, "value"), FO_CONFIG_STRING_MAX,
-                          &e->value);
-    return get_string(ld, f[1].value, join(sub, path, "file"), FO_CONFIG_STRING_MAX,
-                      &e->value_file);
+        return cfg_get_string(ld, f[0].value, cfg_join(sub, path, "value"), FO_CONFIG_STRING_MAX,
+                              &e->value);
+    return cfg_get_string(ld, f[1].value, cfg_join(sub, path, "file"), FO_CONFIG_STRING_MAX,
+                          &e->value_file);
 }
 
 static int parse_env(struct loader *ld, const yaml_node_t *n, const char *path,
@@ -653,34 +641,35 @@ static int parse_env(struct loader *ld, const yaml_node_t *n, const char *path,
     char sub[PATH_LEN], q[48];
     size_t count;
 
-    if (expect(ld, n, path, YAML_MAPPING_NODE) != 0)
+    if (cfg_expect(ld, n, path, YAML_MAPPING_NODE) != 0)
         return ld->code;
-    count = map_size(n);
+    count = cfg_map_size(n);
     if (count > FO_CONFIG_MAX_ENV)
-        return fail(ld, n, path, "%zu variables: at most %d", count, FO_CONFIG_MAX_ENV);
+        return cfg_fail(ld, n, path, "%zu variables: at most %d", count, FO_CONFIG_MAX_ENV);
     site->vercel_env = calloc(count > 0 ? count : 1, sizeof(*site->vercel_env));
     if (site->vercel_env == NULL)
-        return no_memory(ld);
+        return cfg_no_memory(ld);
     for (size_t i = 0; i < count; i++) {
         const yaml_node_pair_t *p = &n->data.mapping.pairs.start[i];
-        const yaml_node_t *k = node_at(ld, p->key);
+        const yaml_node_t *k = cfg_node_at(ld, p->key);
         struct fo_env_var *e = &site->vercel_env[i];
 
-        if (check_key(ld, k, path) != 0)
+        if (cfg_check_key(ld, k, path) != 0)
             return ld->code;
-        if (!is_env_name(k->data.scalar.value, k->data.scalar.length))
-            return fail(ld, k, join(sub, path, quote_scalar(k, q)),
-                        "not a variable name (letters, digits and '_', at most %d bytes, "
-                        "not starting with a digit)",
-                        FO_NAME_MAX);
+        if (!cfg_is_env_name(k->data.scalar.value, k->data.scalar.length))
+            return cfg_fail(ld, k, cfg_join(sub, path, quote_scalar(k, q)),
+                            "not a variable name (letters, digits and '_', at most %d bytes, "
+                            "not starting with a digit)",
+                            FO_NAME_MAX);
         for (size_t j = 0; j < i; j++)
-            if (key_is(k, site->vercel_env[j].name))
-                return fail(ld, k, join(sub, path, site->vercel_env[j].name), "duplicate key");
+            if (cfg_key_is(k, site->vercel_env[j].name))
+                return cfg_fail(ld, k, cfg_join(sub, path, site->vercel_env[j].name),
+                                "duplicate key");
         e->name = strdup((const char *)k->data.scalar.value);
         if (e->name == NULL)
-            return no_memory(ld);
+            return cfg_no_memory(ld);
         site->nvercel_env = i + 1;
-        if (parse_env_value(ld, node_at(ld, p->value), join(sub, path, e->name), e) != 0)
+        if (parse_env_value(ld, cfg_node_at(ld, p->value), cfg_join(sub, path, e->name), e) != 0)
             return ld->code;
     }
     return 0;
@@ -696,14 +685,16 @@ static int parse_site(struct loader *ld, const yaml_node_t *n, const char *path,
     char sub[PATH_LEN];
 
     site->priority = 100;
-    if (read_map(ld, n, path, f, NFIELDS(f)) != 0 ||
-        (f[0].value != NULL && get_u32(ld, f[0].value, join(sub, path, "priority"), 0, UINT32_MAX,
-                                       &site->priority) != 0) ||
-        (f[1].value != NULL && parse_postgres(ld, f[1].value, join(sub, path, "postgres"), site)) ||
-        (f[2].value != NULL && parse_redis(ld, f[2].value, join(sub, path, "redis"), site)) ||
-        (f[3].value != NULL && parse_env(ld, f[3].value, join(sub, path, "vercel_env"), site)) ||
+    if (cfg_read_map(ld, n, path, f, NFIELDS(f)) != 0 ||
+        (f[0].value != NULL && cfg_get_u32(ld, f[0].value, cfg_join(sub, path, "priority"), 0,
+                                           UINT32_MAX, &site->priority) != 0) ||
+        (f[1].value != NULL &&
+         parse_postgres(ld, f[1].value, cfg_join(sub, path, "postgres"), site)) ||
+        (f[2].value != NULL && parse_redis(ld, f[2].value, cfg_join(sub, path, "redis"), site)) ||
+        (f[3].value != NULL &&
+         parse_env(ld, f[3].value, cfg_join(sub, path, "vercel_env"), site)) ||
         (f[4].value != NULL &&
-         get_host(ld, f[4].value, join(sub, path, "dns_origin"), &site->dns_origin) != 0))
+         cfg_get_host(ld, f[4].value, cfg_join(sub, path, "dns_origin"), &site->dns_origin) != 0))
         return ld->code;
     return 0;
 }
@@ -714,26 +705,27 @@ static int parse_sites(struct loader *ld, const yaml_node_t *n)
     char sub[PATH_LEN];
     size_t count;
 
-    if (expect(ld, n, "sites", YAML_MAPPING_NODE) != 0)
+    if (cfg_expect(ld, n, "sites", YAML_MAPPING_NODE) != 0)
         return ld->code;
-    count = map_size(n);
+    count = cfg_map_size(n);
     if (count == 0 || count > FO_CONFIG_MAX_SITES)
-        return fail(ld, n, "sites", "%zu sites: expected 1 to %d", count, FO_CONFIG_MAX_SITES);
+        return cfg_fail(ld, n, "sites", "%zu sites: expected 1 to %d", count, FO_CONFIG_MAX_SITES);
     cfg->sites = calloc(count, sizeof(*cfg->sites));
     if (cfg->sites == NULL)
-        return no_memory(ld);
+        return cfg_no_memory(ld);
     for (size_t i = 0; i < count; i++) {
         const yaml_node_pair_t *p = &n->data.mapping.pairs.start[i];
-        const yaml_node_t *k = node_at(ld, p->key);
+        const yaml_node_t *k = cfg_node_at(ld, p->key);
         struct fo_site *site = &cfg->sites[i];
 
         cfg->nsites = i + 1;
-        if (check_key(ld, k, "sites") != 0 || get_name(ld, k, "sites", &site->name) != 0)
+        if (cfg_check_key(ld, k, "sites") != 0 || cfg_get_name(ld, k, "sites", &site->name) != 0)
             return ld->code;
         for (size_t j = 0; j < i; j++)
             if (strcmp(cfg->sites[j].name, site->name) == 0)
-                return fail(ld, k, join(sub, "sites", site->name), "duplicate key");
-        if (parse_site(ld, node_at(ld, p->value), join(sub, "sites", site->name), site) != 0)
+                return cfg_fail(ld, k, cfg_join(sub, "sites", site->name), "duplicate key");
+        if (parse_site(ld, cfg_node_at(ld, p->value), cfg_join(sub, "sites", site->name), site) !=
+            0)
             return ld->code;
     }
     return 0;
@@ -746,14 +738,14 @@ static int parse_node(struct loader *ld, const yaml_node_t *n)
     struct fo_config *cfg = ld->cfg;
     struct field f[] = {{"name", true}, {"data_dir", true}};
 
-    if (read_map(ld, n, "node", f, 2) != 0 ||
-        get_name(ld, f[0].value, "node.name", &cfg->node_name) != 0 ||
-        get_string(ld, f[1].value, "node.data_dir", FO_CONFIG_STRING_MAX, &cfg->data_dir) != 0)
+    if (cfg_read_map(ld, n, "node", f, 2) != 0 ||
+        cfg_get_name(ld, f[0].value, "node.name", &cfg->node_name) != 0 ||
+        cfg_get_string(ld, f[1].value, "node.data_dir", FO_CONFIG_STRING_MAX, &cfg->data_dir) != 0)
         return ld->code;
     cfg->self = fo_config_peer_by_name(cfg, cfg->node_name);
     if (cfg->self == NULL)
-        return fail_value(ld, f[0].value, "node.name", cfg->node_name,
-                          "is not the name of any peer");
+        return cfg_fail_value(ld, f[0].value, "node.name", cfg->node_name,
+                              "is not the name of any peer");
     return 0;
 }
 
@@ -765,25 +757,25 @@ static int parse_raft(struct loader *ld, const yaml_node_t *n)
         {"snapshot_trailing", false},   {"connect_retry_ms", false},
     };
 
-    if (read_map(ld, n, "raft", f, NFIELDS(f)) != 0 ||
-        (f[0].value != NULL && get_u32(ld, f[0].value, "raft.election_timeout_ms", 100, 600000,
-                                       &r->election_timeout_ms) != 0) ||
+    if (cfg_read_map(ld, n, "raft", f, NFIELDS(f)) != 0 ||
+        (f[0].value != NULL && cfg_get_u32(ld, f[0].value, "raft.election_timeout_ms", 100, 600000,
+                                           &r->election_timeout_ms) != 0) ||
         (f[1].value != NULL &&
-         get_u32(ld, f[1].value, "raft.heartbeat_ms", 1, 600000, &r->heartbeat_ms) != 0) ||
-        (f[2].value != NULL && get_u32(ld, f[2].value, "raft.snapshot_threshold", 1, UINT32_MAX,
-                                       &r->snapshot_threshold) != 0) ||
-        (f[3].value != NULL && get_u32(ld, f[3].value, "raft.snapshot_trailing", 0, UINT32_MAX,
-                                       &r->snapshot_trailing) != 0) ||
-        (f[4].value != NULL &&
-         get_u32(ld, f[4].value, "raft.connect_retry_ms", 1, 600000, &r->connect_retry_ms) != 0))
+         cfg_get_u32(ld, f[1].value, "raft.heartbeat_ms", 1, 600000, &r->heartbeat_ms) != 0) ||
+        (f[2].value != NULL && cfg_get_u32(ld, f[2].value, "raft.snapshot_threshold", 1, UINT32_MAX,
+                                           &r->snapshot_threshold) != 0) ||
+        (f[3].value != NULL && cfg_get_u32(ld, f[3].value, "raft.snapshot_trailing", 0, UINT32_MAX,
+                                           &r->snapshot_trailing) != 0) ||
+        (f[4].value != NULL && cfg_get_u32(ld, f[4].value, "raft.connect_retry_ms", 1, 600000,
+                                           &r->connect_retry_ms) != 0))
         return ld->code;
     /* A leader must be heard from several times per election timeout, or followers
      * start elections against a healthy leader. */
     if (r->heartbeat_ms >= r->election_timeout_ms)
-        return fail(ld, f[1].value != NULL ? f[1].value : f[0].value,
-                    f[1].value != NULL ? "raft.heartbeat_ms" : "raft.election_timeout_ms",
-                    "heartbeat_ms (%u) must be below election_timeout_ms (%u)", r->heartbeat_ms,
-                    r->election_timeout_ms);
+        return cfg_fail(ld, f[1].value != NULL ? f[1].value : f[0].value,
+                        f[1].value != NULL ? "raft.heartbeat_ms" : "raft.election_timeout_ms",
+                        "heartbeat_ms (%u) must be below election_timeout_ms (%u)", r->heartbeat_ms,
+                        r->election_timeout_ms);
     return 0;
 }
 
@@ -795,31 +787,29 @@ static int parse_admin(struct loader *ld, const yaml_node_t *n)
         {"max_connections", false}, {"request_timeout_ms", false},
     };
 
-    if (read_map(ld, n, "admin", f, NFIELDS(f)) != 0 ||
+    if (cfg_read_map(ld, n, "admin", f, NFIELDS(f)) != 0 ||
         (f[0].value != NULL &&
-         get_ipv4_port(ld, f[0].value, "admin.listen", "the admin server listens on a.b.c.d:port",
-                       &a->listen) != 0) ||
-        get_string(ld, f[1].value, "admin.token_file", FO_CONFIG_STRING_MAX, &a->token_file) != 0 ||
-        (f[2].value != NULL && get_string(ld, f[2].value, "admin.read_token_file",
-                                          FO_CONFIG_STRING_MAX, &a->read_token_file) != 0) ||
-        (f[3].value != NULL &&
-         get_u32(ld, f[3].value, "admin.max_connections", 1, 65536, &a->max_connections) != 0) ||
-        (f[4].value != NULL && get_u32(ld, f[4].value, "admin.request_timeout_ms", 1, 3600000,
-                                       &a->request_timeout_ms) != 0))
+         cfg_get_ipv4_port(ld, f[0].value, "admin.listen",
+                           "the admin server listens on a.b.c.d:port", &a->listen) != 0) ||
+        cfg_get_string(ld, f[1].value, "admin.token_file", FO_CONFIG_STRING_MAX, &a->token_file) !=
+            0 ||
+        (f[2].value != NULL && cfg_get_string(ld, f[2].value, "admin.read_token_file",
+                                              FO_CONFIG_STRING_MAX, &a->read_token_file) != 0) ||
+        (f[3].value != NULL && cfg_get_u32(ld, f[3].value, "admin.max_connections", 1, 65536,
+                                           &a->max_connections) != 0) ||
+        (f[4].value != NULL && cfg_get_u32(ld, f[4].value, "admin.request_timeout_ms", 1, 3600000,
+                                           &a->request_timeout_ms) != 0))
         return ld->code;
     if (a->listen == NULL && (a->listen = strdup(ld->cfg->self->admin)) == NULL)
-        return no_memory(ld);
+        return cfg_no_memory(ld);
     return 0;
 }
 
 /* ---- digest ------------------------------------------------------------------------ */
 
 /* The canonical serialization is fed straight into the hash: strings and counts are
- * length-prefixed (8 bytes, big-endian) so no two different configs serialize alike. */
-struct hasher {
-    EVP_MD_CTX *ctx;
-    bool ok;
-};
+ * length-prefixed (8 bytes, big-endian) so no two different configs serialize alike.
+ * struct hasher is in config_internal.h. */
 
 static void put_raw(struct hasher *h, const void *p, size_t n)
 {
@@ -827,7 +817,7 @@ static void put_raw(struct hasher *h, const void *p, size_t n)
         h->ok = false;
 }
 
-static void put_u64(struct hasher *h, uint64_t v)
+void cfg_put_u64(struct hasher *h, uint64_t v)
 {
     unsigned char b[8];
     for (int i = 7; i >= 0; i--, v >>= 8)
@@ -835,18 +825,18 @@ static void put_u64(struct hasher *h, uint64_t v)
     put_raw(h, b, sizeof(b));
 }
 
-static void put_str(struct hasher *h, const char *s)
+void cfg_put_str(struct hasher *h, const char *s)
 {
-    put_u64(h, strlen(s));
+    cfg_put_u64(h, strlen(s));
     put_raw(h, s, strlen(s));
 }
 
 /* An optional string: presence first, so absent and empty differ. */
 static void put_opt(struct hasher *h, const char *s)
 {
-    put_u64(h, s != NULL);
+    cfg_put_u64(h, s != NULL);
     if (s != NULL)
-        put_str(h, s);
+        cfg_put_str(h, s);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -879,30 +869,30 @@ static void put_site(struct hasher *h, const struct fo_site *s)
 {
     const struct fo_env_var *env[FO_CONFIG_MAX_ENV] = {NULL};
 
-    put_str(h, s->name);
-    put_u64(h, s->priority);
-    put_u64(h, s->postgres != NULL);
+    cfg_put_str(h, s->name);
+    cfg_put_u64(h, s->priority);
+    cfg_put_u64(h, s->postgres != NULL);
     if (s->postgres != NULL) {
-        put_str(h, s->postgres->region);
-        put_str(h, s->postgres->host);
-        put_u64(h, s->postgres->port);
-        put_str(h, s->postgres->dbname);
-        put_str(h, s->postgres->user);
-        put_u64(h, s->postgres->password_file != NULL);
+        cfg_put_str(h, s->postgres->region);
+        cfg_put_str(h, s->postgres->host);
+        cfg_put_u64(h, s->postgres->port);
+        cfg_put_str(h, s->postgres->dbname);
+        cfg_put_str(h, s->postgres->user);
+        cfg_put_u64(h, s->postgres->password_file != NULL);
     }
-    put_u64(h, s->redis != NULL);
+    cfg_put_u64(h, s->redis != NULL);
     if (s->redis != NULL) {
-        put_str(h, s->redis->region);
-        put_str(h, s->redis->host);
-        put_u64(h, s->redis->port);
-        put_u64(h, s->redis->password_file != NULL);
+        cfg_put_str(h, s->redis->region);
+        cfg_put_str(h, s->redis->host);
+        cfg_put_u64(h, s->redis->port);
+        cfg_put_u64(h, s->redis->password_file != NULL);
     }
     for (size_t i = 0; i < s->nvercel_env; i++)
         env[i] = &s->vercel_env[i];
     qsort(env, s->nvercel_env, sizeof(env[0]), cmp_env);
-    put_u64(h, s->nvercel_env);
+    cfg_put_u64(h, s->nvercel_env);
     for (size_t i = 0; i < s->nvercel_env; i++) {
-        put_str(h, env[i]->name);
+        cfg_put_str(h, env[i]->name);
         put_opt(h, env[i]->value); /* NULL: from a file, whose path is local */
     }
     put_opt(h, s->dns_origin);
@@ -915,31 +905,32 @@ static void put_replicated(struct hasher *h, const struct fo_config *cfg)
     const struct fo_peer *peers[FO_CONFIG_MAX_PEERS] = {NULL};
     const struct fo_site *sites[FO_CONFIG_MAX_SITES] = {NULL};
 
-    put_str(h, "failoverd.config.v1");
-    put_str(h, cfg->cluster);
+    cfg_put_str(h, "failoverd.config.v2"); /* v2: the policy sections */
+    cfg_put_str(h, cfg->cluster);
     memcpy(regions, cfg->regions, cfg->nregions * sizeof(regions[0]));
     qsort(regions, cfg->nregions, sizeof(regions[0]), cmp_str);
-    put_u64(h, cfg->nregions);
+    cfg_put_u64(h, cfg->nregions);
     for (size_t i = 0; i < cfg->nregions; i++)
-        put_str(h, regions[i]);
+        cfg_put_str(h, regions[i]);
     for (size_t i = 0; i < cfg->npeers; i++)
         peers[i] = &cfg->peers[i];
     qsort(peers, cfg->npeers, sizeof(peers[0]), cmp_peer);
-    put_u64(h, cfg->npeers);
+    cfg_put_u64(h, cfg->npeers);
     for (size_t i = 0; i < cfg->npeers; i++) {
-        put_u64(h, peers[i]->id);
-        put_str(h, peers[i]->name);
-        put_str(h, peers[i]->region);
-        put_str(h, peers[i]->raft);
-        put_str(h, peers[i]->admin);
+        cfg_put_u64(h, peers[i]->id);
+        cfg_put_str(h, peers[i]->name);
+        cfg_put_str(h, peers[i]->region);
+        cfg_put_str(h, peers[i]->raft);
+        cfg_put_str(h, peers[i]->admin);
     }
     for (size_t i = 0; i < cfg->nsites; i++)
         sites[i] = &cfg->sites[i];
     qsort(sites, cfg->nsites, sizeof(sites[0]), cmp_site);
-    put_u64(h, cfg->nsites);
+    cfg_put_u64(h, cfg->nsites);
     for (size_t i = 0; i < cfg->nsites; i++)
         put_site(h, sites[i]);
-    put_str(h, cfg->initial_primary);
+    cfg_put_str(h, cfg->initial_primary);
+    cfg_put_policy(h, cfg);
 }
 
 static int compute_digest(struct loader *ld)
@@ -966,24 +957,28 @@ static int load_root(struct loader *ld, const yaml_node_t *root)
 {
     struct fo_config *cfg = ld->cfg;
     struct field f[] = {
-        {"cluster", true}, {"node", true},  {"peers", true}, {"regions", true},
-        {"sites", true},   {"raft", false}, {"admin", true}, {"initial_primary", true},
+        {"cluster", true},       {"node", true},    {"peers", true},  {"regions", true},
+        {"sites", true},         {"raft", false},   {"admin", true},  {"initial_primary", true},
+        {"decision", false},     {"checks", false}, {"feeds", false}, {"health", false},
+        {"alertmanager", false},
     };
 
     cfg->raft = (struct fo_config_raft){1000, 100, 512, 512, 250};
     cfg->admin.max_connections = 64;
     cfg->admin.request_timeout_ms = 5000;
-    if (read_map(ld, root, "", f, NFIELDS(f)) != 0 ||
-        get_name(ld, f[0].value, "cluster", &cfg->cluster) != 0 ||
+    if (cfg_read_map(ld, root, "", f, NFIELDS(f)) != 0 ||
+        cfg_get_name(ld, f[0].value, "cluster", &cfg->cluster) != 0 ||
         parse_regions(ld, f[3].value) != 0 || parse_peers(ld, f[2].value) != 0 ||
         parse_sites(ld, f[4].value) != 0 ||
-        get_name(ld, f[7].value, "initial_primary", &cfg->initial_primary) != 0)
+        cfg_get_name(ld, f[7].value, "initial_primary", &cfg->initial_primary) != 0)
         return ld->code;
     if (fo_config_site(cfg, cfg->initial_primary) == NULL)
-        return fail_value(ld, f[7].value, "initial_primary", cfg->initial_primary,
-                          "is not one of sites");
+        return cfg_fail_value(ld, f[7].value, "initial_primary", cfg->initial_primary,
+                              "is not one of sites");
     if (parse_node(ld, f[1].value) != 0 ||
-        (f[5].value != NULL && parse_raft(ld, f[5].value) != 0) || parse_admin(ld, f[6].value) != 0)
+        (f[5].value != NULL && parse_raft(ld, f[5].value) != 0) ||
+        parse_admin(ld, f[6].value) != 0 ||
+        cfg_parse_policy(ld, f[8].value, f[9].value, f[10].value, f[11].value, f[12].value) != 0)
         return ld->code;
     return compute_digest(ld);
 }
@@ -1024,14 +1019,14 @@ static int load_single(struct loader *ld, yaml_parser_t *parser, const char *dat
         return syntax_error(ld->file, parser, data, len, ld->err);
     extra = yaml_document_get_root_node(&next);
     if (extra != NULL)
-        rv =
-            fo_error_set(ld->err, FO_CONFIG_EINVALID,
-                         "%s:%zu: a second YAML document is not allowed", ld->file, line_of(extra));
+        rv = fo_error_set(ld->err, FO_CONFIG_EINVALID,
+                          "%s:%zu: a second YAML document is not allowed", ld->file,
+                          cfg_line_of(extra));
     else if (root == NULL)
         rv =
             fo_error_set(ld->err, FO_CONFIG_EINVALID, "%s:1: the file holds no settings", ld->file);
     else if ((ld->cfg->path = strdup(ld->file)) == NULL)
-        rv = no_memory(ld);
+        rv = cfg_no_memory(ld);
     else
         rv = load_root(ld, root);
     yaml_document_delete(&next);
@@ -1176,6 +1171,7 @@ void fo_config_free(struct fo_config *cfg)
     free(cfg->admin.listen);
     free(cfg->admin.token_file);
     free(cfg->admin.read_token_file);
+    cfg_policy_free(cfg);
     memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -2,9 +2,12 @@
  * coordinator/config.h — a node's YAML configuration (DESIGN §2, §9).
  *
  * One file per node. Part of it must be identical on every node — the cluster name,
- * peers, regions, sites and initial primary: the "replicated part", whose SHA-256 digest
- * (fo_config.digest) nodes exchange so that diverging configs are reported. The rest is
- * local: which peer this node is, its data directory, listen addresses, token files.
+ * peers, regions, sites and initial primary, and the policy: every decision.* value, the
+ * checks' critical flags (and which http checks are critical, by name and region), the
+ * feeds' names and count_in_quorum, the alertmanager mapping: the "replicated part", whose
+ * SHA-256 digest (fo_config.digest) nodes exchange so that diverging configs are reported
+ * (a node with another quorum would decide differently). The rest is local: which peer
+ * this node is, its data directory, listen addresses, token files, probe timings.
  *
  * The digest hashes a canonical serialization (every field in a fixed order, strings and
  * counts length-prefixed), never the YAML text, so formatting, comments, key order and
@@ -64,6 +67,29 @@
  *     snapshot_threshold: 512
  *     snapshot_trailing: 512
  *     connect_retry_ms: 250
+ *   decision:                        # optional; these are the defaults
+ *     auto: true                     # false: never fail over automatically
+ *     quorum: 2                      # default: a majority of peers
+ *     failover_after_ms: 30000
+ *     max_lag_bytes: 16777216
+ *     max_lag_ms: 3600000
+ *     cooldown_ms: 600000
+ *     self_fence_after_ms: 10000     # + clock_margin_ms must be < failover_after_ms
+ *     clock_margin_ms: 2000
+ *   checks:                          # optional
+ *     interval_ms: 5000
+ *     timeout_ms: 2000
+ *     down_after_ms: 15000
+ *     up_after_ms: 10000
+ *     postgres: {critical: true}
+ *     redis: {critical: false}
+ *     http:
+ *       - {name: web-us-east-1, region: us-east-1, url: "https://example.com/health",
+ *          expect_status: 200, critical: true, timeout_ms: 2000}
+ *   feeds:                           # optional: monitoring systems that report health
+ *     - {name: datadog, token_file: /etc/failoverd/feed-datadog.token, count_in_quorum: false}
+ *   health: {listen: 127.0.0.1:7501, max_connections: 64}   # optional: no listener
+ *   alertmanager: {region_label: region, component_label: component, observer: datadog}
  *   admin:
  *     listen: 127.0.0.1:7401          # optional; default: this node's peers[].admin
  *     token_file: /etc/failoverd/admin.token      # required: full access
@@ -74,6 +100,7 @@
 #ifndef FO_COORDINATOR_CONFIG_H
 #define FO_COORDINATOR_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -86,6 +113,9 @@
 #define FO_CONFIG_MAX_SITES   64
 #define FO_CONFIG_MAX_ENV     64   /* vercel_env entries per site */
 #define FO_CONFIG_STRING_MAX  4096 /* paths, hosts, inline values */
+#define FO_CONFIG_MAX_FEEDS   16
+#define FO_CONFIG_MAX_CHECKS  64 /* checks.http entries */
+#define FO_CONFIG_URL_MAX     2048
 
 /* fo_error.code of a failed load. */
 enum fo_config_code {
@@ -155,6 +185,66 @@ struct fo_config_admin {
     uint32_t request_timeout_ms; /* default 5000 */
 };
 
+/* decision: the automatic failover policy (coordinator/decision.h). Replicated: a node
+ * with another quorum or threshold would decide differently. */
+struct fo_config_decision {
+    bool automatic;               /* "auto"; default true. false: never decide automatically
+                                   * (operators still can); unlike pause, not replicated state */
+    uint32_t quorum;              /* observers needed; default: a majority of peers;
+                                   * 1 to npeers + feeds counted in the quorum */
+    uint64_t failover_after_ms;   /* each of them holds the primary DOWN this long; 30000 */
+    uint64_t max_lag_bytes;       /* RPO gate; default 16 MiB */
+    uint64_t max_lag_ms;          /* RPO gate; default 3600000 (the runbook's 1 h) */
+    uint64_t cooldown_ms;         /* no automatic failover this long after one; 600000 */
+    uint64_t self_fence_after_ms; /* without a majority this long: fence; default 10000 */
+    uint64_t clock_margin_ms;     /* clock-rate drift over the interval; default 2000.
+                                   * self_fence_after_ms + clock_margin_ms < failover_after_ms */
+};
+
+/* checks.http[]: an extra health URL probed in one region. */
+struct fo_check_http {
+    char *name;             /* unique among checks.http */
+    char *region;           /* one of regions */
+    char *url;              /* http:// or https:// */
+    uint32_t expect_status; /* default 200 */
+    bool critical;          /* DOWN makes the region DOWN; default false */
+    uint32_t timeout_ms;    /* default checks.timeout_ms; < checks.interval_ms */
+};
+
+/* checks: what every node probes (DESIGN §5). The critical flags are replicated; timings
+ * are local tuning. */
+struct fo_config_checks {
+    uint32_t interval_ms;   /* default 5000 */
+    uint32_t timeout_ms;    /* default 2000; < interval_ms */
+    uint32_t down_after_ms; /* a check is DOWN after failing this long; default 15000 */
+    uint32_t up_after_ms;   /* and UP after succeeding this long; default 10000 */
+    bool postgres_critical; /* each site's Postgres check; default true */
+    bool redis_critical;    /* each site's Redis check; default false */
+    struct fo_check_http *http;
+    size_t nhttp;
+};
+
+/* feeds[]: a monitoring system that pushes health reports as an observer. */
+struct fo_feed {
+    char *name;           /* the observer name its reports carry; not a peer's name */
+    char *token_file;     /* its bearer token (local: not in the digest) */
+    bool count_in_quorum; /* default false: shown, never evidence */
+};
+
+/* health: the health-feed listener (local). */
+struct fo_config_health {
+    char *listen;             /* "a.b.c.d:port", or NULL: no listener (the default) */
+    uint32_t max_connections; /* default 64 */
+};
+
+/* alertmanager: how POST /v1/alertmanager maps alert labels (replicated). */
+struct fo_config_alertmanager {
+    char *region_label;    /* default "region" */
+    char *component_label; /* default "component" */
+    char *observer;        /* default "alertmanager"; when the section is written, one of
+                            * feeds (its token, its count_in_quorum) */
+};
+
 struct fo_config {
     char *path; /* the file it was loaded from */
     char *cluster;
@@ -170,7 +260,13 @@ struct fo_config {
     char *initial_primary; /* a site name */
     struct fo_config_raft raft;
     struct fo_config_admin admin;
-    char digest[65]; /* hex SHA-256 of the replicated part (see above) */
+    struct fo_config_decision decision;
+    struct fo_config_checks checks;
+    struct fo_feed *feeds; /* optional */
+    size_t nfeeds;
+    struct fo_config_health health;
+    struct fo_config_alertmanager alertmanager; /* strings always set (defaults) */
+    char digest[65];                            /* hex SHA-256 of the replicated part (see above) */
 };
 
 /* Load and validate path into cfg (overwritten). Returns 0, or an fo_config_code with

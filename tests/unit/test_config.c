@@ -264,6 +264,44 @@ static void test_three_regions(void **state)
     assert_int_equal(cfg.admin.request_timeout_ms, 5000);
     assert_int_equal(strlen(cfg.digest), 64);
 
+    /* the policy sections */
+    assert_true(cfg.decision.automatic);
+    assert_int_equal(cfg.decision.quorum, 2);
+    assert_int_equal(cfg.decision.failover_after_ms, 30000);
+    assert_int_equal(cfg.decision.max_lag_bytes, 16777216);
+    assert_int_equal(cfg.decision.max_lag_ms, 3600000);
+    assert_int_equal(cfg.decision.cooldown_ms, 600000);
+    assert_int_equal(cfg.decision.self_fence_after_ms, 10000);
+    assert_int_equal(cfg.decision.clock_margin_ms, 2000);
+    assert_int_equal(cfg.checks.interval_ms, 5000);
+    assert_int_equal(cfg.checks.timeout_ms, 2000);
+    assert_int_equal(cfg.checks.down_after_ms, 15000);
+    assert_int_equal(cfg.checks.up_after_ms, 10000);
+    assert_true(cfg.checks.postgres_critical);
+    assert_false(cfg.checks.redis_critical);
+    assert_int_equal(cfg.checks.nhttp, 2);
+    assert_string_equal(cfg.checks.http[0].name, "web-us-east-1");
+    assert_string_equal(cfg.checks.http[0].region, "us-east-1");
+    assert_string_equal(cfg.checks.http[0].url, "https://us-east-1.example.com/api/health");
+    assert_int_equal(cfg.checks.http[0].expect_status, 200);
+    assert_true(cfg.checks.http[0].critical);
+    assert_int_equal(cfg.checks.http[0].timeout_ms, 2000);
+    assert_string_equal(cfg.checks.http[1].name, "web-eu-west-1");
+    assert_false(cfg.checks.http[1].critical); /* the default */
+    assert_int_equal(cfg.checks.http[1].expect_status, 200);
+    assert_int_equal(cfg.checks.http[1].timeout_ms, 2000); /* checks.timeout_ms */
+    assert_int_equal(cfg.nfeeds, 2);
+    assert_string_equal(cfg.feeds[0].name, "datadog");
+    assert_string_equal(cfg.feeds[0].token_file, "/etc/failoverd/feed-datadog.token");
+    assert_false(cfg.feeds[0].count_in_quorum);
+    assert_string_equal(cfg.feeds[1].name, "alertmanager");
+    assert_false(cfg.feeds[1].count_in_quorum);
+    assert_string_equal(cfg.health.listen, "127.0.0.1:7501");
+    assert_int_equal(cfg.health.max_connections, 64);
+    assert_string_equal(cfg.alertmanager.region_label, "region");
+    assert_string_equal(cfg.alertmanager.component_label, "component");
+    assert_string_equal(cfg.alertmanager.observer, "alertmanager");
+
     fo_config_free(&cfg);
     assert_true(is_zero(&cfg));
     fo_config_free(&cfg); /* freeing a freed (zeroed) config is harmless */
@@ -299,6 +337,28 @@ static void test_defaults(void **state)
     assert_null(cfg.admin.read_token_file);
     assert_int_equal(cfg.admin.max_connections, 64);
     assert_int_equal(cfg.admin.request_timeout_ms, 5000);
+    /* policy defaults: one voter, so a quorum of 1 */
+    assert_true(cfg.decision.automatic);
+    assert_int_equal(cfg.decision.quorum, 1);
+    assert_int_equal(cfg.decision.failover_after_ms, 30000);
+    assert_int_equal(cfg.decision.max_lag_bytes, 16u * 1024 * 1024);
+    assert_int_equal(cfg.decision.max_lag_ms, 3600000);
+    assert_int_equal(cfg.decision.cooldown_ms, 600000);
+    assert_int_equal(cfg.decision.self_fence_after_ms, 10000);
+    assert_int_equal(cfg.decision.clock_margin_ms, 2000);
+    assert_int_equal(cfg.checks.interval_ms, 5000);
+    assert_int_equal(cfg.checks.timeout_ms, 2000);
+    assert_int_equal(cfg.checks.down_after_ms, 15000);
+    assert_int_equal(cfg.checks.up_after_ms, 10000);
+    assert_true(cfg.checks.postgres_critical);
+    assert_false(cfg.checks.redis_critical);
+    assert_int_equal(cfg.checks.nhttp, 0);
+    assert_int_equal(cfg.nfeeds, 0);
+    assert_null(cfg.health.listen);
+    assert_int_equal(cfg.health.max_connections, 64);
+    assert_string_equal(cfg.alertmanager.region_label, "region");
+    assert_string_equal(cfg.alertmanager.component_label, "component");
+    assert_string_equal(cfg.alertmanager.observer, "alertmanager");
     fo_config_free(&cfg);
 }
 
@@ -324,8 +384,8 @@ static void test_lookups(void **state)
 
 /* three-regions.yaml's digest. It changes only when the canonical serialization or the
  * sample changes; a new serialization must go with every node upgrading together, since
- * until then the nodes report each other as diverging. */
-#define THREE_REGIONS_DIGEST "2d43a3ad98eafb2d7c2c09ed6db967a555bfc426eaec32bacfa757ef285274c5"
+ * until then the nodes report each other as diverging. (v2 added the policy sections.) */
+#define THREE_REGIONS_DIGEST "b064e8c00f5fb87235a2f2efd9f97ee7735ff479a8c862c39c429e3fbdd77d72"
 
 static void digest_of(const char *text, char out[65])
 {
@@ -430,6 +490,83 @@ static void test_digest_replicated_settings(void **state)
     }
 }
 
+/* The policy sections: pairs of additions to BASE whose digests must be equal (local
+ * settings, defaults written out, set order) or differ (replicated policy). */
+static const struct digest_pair {
+    const char *a, *b;
+    bool same;
+} policy_pairs[] = {
+    {"",
+     "decision: {auto: true, quorum: 2, failover_after_ms: 30000, max_lag_bytes: 16777216, "
+     "max_lag_ms: 3600000, cooldown_ms: 600000, self_fence_after_ms: 10000, "
+     "clock_margin_ms: 2000}\n",
+     true},
+    {"",
+     "checks: {interval_ms: 9000, timeout_ms: 100, down_after_ms: 1, up_after_ms: 2, "
+     "postgres: {critical: true}, redis: {critical: false}}\n",
+     true},
+    {"", "health: {listen: 127.0.0.1:7501, max_connections: 3}\n", true},
+    {"", "checks: {http: [{name: w, region: us-east-1, url: 'http://a'}]}\n", true},
+    {"checks: {http: [{name: w, region: us-east-1, url: 'http://a', critical: true}]}\n",
+     "checks: {http: [{name: w, region: us-east-1, url: 'https://b/x', critical: true, "
+     "timeout_ms: 5, expect_status: 204}]}\n",
+     true},
+    {"feeds: [{name: dd, token_file: /a}]\n",
+     "feeds: [{name: dd, token_file: /b, count_in_quorum: false}]\n", true},
+    {"feeds: [{name: a, token_file: /a}, {name: b, token_file: /b}]\n",
+     "feeds: [{name: b, token_file: /b}, {name: a, token_file: /a}]\n", true},
+    {"feeds: [{name: alertmanager, token_file: /a}]\n",
+     "feeds: [{name: alertmanager, token_file: /a}]\n"
+     "alertmanager: {region_label: region, component_label: component}\n",
+     true},
+    {"", "decision: {auto: false}\n", false},
+    {"", "decision: {quorum: 3}\n", false},
+    {"", "decision: {failover_after_ms: 40000}\n", false},
+    {"", "decision: {max_lag_bytes: 1}\n", false},
+    {"", "decision: {max_lag_ms: 1}\n", false},
+    {"", "decision: {cooldown_ms: 1}\n", false},
+    {"", "decision: {self_fence_after_ms: 5000}\n", false},
+    {"", "decision: {clock_margin_ms: 0}\n", false},
+    {"", "checks: {postgres: {critical: false}}\n", false},
+    {"", "checks: {redis: {critical: true}}\n", false},
+    {"", "checks: {http: [{name: w, region: us-east-1, url: 'http://a', critical: true}]}\n",
+     false},
+    {"checks: {http: [{name: w, region: us-east-1, url: 'http://a', critical: true}]}\n",
+     "checks: {http: [{name: w, region: us-west-2, url: 'http://a', critical: true}]}\n", false},
+    {"", "feeds: [{name: dd, token_file: /a}]\n", false},
+    {"feeds: [{name: dd, token_file: /a}]\n",
+     "feeds: [{name: dd, token_file: /a, count_in_quorum: true}]\n", false},
+    {"feeds: [{name: dd, token_file: /a}]\n", "feeds: [{name: dx, token_file: /a}]\n", false},
+    {"feeds: [{name: am, token_file: /a}]\nalertmanager: {observer: am}\n",
+     "feeds: [{name: am, token_file: /a}]\nalertmanager: {observer: am, region_label: zone}\n",
+     false},
+};
+
+static void test_digest_policy(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(policy_pairs) / sizeof(policy_pairs[0]); i++) {
+        const struct digest_pair *p = &policy_pairs[i];
+        char *ta = malloc(strlen(BASE) + strlen(p->a) + 1);
+        char *tb = malloc(strlen(BASE) + strlen(p->b) + 1);
+        char da[65], db[65];
+
+        assert_non_null(ta);
+        assert_non_null(tb);
+        strcat(strcpy(ta, BASE), p->a);
+        strcat(strcpy(tb, BASE), p->b);
+        digest_of(ta, da);
+        digest_of(tb, db);
+        if ((strcmp(da, db) == 0) != p->same) {
+            print_error("policy_pairs[%zu]: the digest %s\n", i,
+                        p->same ? "changed" : "did not change");
+            fail();
+        }
+        free(ta);
+        free(tb);
+    }
+}
+
 /* ---- errors ---------------------------------------------------------------------- */
 
 /* A name of 64 bytes (the most allowed), one of 65, and how messages quote the latter. */
@@ -462,7 +599,7 @@ static const struct error_row {
     /* top level */
     {LAST, LAST "clustre: x\n", FO_CONFIG_EINVALID,
      "node.yaml:51: clustre: unknown key (expected one of: cluster, node, peers, regions, sites, "
-     "raft, admin, initial_primary)"},
+     "raft, admin, initial_primary, decision, checks, feeds, health, alertmanager)"},
     {LAST, LAST "cluster: other\n", FO_CONFIG_EINVALID,
      "node.yaml:51: cluster: duplicate key (first on line 1)"},
     {"cluster: bmf001-prod\n", "", FO_CONFIG_EINVALID, "node.yaml:1: cluster: missing (required)"},
@@ -712,6 +849,123 @@ static const struct error_row {
      "node.yaml:51: admin.request_timeout_ms: '5s' is not a decimal number"},
     {"admin:\n  token_file: /etc/failoverd/admin.token\n" LAST, "admin: []\n", FO_CONFIG_EINVALID,
      "node.yaml:48: admin: expected a map, found a list"},
+    /* decision */
+    {LAST, LAST "decision: {failover_after_ms: 8000}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: decision.self_fence_after_ms: 10000 + clock_margin_ms 2000 must be below "
+     "failover_after_ms 8000: a cut-off primary must fence itself before the majority may "
+     "promote"},
+    {LAST, LAST "decision:\n  failover_after_ms: 20000\n  self_fence_after_ms: 18000\n",
+     FO_CONFIG_EINVALID,
+     "node.yaml:53: decision.self_fence_after_ms: 18000 + clock_margin_ms 2000 must be below "
+     "failover_after_ms 20000"},
+    {LAST, LAST "decision:\n  auto: true\n  clock_margin_ms: 20000\n", FO_CONFIG_EINVALID,
+     "node.yaml:53: decision.self_fence_after_ms: 10000 + clock_margin_ms 20000 must be below "
+     "failover_after_ms 30000"},
+    {LAST, LAST "decision: {failover_after_ms: 12001, clock_margin_ms: 2000}\n", FO_CONFIG_OK, ""},
+    {LAST, LAST "decision: {quorum: 0}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: decision.quorum: '0' is out of range (1 to "},
+    {LAST, LAST "decision: {quorum: 4}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: decision.quorum: 4 is more than the 3 observers that count (3 peers + 0 feeds "
+     "with count_in_quorum): no failover could ever start"},
+    {LAST, LAST "decision: {quorum: 3}\n", FO_CONFIG_OK, ""},
+    {LAST, LAST "decision: {quorum: 4}\nfeeds: [{name: dd, token_file: /a}]\n", FO_CONFIG_EINVALID,
+     "decision.quorum: 4 is more than the 3 observers that count"},
+    {LAST,
+     LAST "decision: {quorum: 4}\nfeeds: [{name: dd, token_file: /a, count_in_quorum: true}]\n",
+     FO_CONFIG_OK, ""},
+    {LAST, LAST "decision: {auto: yes}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: decision.auto: 'yes' is not true or false"},
+    {LAST, LAST "decision: {auto: 'true'}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: decision.auto: 'true' is not true or false"},
+    {LAST, LAST "decision: {quorom: 2}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: decision.quorom: unknown key (expected one of: auto, quorum, "
+     "failover_after_ms, max_lag_bytes, max_lag_ms, cooldown_ms, self_fence_after_ms, "
+     "clock_margin_ms)"},
+    {LAST, LAST "decision: {failover_after_ms: 999}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: decision.failover_after_ms: '999' is out of range (1000 to 86400000)"},
+    {LAST, LAST "decision: {max_lag_bytes: -1}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: decision.max_lag_bytes: '-1' is not a decimal number"},
+    {LAST, LAST "decision: []\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: decision: expected a map, found a list"},
+    /* checks */
+    {LAST, LAST "checks: {timeout_ms: 5000}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: checks.timeout_ms: timeout_ms 5000 must be below interval_ms 5000: a probe "
+     "must end before the next one starts"},
+    {LAST, LAST "checks:\n  interval_ms: 1000\n", FO_CONFIG_EINVALID,
+     "node.yaml:52: checks.interval_ms: timeout_ms 2000 must be below interval_ms 1000"},
+    {LAST, LAST "checks: {interval_ms: 99}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: checks.interval_ms: '99' is out of range (100 to 3600000)"},
+    {LAST,
+     LAST "checks: {http: [{name: w, region: us-east-1, url: 'http://a', timeout_ms: 5000}]}\n",
+     FO_CONFIG_EINVALID,
+     "node.yaml:51: checks.http[0].timeout_ms: timeout_ms 5000 must be below interval_ms 5000"},
+    {LAST,
+     LAST "checks:\n  http:\n    - {name: w, region: us-east-1, url: 'http://a'}\n"
+          "    - {name: w, region: us-west-2, url: 'http://b'}\n",
+     FO_CONFIG_EINVALID, "node.yaml:54: checks.http[1].name: 'w' is also checks.http[0]'s name"},
+    {LAST, LAST "checks: {http: [{name: w, region: mars-1, url: 'http://a'}]}\n",
+     FO_CONFIG_EINVALID, "node.yaml:51: checks.http[0].region: 'mars-1' is not listed in regions"},
+    {LAST, LAST "checks: {http: [{name: w, region: us-east-1, url: 'ftp://a'}]}\n",
+     FO_CONFIG_EINVALID,
+     "node.yaml:51: checks.http[0].url: 'ftp://a' is not an http:// or https:// URL"},
+    {LAST, LAST "checks: {http: [{name: w, region: us-east-1, url: 'https://'}]}\n",
+     FO_CONFIG_EINVALID, "node.yaml:51: checks.http[0].url: 'https://' has no host"},
+    {LAST, LAST "checks: {http: [{name: w, region: us-east-1, url: 'http://a b'}]}\n",
+     FO_CONFIG_EINVALID, "node.yaml:51: checks.http[0].url: 'http://a b' contains a space"},
+    {LAST, LAST "checks: {http: [{name: 'w w', region: us-east-1, url: 'http://a'}]}\n",
+     FO_CONFIG_EINVALID,
+     "node.yaml:51: checks.http[0].name: 'w w': a name may only hold letters, digits"},
+    {LAST, LAST "checks: {http: [{name: w, region: us-east-1}]}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: checks.http[0].url: missing (required)"},
+    {LAST,
+     LAST "checks: {http: [{name: w, region: us-east-1, url: 'http://a', expect_status: 600}]}\n",
+     FO_CONFIG_EINVALID,
+     "node.yaml:51: checks.http[0].expect_status: '600' is out of range (100 to 599)"},
+    {LAST, LAST "checks: {postgres: {critical: maybe}}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: checks.postgres.critical: 'maybe' is not true or false"},
+    {LAST, LAST "checks: {redis: {critical: true, db: 0}}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: checks.redis.db: unknown key (expected one of: critical)"},
+    {LAST, LAST "checks: {http: {}}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: checks.http: expected a list, found a map"},
+    /* feeds */
+    {LAST, LAST "feeds:\n  - {name: dd, token_file: /a}\n  - {name: dd, token_file: /b}\n",
+     FO_CONFIG_EINVALID, "node.yaml:53: feeds[1].name: 'dd' is also feeds[0]'s name"},
+    {LAST, LAST "feeds: [{name: us-west-2, token_file: /a}]\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: feeds[0].name: 'us-west-2' is a peer's name: a feed cannot speak for a "
+     "coordinator node"},
+    {LAST, LAST "feeds: [{name: dd, count_in_quorum: true}]\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: feeds[0].token_file: missing (required)"},
+    {LAST, LAST "feeds: [{name: dd, token: abc, token_file: /a}]\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: feeds[0].token: unknown key (expected one of: name, token_file, "
+     "count_in_quorum)"},
+    {LAST, LAST "feeds: [{name: 'd/d', token_file: /a}]\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: feeds[0].name: 'd/d': a name may only hold"},
+    {LAST, LAST "feeds: [{name: dd, token_file: /a, count_in_quorum: 1}]\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: feeds[0].count_in_quorum: '1' is not true or false"},
+    {LAST, LAST "feeds: {dd: /a}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: feeds: expected a list, found a map"},
+    /* health */
+    {LAST, LAST "health: {listen: 'localhost:7501'}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: health.listen: 'localhost:7501' is not an IPv4 address with a port (the health "
+     "listener listens on a.b.c.d:port)"},
+    {LAST, LAST "health: {max_connections: 0}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: health.max_connections: '0' is out of range (1 to 65536)"},
+    /* alertmanager */
+    {LAST, LAST "alertmanager: {region_label: region}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: alertmanager.observer: 'alertmanager' is not one of feeds (its token "
+     "authenticates the webhook, its count_in_quorum says whether alerts are evidence)"},
+    {LAST, LAST "feeds: [{name: am, token_file: /a}]\nalertmanager: {observer: am}\n", FO_CONFIG_OK,
+     ""},
+    {LAST,
+     LAST
+     "feeds: [{name: am, token_file: /a}]\nalertmanager: {observer: am, region_label: 'a-b'}\n",
+     FO_CONFIG_EINVALID,
+     "node.yaml:52: alertmanager.region_label: 'a-b' is not a label name (letters, digits and "
+     "'_', not starting with a digit)"},
+    {LAST, LAST "feeds: [{name: am, token_file: /a}]\nalertmanager: {observer: am, job: x}\n",
+     FO_CONFIG_EINVALID,
+     "node.yaml:52: alertmanager.job: unknown key (expected one of: region_label, "
+     "component_label, observer)"},
 };
 
 static void test_error_rows(void **state)
@@ -859,9 +1113,35 @@ static void expect_refused(char *text, const char *want)
     free(text);
 }
 
+/* BASE with n feeds, or n http checks, on one line (line 51). */
+static char *with_policy_list(size_t n, bool feeds)
+{
+    struct text t = {NULL, 0};
+    char *out;
+
+    add(&t, "%s", LAST);
+    add(&t, feeds ? "feeds: [" : "checks: {http: [");
+    for (size_t i = 0; i < n; i++)
+        add(&t,
+            feeds ? "%s{name: f%zu, token_file: /f}"
+                  : "%s{name: c%zu, region: us-east-1, "
+                    "url: 'http://a'}",
+            i > 0 ? ", " : "", i);
+    add(&t, feeds ? "]\n" : "]}\n");
+    out = patch(BASE, LAST, t.s);
+    free(t.s);
+    return out;
+}
+
 static void test_limits(void **state)
 {
     (void)state;
+    expect_loads(with_policy_list(FO_CONFIG_MAX_FEEDS, true));
+    expect_refused(with_policy_list(FO_CONFIG_MAX_FEEDS + 1, true),
+                   "node.yaml:51: feeds: 17 feeds: at most 16");
+    expect_loads(with_policy_list(FO_CONFIG_MAX_CHECKS, false));
+    expect_refused(with_policy_list(FO_CONFIG_MAX_CHECKS + 1, false),
+                   "node.yaml:51: checks.http: 65 checks: at most 64");
     expect_loads(with_peers(6)); /* 9 voters */
     expect_refused(with_peers(8), "node.yaml:6: peers: 11 peers: at most 9");
     expect_loads(with_regions(32));
@@ -946,6 +1226,7 @@ int main(void)
         cmocka_unit_test(test_digest_same_settings),
         cmocka_unit_test(test_digest_local_settings),
         cmocka_unit_test(test_digest_replicated_settings),
+        cmocka_unit_test(test_digest_policy),
         cmocka_unit_test(test_error_rows),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_file_errors),
