@@ -1,0 +1,843 @@
+/*
+ * tests/actions/test_db_actions.c — postgres.promote/fence and redis.promote/fence
+ * (actions/postgres.c, actions/redis.c) against a real data plane: a PostgreSQL 15
+ * primary ("main") with a streaming standby ("dr"), a Redis master with a replica, as
+ * tests/integration/dataplane.py starts them. Run through test_db_actions.py, which
+ * starts the data plane and passes where it is in the environment:
+ *
+ *   PG_HOST PG_PORT_MAIN PG_PORT_DR PG_DBNAME PG_USER PG_PASSWORD_FILE PG_SUPERUSER
+ *   REDIS_HOST REDIS_PORT_MAIN REDIS_PORT_DR REDIS_PASSWORD_FILE
+ *   DEAD_PORT (nothing listens)  HANG_PORT (accepts TCP, never answers)
+ *
+ * The actions connect as the non-superuser role of deploy/postgres-grants.sql with its
+ * password file, so every success here also proves those grants are enough. The test
+ * inspects the servers itself (libpq as the superuser, hiredis) to show what an action
+ * changed — and, in check mode and when refusing, that it changed nothing.
+ *
+ * The cases run in order and build on each other (check mode and refusals first, then
+ * the promotions, then the fences), as a failover would.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <hiredis/hiredis.h>
+#include <libpq-fe.h>
+
+#include "actions/kinds.h"
+
+#define TIMEOUT_MS 15000 /* an ordinary step's deadline */
+
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    if (v == NULL || v[0] == '\0')
+        fail_msg("environment variable %s is not set (run test_db_actions.py)", name);
+    return v;
+}
+
+static const char *status_name(int st)
+{
+    static const char *const names[] = {"DONE", "SKIPPED", "FAILED", "REFUSED"};
+    return st >= 0 && st <= FO_ACTION_REFUSED ? names[st] : "?";
+}
+
+/* ---- building requests -------------------------------------------------------------- */
+
+/* Parameters by value (so that a case can copy and edit a set); run() makes the fo_kv
+ * array that points into them. */
+struct params {
+    char keys[16][32];
+    char vals[16][512];
+    size_t n;
+};
+
+static void add(struct params *p, const char *key, const char *value)
+{
+    assert_true(p->n < 16);
+    snprintf(p->keys[p->n], sizeof(p->keys[0]), "%s", key);
+    snprintf(p->vals[p->n], sizeof(p->vals[0]), "%s", value);
+    p->n++;
+}
+
+/* Replace key's value, or add it; value NULL removes it. */
+static void set(struct params *p, const char *key, const char *value)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        if (strcmp(p->keys[i], key) != 0)
+            continue;
+        if (value == NULL) {
+            for (size_t j = i; j + 1 < p->n; j++) {
+                memcpy(p->keys[j], p->keys[j + 1], sizeof(p->keys[0]));
+                memcpy(p->vals[j], p->vals[j + 1], sizeof(p->vals[0]));
+            }
+            p->n--;
+        } else {
+            snprintf(p->vals[i], sizeof(p->vals[0]), "%s", value);
+        }
+        return;
+    }
+    if (value != NULL)
+        add(p, key, value);
+}
+
+static struct params pg_params(const char *port_var)
+{
+    struct params p = {0};
+    add(&p, "host", env("PG_HOST"));
+    add(&p, "port", env(port_var));
+    add(&p, "dbname", env("PG_DBNAME"));
+    add(&p, "user", env("PG_USER"));
+    add(&p, "password_file", env("PG_PASSWORD_FILE"));
+    add(&p, "connect_timeout_s", "5");
+    return p;
+}
+
+static struct params redis_params(const char *port_var)
+{
+    struct params p = {0};
+    add(&p, "host", env("REDIS_HOST"));
+    add(&p, "port", env(port_var));
+    add(&p, "password_file", env("REDIS_PASSWORD_FILE"));
+    return p;
+}
+
+struct call {
+    uint64_t epoch;
+    const char *op_id;
+    bool check_only;
+    uint64_t timeout_ms; /* 0: TIMEOUT_MS */
+    const atomic_int *cancel;
+};
+
+/* Run kind directly (as the executor's thread would, minus fo_action_run's checks), print
+ * what it said, return the status; *elapsed_ms (if given) is how long it took. */
+static int run(const struct fo_action_kind *kind, struct params *p, struct call c,
+               struct fo_action_result *res, uint64_t *elapsed_ms)
+{
+    struct fo_kv *kv = calloc(p->n + 1, sizeof(*kv));
+    struct fo_action_req req = {
+        .kind = kind->name,
+        .op_id = c.op_id != NULL ? c.op_id : "op-test",
+        .epoch = c.epoch != 0 ? c.epoch : 7,
+        .op_kind = "manual",
+        .from = "main",
+        .to = "dr",
+        .reason = "test",
+        .check_only = c.check_only,
+        .cancel = c.cancel,
+        .nparams = p->n,
+    };
+    uint64_t t0 = fo_action_now_ms();
+
+    assert_non_null(kv);
+    for (size_t i = 0; i < p->n; i++) {
+        kv[i].key = p->keys[i];
+        kv[i].value = p->vals[i];
+    }
+    req.params = kv;
+    req.deadline_ms = t0 + (c.timeout_ms != 0 ? c.timeout_ms : TIMEOUT_MS);
+    memset(res, 0, sizeof(*res));
+    res->status = -1;
+    kind->run(&req, res);
+    if (elapsed_ms != NULL)
+        *elapsed_ms = fo_action_now_ms() - t0;
+    print_message("    %s epoch %" PRIu64 "%s -> %s: %s (%" PRIu64 " ms)\n", kind->name, req.epoch,
+                  c.check_only ? " (check)" : "", status_name(res->status), res->detail,
+                  fo_action_now_ms() - t0);
+    free(kv);
+    return res->status;
+}
+
+/* The status is st and the detail mentions what. */
+#define assert_result(res, st, what)                                                               \
+    do {                                                                                           \
+        if ((res)->status != (st) || strstr((res)->detail, (what)) == NULL)                        \
+            fail_msg("got %s '%s', wanted %s mentioning '%s'", status_name((res)->status),         \
+                     (res)->detail, status_name(st), (what));                                      \
+    } while (0)
+
+/* ---- looking at Postgres ourselves -------------------------------------------------- */
+
+static char *read_file_line(const char *path)
+{
+    static char buf[256];
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(buf, sizeof(buf), f));
+    fclose(f);
+    buf[strcspn(buf, "\n")] = '\0';
+    return buf;
+}
+
+/* A connection to port, as the superuser (trusted) or as the failoverd role (password). */
+static PGconn *pg_connect(const char *port_var, bool superuser)
+{
+    const char *keys[] = {"host", "port", "dbname", "user", "password", "connect_timeout", NULL};
+    const char *vals[] = {env("PG_HOST"),
+                          env(port_var),
+                          env("PG_DBNAME"),
+                          superuser ? env("PG_SUPERUSER") : env("PG_USER"),
+                          superuser ? NULL : read_file_line(env("PG_PASSWORD_FILE")),
+                          "5",
+                          NULL};
+    PGconn *c;
+
+    if (superuser) { /* trusted: no password keyword */
+        keys[4] = keys[5];
+        vals[4] = vals[5];
+        keys[5] = NULL;
+    }
+    c = PQconnectdbParams(keys, vals, 0);
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("connect to %s: %s", env(port_var), PQerrorMessage(c));
+    return c;
+}
+
+/* Run sql on port; returns 0 and the first value of the first row in out (if any), or -1
+ * and the error message in out. */
+static int pg_try(const char *port_var, bool superuser, const char *sql, char *out, size_t cap)
+{
+    PGconn *c = pg_connect(port_var, superuser);
+    PGresult *r = PQexec(c, sql);
+    int rc = 0;
+
+    out[0] = '\0';
+    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+        if (PQntuples(r) > 0)
+            snprintf(out, cap, "%s", PQgetisnull(r, 0, 0) ? "(null)" : PQgetvalue(r, 0, 0));
+    } else if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        snprintf(out, cap, "%s", PQresultErrorMessage(r));
+        rc = -1;
+    }
+    PQclear(r);
+    PQfinish(c);
+    return rc;
+}
+
+/* The first value of sql on port (as the superuser); fails the test on an error. */
+static const char *pg_value(const char *port_var, const char *sql)
+{
+    static char out[512];
+    if (pg_try(port_var, true, sql, out, sizeof(out)) != 0)
+        fail_msg("%s: %s", sql, out);
+    return out;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Poll until sql (as the superuser) returns want, for at most 10 s; an error (a table
+ * that has not replicated yet) counts as not yet. */
+static void pg_wait_value(const char *port_var, const char *sql, const char *want)
+{
+    uint64_t end = fo_action_now_ms() + 10000;
+    char got[512];
+    while (pg_try(port_var, true, sql, got, sizeof(got)) != 0 || strcmp(got, want) != 0) {
+        if (fo_action_now_ms() > end)
+            fail_msg("%s on %s: '%s', waited for '%s'", sql, port_var, got, want);
+        sleep_ms(50);
+    }
+}
+
+/* ---- looking at Redis ourselves ----------------------------------------------------- */
+
+static redisContext *redis_connect(const char *port_var, long timeout_ms)
+{
+    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    redisContext *c = redisConnectWithTimeout(env("REDIS_HOST"), atoi(env(port_var)), tv);
+    redisReply *r;
+
+    assert_non_null(c);
+    if (c->err != 0)
+        fail_msg("redis %s: %s", env(port_var), c->errstr);
+    redisSetTimeout(c, tv);
+    r = redisCommand(c, "AUTH %s", read_file_line(env("REDIS_PASSWORD_FILE")));
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+    return c;
+}
+
+/* One command's reply as text (fmt as hiredis takes it: each %s is one argument): a
+ * string/status/error's text, an integer, an array's first element; "(nil)"; or
+ * "(io error)" when there was no reply. */
+static const char *redis_text(const char *port_var, const char *fmt, ...)
+{
+    static char out[512];
+    redisContext *c = redis_connect(port_var, 5000);
+    redisReply *r;
+    va_list ap;
+
+    va_start(ap, fmt);
+    r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    if (r == NULL)
+        snprintf(out, sizeof(out), "(io error)");
+    else if (r->type == REDIS_REPLY_NIL)
+        snprintf(out, sizeof(out), "(nil)");
+    else if (r->type == REDIS_REPLY_INTEGER)
+        snprintf(out, sizeof(out), "%lld", r->integer);
+    else if (r->type == REDIS_REPLY_ARRAY)
+        snprintf(out, sizeof(out), "%s",
+                 r->elements > 0 && r->element[0]->str != NULL ? r->element[0]->str : "");
+    else
+        snprintf(out, sizeof(out), "%s", r->str);
+    if (r != NULL)
+        freeReplyObject(r);
+    redisFree(c);
+    return out;
+}
+
+static void redis_wait_text(const char *port_var, const char *cmd, const char *want)
+{
+    uint64_t end = fo_action_now_ms() + 10000;
+    const char *got;
+    while (strcmp(got = redis_text(port_var, cmd), want) != 0) {
+        if (fo_action_now_ms() > end)
+            fail_msg("%s on %s: '%s', waited for '%s'", cmd, port_var, got, want);
+        sleep_ms(50);
+    }
+}
+
+/* ---- Postgres ----------------------------------------------------------------------- */
+
+static void test_pg_bad_params(void **state)
+{
+    struct fo_action_result res;
+    struct params p = pg_params("PG_PORT_DR");
+    char wrong[] = "/tmp/fo-test-wrong-password-XXXXXX";
+    int fd;
+
+    (void)state;
+    set(&p, "host", NULL);
+    run(&fo_action_postgres_promote, &p, (struct call){0}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "'host'");
+
+    p = pg_params("PG_PORT_DR");
+    set(&p, "port", "54x");
+    run(&fo_action_postgres_promote, &p, (struct call){0}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "port");
+
+    p = pg_params("PG_PORT_DR");
+    set(&p, "force", "2");
+    run(&fo_action_postgres_promote, &p, (struct call){0}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "force");
+
+    p = pg_params("PG_PORT_DR");
+    set(&p, "max_lag_bytes", "-1");
+    run(&fo_action_postgres_promote, &p, (struct call){0}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "max_lag_bytes");
+
+    p = pg_params("PG_PORT_DR");
+    set(&p, "hots", "127.0.0.1");
+    run(&fo_action_postgres_promote, &p, (struct call){0}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "'hots'");
+
+    p = pg_params("PG_PORT_MAIN");
+    set(&p, "terminate_backends", "yes");
+    run(&fo_action_postgres_fence, &p, (struct call){0}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "terminate_backends");
+
+    p = pg_params("PG_PORT_MAIN");
+    set(&p, "max_lag_bytes", "0"); /* a promote parameter: unknown to the fence */
+    run(&fo_action_postgres_fence, &p, (struct call){0}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "'max_lag_bytes'");
+
+    p = pg_params("PG_PORT_DR");
+    set(&p, "password_file", "/nonexistent/failoverd.password");
+    run(&fo_action_postgres_promote, &p, (struct call){0}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "password_file");
+
+    /* Bad credentials: REFUSED (a retry cannot help), and the password is not shown. */
+    fd = mkstemp(wrong);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "not-the-password\n", 17), 17);
+    close(fd);
+    p = pg_params("PG_PORT_DR");
+    set(&p, "password_file", wrong);
+    run(&fo_action_postgres_promote, &p, (struct call){0}, &res, NULL);
+    unlink(wrong);
+    assert_result(&res, FO_ACTION_REFUSED, "password authentication failed");
+    assert_null(strstr(res.detail, "not-the-password"));
+
+    p = pg_params("PG_PORT_DR");
+    run(&fo_action_postgres_promote, &p, (struct call){.epoch = (uint64_t)INT64_MAX + 1}, &res,
+        NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "epoch");
+
+    assert_string_equal(pg_value("PG_PORT_DR", "SELECT pg_is_in_recovery()"), "t");
+}
+
+static void test_pg_check_mode(void **state)
+{
+    struct fo_action_result res;
+    struct params p = pg_params("PG_PORT_DR");
+
+    (void)state;
+    set(&p, "max_lag_bytes", "1048576");
+    run(&fo_action_postgres_promote, &p, (struct call){.check_only = true}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "standby");
+    assert_non_null(strstr(res.detail, "would promote"));
+
+    p = pg_params("PG_PORT_MAIN");
+    run(&fo_action_postgres_fence, &p, (struct call){.check_only = true}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "privileges present");
+
+    /* A fence pointed at a standby: it takes no writes, nothing to do (a real run). */
+    p = pg_params("PG_PORT_DR");
+    run(&fo_action_postgres_fence, &p, (struct call){0}, &res, NULL);
+    assert_result(&res, FO_ACTION_SKIPPED, "a standby");
+    assert_string_equal(pg_value("PG_PORT_DR", "SHOW default_transaction_read_only"), "off");
+
+    /* Nothing changed: the standby is still one, the primary still writable, no epoch. */
+    assert_string_equal(pg_value("PG_PORT_DR", "SELECT pg_is_in_recovery()"), "t");
+    assert_string_equal(pg_value("PG_PORT_MAIN", "SHOW default_transaction_read_only"), "off");
+    assert_string_equal(pg_value("PG_PORT_MAIN", "SELECT to_regclass('failoverd.epoch')"),
+                        "(null)");
+}
+
+static void test_pg_unreachable(void **state)
+{
+    struct fo_action_result res;
+    struct params p = pg_params("DEAD_PORT");
+    uint64_t ms;
+
+    (void)state;
+    /* Nothing listens: a promote FAILED (a retry may work), a fence SKIPPED (gone). */
+    run(&fo_action_postgres_promote, &p, (struct call){0}, &res, &ms);
+    assert_result(&res, FO_ACTION_FAILED, "refused");
+    run(&fo_action_postgres_fence, &p, (struct call){0}, &res, &ms);
+    assert_result(&res, FO_ACTION_SKIPPED, "unreachable");
+    assert_true(ms < 2000);
+}
+
+static void test_pg_timeout(void **state)
+{
+    struct fo_action_result res;
+    struct params p = pg_params("HANG_PORT");
+    atomic_int cancel = 1;
+    uint64_t ms;
+
+    (void)state;
+    /* A server that accepts TCP and never answers: bounded by the deadline, not by the
+     * 5 s connect_timeout_s or the OS. */
+    run(&fo_action_postgres_promote, &p, (struct call){.timeout_ms = 1000}, &res, &ms);
+    assert_result(&res, FO_ACTION_FAILED, "no answer within");
+    assert_true(ms >= 950 && ms < 2000);
+    run(&fo_action_postgres_fence, &p, (struct call){.timeout_ms = 1000}, &res, &ms);
+    assert_result(&res, FO_ACTION_SKIPPED, "no answer within");
+    assert_true(ms >= 950 && ms < 2000);
+
+    /* A deadline that is (all but) past, and a cancelled step, on the real standby. */
+    p = pg_params("PG_PORT_DR");
+    run(&fo_action_postgres_promote, &p, (struct call){.timeout_ms = 1}, &res, &ms);
+    assert_int_equal(res.status, FO_ACTION_FAILED);
+    assert_true(ms < 500);
+    run(&fo_action_postgres_promote, &p, (struct call){.cancel = &cancel}, &res, &ms);
+    assert_result(&res, FO_ACTION_FAILED, "cancelled");
+    assert_true(ms < 500);
+    assert_string_equal(pg_value("PG_PORT_DR", "SELECT pg_is_in_recovery()"), "t");
+}
+
+static void test_pg_rpo_gate(void **state)
+{
+    struct fo_action_result res;
+    struct params p = pg_params("PG_PORT_DR");
+    static const char gap[] =
+        "SELECT pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()) > 0";
+
+    (void)state;
+    /* Hold replay on the standby and write on the primary: WAL arrives, is not applied. */
+    pg_value("PG_PORT_DR", "SELECT pg_wal_replay_pause()");
+    pg_value("PG_PORT_MAIN", "INSERT INTO items (note) SELECT 'rpo ' || i "
+                             "FROM generate_series(1, 200) i");
+    pg_wait_value("PG_PORT_DR", gap, "t");
+
+    set(&p, "max_lag_bytes", "0");
+    run(&fo_action_postgres_promote, &p, (struct call){0}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "RPO gate");
+    run(&fo_action_postgres_promote, &p, (struct call){.check_only = true}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "max_lag_bytes is 0");
+    assert_string_equal(pg_value("PG_PORT_DR", "SELECT pg_is_in_recovery()"), "t");
+
+    pg_value("PG_PORT_DR", "SELECT pg_wal_replay_resume()");
+    pg_wait_value("PG_PORT_DR", gap, "f");
+}
+
+/* The epoch fences a promotion: on a primary (newer epoch there: REFUSED; same: DONE,
+ * nothing redone), and on a standby that replicates a newer epoch from its primary. */
+static void test_pg_epoch_fencing(void **state)
+{
+    struct fo_action_result res;
+    struct params main_p = pg_params("PG_PORT_MAIN"), dr = pg_params("PG_PORT_DR");
+    char out[512];
+
+    (void)state;
+    run(&fo_action_postgres_promote, &main_p, (struct call){.epoch = 100, .op_id = "op-100"}, &res,
+        NULL);
+    assert_result(&res, FO_ACTION_DONE, "already a primary; epoch 100 recorded");
+    assert_string_equal(pg_value("PG_PORT_MAIN", "SELECT epoch || ' ' || operation_id "
+                                                 "FROM failoverd.epoch"),
+                        "100 op-100");
+    run(&fo_action_postgres_promote, &main_p, (struct call){.epoch = 100, .op_id = "op-100"}, &res,
+        NULL);
+    assert_result(&res, FO_ACTION_DONE, "already promoted for epoch 100");
+    run(&fo_action_postgres_promote, &main_p, (struct call){.epoch = 50}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "a newer operation (epoch 100");
+
+    /* The row streams to the standby: promoting it for an older epoch must not happen. */
+    pg_wait_value("PG_PORT_DR", "SELECT count(*) FROM failoverd.epoch", "1");
+    run(&fo_action_postgres_promote, &dr, (struct call){.epoch = 7}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "replicates epoch 100");
+    assert_string_equal(pg_value("PG_PORT_DR", "SELECT pg_is_in_recovery()"), "t");
+
+    /* Clean up as the role that owns the table (the grants allow nothing else). */
+    assert_int_equal(pg_try("PG_PORT_MAIN", false, "DELETE FROM failoverd.epoch", out, sizeof(out)),
+                     0);
+    pg_wait_value("PG_PORT_DR", "SELECT count(*) FROM failoverd.epoch", "0");
+}
+
+static void test_pg_promote(void **state)
+{
+    struct fo_action_result res;
+    struct params p = pg_params("PG_PORT_DR");
+    char out[512];
+
+    (void)state;
+    set(&p, "max_lag_bytes", "1048576");
+    set(&p, "promote_wait_s", "10");
+    run(&fo_action_postgres_promote, &p, (struct call){.epoch = 7, .op_id = "op-7"}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "promoted");
+    assert_non_null(strstr(res.detail, "epoch 7 recorded"));
+
+    assert_string_equal(pg_value("PG_PORT_DR", "SELECT pg_is_in_recovery()"), "f");
+    assert_string_equal(pg_value("PG_PORT_DR", "SELECT epoch || ' ' || operation_id || ' ' || "
+                                               "(promoted_at <= now()) FROM failoverd.epoch"),
+                        "7 op-7 true");
+    /* The promoted server takes writes from the (non-superuser) application role. */
+    if (pg_try("PG_PORT_DR", false, "INSERT INTO items (note) VALUES ('written on dr')", out,
+               sizeof(out)) != 0)
+        fail_msg("insert on the promoted dr: %s", out);
+}
+
+static void test_pg_promote_again(void **state)
+{
+    struct fo_action_result res;
+    struct params p = pg_params("PG_PORT_DR");
+
+    (void)state;
+    /* Re-run by a new leader: DONE, nothing redone, the row untouched. */
+    run(&fo_action_postgres_promote, &p, (struct call){.epoch = 7, .op_id = "op-7"}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "already promoted for epoch 7 (operation op-7)");
+    /* A stale leader with an older epoch: REFUSED. */
+    run(&fo_action_postgres_promote, &p, (struct call){.epoch = 6, .op_id = "op-6"}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "a newer operation (epoch 7");
+    run(&fo_action_postgres_promote, &p,
+        (struct call){.epoch = 6, .op_id = "op-6", .check_only = true}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "a newer operation (epoch 7");
+    /* Check mode for a newer epoch: would record, records nothing. */
+    run(&fo_action_postgres_promote, &p,
+        (struct call){.epoch = 8, .op_id = "op-8", .check_only = true}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "would record epoch 8");
+    assert_string_equal(pg_value("PG_PORT_DR", "SELECT epoch || ' ' || operation_id "
+                                               "FROM failoverd.epoch"),
+                        "7 op-7");
+}
+
+static void test_pg_fence(void **state)
+{
+    struct fo_action_result res;
+    struct params p = pg_params("PG_PORT_MAIN");
+    PGconn *app = pg_connect("PG_PORT_MAIN", false); /* an application's session */
+    PGresult *r;
+    uint64_t end;
+    char out[512];
+
+    (void)state;
+    r = PQexec(app, "SELECT 1");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    PQclear(r);
+
+    run(&fo_action_postgres_fence, &p, (struct call){.epoch = 7}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "set read-only by default");
+    {
+        const char *n = strstr(res.detail, "; ");
+        assert_non_null(n);
+        assert_true(atoi(n + 2) >= 1); /* "; N client sessions terminated": at least ours */
+    }
+
+    /* The application's session was ended (pg_signal_backend). */
+    r = PQexec(app, "SELECT 1");
+    assert_int_not_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    PQclear(r);
+    PQfinish(app);
+
+    /* New transactions are read-only, for the superuser too (the reload is asynchronous:
+     * poll briefly). */
+    end = fo_action_now_ms() + 5000;
+    while (pg_try("PG_PORT_MAIN", true, "INSERT INTO items (note) VALUES ('after the fence')", out,
+                  sizeof(out)) == 0) {
+        if (fo_action_now_ms() > end)
+            fail_msg("the fenced primary still takes writes");
+        sleep_ms(50);
+    }
+    assert_non_null(strstr(out, "cannot execute INSERT in a read-only transaction"));
+    assert_int_equal(
+        pg_try("PG_PORT_MAIN", false, "INSERT INTO items (note) VALUES ('x')", out, sizeof(out)),
+        -1);
+    assert_non_null(strstr(out, "read-only transaction"));
+    /* A soft fence, as documented: a session that asks for read-write still may. */
+    assert_int_equal(pg_try("PG_PORT_MAIN", true,
+                            "BEGIN READ WRITE; INSERT INTO items (note) VALUES ('soft'); COMMIT",
+                            out, sizeof(out)),
+                     0);
+    assert_string_equal(pg_value("PG_PORT_MAIN", "SELECT pg_is_in_recovery()"), "f");
+
+    /* Again: DONE, already fenced. */
+    run(&fo_action_postgres_fence, &p, (struct call){.epoch = 7}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "already read-only by default");
+    run(&fo_action_postgres_fence, &p, (struct call){.check_only = true}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "already read-only");
+}
+
+/* A server that was fenced and is promoted again (failing back after a re-seed, or a
+ * switchover) must take writes: the promote lifts the fence. */
+static void test_pg_promote_lifts_fence(void **state)
+{
+    struct fo_action_result res;
+    struct params p = pg_params("PG_PORT_MAIN");
+    uint64_t end = fo_action_now_ms() + 5000;
+    char out[512];
+
+    (void)state;
+    run(&fo_action_postgres_promote, &p, (struct call){.epoch = 9, .op_id = "op-9"}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "fence lifted; epoch 9 recorded");
+    while (pg_try("PG_PORT_MAIN", false, "INSERT INTO items (note) VALUES ('unfenced')", out,
+                  sizeof(out)) != 0) {
+        if (fo_action_now_ms() > end)
+            fail_msg("the re-promoted main refuses writes: %s", out);
+        sleep_ms(50);
+    }
+    assert_string_equal(pg_value("PG_PORT_MAIN", "SELECT epoch FROM failoverd.epoch"), "9");
+}
+
+/* ---- Redis -------------------------------------------------------------------------- */
+
+static void test_redis_bad_params(void **state)
+{
+    struct fo_action_result res;
+    struct params p = redis_params("REDIS_PORT_DR");
+    char wrong[] = "/tmp/fo-test-wrong-redis-XXXXXX";
+    int fd;
+
+    (void)state;
+    set(&p, "port", "0");
+    run(&fo_action_redis_promote, &p, (struct call){0}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "port");
+
+    p = redis_params("REDIS_PORT_DR");
+    set(&p, "repoint_host", "127.0.0.1");
+    run(&fo_action_redis_promote, &p, (struct call){0}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "repoint_port");
+
+    p = redis_params("REDIS_PORT_MAIN");
+    set(&p, "mode", "shutdown");
+    run(&fo_action_redis_fence, &p, (struct call){0}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "mode");
+
+    p = redis_params("REDIS_PORT_MAIN");
+    set(&p, "mode", "replicaof");
+    run(&fo_action_redis_fence, &p, (struct call){0}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "repoint_host");
+
+    p = redis_params("REDIS_PORT_MAIN");
+    set(&p, "pause_ms", "soon");
+    run(&fo_action_redis_fence, &p, (struct call){0}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "pause_ms");
+
+    p = redis_params("REDIS_PORT_MAIN");
+    set(&p, "pause_ms", "1000");
+    run(&fo_action_redis_promote, &p, (struct call){0}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "'pause_ms'");
+
+    fd = mkstemp(wrong);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "not-the-password\n", 17), 17);
+    close(fd);
+    p = redis_params("REDIS_PORT_DR");
+    set(&p, "password_file", wrong);
+    run(&fo_action_redis_promote, &p, (struct call){0}, &res, NULL);
+    unlink(wrong);
+    assert_result(&res, FO_ACTION_REFUSED, "WRONGPASS");
+    assert_null(strstr(res.detail, "not-the-password"));
+
+    assert_string_equal(redis_text("REDIS_PORT_DR", "ROLE"), "slave");
+}
+
+static void test_redis_check_mode(void **state)
+{
+    struct fo_action_result res;
+    struct params p = redis_params("REDIS_PORT_DR");
+
+    (void)state;
+    run(&fo_action_redis_promote, &p, (struct call){.check_only = true}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "link up");
+    assert_non_null(strstr(res.detail, "would promote"));
+    p = redis_params("REDIS_PORT_MAIN");
+    run(&fo_action_redis_fence, &p, (struct call){.check_only = true}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "would pause");
+
+    assert_string_equal(redis_text("REDIS_PORT_DR", "ROLE"), "slave");
+    assert_string_equal(redis_text("REDIS_PORT_DR", "GET failoverd:epoch"), "(nil)");
+    assert_string_equal(redis_text("REDIS_PORT_MAIN", "SET check:writable 1"), "OK");
+}
+
+static void test_redis_unreachable_and_timeout(void **state)
+{
+    struct fo_action_result res;
+    struct params p = redis_params("DEAD_PORT");
+    uint64_t ms;
+
+    (void)state;
+    run(&fo_action_redis_promote, &p, (struct call){0}, &res, &ms);
+    assert_result(&res, FO_ACTION_FAILED, "refused");
+    run(&fo_action_redis_fence, &p, (struct call){0}, &res, &ms);
+    assert_result(&res, FO_ACTION_SKIPPED, "unreachable");
+    assert_true(ms < 2000);
+
+    p = redis_params("HANG_PORT");
+    run(&fo_action_redis_promote, &p, (struct call){.timeout_ms = 1000}, &res, &ms);
+    assert_result(&res, FO_ACTION_FAILED, "no answer before the deadline");
+    assert_true(ms >= 950 && ms < 2000);
+    run(&fo_action_redis_fence, &p, (struct call){.timeout_ms = 1000}, &res, &ms);
+    assert_result(&res, FO_ACTION_SKIPPED, "no answer before the deadline");
+    assert_true(ms >= 950 && ms < 2000);
+}
+
+static void test_redis_fence_pause(void **state)
+{
+    struct fo_action_result res;
+    struct params p = redis_params("REDIS_PORT_MAIN");
+    redisContext *c;
+    redisReply *r;
+    uint64_t t0;
+
+    (void)state;
+    set(&p, "pause_ms", "20000");
+    run(&fo_action_redis_fence, &p, (struct call){0}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "writes paused for 20000 ms");
+
+    /* A write does not complete (we give up after 300 ms); a read still does. */
+    c = redis_connect("REDIS_PORT_MAIN", 300);
+    t0 = fo_action_now_ms();
+    r = redisCommand(c, "SET fenced:write 1");
+    assert_null(r);
+    assert_true(fo_action_now_ms() - t0 >= 250);
+    redisFree(c);
+    assert_string_equal(redis_text("REDIS_PORT_MAIN", "GET check:writable"), "1");
+}
+
+static void test_redis_promote(void **state)
+{
+    struct fo_action_result res;
+    struct params p = redis_params("REDIS_PORT_DR");
+
+    (void)state;
+    /* Promote dr and re-point the (paused) old master to it. */
+    set(&p, "repoint_host", env("REDIS_HOST"));
+    set(&p, "repoint_port", env("REDIS_PORT_MAIN"));
+    run(&fo_action_redis_promote, &p, (struct call){.epoch = 7, .op_id = "op-7"}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "promoted (REPLICAOF NO ONE");
+    assert_non_null(strstr(res.detail, "epoch 7 recorded"));
+    assert_non_null(strstr(res.detail, "now replicates from it"));
+
+    assert_string_equal(redis_text("REDIS_PORT_DR", "ROLE"), "master");
+    assert_string_equal(redis_text("REDIS_PORT_DR", "GET failoverd:epoch"), "7 op-7");
+    assert_string_equal(redis_text("REDIS_PORT_DR", "SET after:promote 1"), "OK");
+    assert_string_equal(redis_text("REDIS_PORT_MAIN", "ROLE"), "slave");
+}
+
+static void test_redis_promote_again(void **state)
+{
+    struct fo_action_result res;
+    struct params p = redis_params("REDIS_PORT_DR");
+
+    (void)state;
+    run(&fo_action_redis_promote, &p, (struct call){.epoch = 7, .op_id = "op-7"}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "already promoted for epoch 7 (operation op-7)");
+    run(&fo_action_redis_promote, &p, (struct call){.epoch = 6, .op_id = "op-6"}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "a newer operation (epoch 7, operation op-7)");
+    run(&fo_action_redis_promote, &p, (struct call){.epoch = 10, .check_only = true}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "would record epoch");
+    assert_string_equal(redis_text("REDIS_PORT_DR", "GET failoverd:epoch"), "7 op-7");
+
+    /* The old master now replicates the epoch: promoting it for this epoch is refused. */
+    redis_wait_text("REDIS_PORT_MAIN", "GET failoverd:epoch", "7 op-7");
+    p = redis_params("REDIS_PORT_MAIN");
+    run(&fo_action_redis_promote, &p, (struct call){.epoch = 7, .op_id = "op-7"}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "replica carries");
+    assert_string_equal(redis_text("REDIS_PORT_MAIN", "ROLE"), "slave");
+
+    /* A higher epoch recorded by hand (a newer operation) fences this one. */
+    assert_string_equal(redis_text("REDIS_PORT_DR", "SET failoverd:epoch %s", "12 op-12"), "OK");
+    p = redis_params("REDIS_PORT_DR");
+    run(&fo_action_redis_promote, &p, (struct call){.epoch = 7, .op_id = "op-7"}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "a newer operation (epoch 12, operation op-12)");
+    assert_string_equal(redis_text("REDIS_PORT_DR", "GET failoverd:epoch"), "12 op-12");
+}
+
+static void test_redis_fence_replicaof(void **state)
+{
+    struct fo_action_result res;
+    struct params p = redis_params("REDIS_PORT_MAIN");
+
+    (void)state;
+    set(&p, "mode", "replicaof");
+    set(&p, "repoint_host", env("REDIS_HOST"));
+    set(&p, "repoint_port", env("REDIS_PORT_DR"));
+    run(&fo_action_redis_fence, &p, (struct call){0}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "already a replica of");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pg_bad_params),
+        cmocka_unit_test(test_pg_check_mode),
+        cmocka_unit_test(test_pg_unreachable),
+        cmocka_unit_test(test_pg_timeout),
+        cmocka_unit_test(test_pg_rpo_gate),
+        cmocka_unit_test(test_pg_epoch_fencing),
+        cmocka_unit_test(test_pg_promote),
+        cmocka_unit_test(test_pg_promote_again),
+        cmocka_unit_test(test_pg_fence),
+        cmocka_unit_test(test_pg_promote_lifts_fence),
+        cmocka_unit_test(test_redis_bad_params),
+        cmocka_unit_test(test_redis_check_mode),
+        cmocka_unit_test(test_redis_unreachable_and_timeout),
+        cmocka_unit_test(test_redis_fence_pause),
+        cmocka_unit_test(test_redis_promote),
+        cmocka_unit_test(test_redis_promote_again),
+        cmocka_unit_test(test_redis_fence_replicaof),
+    };
+
+    /* hiredis writes with write(2): a server hanging up must not kill the test (failoverd
+     * ignores SIGPIPE the same way). */
+    signal(SIGPIPE, SIG_IGN);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
