@@ -9,6 +9,7 @@
 #include "consensus/node.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -94,6 +95,30 @@ static void watch_tick(uv_timer_t *t)
 
 /* ---- life cycle ------------------------------------------------------------------- */
 
+/*
+ * libraft 0.15's raft_uv reports that it has closed from uvMaybeFireCloseCb(), which
+ * never clears its callback: any later call whose checks pass fires it again, and
+ * raft's close callback then frees its address and log a second time (valgrind: a
+ * double free in about one shutdown of ten). raft_io is a table of methods, so the
+ * node wraps close() and lets raft's callback through exactly once.
+ */
+static void io_closed_once(struct raft_io *io)
+{
+    struct fo_node *n = (struct fo_node *)((char *)io - offsetof(struct fo_node, io));
+    raft_io_close_cb cb = n->io_close_cb;
+
+    n->io_close_cb = NULL;
+    if (cb != NULL)
+        cb(io);
+}
+
+static void io_close_guarded(struct raft_io *io, raft_io_close_cb cb)
+{
+    struct fo_node *n = (struct fo_node *)((char *)io - offsetof(struct fo_node, io));
+    n->io_close_cb = cb;
+    n->io_close(io, io_closed_once);
+}
+
 int fo_node_init(struct fo_node *n, uv_loop_t *loop, const struct fo_node_config *cfg,
                  struct fo_error *err)
 {
@@ -145,6 +170,8 @@ int fo_node_init(struct fo_node *n, uv_loop_t *loop, const struct fo_node_config
         return FO_NODE_EIO;
     }
     n->raft.data = n;
+    n->io_close = n->io.close;
+    n->io.close = io_close_guarded;
     n->heartbeat_ms = cfg->heartbeat_ms;
     raft_set_election_timeout(&n->raft, cfg->election_timeout_ms);
     raft_set_heartbeat_timeout(&n->raft, cfg->heartbeat_ms);
@@ -227,20 +254,30 @@ static void close_step_done(struct fo_node *n)
 {
     if (--n->closes_pending > 0)
         return;
-    fo_raft_fsm_close(&n->fsm);
-    free(n->dir);
-    free(n->address);
-    n->dir = n->address = NULL;
     if (n->close_cb != NULL)
         n->close_cb(n);
 }
 
 static void raft_closed(struct raft *r)
 {
-    struct fo_node *n = r->data;
-    raft_uv_close(&n->io);
-    raft_uv_tcp_close(&n->transport);
-    close_step_done(n);
+    /* Not raft_uv_close() here, although libraft's example does so: in 0.15 a raft_uv
+     * callback can still run after this one and read the io's memory (valgrind:
+     * invalid reads inside uv_run, in about one shutdown of ten). fo_node_release()
+     * frees it once the loop has run dry. */
+    close_step_done(r->data);
+}
+
+void fo_node_release(struct fo_node *n)
+{
+    if (!n->released) {
+        raft_uv_close(&n->io);
+        raft_uv_tcp_close(&n->transport);
+        fo_raft_fsm_close(&n->fsm);
+        free(n->dir);
+        free(n->address);
+        n->dir = n->address = NULL;
+        n->released = true;
+    }
 }
 
 static void watch_closed(uv_handle_t *h)

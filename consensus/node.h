@@ -10,8 +10,9 @@
  *                        and the configuration "every peer is a voter", refusing a
  *                        directory that already holds Raft metadata
  *   fo_node_start()      loads the snapshot and log, joins the cluster
- *   fo_node_close()      fails pending proposals with FO_NODE_UNKNOWN, closes the io;
- *                        close_cb fires when the memory may be freed
+ *   fo_node_close()      fails pending proposals with FO_NODE_UNKNOWN, closes raft;
+ *                        close_cb fires when raft has closed
+ *   fo_node_release()    after uv_run() has returned: frees the io and the FSM
  *
  * Leadership. libraft 0.15 has no state callback and a new leader appends no no-op
  * (reference §3, §4), so a new leader cannot trust its FSM to be up to date. A uv timer
@@ -26,7 +27,9 @@
  * when leadership was lost before that (the entry may still commit under the next
  * leader: the caller must find out from the FSM, never guess), or FO_NODE_EIO.
  *
- * Ownership: struct fo_node is caller-allocated and must stay alive until close_cb.
+ * Ownership: struct fo_node is caller-allocated and must stay alive until
+ * fo_node_release(), which may only be called once the loop has run dry (uv_run
+ * returned): libraft 0.15 can still run io callbacks after raft's close callback.
  * A struct fo_node_propose is caller-allocated and must stay alive until its callback.
  * fo_node_config's strings are copied by fo_node_init.
  */
@@ -118,6 +121,9 @@ struct fo_node {
     unsigned heartbeat_ms;
     int closes_pending; /* the watch timer and raft close asynchronously */
     bool closing;
+    bool released;
+    void (*io_close)(struct raft_io *io, raft_io_close_cb cb); /* raft_uv's own close */
+    raft_io_close_cb io_close_cb;                              /* raft's, fired once */
     fo_node_cb close_cb;
     char *dir;
     char *address;
@@ -136,8 +142,12 @@ int fo_node_bootstrap(struct fo_node *n, const struct fo_node_config *cfg, struc
 int fo_node_start(struct fo_node *n, struct fo_error *err);
 
 /* Stop: pending proposals complete with FO_NODE_UNKNOWN (synchronously, inside this
- * call), then the io closes; close_cb runs when n may be freed. Call once. */
+ * call), then raft closes and close_cb runs. Call once. */
 void fo_node_close(struct fo_node *n, fo_node_cb close_cb);
+
+/* Free what fo_node_init allocated. Only after fo_node_close's close_cb AND after the
+ * loop has stopped (uv_run returned), never from a callback. Idempotent. */
+void fo_node_release(struct fo_node *n);
 
 /* Propose one command. Returns 0 and later calls cb exactly once, or returns an error
  * code (FO_NODE_ENOTLEADER, ENOTREADY, EENCODE, EIO, ECLOSING) and never calls cb. */

@@ -455,6 +455,8 @@ void fo_daemon_free(struct fo_daemon *d)
 {
     fo_secret_wipe(d->admin_token, sizeof(d->admin_token));
     fo_secret_wipe(d->read_token, sizeof(d->read_token));
+    if (d->node_started)
+        fo_node_release(&d->node); /* the loop has run dry: libraft is done with it */
     fo_plan_free(&d->plan);
     if (d->config_loaded)
         fo_config_free(&d->cfg);

@@ -224,6 +224,8 @@ int main(int argc, char **argv)
         fo_node_close(&b.nodes[i], node_closed);
     uv_run(&b.loop, UV_RUN_DEFAULT);
     uv_loop_close(&b.loop);
+    for (int i = 0; i < NNODES; i++)
+        fo_node_release(&b.nodes[i]);
 
     if (b.failed == 0 && b.done == b.count) {
         double secs = (double)(b.t_end - b.t_start) / 1e9;

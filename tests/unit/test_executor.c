@@ -348,6 +348,7 @@ static void env_free(struct env *e)
     uv_close((uv_handle_t *)&e->poll, NULL);
     uv_run(&e->loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&e->loop), 0);
+    fo_node_release(&e->node);
     fo_plan_free(&e->plan);
     fo_config_free(&e->cfg);
     nftw(e->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
@@ -571,6 +572,7 @@ static void test_deposed_leader_drops_result(void **state)
     uv_close((uv_handle_t *)&e->poll, NULL);
     uv_run(&e->loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&e->loop), 0);
+    fo_node_release(&e->node);
     fo_plan_free(&e->plan);
     fo_config_free(&e->cfg);
     nftw(e->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
