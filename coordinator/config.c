@@ -931,6 +931,7 @@ static void put_replicated(struct hasher *h, const struct fo_config *cfg)
         put_site(h, sites[i]);
     cfg_put_str(h, cfg->initial_primary);
     cfg_put_policy(h, cfg);
+    cfg_put_plan(h, cfg);
 }
 
 static int compute_digest(struct loader *ld)
@@ -960,7 +961,7 @@ static int load_root(struct loader *ld, const yaml_node_t *root)
         {"cluster", true},       {"node", true},    {"peers", true},  {"regions", true},
         {"sites", true},         {"raft", false},   {"admin", true},  {"initial_primary", true},
         {"decision", false},     {"checks", false}, {"feeds", false}, {"health", false},
-        {"alertmanager", false},
+        {"alertmanager", false}, {"plan", false},
     };
 
     cfg->raft = (struct fo_config_raft){1000, 100, 512, 512, 250};
@@ -978,7 +979,8 @@ static int load_root(struct loader *ld, const yaml_node_t *root)
     if (parse_node(ld, f[1].value) != 0 ||
         (f[5].value != NULL && parse_raft(ld, f[5].value) != 0) ||
         parse_admin(ld, f[6].value) != 0 ||
-        cfg_parse_policy(ld, f[8].value, f[9].value, f[10].value, f[11].value, f[12].value) != 0)
+        cfg_parse_policy(ld, f[8].value, f[9].value, f[10].value, f[11].value, f[12].value) != 0 ||
+        cfg_parse_plan(ld, f[13].value) != 0)
         return ld->code;
     return compute_digest(ld);
 }
@@ -1172,6 +1174,7 @@ void fo_config_free(struct fo_config *cfg)
     free(cfg->admin.token_file);
     free(cfg->admin.read_token_file);
     cfg_policy_free(cfg);
+    fo_plan_free(&cfg->plan);
     memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -104,6 +104,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coordinator/plan.h"
 #include "proto/error.h"
 
 /* Bounds, checked before anything is allocated for them. */
@@ -266,7 +267,8 @@ struct fo_config {
     size_t nfeeds;
     struct fo_config_health health;
     struct fo_config_alertmanager alertmanager; /* strings always set (defaults) */
-    char digest[65];                            /* hex SHA-256 of the replicated part (see above) */
+    struct fo_plan plan; /* the failover plan (config_plan.c); a default when not written */
+    char digest[65];     /* hex SHA-256 of the replicated part (see above) */
 };
 
 /* Load and validate path into cfg (overwritten). Returns 0, or an fo_config_code with

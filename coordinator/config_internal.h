@@ -1,7 +1,8 @@
 /*
  * coordinator/config_internal.h — private to the config loader: what config.c (the YAML
  * walk, the topology sections, the digest) shares with config_policy.c (decision, checks,
- * feeds, health, alertmanager). Not for any other file: config.h is the contract.
+ * feeds, health, alertmanager) and config_plan.c (plan). Not for any other file: config.h is the
+ * contract.
  *
  * Every helper that reports an error stores it in the loader (ld->code, ld->err) and
  * returns that code, so callers chain them with || and return ld->code. Messages read
@@ -101,5 +102,13 @@ void cfg_put_policy(struct hasher *h, const struct fo_config *cfg);
 
 /* Release what the policy sections own (fo_config_free calls it). */
 void cfg_policy_free(struct fo_config *cfg);
+
+/* ---- the plan (config_plan.c) ---- */
+
+/* Read the optional `plan:` section (NULL: the default plan) into ld->cfg->plan. */
+int cfg_parse_plan(struct loader *ld, const yaml_node_t *plan);
+
+/* Feed the replicated part of the plan into the digest. */
+void cfg_put_plan(struct hasher *h, const struct fo_config *cfg);
 
 #endif

@@ -34,6 +34,7 @@ struct fo_plan_step {
     uint32_t group;           /* consecutive steps with the same non-zero group run together */
     struct fo_kv *params;     /* the step's own parameters */
     size_t nparams;
+    uint32_t line; /* where the config file defines it (0: built in), for errors */
 };
 
 struct fo_plan {

@@ -307,6 +307,53 @@ static void test_three_regions(void **state)
     fo_config_free(&cfg); /* freeing a freed (zeroed) config is harmless */
 }
 
+/* Without a plan section, the runbook's data-plane steps; with one, exactly its steps. */
+static void test_plan(void **state)
+{
+    struct fo_config cfg;
+    struct fo_error err = {0};
+    const struct fo_plan_step *st;
+    char *text;
+    (void)state;
+
+    load_sample("single-node.yaml", &cfg);
+    assert_int_equal(cfg.plan.nsteps, 3);
+    assert_int_equal(cfg.plan.rto_target_ms, 7200000);
+    assert_string_equal(cfg.plan.steps[0].action, "postgres.fence");
+    assert_int_equal(cfg.plan.steps[0].target, FO_TARGET_FROM);
+    assert_true(cfg.plan.steps[0].continue_on_failure);
+    assert_string_equal(cfg.plan.steps[1].name, "promote-postgres");
+    assert_int_equal(cfg.plan.steps[1].target, FO_TARGET_TO);
+    assert_false(cfg.plan.steps[1].continue_on_failure);
+    assert_string_equal(cfg.plan.steps[2].action, "redis.promote");
+    fo_config_free(&cfg);
+
+    text = patch(BASE, LAST,
+                 LAST "plan:\n  rto_target_ms: 600000\n  steps:\n"
+                      "    - {name: notify, action: notify.slack, on_failure: continue,\n"
+                      "       params: {event: opened, webhook_url_file: /etc/fo/slack}}\n"
+                      "    - {name: dns, action: cloudflare.dns, target: to, group: 1,\n"
+                      "       timeout_ms: 5000, attempts: 5, backoff_ms: 100}\n");
+    assert_int_equal(load_text(text, &cfg, &err), 0);
+    free(text);
+    assert_int_equal(cfg.plan.rto_target_ms, 600000);
+    assert_int_equal(cfg.plan.nsteps, 2);
+    st = fo_plan_step_find(&cfg.plan, "notify");
+    assert_non_null(st);
+    assert_int_equal(st->nparams, 2);
+    assert_string_equal(st->params[0].key, "event");
+    assert_string_equal(st->params[0].value, "opened");
+    assert_string_equal(st->params[1].value, "/etc/fo/slack");
+    assert_int_equal(st->line, 54);
+    st = fo_plan_step_find(&cfg.plan, "dns");
+    assert_int_equal(st->group, 1);
+    assert_int_equal(st->timeout_ms, 5000);
+    assert_int_equal(st->attempts, 5);
+    assert_int_equal(st->backoff_ms, 100);
+    assert_null(fo_plan_step_find(&cfg.plan, "nope"));
+    fo_config_free(&cfg);
+}
+
 static void test_defaults(void **state)
 {
     struct fo_config cfg;
@@ -385,7 +432,7 @@ static void test_lookups(void **state)
 /* three-regions.yaml's digest. It changes only when the canonical serialization or the
  * sample changes; a new serialization must go with every node upgrading together, since
  * until then the nodes report each other as diverging. (v2 added the policy sections.) */
-#define THREE_REGIONS_DIGEST "b064e8c00f5fb87235a2f2efd9f97ee7735ff479a8c862c39c429e3fbdd77d72"
+#define THREE_REGIONS_DIGEST "4e0d1508ed266f7d7cf3e97047f1a3998315515aff3894c5f0c354ba50691a8e"
 
 static void digest_of(const char *text, char out[65])
 {
@@ -496,6 +543,19 @@ static const struct digest_pair {
     const char *a, *b;
     bool same;
 } policy_pairs[] = {
+    /* plan: names, actions, targets, attempts, on_failure, groups are replicated;
+     * timeouts, backoff and params are local */
+    {"plan: {steps: [{name: a, action: postgres.promote, target: to}]}\n",
+     "plan: {steps: [{name: a, action: postgres.promote, target: to, timeout_ms: 5000, "
+     "backoff_ms: 10, params: {x: y}}]}\n",
+     true},
+    {"plan: {steps: [{name: a, action: postgres.promote}]}\n",
+     "plan: {steps: [{name: b, action: postgres.promote}]}\n", false},
+    {"plan: {steps: [{name: a, action: x.y, attempts: 2}]}\n",
+     "plan: {steps: [{name: a, action: x.y, attempts: 3}]}\n", false},
+    {"plan: {steps: [{name: a, action: x.y}]}\n",
+     "plan: {steps: [{name: a, action: x.y, on_failure: continue}]}\n", false},
+    {"", "plan: {steps: [{name: a, action: x.y}]}\n", false},
     {"",
      "decision: {auto: true, quorum: 2, failover_after_ms: 30000, max_lag_bytes: 16777216, "
      "max_lag_ms: 3600000, cooldown_ms: 600000, self_fence_after_ms: 10000, "
@@ -599,7 +659,29 @@ static const struct error_row {
     /* top level */
     {LAST, LAST "clustre: x\n", FO_CONFIG_EINVALID,
      "node.yaml:51: clustre: unknown key (expected one of: cluster, node, peers, regions, sites, "
-     "raft, admin, initial_primary, decision, checks, feeds, health, alertmanager)"},
+     "raft, admin, initial_primary, decision, checks, feeds, health, alertmanager, plan)"},
+    /* plan */
+    {LAST, LAST "plan: {steps: []}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: plan.steps: 1 to 64 steps"},
+    {LAST, LAST "plan: {steps: [{name: a, action: x.y, target: there}]}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: plan.steps[0].target: 'there' is not none, from or to"},
+    {LAST, LAST "plan: {steps: [{name: a, action: x.y, on_failure: maybe}]}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: plan.steps[0].on_failure: 'maybe' is not abort or continue"},
+    {LAST, LAST "plan: {steps: [{name: a, action: x.y}, {name: a, action: x.z}]}\n",
+     FO_CONFIG_EINVALID, "node.yaml:51: plan.steps[1]: step name 'a' is used twice"},
+    {LAST, LAST "plan: {steps: [{name: a, action: x.y, attempts: 0}]}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: plan.steps[0].attempts: '0' is out of range (1 to 100)"},
+    {LAST, LAST "plan: {steps: [{name: a}]}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: plan.steps[0].action: missing (required)"},
+    {LAST, LAST "plan: {steps: [{name: a, action: x.y, params: [1]}]}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: plan.steps[0].params: expected a map, found a list"},
+    {LAST, LAST "plan: {steps: [{name: a, action: x.y, params: {'a b': 1}}]}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: plan.steps[0].params.a b: a parameter name is [A-Za-z0-9._-]{1,96}"},
+    {LAST, LAST "plan: {steps: [{name: a, action: x.y, retries: 1}]}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: plan.steps[0].retries: unknown key (expected one of: name, action, target, "
+     "timeout_ms, attempts, backoff_ms, on_failure, group, params)"},
+    {LAST, LAST "plan: {steps: [{name: a, action: x.y}], rto_target_ms: 1}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: plan.rto_target_ms: '1' is out of range (1000 to 2592000000)"},
     {LAST, LAST "cluster: other\n", FO_CONFIG_EINVALID,
      "node.yaml:51: cluster: duplicate key (first on line 1)"},
     {"cluster: bmf001-prod\n", "", FO_CONFIG_EINVALID, "node.yaml:1: cluster: missing (required)"},
@@ -1222,6 +1304,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_three_regions),
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_plan),
         cmocka_unit_test(test_lookups),
         cmocka_unit_test(test_digest_same_settings),
         cmocka_unit_test(test_digest_local_settings),
