@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coordinator/admin_server.h" /* fo_addr_parse */
+#include "coordinator/frame_server.h" /* fo_addr_parse */
 
 static void handle_closed(uv_handle_t *h)
 {

@@ -1,11 +1,5 @@
 /*
- * coordinator/admin_server.c — see admin_server.h.
- *
- * Shape (after OpenBSD bgpd's control.c): a listener, a list of connections, each with
- * a frame reader and a timer; every complete frame becomes a call handed to the
- * handler; replies are written as they come. A connection is freed only when it is
- * closed AND no call still points at it, so a handler that replies after the client
- * left writes nothing and frees nothing twice.
+ * coordinator/admin_server.c — see admin_server.h: the admin protocol over frame_server.
  */
 #include "coordinator/admin_server.h"
 
@@ -14,188 +8,104 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coordinator/log.h"
 #include "actions/secret.h"
-#include "proto/frame.h"
-
-struct admin_conn {
-    uv_tcp_t tcp;
-    uv_timer_t timer; /* closes a connection that sends no complete request in time */
-    struct fo_admin_server *s;
-    struct fo_frame_reader reader;
-    struct admin_conn *prev, *next;
-    char peer[64];
-    unsigned inflight; /* calls not yet replied to */
-    unsigned handles;  /* uv handles not yet closed (tcp, timer) */
-    bool closing;
-    bool reading;
-};
+#include "coordinator/log.h"
 
 struct fo_admin_call {
-    struct admin_conn *conn; /* NULL once the connection is gone */
+    struct fo_frame_call *frame;
     struct fo_admin_server *s;
     struct fo_admin_req req;
 };
 
-struct admin_write {
-    uv_write_t w;
-    struct fo_buf buf;
-    struct admin_conn *conn;
-    bool close_after;
-};
-
-static void conn_close(struct admin_conn *c);
-static void conn_read_start(struct admin_conn *c);
-
-int fo_addr_parse(const char *s, struct sockaddr_in *out)
-{
-    char host[64];
-    const char *colon = s != NULL ? strrchr(s, ':') : NULL;
-    char *end;
-    unsigned long port;
-
-    if (colon == NULL || (size_t)(colon - s) >= sizeof(host) || colon == s)
-        return -1;
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = '\0';
-    port = strtoul(colon + 1, &end, 10);
-    if (*end != '\0' || colon[1] == '\0' || port == 0 || port > 65535)
-        return -1;
-    return uv_ip4_addr(host, (int)port, out) == 0 ? 0 : -1;
-}
-
-/* ---- connection life cycle -------------------------------------------------------- */
-
-static void conn_maybe_free(struct admin_conn *c)
-{
-    if (c->handles > 0 || c->inflight > 0)
-        return;
-    fo_frame_reader_close(&c->reader);
-    free(c);
-}
-
-static void conn_handle_closed(uv_handle_t *h)
-{
-    struct admin_conn *c = h->data;
-    struct fo_admin_server *s = c->s;
-
-    c->handles--;
-    if (c->handles == 0) {
-        s->nconns--;
-        conn_maybe_free(c);
-        if (s->closing && s->nconns == 0 && s->listener.data == NULL && s->close_cb != NULL) {
-            fo_admin_server_close_cb cb = s->close_cb;
-            s->close_cb = NULL;
-            cb(s);
-        }
-    }
-}
-
-static void conn_close(struct admin_conn *c)
-{
-    struct fo_admin_server *s = c->s;
-
-    if (c->closing)
-        return;
-    c->closing = true;
-    if (c->prev != NULL)
-        c->prev->next = c->next;
-    else
-        s->conns = c->next;
-    if (c->next != NULL)
-        c->next->prev = c->prev;
-    c->prev = c->next = NULL;
-    uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
-    uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
-}
-
-static void conn_timeout(uv_timer_t *t)
-{
-    struct admin_conn *c = t->data;
-    if (c->inflight > 0)
-        return; /* the node is working on it; the reply re-arms the timer */
-    fo_log_info("admin.timeout", "peer=%s after_ms=%u", c->peer, c->s->cfg.request_timeout_ms);
-    conn_close(c);
-}
-
-static void conn_arm_timer(struct admin_conn *c)
-{
-    uv_timer_start(&c->timer, conn_timeout, c->s->cfg.request_timeout_ms, 0);
-}
-
-/* ---- writing replies -------------------------------------------------------------- */
-
-static void write_done(uv_write_t *w, int status)
-{
-    struct admin_write *aw = (struct admin_write *)w;
-    struct admin_conn *c = aw->conn;
-
-    (void)status; /* a client that hung up simply does not get its reply */
-    fo_buf_free(&aw->buf);
-    if (aw->close_after)
-        conn_close(c);
-    free(aw);
-}
-
-/* Queue one reply. close_after: the stream is unusable (broken framing), so close once
- * the client has been told why. */
-static void conn_send(struct admin_conn *c, const struct fo_reply *rep, bool close_after)
-{
-    struct admin_write *aw;
-    uv_buf_t b;
-    struct fo_proto_error perr;
-
-    if (c->closing)
-        return;
-    aw = calloc(1, sizeof(*aw));
-    if (aw == NULL) {
-        conn_close(c);
-        return;
-    }
-    if (fo_reply_encode(rep, &aw->buf, &perr) != FO_PROTO_OK) {
-        /* Only a bug can get here (an oversized body): tell the client that much. */
-        struct fo_reply fallback = {.id = rep->id, .code = FO_REPLY_INTERNAL};
-        fallback.message = perr.msg;
-        if (fo_reply_encode(&fallback, &aw->buf, NULL) != FO_PROTO_OK) {
-            free(aw);
-            conn_close(c);
-            return;
-        }
-    }
-    aw->conn = c;
-    aw->close_after = close_after;
-    b = uv_buf_init((char *)aw->buf.data, (unsigned)aw->buf.len);
-    if (uv_write(&aw->w, (uv_stream_t *)&c->tcp, &b, 1, write_done) != 0) {
-        fo_buf_free(&aw->buf);
-        free(aw);
-        conn_close(c);
-    }
-}
-
-static void send_error(struct admin_conn *c, uint64_t id, int code, const char *msg,
-                       bool close_after)
+static void reply_error(struct fo_frame_call *fc, uint64_t id, int code, const char *msg)
 {
     struct fo_reply rep = {.id = id, .code = code};
     rep.message = (char *)msg;
-    conn_send(c, &rep, close_after);
+    fo_frame_call_reply(fc, &rep);
+}
+
+static void on_frame(struct fo_frame_server *fs, struct fo_frame_call *fc, const uint8_t *payload,
+                     size_t len)
+{
+    struct fo_admin_server *s = fs->data;
+    struct fo_proto_error perr;
+    struct fo_admin_call *call = calloc(1, sizeof(*call));
+    enum fo_admin_access access;
+
+    if (call == NULL) {
+        reply_error(fc, 0, FO_REPLY_INTERNAL, "out of memory");
+        return;
+    }
+    if (fo_admin_req_decode(payload, len, &call->req, &perr) != FO_PROTO_OK) {
+        s->rejected++;
+        free(call);
+        reply_error(fc, 0, FO_REPLY_BAD_REQUEST, perr.msg);
+        return;
+    }
+    s->requests++;
+    if (fo_secret_equal(call->req.token, s->admin_token)) {
+        access = FO_ACCESS_ADMIN;
+    } else if (s->read_token != NULL && fo_secret_equal(call->req.token, s->read_token)) {
+        access = FO_ACCESS_READ;
+    } else {
+        s->rejected++;
+        fo_log_warn("admin.auth", "peer=%s cmd=%s result=%s", fo_frame_call_peer(fc), call->req.cmd,
+                    call->req.token == NULL ? "no-token" : "wrong-token");
+        reply_error(fc, call->req.id, FO_REPLY_UNAUTHORIZED,
+                    call->req.token == NULL ? "a token is required (--token-file)"
+                                            : "the token is not valid for this cluster");
+        fo_admin_req_free(&call->req);
+        free(call);
+        return;
+    }
+    call->frame = fc;
+    call->s = s;
+    s->handler(s, call, &call->req, access);
+}
+
+int fo_admin_server_start(struct fo_admin_server *s, uv_loop_t *loop,
+                          const struct fo_admin_server_config *cfg, fo_admin_handler handler,
+                          struct fo_error *err)
+{
+    struct fo_frame_server_config fc = {
+        .name = "admin",
+        .listen = cfg->listen,
+        .max_connections = cfg->max_connections,
+        .request_timeout_ms = cfg->request_timeout_ms,
+        .max_frame = FO_ADMIN_FRAME_MAX,
+    };
+    void *data = s->data;
+
+    memset(s, 0, sizeof(*s));
+    s->data = data;
+    if (cfg->admin_token == NULL || cfg->admin_token[0] == '\0')
+        return fo_error_set(err, 1, "admin server: no admin token");
+    s->admin_token = cfg->admin_token;
+    s->read_token = cfg->read_token;
+    s->handler = handler;
+    s->frame.data = s;
+    return fo_frame_server_start(&s->frame, loop, &fc, on_frame, err);
+}
+
+static void frame_closed(struct fo_frame_server *fs)
+{
+    struct fo_admin_server *s = fs->data;
+    if (s->close_cb != NULL)
+        s->close_cb(s);
+}
+
+void fo_admin_server_close(struct fo_admin_server *s, fo_admin_server_close_cb close_cb)
+{
+    s->close_cb = close_cb;
+    fo_frame_server_close(&s->frame, frame_closed);
 }
 
 void fo_admin_call_reply(struct fo_admin_call *call, const struct fo_reply *rep)
 {
-    struct admin_conn *c = call->conn;
     struct fo_reply r = *rep;
 
     r.id = call->req.id;
-    if (c != NULL) {
-        conn_send(c, &r, false);
-        c->inflight--;
-        if (!c->closing) {
-            conn_arm_timer(c);
-            if (!c->reading)
-                conn_read_start(c);
-        }
-        conn_maybe_free(c);
-    }
+    fo_frame_call_reply(call->frame, &r);
     fo_admin_req_free(&call->req);
     free(call);
 }
@@ -216,209 +126,4 @@ void fo_admin_call_replyf(struct fo_admin_call *call, int code, const char *fmt,
 struct fo_admin_server *fo_admin_call_server(const struct fo_admin_call *call)
 {
     return call->s;
-}
-
-/* ---- reading requests ------------------------------------------------------------- */
-
-static void dispatch(struct admin_conn *c, const struct fo_buf *payload)
-{
-    struct fo_admin_server *s = c->s;
-    struct fo_proto_error perr;
-    struct fo_admin_call *call;
-    enum fo_admin_access access;
-
-    call = calloc(1, sizeof(*call));
-    if (call == NULL) {
-        send_error(c, 0, FO_REPLY_INTERNAL, "out of memory", true);
-        return;
-    }
-    if (fo_admin_req_decode(payload->data, payload->len, &call->req, &perr) != FO_PROTO_OK) {
-        s->rejected++;
-        free(call);
-        send_error(c, 0, FO_REPLY_BAD_REQUEST, perr.msg, false);
-        return;
-    }
-    s->requests++;
-    if (fo_secret_equal(call->req.token, s->cfg.admin_token)) {
-        access = FO_ACCESS_ADMIN;
-    } else if (s->cfg.read_token != NULL && fo_secret_equal(call->req.token, s->cfg.read_token)) {
-        access = FO_ACCESS_READ;
-    } else {
-        s->rejected++;
-        fo_log_warn("admin.auth", "peer=%s cmd=%s result=%s", c->peer, call->req.cmd,
-                    call->req.token == NULL ? "no-token" : "wrong-token");
-        send_error(c, call->req.id, FO_REPLY_UNAUTHORIZED,
-                   call->req.token == NULL ? "a token is required (--token-file)"
-                                           : "the token is not valid for this cluster",
-                   false);
-        fo_admin_req_free(&call->req);
-        free(call);
-        return;
-    }
-    call->conn = c;
-    call->s = s;
-    c->inflight++;
-    uv_timer_stop(&c->timer);
-    s->handler(s, call, &call->req, access);
-}
-
-static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    (void)h;
-    (void)suggested;
-    /* Small and fixed: the frame reader assembles frames across reads. */
-    buf->base = malloc(16384);
-    buf->len = buf->base != NULL ? 16384 : 0;
-}
-
-static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
-{
-    struct admin_conn *c = stream->data;
-    const uint8_t *p = (const uint8_t *)buf->base;
-    size_t left = nread > 0 ? (size_t)nread : 0;
-
-    if (nread < 0) {
-        free(buf->base);
-        conn_close(c);
-        return;
-    }
-    while (left > 0 && !c->closing) {
-        struct fo_buf payload;
-        struct fo_proto_error perr;
-        size_t used = 0;
-        if (fo_frame_reader_feed(&c->reader, p, left, &used, &payload, &perr) != FO_PROTO_OK) {
-            c->s->rejected++;
-            fo_log_info("admin.bad_frame", "peer=%s error=\"%s\"", c->peer, perr.msg);
-            send_error(c, 0, FO_REPLY_BAD_REQUEST, perr.msg, true);
-            break;
-        }
-        p += used;
-        left -= used;
-        if (payload.data != NULL) {
-            dispatch(c, &payload);
-            fo_buf_free(&payload);
-            if (c->inflight >= FO_ADMIN_INFLIGHT && left > 0) {
-                /* Too many requests pipelined: what is left of this read is dropped
-                 * with the connection rather than buffered without bound. */
-                send_error(c, 0, FO_REPLY_BUSY, "too many requests in flight", true);
-                break;
-            }
-        }
-    }
-    free(buf->base);
-    if (!c->closing && c->inflight >= FO_ADMIN_INFLIGHT && c->reading) {
-        uv_read_stop(stream);
-        c->reading = false;
-    }
-}
-
-static void conn_read_start(struct admin_conn *c)
-{
-    if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) == 0)
-        c->reading = true;
-    else
-        conn_close(c);
-}
-
-static void on_connection(uv_stream_t *listener, int status)
-{
-    struct fo_admin_server *s = listener->data;
-    struct admin_conn *c;
-    struct sockaddr_storage ss;
-    int len = sizeof(ss);
-
-    if (status != 0 || s->closing)
-        return;
-    c = calloc(1, sizeof(*c));
-    if (c == NULL)
-        return;
-    c->s = s;
-    uv_tcp_init(s->loop, &c->tcp);
-    uv_timer_init(s->loop, &c->timer);
-    c->tcp.data = c->timer.data = c;
-    c->handles = 2;
-    s->nconns++;
-    fo_frame_reader_init(&c->reader, FO_ADMIN_FRAME_MAX);
-    c->next = s->conns;
-    if (s->conns != NULL)
-        s->conns->prev = c;
-    s->conns = c;
-    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
-        conn_close(c);
-        return;
-    }
-    snprintf(c->peer, sizeof(c->peer), "?");
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0 && ss.ss_family == AF_INET) {
-        char ip[32];
-        const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
-        uv_ip4_name(in, ip, sizeof(ip));
-        snprintf(c->peer, sizeof(c->peer), "%s:%u", ip, (unsigned)ntohs(in->sin_port));
-    }
-    uv_tcp_nodelay(&c->tcp, 1);
-    if (s->nconns > s->cfg.max_connections) {
-        s->rejected++;
-        fo_log_warn("admin.busy", "peer=%s connections=%u", c->peer, s->nconns - 1);
-        send_error(c, 0, FO_REPLY_BUSY, "too many connections, retry later", true);
-        return;
-    }
-    conn_arm_timer(c);
-    conn_read_start(c);
-}
-
-int fo_admin_server_start(struct fo_admin_server *s, uv_loop_t *loop,
-                          const struct fo_admin_server_config *cfg, fo_admin_handler handler,
-                          struct fo_error *err)
-{
-    struct sockaddr_in addr;
-    int rv;
-    void *data = s->data;
-
-    memset(s, 0, sizeof(*s));
-    s->data = data;
-    s->loop = loop;
-    s->cfg = *cfg;
-    s->handler = handler;
-    if (s->cfg.max_connections == 0)
-        s->cfg.max_connections = 64;
-    if (s->cfg.request_timeout_ms == 0)
-        s->cfg.request_timeout_ms = 5000;
-    if (cfg->admin_token == NULL || cfg->admin_token[0] == '\0')
-        return fo_error_set(err, 1, "admin server: no admin token");
-    if (fo_addr_parse(cfg->listen, &addr) != 0)
-        return fo_error_set(err, 1, "admin listen address '%s' is not a.b.c.d:port",
-                            cfg->listen != NULL ? cfg->listen : "");
-    uv_tcp_init(loop, &s->listener);
-    s->listener.data = s;
-    rv = uv_tcp_bind(&s->listener, (const struct sockaddr *)&addr, 0);
-    if (rv == 0)
-        rv = uv_listen((uv_stream_t *)&s->listener, 128, on_connection);
-    if (rv != 0) {
-        uv_close((uv_handle_t *)&s->listener, NULL);
-        return fo_error_set(err, 1, "admin listen on %s: %s", cfg->listen, uv_strerror(rv));
-    }
-    return 0;
-}
-
-static void listener_closed(uv_handle_t *h)
-{
-    struct fo_admin_server *s = h->data;
-    h->data = NULL;
-    if (s->nconns == 0 && s->close_cb != NULL) {
-        fo_admin_server_close_cb cb = s->close_cb;
-        s->close_cb = NULL;
-        cb(s);
-    }
-}
-
-void fo_admin_server_close(struct fo_admin_server *s, fo_admin_server_close_cb close_cb)
-{
-    s->closing = true;
-    s->close_cb = close_cb;
-    /* A call in flight keeps its (closed) connection's memory until it replies; the
-     * reply is then dropped. The daemon closes Raft first, which completes them. */
-    while (s->conns != NULL) {
-        struct admin_conn *c = s->conns;
-        conn_close(c);
-    }
-    uv_close((uv_handle_t *)&s->listener, listener_closed);
 }

@@ -2,16 +2,12 @@
  * coordinator/admin_server.h — the admin endpoint of a node (DESIGN §8, §9, §10):
  * framed msgpack requests (proto/admin.h) over TCP, one reply per request.
  *
- * What the server guarantees before a handler sees a request:
- *   - frames are at most max_frame bytes (checked before allocating) and decode
- *     strictly; a malformed frame gets a "bad_request" reply naming the field, and a
- *     broken framing closes the connection after that reply;
- *   - the token is checked in constant time: no token or a wrong one gets
- *     "unauthorized" (logged without the token); the handler is told whether the token
- *     gave full (admin) or read-only access and refuses what read-only may not do;
- *   - at most max_connections connections (one more is answered "busy" and closed), at
- *     most FO_ADMIN_INFLIGHT requests in flight per connection (reading pauses beyond),
- *     and a connection that sends no complete request for request_timeout_ms is closed.
+ * It is a layer over frame_server.h (connections, limits, time limits, frames bounded
+ * before allocation, replies that outlive their client). This layer decodes requests
+ * strictly (a malformed one gets "bad_request" naming the field) and checks the token
+ * in constant time: no token or a wrong one gets "unauthorized" (logged without the
+ * token); the handler is told whether the token gave full (admin) or read-only access
+ * and refuses what read-only may not do.
  *
  * Handlers may reply later (after a Raft commit): a struct fo_admin_call stays valid
  * until fo_admin_call_reply() is called, exactly once, even if the client went away
@@ -26,12 +22,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <uv.h>
-
+#include "coordinator/frame_server.h"
 #include "proto/admin.h"
 #include "proto/error.h"
 
-#define FO_ADMIN_INFLIGHT  4
 #define FO_ADMIN_FRAME_MAX (64u * 1024u) /* requests are small: 32 args of 512 bytes */
 
 enum fo_admin_access { FO_ACCESS_READ = 0, FO_ACCESS_ADMIN };
@@ -57,16 +51,12 @@ struct fo_admin_server {
     void *data; /* for the owner */
     /* read-only for users: counters for metrics */
     unsigned long long requests;
-    unsigned long long rejected; /* bad frames, auth failures, busy */
+    unsigned long long rejected; /* malformed requests and auth failures (+ frame.rejected) */
+    struct fo_frame_server frame;
     /* private */
-    uv_loop_t *loop;
-    uv_tcp_t listener;
-    struct fo_admin_server_config cfg;
+    const char *admin_token, *read_token;
     fo_admin_handler handler;
     fo_admin_server_close_cb close_cb;
-    struct admin_conn *conns; /* open connections, a doubly linked list */
-    unsigned nconns;
-    bool closing;
 };
 
 /* Bind and listen. Returns 0, or non-zero with err naming the address and the reason. */
@@ -74,8 +64,7 @@ int fo_admin_server_start(struct fo_admin_server *s, uv_loop_t *loop,
                           const struct fo_admin_server_config *cfg, fo_admin_handler handler,
                           struct fo_error *err);
 
-/* Close the listener and every connection; calls in flight stay valid until their
- * replies (which are dropped). close_cb runs when s may be freed. */
+/* Close the listener and every connection; close_cb runs when s may be freed. */
 void fo_admin_server_close(struct fo_admin_server *s, fo_admin_server_close_cb close_cb);
 
 /* Send the reply to call (its id is filled in) and release the call. */
@@ -87,8 +76,5 @@ void fo_admin_call_replyf(struct fo_admin_call *call, int code, const char *fmt,
 
 /* The server a call came to (for handlers that finish later). */
 struct fo_admin_server *fo_admin_call_server(const struct fo_admin_call *call);
-
-/* Parse "a.b.c.d:port" (libraft 0.15 and our listeners take IPv4 literals). */
-int fo_addr_parse(const char *s, struct sockaddr_in *out);
 
 #endif
