@@ -25,6 +25,11 @@ static bool name_in(const char *const *list, const char *key)
     return false;
 }
 
+bool fo_action_param_known(const struct fo_action_kind *kind, const char *key)
+{
+    return name_in(kind->required, key) || name_in(kind->optional, key);
+}
+
 int fo_action_params_check(const struct fo_action_kind *kind, const struct fo_kv *params,
                            size_t nparams, char *msg, size_t cap)
 {

@@ -93,6 +93,10 @@ const struct fo_action_kind *const *fo_action_kinds(void);
 int fo_action_params_check(const struct fo_action_kind *kind, const struct fo_kv *params,
                            size_t nparams, char *msg, size_t cap);
 
+/* True when key is one of kind's parameters (required or optional). The plan check at
+ * start-up uses it: required ones may come from the target site at run time. */
+bool fo_action_param_known(const struct fo_action_kind *kind, const char *key);
+
 /* Run req: look the kind up and call it; an unknown kind or missing parameters give
  * REFUSED. Blocking; thread-pool only (see above). */
 void fo_action_run(const struct fo_action_req *req, struct fo_action_result *res);

@@ -11,9 +11,11 @@
 /* actions/postgres.c (libpq) */
 extern const struct fo_action_kind fo_action_postgres_promote;
 extern const struct fo_action_kind fo_action_postgres_fence;
+extern const struct fo_action_kind fo_action_postgres_unfence;
 /* actions/redis.c (hiredis) */
 extern const struct fo_action_kind fo_action_redis_promote;
 extern const struct fo_action_kind fo_action_redis_fence;
+extern const struct fo_action_kind fo_action_redis_unfence;
 /* actions/vercel.c (libcurl + jansson) */
 extern const struct fo_action_kind fo_action_vercel_env;
 extern const struct fo_action_kind fo_action_vercel_redeploy;

@@ -61,6 +61,7 @@ static const char *const promote_required[] = {"host", "dbname", "user", NULL};
 static const char *const promote_optional[] = {
     "port", "password_file", "connect_timeout_s", "max_lag_bytes", "force", "promote_wait_s", NULL};
 static const char *const fence_required[] = {"host", "dbname", "user", NULL};
+static const char *const unfence_optional[] = {"port", "password_file", "connect_timeout_s", NULL};
 static const char *const fence_optional[] = {"port", "password_file", "connect_timeout_s",
                                              "terminate_backends", NULL};
 
@@ -760,6 +761,45 @@ static void fence_run(const struct fo_action_req *req, struct fo_action_result *
 out:
     PQfinish(s.conn);
 }
+
+/* ---- postgres.unfence --------------------------------------------------------------- */
+
+/* Undo postgres.fence on a server that is still the decided primary: the self-fence's
+ * way back when contact with the majority returns and no failover happened. Refuses a
+ * server that records a newer epoch than ours (a newer operation owns it). */
+static void unfence_run(const struct fo_action_req *req, struct fo_action_result *res)
+{
+    struct pg_session s = {.req = req, .res = res};
+    struct pg_target t;
+    struct pg_state st;
+
+    if (target_parse(req, &fo_action_postgres_unfence, &t, res) != 0)
+        return;
+    if (pg_open(req, &t, &s.conn, res) != PG_OPEN_OK)
+        return; /* FAILED (unreachable, cancelled) or REFUSED (credentials), as set */
+    if (read_state(&s, &st) != 0)
+        goto out;
+    if (st.in_recovery) {
+        fo_action_set(res, FO_ACTION_SKIPPED, "a standby (in recovery): nothing to lift");
+    } else if (st.has_epoch && st.epoch > req->epoch) {
+        refuse_newer(res, &st);
+    } else if (!st.read_only) {
+        fo_action_set(res, FO_ACTION_DONE, "not fenced: takes writes");
+    } else if (req->check_only) {
+        fo_action_set(res, FO_ACTION_DONE, "fenced; would lift the fence");
+    } else if (unfence(&s) == 0) {
+        fo_action_set(res, FO_ACTION_DONE, "fence lifted: takes writes again");
+    }
+out:
+    PQfinish(s.conn);
+}
+
+const struct fo_action_kind fo_action_postgres_unfence = {
+    .name = "postgres.unfence",
+    .run = unfence_run,
+    .required = fence_required,
+    .optional = unfence_optional,
+};
 
 const struct fo_action_kind fo_action_postgres_promote = {
     .name = "postgres.promote",

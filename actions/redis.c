@@ -52,6 +52,7 @@ static const char *const promote_required[] = {"host", NULL};
 static const char *const promote_optional[] = {"port", "password_file", "repoint_host",
                                                "repoint_port", NULL};
 static const char *const fence_required[] = {"host", NULL};
+static const char *const unfence_optional[] = {"port", "password_file", NULL};
 static const char *const fence_optional[] = {"port",         "password_file", "pause_ms", "mode",
                                              "repoint_host", "repoint_port",  NULL};
 
@@ -586,6 +587,37 @@ static void fence_run(const struct fo_action_req *req, struct fo_action_result *
 out:
     redis_close(&s);
 }
+
+/* ---- redis.unfence ----------------------------------------------------------------- */
+
+/* Undo a pause-mode redis.fence on a master that is still the decided primary's. */
+static void unfence_run(const struct fo_action_req *req, struct fo_action_result *res)
+{
+    struct redis_session s = {.req = req, .res = res};
+    struct redis_target t;
+    struct redis_state st;
+
+    if (target_parse(req, &fo_action_redis_unfence, &t, res) != 0)
+        return;
+    if (redis_open(&s, &t) != REDIS_OPEN_OK || read_state(&s, &st) != 0)
+        goto out;
+    if (strcmp(st.role, "master") != 0) {
+        fo_action_set(res, FO_ACTION_SKIPPED, "a %s: nothing to lift", st.role);
+    } else if (req->check_only) {
+        fo_action_set(res, FO_ACTION_DONE, "reachable master; would lift a write pause");
+    } else if (rcmd_ok(&s, "CLIENT UNPAUSE", rcmd(&s, "CLIENT UNPAUSE", "CLIENT UNPAUSE")) == 0) {
+        fo_action_set(res, FO_ACTION_DONE, "write pause lifted");
+    }
+out:
+    redis_close(&s);
+}
+
+const struct fo_action_kind fo_action_redis_unfence = {
+    .name = "redis.unfence",
+    .run = unfence_run,
+    .required = fence_required,
+    .optional = unfence_optional,
+};
 
 const struct fo_action_kind fo_action_redis_promote = {
     .name = "redis.promote",

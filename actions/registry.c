@@ -10,8 +10,10 @@
 static const struct fo_action_kind *const kinds[] = {
     &fo_action_postgres_promote,
     &fo_action_postgres_fence,
+    &fo_action_postgres_unfence,
     &fo_action_redis_promote,
     &fo_action_redis_fence,
+    &fo_action_redis_unfence,
     &fo_action_vercel_env,
     &fo_action_vercel_redeploy,
     &fo_action_cloudflare_dns,
