@@ -301,6 +301,8 @@ void fo_node_close(struct fo_node *n, fo_node_cb close_cb)
 static void apply_cb(struct raft_apply *a, int status, void *result)
 {
     struct fo_node_propose *req = a->data;
+    if (req->cb == NULL)
+        return; /* fire and forget: the FSM (and the next tick) will tell */
     if (status == 0)
         req->cb(req, 0, result);
     else if (status == RAFT_LEADERSHIPLOST)

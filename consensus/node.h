@@ -149,8 +149,9 @@ void fo_node_close(struct fo_node *n, fo_node_cb close_cb);
  * loop has stopped (uv_run returned), never from a callback. Idempotent. */
 void fo_node_release(struct fo_node *n);
 
-/* Propose one command. Returns 0 and later calls cb exactly once, or returns an error
- * code (FO_NODE_ENOTLEADER, ENOTREADY, EENCODE, EIO, ECLOSING) and never calls cb. */
+/* Propose one command. Returns 0 and later calls cb exactly once (cb may be NULL), or
+ * returns an error code (FO_NODE_ENOTLEADER, ENOTREADY, EENCODE, EIO, ECLOSING) and
+ * never calls cb. */
 int fo_node_propose(struct fo_node *n, struct fo_node_propose *req, const struct fo_cmd *cmd,
                     fo_node_propose_cb cb);
 

@@ -12,6 +12,7 @@
 
 #include "coordinator/executor.h"
 #include "coordinator/log.h"
+#include "coordinator/operations.h"
 #include "coordinator/status.h"
 
 /* Reply ok with a JSON document as the body (it is consumed). */
@@ -59,11 +60,40 @@ static bool redirect_to_leader(struct fo_daemon *d, struct fo_admin_call *call)
     return true;
 }
 
+/* This node's own probes: what it sees of every region. */
+static json_t *checks_json(struct fo_daemon *d)
+{
+    json_t *arr = json_array();
+
+    for (size_t i = 0; d->prober_started && i < fo_prober_count(&d->prober); i++) {
+        const struct fo_probe_spec *sp = fo_prober_spec(&d->prober, i);
+        const struct fo_probe_result *r = fo_prober_result(&d->prober, i);
+        json_t *o = json_object();
+        json_object_set_new(o, "name", json_string(sp->name));
+        json_object_set_new(o, "region", json_string(sp->region));
+        json_object_set_new(o, "critical", json_boolean(sp->critical));
+        json_object_set_new(
+            o, "status",
+            json_string(fo_enum_name(fo_status_names, fo_prober_check_status(&d->prober, i))));
+        json_object_set_new(o, "detail", r != NULL ? json_string(r->detail) : json_null());
+        json_object_set_new(o, "latency_ms",
+                            r != NULL && r->at_ms != 0 ? json_real((double)r->latency_us / 1000.0)
+                                                       : json_null());
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
 static void cmd_status(struct fo_daemon *d, struct fo_admin_call *call,
                        const struct fo_admin_req *req)
 {
+    json_t *doc = fo_status_build(&d->cfg, &d->node);
     (void)req;
-    reply_json(call, fo_status_build(&d->cfg, &d->node));
+    /* Why the cluster would or would not fail over now, as the leader reasons. */
+    json_object_set_new(doc, "decision", fo_ops_explain(d));
+    json_object_set_new(doc, "checks", checks_json(d));
+    json_object_set_new(doc, "self_fenced", json_boolean(d->self_fenced));
+    reply_json(call, doc);
 }
 
 static void cmd_history(struct fo_daemon *d, struct fo_admin_call *call,
@@ -133,14 +163,14 @@ static void cmd_report(struct fo_daemon *d, struct fo_admin_call *call,
     }
     doc = json_object();
     json_object_set_new(doc, "operation", fo_status_operation(op));
-    fo_executor_timeline(op, d->plan.rto_target_ms, timeline, sizeof(timeline));
+    fo_executor_timeline(op, d->cfg.plan.rto_target_ms, timeline, sizeof(timeline));
     json_object_set_new(doc, "timeline", json_string(timeline));
     t0 = op->detected_ms != 0 ? op->detected_ms : op->started_ms;
     json_object_set_new(doc, "rto_ms",
                         op->ended_ms >= t0 && op->ended_ms != 0
                             ? json_integer((json_int_t)(op->ended_ms - t0))
                             : json_null());
-    json_object_set_new(doc, "rto_target_ms", json_integer((json_int_t)d->plan.rto_target_ms));
+    json_object_set_new(doc, "rto_target_ms", json_integer((json_int_t)d->cfg.plan.rto_target_ms));
     reply_json(call, doc);
 }
 
@@ -173,6 +203,30 @@ static void cmd_resume(struct fo_daemon *d, struct fo_admin_call *call,
                        const struct fo_admin_req *req)
 {
     cmd_mode(d, call, req, FO_MODE_AUTO);
+}
+
+static bool flag(const struct fo_admin_req *req, const char *key)
+{
+    const char *v = fo_admin_req_arg(req, key);
+    return v != NULL && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
+}
+
+static void cmd_failover(struct fo_daemon *d, struct fo_admin_call *call,
+                         const struct fo_admin_req *req)
+{
+    const char *by = fo_admin_req_arg(req, "by");
+    fo_log_info("admin.failover", "to=%s force=%d dry_run=%d by=\"%s\"",
+                fo_admin_req_arg(req, "to") != NULL ? fo_admin_req_arg(req, "to") : "-",
+                flag(req, "force"), flag(req, "dry_run"), by != NULL ? by : "-");
+    fo_ops_failover(d, call, fo_admin_req_arg(req, "to"), flag(req, "force"), flag(req, "dry_run"),
+                    fo_admin_req_arg(req, "reason"), by != NULL ? by : "failoverctl");
+}
+
+static void cmd_drill(struct fo_daemon *d, struct fo_admin_call *call,
+                      const struct fo_admin_req *req)
+{
+    const char *by = fo_admin_req_arg(req, "by");
+    fo_ops_drill(d, call, fo_admin_req_arg(req, "to"), by != NULL ? by : "failoverctl");
 }
 
 /* Build the command a follower forwarded. Returns 0, or -1 with msg saying which
@@ -255,8 +309,10 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"status", false, cmd_status}, {"history", false, cmd_history}, {"report", false, cmd_report},
-    {"pause", true, cmd_pause},    {"resume", true, cmd_resume},    {"propose", true, cmd_propose},
+    {"status", false, cmd_status},    {"history", false, cmd_history},
+    {"report", false, cmd_report},    {"pause", true, cmd_pause},
+    {"resume", true, cmd_resume},     {"propose", true, cmd_propose},
+    {"failover", true, cmd_failover}, {"drill", true, cmd_drill},
 };
 
 void fo_commands_dispatch(struct fo_daemon *d, struct fo_admin_call *call,

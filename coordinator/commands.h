@@ -10,6 +10,8 @@
  * (a follower redirects) unless no leader is known.
  *   pause [admin]            maintenance: no automatic failover; args by, reason
  *   resume [admin]           automatic failover again; arg by
+ *   failover [admin]         operator failover: args to, force, dry_run, reason, by
+ *   drill [admin]            the plan in check mode: args to, by
  *   propose [admin]          node-to-leader forwarding (t=digest | t=verdict)
  *
  * Loop thread only. A command replies exactly once, now or after a commit.

@@ -4,6 +4,7 @@
 #include "coordinator/daemon.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,8 @@
 
 #include "coordinator/admin_client.h"
 #include "coordinator/commands.h"
+#include "coordinator/operations.h"
+#include "actions/action.h"
 #include "coordinator/log.h"
 #include "actions/secret.h"
 
@@ -153,6 +156,9 @@ static void housekeeping(uv_timer_t *t)
     struct fo_daemon *d = t->data;
     maybe_init(d);
     maybe_report_digest(d);
+    fo_verdicts_reconcile(&d->verdicts);
+    fo_executor_kick(&d->executor);
+    fo_ops_tick(d);
 }
 
 static void watchdog_ping(uv_timer_t *t)
@@ -171,6 +177,9 @@ static void on_ready(struct fo_node *n)
                 fo_node_state(n)->primary != NULL ? fo_node_state(n)->primary : "-");
     maybe_init(d);
     maybe_report_digest(d);
+    fo_verdicts_reconcile(&d->verdicts);
+    /* A new leader resumes the operation in flight from its journal. */
+    fo_executor_kick(&d->executor);
 }
 
 static void on_change(struct fo_node *n)
@@ -301,6 +310,11 @@ static void on_signal(uv_signal_t *h, int signum)
     fo_daemon_stop(d);
 }
 
+static struct fo_daemon *container_of_verdicts(struct fo_verdicts *v)
+{
+    return (struct fo_daemon *)((char *)v - offsetof(struct fo_daemon, verdicts));
+}
+
 static void closed_one(struct fo_daemon *d)
 {
     if (--d->pending_closes == 0)
@@ -320,6 +334,185 @@ static void node_closed(struct fo_node *n)
 static void admin_closed(struct fo_admin_server *s)
 {
     closed_one(s->data);
+}
+
+static void health_closed(struct fo_health_server *s)
+{
+    closed_one(s->data);
+}
+
+static void executor_closed(struct fo_executor *ex)
+{
+    closed_one(ex->data);
+}
+
+static void verdicts_closed(struct fo_verdicts *v)
+{
+    closed_one(container_of_verdicts(v));
+}
+
+static void prober_closed(struct fo_prober *p)
+{
+    closed_one(p->data);
+}
+
+/* ---- this node's probes, and feeds ----------------------------------------------- */
+
+static void on_region(struct fo_prober *p, const char *region, int status, const char *reason)
+{
+    struct fo_daemon *d = p->data;
+    fo_verdicts_set(&d->verdicts, d->cfg.self->name, region, status, reason, fo_daemon_now_ms());
+}
+
+/* One check per site component (postgres:SITE, redis:SITE) plus checks.http. */
+static int start_prober(struct fo_daemon *d, struct fo_error *err)
+{
+    const struct fo_config_checks *ck = &d->cfg.checks;
+    struct fo_probe_spec *specs;
+    char(*names)[FO_NAME_MAX + 16];
+    size_t n = 0, cap = 2 * d->cfg.nsites + ck->nhttp;
+    int rv;
+
+    if (cap == 0)
+        return 0;
+    specs = calloc(cap, sizeof(*specs));
+    names = calloc(cap, sizeof(*names));
+    if (specs == NULL || names == NULL) {
+        free(specs);
+        free(names);
+        return fo_error_set(err, 1, "out of memory");
+    }
+    for (size_t i = 0; i < d->cfg.nsites; i++) {
+        const struct fo_site *s = &d->cfg.sites[i];
+        if (s->postgres != NULL) {
+            struct fo_probe_spec *sp = &specs[n];
+            snprintf(names[n++], sizeof(names[0]), "postgres:%s", s->name);
+            sp->name = names[n - 1];
+            sp->kind = FO_PROBE_POSTGRES;
+            sp->region = s->postgres->region;
+            sp->critical = ck->postgres_critical;
+            sp->host = s->postgres->host;
+            sp->port = s->postgres->port;
+            sp->dbname = s->postgres->dbname;
+            sp->user = s->postgres->user;
+            sp->password_file = s->postgres->password_file;
+        }
+        if (s->redis != NULL) {
+            struct fo_probe_spec *sp = &specs[n];
+            snprintf(names[n++], sizeof(names[0]), "redis:%s", s->name);
+            sp->name = names[n - 1];
+            sp->kind = FO_PROBE_REDIS;
+            sp->region = s->redis->region;
+            sp->critical = ck->redis_critical;
+            sp->host = s->redis->host;
+            sp->port = s->redis->port;
+            sp->password_file = s->redis->password_file;
+        }
+    }
+    for (size_t i = 0; i < ck->nhttp; i++) {
+        struct fo_probe_spec *sp = &specs[n++];
+        sp->name = ck->http[i].name;
+        sp->kind = FO_PROBE_HTTP;
+        sp->region = ck->http[i].region;
+        sp->critical = ck->http[i].critical;
+        sp->url = ck->http[i].url;
+        sp->expect_status = ck->http[i].expect_status;
+    }
+    for (size_t i = 0; i < n; i++) {
+        specs[i].interval_ms = ck->interval_ms;
+        specs[i].timeout_ms = specs[i].kind == FO_PROBE_HTTP && ck->http != NULL &&
+                                      i >= n - ck->nhttp && ck->http[i - (n - ck->nhttp)].timeout_ms
+                                  ? ck->http[i - (n - ck->nhttp)].timeout_ms
+                                  : ck->timeout_ms;
+        specs[i].down_after_ms = ck->down_after_ms;
+        specs[i].up_after_ms = ck->up_after_ms;
+    }
+    d->prober.data = d;
+    rv = fo_prober_init(&d->prober, d->loop, specs, n, on_region, NULL, err);
+    free(specs); /* copied by fo_prober_init */
+    free(names);
+    if (rv != 0)
+        return rv;
+    d->prober_started = true;
+    return fo_prober_start(&d->prober, err);
+}
+
+/* A monitoring feed's report: region and component checked, then one more observer's
+ * verdict (verdicts.h aggregates components). Times are this node's: the decision
+ * compares them with the leader's clock, which a feed's clock has no part in. */
+static void on_health(struct fo_health_server *s, struct fo_health_call *call,
+                      const struct fo_health *h)
+{
+    struct fo_daemon *d = s->data;
+    char msg[FO_TEXT_MAX];
+
+    if (h->component == NULL || h->component[0] == '\0') {
+        fo_health_call_reply(call, FO_REPLY_BAD_REQUEST, "health.component: required");
+        return;
+    }
+    if (fo_verdicts_component(&d->verdicts, h->observer, h->region, h->component, h->status,
+                              h->detail, fo_daemon_now_ms(), msg, sizeof(msg)) != 0) {
+        fo_health_call_reply(call, FO_REPLY_BAD_REQUEST, "health.%s", msg);
+        return;
+    }
+    fo_health_call_reply(call, FO_REPLY_OK, "recorded");
+}
+
+static int start_health(struct fo_daemon *d, struct fo_error *err)
+{
+    struct fo_health_server_config hc = {0};
+
+    if (d->cfg.health.listen == NULL)
+        return 0;
+    if (d->cfg.nfeeds > sizeof(d->feeds) / sizeof(d->feeds[0]))
+        return fo_error_set(err, 1, "too many feeds");
+    for (size_t i = 0; i < d->cfg.nfeeds; i++) {
+        if (fo_secret_read_file(d->cfg.feeds[i].token_file, d->feed_tokens[i],
+                                sizeof(d->feed_tokens[i]), err) != 0)
+            return 1;
+        d->feeds[i].name = d->cfg.feeds[i].name;
+        d->feeds[i].token = d->feed_tokens[i];
+    }
+    hc.listen = d->cfg.health.listen;
+    hc.max_connections = d->cfg.health.max_connections;
+    hc.request_timeout_ms = d->cfg.admin.request_timeout_ms;
+    hc.feeds = d->feeds;
+    hc.nfeeds = d->cfg.nfeeds;
+    d->health.data = d;
+    if (fo_health_server_start(&d->health, d->loop, &hc, on_health, err) != 0)
+        return 1;
+    d->health_started = true;
+    return 0;
+}
+
+/* Every step of the plan names a known action with known parameters: a typo must stop
+ * the node at start, not the failover at 3 a.m. */
+static int check_plan(struct fo_daemon *d, struct fo_error *err)
+{
+    for (size_t i = 0; i < d->cfg.plan.nsteps; i++) {
+        const struct fo_plan_step *st = &d->cfg.plan.steps[i];
+        const struct fo_action_kind *kind = fo_action_kind_find(st->action);
+        if (kind == NULL)
+            return fo_error_set(err, 2, "%s:%u: plan.steps[%zu].action: unknown action '%s'",
+                                d->cfg.path, st->line, i, st->action);
+        for (size_t j = 0; j < st->nparams; j++) {
+            const struct fo_kv *p = &st->params[j];
+            /* "event" tells a notification which message it is (executor.h). */
+            if (strcmp(p->key, "event") == 0 && strncmp(st->action, "notify.", 7) == 0) {
+                if (strcmp(p->value, "opened") != 0 && strcmp(p->value, "resolved") != 0)
+                    return fo_error_set(err, 2,
+                                        "%s:%u: plan.steps[%zu].params.event: '%.32s' is not "
+                                        "opened or resolved",
+                                        d->cfg.path, st->line, i, p->value);
+                continue;
+            }
+            if (!fo_action_param_known(kind, p->key))
+                return fo_error_set(err, 2,
+                                    "%s:%u: plan.steps[%zu].params.%s: not a parameter of %s",
+                                    d->cfg.path, st->line, i, p->key, st->action);
+        }
+    }
+    return 0;
 }
 
 static int start_node(struct fo_daemon *d, bool init, struct fo_error *err)
@@ -374,8 +567,11 @@ int fo_daemon_start(struct fo_daemon *d, uv_loop_t *loop, const struct fo_daemon
         return 1;
     }
     d->config_loaded = true;
-    /* The runbook's RTO for critical systems: 2 hours. */
-    d->plan.rto_target_ms = 2u * 60u * 60u * 1000u;
+    d->last_reason = -1;
+    if (check_plan(d, err) != 0) {
+        d->exit_code = 2;
+        return 1;
+    }
     fo_log_setup(d->cfg.self->name, (enum fo_log_level)opts->log_level);
     if (fo_secret_read_file(d->cfg.admin.token_file, d->admin_token, sizeof(d->admin_token), err) !=
         0)
@@ -388,6 +584,23 @@ int fo_daemon_start(struct fo_daemon *d, uv_loop_t *loop, const struct fo_daemon
                 FO_VERSION, d->cfg.cluster, (unsigned long long)d->cfg.self->id, d->cfg.self->raft,
                 d->cfg.admin.listen, d->cfg.digest);
     if (start_node(d, opts->init, err) != 0) {
+        fo_daemon_stop(d);
+        return 1;
+    }
+    if (fo_verdicts_init(&d->verdicts, loop, &d->node, &d->cfg, d->admin_token) != 0) {
+        fo_error_set(err, 1, "out of memory");
+        fo_daemon_stop(d);
+        return 1;
+    }
+    d->verdicts_started = true;
+    {
+        const struct fo_executor_runner runner = {fo_action_run, fo_action_kind_find};
+        d->executor.data = d;
+        d->executor.on_finished = fo_ops_finished;
+        fo_executor_init(&d->executor, loop, &d->node, &d->cfg, &d->cfg.plan, &runner);
+        d->executor_started = true;
+    }
+    if (start_prober(d, err) != 0 || start_health(d, err) != 0) {
         fo_daemon_stop(d);
         return 1;
     }
@@ -439,7 +652,24 @@ void fo_daemon_stop(struct fo_daemon *d)
         uv_close((uv_handle_t *)&d->sigint, handle_closed);
         uv_close((uv_handle_t *)&d->housekeeping, handle_closed);
     }
-    /* Raft first: its pending proposals answer their admin calls with "unknown". */
+    /* Producers first: nothing may start new work on a closing node. */
+    if (d->prober_started) {
+        d->pending_closes++;
+        fo_prober_close(&d->prober, prober_closed);
+    }
+    if (d->health_started) {
+        d->pending_closes++;
+        fo_health_server_close(&d->health, health_closed);
+    }
+    if (d->executor_started) {
+        d->pending_closes++;
+        fo_executor_close(&d->executor, executor_closed);
+    }
+    if (d->verdicts_started) {
+        d->pending_closes++;
+        fo_verdicts_close(&d->verdicts, verdicts_closed);
+    }
+    /* Raft next: its pending proposals answer their admin calls with "unknown". */
     if (d->node_started) {
         d->pending_closes++;
         fo_node_close(&d->node, node_closed);
@@ -455,9 +685,10 @@ void fo_daemon_free(struct fo_daemon *d)
 {
     fo_secret_wipe(d->admin_token, sizeof(d->admin_token));
     fo_secret_wipe(d->read_token, sizeof(d->read_token));
+    for (size_t i = 0; i < sizeof(d->feed_tokens) / sizeof(d->feed_tokens[0]); i++)
+        fo_secret_wipe(d->feed_tokens[i], sizeof(d->feed_tokens[i]));
     if (d->node_started)
         fo_node_release(&d->node); /* the loop has run dry: libraft is done with it */
-    fo_plan_free(&d->plan);
     if (d->config_loaded)
         fo_config_free(&d->cfg);
     d->config_loaded = false;

@@ -31,8 +31,12 @@
 
 #include "consensus/node.h"
 #include "coordinator/admin_server.h"
+#include "coordinator/decision.h"
+#include "coordinator/executor.h"
+#include "coordinator/health_server.h"
+#include "coordinator/probe.h"
+#include "coordinator/verdicts.h"
 #include "coordinator/config.h"
-#include "coordinator/plan.h"
 #include "proto/admin.h"
 
 struct fo_daemon_options {
@@ -41,10 +45,11 @@ struct fo_daemon_options {
     int log_level; /* enum fo_log_level: once the config names the node, lines carry it */
 };
 
+#define FO_DAEMON_MAX_SITES FO_CONFIG_MAX_SITES
+
 struct fo_daemon {
     uv_loop_t *loop;
     struct fo_config cfg;
-    struct fo_plan plan; /* the failover plan (empty until the config holds one) */
     struct fo_node node;
     struct fo_admin_server admin;
     uv_signal_t sigterm, sigint;
@@ -55,7 +60,27 @@ struct fo_daemon {
     struct fo_node_propose init_req;
     bool init_pending;
     struct fo_node_propose digest_req;
-    bool digest_pending; /* proposed locally or forwarded, not answered yet */
+    bool digest_pending;            /* proposed locally or forwarded, not answered yet */
+    struct fo_executor executor;    /* runs the operation in flight (leader) */
+    struct fo_verdicts verdicts;    /* what this node reports, committed by reconciling */
+    struct fo_prober prober;        /* this node's probes of every region */
+    struct fo_health_server health; /* monitoring feeds push reports here (optional) */
+    struct fo_health_feed feeds[16];
+    char feed_tokens[16][FO_TOKEN_MAX + 1]; /* secrets: wiped by fo_daemon_free */
+    bool executor_started, verdicts_started, prober_started, health_started;
+    /* the decision (operations.c) */
+    struct fo_decision decision_scratch; /* large: kept here, not on the stack */
+    struct fo_site_lag lags[FO_DAEMON_MAX_SITES];
+    const char *stale[FO_CONFIG_MAX_PEERS];
+    bool begin_pending;
+    int last_reason; /* the decision reason last logged, so each change is logged once */
+    struct fo_node_propose cooldown_req;
+    bool cooldown_pending;
+    /* self-fence (operations.c) */
+    uint64_t majority_contact_ms; /* loop time of the last contact with a majority */
+    bool self_fenced;
+    char fenced_site[FO_NAME_MAX + 1];
+    unsigned fence_inflight;
     bool config_loaded, node_started, admin_started;
     bool stopping;
     int pending_closes;

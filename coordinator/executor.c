@@ -31,7 +31,7 @@ struct fo_executor_work {
     struct fo_action_req req;
     struct fo_action_result res;
     /* owned copies of everything req points to: the FSM may change meanwhile */
-    char *kind, *op_id, *from, *to, *reason, *timeline;
+    char *kind, *op_id, *from, *to, *reason, *timeline, *event;
     struct fo_kv *params;
     size_t nparams;
 };
@@ -397,6 +397,7 @@ static void work_free(struct fo_executor_work *w)
     free(w->to);
     free(w->reason);
     free(w->timeline);
+    free(w->event);
     kv_free(w->params, w->nparams);
     free(w);
 }
@@ -514,8 +515,15 @@ static void queue_action(struct fo_executor *ex, uint32_t index)
         return;
     }
     w->params = calloc((size_t)n + 1, sizeof(*w->params));
-    memcpy(w->params, params, (size_t)n * sizeof(*params));
-    w->nparams = (size_t)n;
+    /* "event" (opened / resolved) is the request's, not a parameter of the action. */
+    for (int i = 0; i < n; i++) {
+        if (strcmp(params[i].key, "event") == 0 && w->event == NULL) {
+            w->event = params[i].value;
+            free(params[i].key);
+        } else {
+            w->params[w->nparams++] = params[i];
+        }
+    }
     w->ex = ex;
     w->generation = ex->generation;
     w->index = index;
@@ -529,14 +537,14 @@ static void queue_action(struct fo_executor *ex, uint32_t index)
     w->timeline = xdup(timeline);
     w->req.kind = w->kind;
     w->req.op_id = w->op_id;
-    w->req.epoch = op->epoch;
+    /* A drill rehearses the failover that would come next: its check-mode actions see
+     * the epoch that one would record. */
+    w->req.epoch = op->kind == FO_OP_DRILL ? op->epoch + 1 : op->epoch;
     w->req.op_kind = fo_enum_name(fo_op_kind_names, op->kind);
     w->req.from = w->from;
     w->req.to = w->to;
     w->req.reason = w->reason;
-    for (size_t i = 0; i < w->nparams; i++)
-        if (strcmp(w->params[i].key, "event") == 0)
-            w->req.event = w->params[i].value;
+    w->req.event = w->event;
     w->req.timeline = w->timeline;
     w->req.check_only = op->kind == FO_OP_DRILL;
     w->req.deadline_ms = fo_action_now_ms() + (ps->timeout_ms > 0 ? ps->timeout_ms : 60000);

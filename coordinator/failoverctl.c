@@ -231,10 +231,30 @@ static void print_status_table(const json_t *doc)
                jstr(n, "role"), json_is_boolean(r) ? (json_is_true(r) ? "yes" : "no") : "?",
                jstr(n, "raft"), jstr(n, "admin"));
     }
+    if (json_is_object(json_object_get(doc, "decision"))) {
+        const json_t *dec = json_object_get(doc, "decision");
+        printf("\ndecision  %s: %s\n",
+               json_is_true(json_object_get(dec, "would_fail_over")) ? "WOULD FAIL OVER"
+                                                                     : "no failover",
+               jstr(dec, "text"));
+    }
+    if (json_is_true(json_object_get(doc, "self_fenced")))
+        printf("fence     this node fenced the primary's servers in its region (no majority)\n");
     if (json_is_object(op))
         print_operation(op);
     else
         printf("\noperation none in flight\n");
+    if (json_array_size(json_object_get(doc, "checks")) > 0) {
+        json_t *c;
+        printf("\n%-18s %-12s %-8s %-4s %s   (as %s sees them)\n", "CHECK", "REGION", "STATUS",
+               "CRIT", "DETAIL", jstr(doc, "node"));
+        json_array_foreach(json_object_get(doc, "checks"), i, c)
+        {
+            printf("%-18s %-12s %-8s %-4s %s\n", jstr(c, "name"), jstr(c, "region"),
+                   jstr(c, "status"), json_is_true(json_object_get(c, "critical")) ? "yes" : "no",
+                   jstr(c, "detail"));
+        }
+    }
     if (json_array_size(json_object_get(doc, "verdicts")) > 0) {
         json_t *v;
         printf("\n%-16s %-12s %-8s %s\n", "OBSERVER", "REGION", "STATUS", "REASON");
@@ -488,6 +508,75 @@ static int cmd_report(struct ctl *ctl, int argc, char **argv)
     return simple_call(ctl, "report", args, argc == 1 ? 1 : 0, print_report);
 }
 
+static void print_dry_run(const json_t *doc)
+{
+    size_t i;
+    json_t *st;
+
+    printf("failover %s -> %s (epoch %lld)%s: %s\n", jstr(doc, "from"), jstr(doc, "to"),
+           jint(doc, "epoch"), json_is_true(json_object_get(doc, "force")) ? " --force" : "",
+           json_is_true(json_object_get(doc, "would_fail_over")) ? "WOULD RUN" : "REFUSED");
+    printf("  %s (%s)\n", jstr(doc, "text"), jstr(doc, "reason"));
+    printf("\nplan:\n");
+    json_array_foreach(json_object_get(doc, "plan"), i, st)
+    {
+        printf("  %zu. %-24s %-20s target %-4s timeout %lld ms, %lld attempt(s), on failure %s\n",
+               i + 1, jstr(st, "name"), jstr(st, "action"), jstr(st, "target"),
+               jint(st, "timeout_ms"), jint(st, "attempts"), jstr(st, "on_failure"));
+    }
+    printf("\nnothing was changed (--dry-run)\n");
+}
+
+/* failover --to SITE [--force] [--dry-run] [--reason TEXT] */
+static int cmd_failover(struct ctl *ctl, int argc, char **argv)
+{
+    struct fo_kv args[6];
+    size_t n = 0;
+    char by[128];
+    bool dry_run = false;
+
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--to") == 0 && i + 1 < argc) {
+            args[n++] = (struct fo_kv){"to", argv[++i]};
+        } else if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc) {
+            args[n++] = (struct fo_kv){"reason", argv[++i]};
+        } else if (strcmp(argv[i], "--force") == 0) {
+            args[n++] = (struct fo_kv){"force", "1"};
+        } else if (strcmp(argv[i], "--dry-run") == 0) {
+            args[n++] = (struct fo_kv){"dry_run", "1"};
+            dry_run = true;
+        } else {
+            fprintf(stderr,
+                    "failoverctl: failover: unexpected argument '%s' (usage: failover "
+                    "--to SITE [--force] [--dry-run] [--reason TEXT])\n",
+                    argv[i]);
+            return EXIT_USAGE;
+        }
+        if (n == 5)
+            break;
+    }
+    requester(by, sizeof(by));
+    args[n++] = (struct fo_kv){"by", by};
+    return simple_call(ctl, "failover", args, n, dry_run ? print_dry_run : NULL);
+}
+
+/* drill [--to SITE] */
+static int cmd_drill(struct ctl *ctl, int argc, char **argv)
+{
+    const char *to = NULL;
+    struct fo_kv args[2];
+    size_t n = 0;
+    char by[128];
+
+    if (opt_value(argc, argv, "--to", &to) != 0)
+        return EXIT_USAGE;
+    requester(by, sizeof(by));
+    args[n++] = (struct fo_kv){"by", by};
+    if (to != NULL)
+        args[n++] = (struct fo_kv){"to", (char *)to};
+    return simple_call(ctl, "drill", args, n, NULL);
+}
+
 struct command {
     const char *name;
     const char *args;
@@ -502,6 +591,9 @@ static const struct command commands[] = {
     {"report", "[OPERATION]", "an operation's incident timeline and the RTO achieved", cmd_report},
     {"pause", "[--reason TEXT]", "maintenance: no automatic failover (replicated)", cmd_pause},
     {"resume", "", "automatic failover again", cmd_resume},
+    {"failover", "--to SITE [--force] [--dry-run] [--reason TEXT]",
+     "operator failover; keeps the health and RPO gates unless --force", cmd_failover},
+    {"drill", "[--to SITE]", "run the whole plan in check mode (changes nothing)", cmd_drill},
 };
 
 static void usage(FILE *out)
@@ -512,7 +604,7 @@ static void usage(FILE *out)
                  "\n"
                  "commands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(out, "  %-10s %-12s %s\n", commands[i].name, commands[i].args, commands[i].help);
+        fprintf(out, "  %s %s\n      %s\n", commands[i].name, commands[i].args, commands[i].help);
     fprintf(out, "\n"
                  "  -s, --server ADDR[,ADDR...]  admin addresses of the nodes (a.b.c.d:port),\n"
                  "                               tried in order; default $FAILOVERCTL_ADDR\n"

@@ -15,6 +15,7 @@
 
 #include "coordinator/config.h"
 #include "coordinator/daemon.h"
+#include "actions/http.h"
 #include "coordinator/log.h"
 
 static void usage(FILE *out)
@@ -112,6 +113,11 @@ int main(int argc, char **argv)
 
     /* libuv writes to sockets with write(2): a peer that hung up must not kill us. */
     signal(SIGPIPE, SIG_IGN);
+    /* libcurl's global set-up is not thread-safe: once, before any thread starts. */
+    if (fo_http_global_init() != 0) {
+        fprintf(stderr, "failoverd: libcurl failed to initialise\n");
+        return 1;
+    }
     fo_log_setup(NULL, (enum fo_log_level)level);
     opts.log_level = level;
     uv_loop_init(&loop);

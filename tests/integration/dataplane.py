@@ -10,6 +10,10 @@ primary with a streaming standby, and a Redis master with a replica, all on 127.
         dp.stop()       # every server, always; safe to call twice
 
     /usr/bin/python3 tests/integration/dataplane.py --demo [--dir D]   # start by hand
+    dataplane.py --up --dir D [--ports ...]   # start, write D/dataplane.env, leave running
+    dataplane.py --down --dir D               # stop what --up started
+    dataplane.py --kill main|dr|pg-dr|... --dir D  # kill -9 a site's servers, or one
+                                              # (deploy/local-cluster kill-region uses it)
 
 What it sets up, as an operator would:
   - the primary ("main") is initdb'd, gets deploy/postgres-grants.sql applied in the app
@@ -136,6 +140,24 @@ class DataPlane:
 
     def __exit__(self, *exc):
         self.stop()
+
+    def kill_site(self, what):
+        """kill -9 servers as a region loss would: "main"/"dr" (a site's Postgres and
+        Redis) or one of "pg-main", "pg-dr", "redis-main", "redis-dr"."""
+        dirs = {"pg-main": (self.pg_dirs[self.pg_main_port], "postmaster.pid"),
+                "pg-dr": (self.pg_dirs[self.pg_dr_port], "postmaster.pid"),
+                "redis-main": (self.redis_dirs[self.redis_main_port], "redis.pid"),
+                "redis-dr": (self.redis_dirs[self.redis_dr_port], "redis.pid")}
+        names = [f"pg-{what}", f"redis-{what}"] if what in ("main", "dr") else [what]
+        for d, name in (dirs[n] for n in names):
+            pidfile = os.path.join(d, name)
+            try:
+                with open(pidfile) as f:
+                    pid = int(f.readline())
+                os.kill(pid, signal.SIGKILL)
+                wait_for(f"pid {pid} to die", lambda p=pid: not _alive(p), timeout=10)
+            except (OSError, ValueError):
+                pass
 
     # ---- helpers --------------------------------------------------------------------------
 
@@ -311,9 +333,12 @@ class DataPlane:
                     f.write(f"replicaof 127.0.0.1 {self.redis_main_port}\n")
             name = "redis-main" if port == self.redis_main_port else "redis-dr"
             with open(os.path.join(self.root, name + ".log"), "a") as logf:
+                # Its own session: a data plane started with --up outlives this process
+                # and its terminal.
                 self._redis[port] = subprocess.Popen(["redis-server", conf], stdout=logf,
                                                      stderr=subprocess.STDOUT,
-                                                     stdin=subprocess.DEVNULL)
+                                                     stdin=subprocess.DEVNULL,
+                                                     start_new_session=True)
             wait_for(f"redis on {port}", lambda p=port: self._redis_up(p), timeout=10)
         wait_for("the redis replica's link to be up",
                  lambda: self.redis_info(self.redis_dr_port).get("master_link_status") == "up",
@@ -370,10 +395,28 @@ def _alive(pid):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--demo", action="store_true", help="start, print the ports, wait for Enter")
+    ap.add_argument("--up", action="store_true", help="start, write DIR/dataplane.env, exit")
+    ap.add_argument("--down", action="store_true", help="stop what --up started in DIR")
+    ap.add_argument("--kill", choices=["main", "dr", "pg-main", "pg-dr", "redis-main", "redis-dr"],
+                    help="kill -9 a site's Postgres and Redis, or one of them")
     ap.add_argument("--dir", help="root directory (default: a new temporary one, removed after)")
     ap.add_argument("--ports", default="25532,25533,26479,26480",
                     help="pg main, pg dr, redis main, redis dr (default %(default)s)")
     args = ap.parse_args()
+    if args.up or args.down or args.kill:
+        if not args.dir:
+            ap.error("--up, --down and --kill need --dir")
+        dp = DataPlane(args.dir, *[int(p) for p in args.ports.split(",")])
+        if args.up:
+            dp.start()
+            with open(os.path.join(dp.root, "dataplane.env"), "w") as f:
+                for k, v in dp.env().items():
+                    f.write(f"{k}={v}\n")
+        elif args.down:
+            dp._stop_leftovers()
+        else:
+            dp.kill_site(args.kill)
+        return 0
     if not args.demo:
         ap.print_help()
         return 2
