@@ -9,6 +9,7 @@
  */
 #include "coordinator/executor.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +212,31 @@ void fo_executor_timeline(const struct fo_operation *op, uint64_t rto_target_ms,
 #undef APPEND
 }
 
+/* ---- fault injection (executor.h) ------------------------------------------------ */
+
+static void fault_init(struct fo_executor *ex)
+{
+    const char *f = getenv("FO_FAULT_CRASH");
+    const char *colon = f != NULL ? strchr(f, ':') : NULL;
+
+    if (colon == NULL)
+        return;
+    ex->crash_after = strncmp(f, "after", (size_t)(colon - f)) == 0;
+    snprintf(ex->crash_step, sizeof(ex->crash_step), "%s", colon + 1);
+    fo_log_warn("fault.armed", "crash=%s step=%s reason=\"FO_FAULT_CRASH is set: test only\"",
+                ex->crash_after ? "after" : "before", ex->crash_step);
+}
+
+/* Die like kill -9 when the armed step reaches the armed point on attempt 1. */
+static void fault_point(const struct fo_executor *ex, const struct fo_step *st, bool after)
+{
+    if (ex->crash_step[0] == '\0' || after != ex->crash_after || st->attempts != 1 ||
+        strcmp(st->name, ex->crash_step) != 0)
+        return;
+    fo_log_warn("fault.crash", "step=%s point=%s", st->name, after ? "after" : "before");
+    raise(SIGKILL);
+}
+
 /* ---- life cycle ------------------------------------------------------------------- */
 
 static void on_timer(uv_timer_t *t)
@@ -235,6 +261,7 @@ void fo_executor_init(struct fo_executor *ex, uv_loop_t *loop, struct fo_node *n
     ex->runner = *runner;
     uv_timer_init(loop, &ex->timer);
     ex->timer.data = ex;
+    fault_init(ex);
 }
 
 /* Forget the current term's bookkeeping; cancel actions in flight. */
@@ -431,6 +458,9 @@ static void work_done(uv_work_t *req, int status)
         maybe_closed(ex);
         return;
     }
+    if (fo_node_state(ex->node)->operation != NULL &&
+        w->index < fo_node_state(ex->node)->operation->nsteps)
+        fault_point(ex, &fo_node_state(ex->node)->operation->steps[w->index], true);
     switch (w->res.status) {
     case FO_ACTION_DONE:
         state = FO_STEP_DONE;
@@ -489,6 +519,7 @@ static void queue_action(struct fo_executor *ex, uint32_t index)
     }
     st = &op->steps[index];
     ps = fo_plan_step_find(ex->plan, st->name);
+    fault_point(ex, st, false);
 
     n = ps != NULL
             ? fo_plan_params(ex->cfg, ps, target_site(ps, op), params, MAX_PARAMS, msg, sizeof(msg))

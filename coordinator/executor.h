@@ -27,6 +27,12 @@
  * loss (fo_executor_kick sees the node is no longer a ready leader) cancels the actions
  * in flight (their cancel flag) and drops their results: the next leader decides.
  *
+ * Fault injection (tests only; inert unless set): FO_FAULT_CRASH=before:STEP or
+ * after:STEP makes the node kill itself with SIGKILL — like kill -9 — on attempt 1 of
+ * that step, right after `running` is committed (before) or after the action returned but
+ * before its result is committed (after: the case that proves re-runs are idempotent).
+ * tests/integration/test_crash_steps.py crashes the leader at every step this way.
+ *
  * Ownership: caller-allocated; borrows node, cfg and plan, which must outlive it.
  */
 #ifndef FO_COORDINATOR_EXECUTOR_H
@@ -85,6 +91,8 @@ struct fo_executor {
     unsigned inflight; /* proposals and works that still point at this executor */
     bool closing;
     fo_executor_close_cb close_cb;
+    char crash_step[FO_NAME_MAX + 1]; /* FO_FAULT_CRASH: the step, or empty */
+    bool crash_after;                 /* after the action (else before it) */
 };
 
 /* Set up (no work starts until fo_executor_kick). runner is copied. */
