@@ -17,6 +17,7 @@
 #include "coordinator/daemon.h"
 #include "actions/http.h"
 #include "coordinator/log.h"
+#include "coordinator/plan_check.h"
 
 static void usage(FILE *out)
 {
@@ -34,7 +35,8 @@ static void usage(FILE *out)
                  "                      data directory already holds a cluster. Never use it to\n"
                  "                      bring back a node that lost its disk: start that node\n"
                  "                      without --init and it rejoins through the leader.\n"
-                 "      --check-config  validate the configuration, print its digest, exit\n"
+                 "      --check-config  validate the configuration (and the plan's actions and\n"
+                 "                      parameters), print its digest, exit\n"
                  "      --log-level L   debug, info (default), warn or error\n"
                  "\n"
                  "Logs go to stderr, one key=value line per event. SIGTERM or SIGINT stops the\n"
@@ -101,8 +103,9 @@ int main(int argc, char **argv)
     }
     if (check) {
         struct fo_config cfg;
-        if (fo_config_load(opts.config_path, &cfg, &err) != 0) {
+        if (fo_config_load(opts.config_path, &cfg, &err) != 0 || fo_plan_check(&cfg, &err) != 0) {
             fprintf(stderr, "failoverd: %s\n", err.msg);
+            fo_config_free(&cfg); /* a failed load leaves it zeroed: safe to free */
             return 2;
         }
         printf("%s: ok, node %s, %zu peers, %zu sites, digest %s\n", opts.config_path,
