@@ -192,6 +192,9 @@ static void decide(struct fo_daemon *d)
 
     if (d->begin_pending || fo_node_state(&d->node)->operation != NULL)
         return;
+    /* Our own latest view must be in the FSM before we act on the FSM. */
+    if (!fo_verdicts_settled(&d->verdicts, d->cfg.self->name))
+        return;
     fo_ops_input(d, &in);
     fo_decision_auto(&in, dec);
     log_decision(d, dec);
@@ -332,10 +335,19 @@ static void self_fence_tick(struct fo_daemon *d)
     const struct fo_state *st = fo_node_state(&d->node);
 
     fo_node_leader(&d->node, &lid, &laddr);
-    /* Contact with a majority: we lead (check-quorum keeps that honest within ~2 election
-     * timeouts), or we follow a leader we currently hear from. */
-    contact = fo_node_ready(&d->node) ||
-              (lid != 0 && lid != d->cfg.self->id && fo_node_peer_reachable(&d->node, lid) == 1);
+    /* Contact with a majority: we follow a leader we heard from within the election
+     * timeout, or we lead and a majority of voters answered within it. Not merely "we
+     * lead": libraft 0.15 deposes a cut-off leader only 1-2 election timeouts after the
+     * cut, and a fence that late can come after the majority promoted (the simulation's
+     * invariant (k), sim --decide --seed 729 --failover-after 3000). */
+    if (fo_node_role(&d->node) == RAFT_LEADER) {
+        size_t heard = 0;
+        for (size_t i = 0; i < d->cfg.npeers; i++)
+            heard += fo_node_peer_reachable(&d->node, d->cfg.peers[i].id) == 1;
+        contact = heard * 2 > d->cfg.npeers;
+    } else {
+        contact = lid != 0 && lid != d->cfg.self->id && fo_node_peer_reachable(&d->node, lid) == 1;
+    }
     if (contact || d->majority_contact_ms == 0) {
         if (contact && d->self_fenced) {
             d->self_fenced = false;

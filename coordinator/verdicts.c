@@ -181,6 +181,15 @@ static int committed_status(const struct fo_verdicts *v, const struct fo_verdict
     return -1; /* no row yet: UNKNOWN wants one too, so that observers show */
 }
 
+bool fo_verdicts_settled(const struct fo_verdicts *v, const char *observer)
+{
+    for (size_t i = 0; i < v->nwants; i++)
+        if (strcmp(v->wants[i].observer, observer) == 0 &&
+            committed_status(v, &v->wants[i]) != v->wants[i].status)
+            return false;
+    return true;
+}
+
 static void send_one(struct fo_verdicts *v, size_t index, const struct fo_peer *leader)
 {
     struct fo_verdict_want *w = &v->wants[index];

@@ -75,6 +75,11 @@ int fo_verdicts_component(struct fo_verdicts *v, const char *feed, const char *r
                           const char *component, int status, const char *detail, uint64_t at_ms,
                           char *msg, size_t cap);
 
+/* True when every verdict this node wants for observer is committed as it wants it.
+ * The leader decides only then: otherwise it could decide on evidence it has already
+ * withdrawn (its own "UP again" still in flight; found by the simulation). */
+bool fo_verdicts_settled(const struct fo_verdicts *v, const char *observer);
+
 /* Propose or forward every wanted verdict that differs from the FSM's. Call it on a
  * timer and after elections. */
 void fo_verdicts_reconcile(struct fo_verdicts *v);

@@ -10,9 +10,18 @@
 #include <string.h>
 
 const char *const sim_invariant_names[SIM_NINV] = {
-    "(a) applied entries are not a common prefix",      "(b) epoch decreased",
-    "(c) two operations or primaries in one epoch",     "(d) commit index decreased",
-    "(e) leaders acted on two operations in one epoch", "(f) servers did not converge",
+    "(a) applied entries are not a common prefix",
+    "(b) epoch decreased",
+    "(c) two operations or primaries in one epoch",
+    "(d) commit index decreased",
+    "(e) leaders acted on two operations in one epoch",
+    "(f) servers did not converge",
+    "(g) automatic failover without a quorum holding the primary DOWN",
+    "(h) automatic failover while paused or in cooldown",
+    "(i) automatic failover over the RPO bound",
+    "(j) two decisions in one epoch",
+    "(k) the cut-off primary did not fence before the failover",
+    "(l) automatic fail back",
 };
 
 /* splitmix64: small, fast and good enough; the only source of randomness. */
@@ -169,6 +178,7 @@ static int rec_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     struct raft *r = sim_raft(s, sv->i);
     raft_index index = raft_last_applied(r) + 1; /* libraft 0.15 detail (reference §7) */
     bool first = index >= s->nlog || !s->log[index].set;
+    uint64_t pre_epoch = rf->fsm.state.epoch;
     int rv;
 
     check_log(s, sv, index, entry_term(&r->log, index), fnv1a(buf->base, buf->len));
@@ -182,6 +192,8 @@ static int rec_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     sv->max_epoch = rf->fsm.state.epoch;
     if (rf->fsm.last.type == FO_CMD_OP_BEGIN && rf->fsm.last.outcome == FO_FSM_APPLIED)
         check_op_begin(s, sv, first);
+    if (s->opt.decide)
+        sim_decide_applied(s, sv, index, first, pre_epoch);
     return rv;
 }
 
@@ -192,6 +204,8 @@ static int rec_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     int rv = sv->fsm_restore(fsm, buf);
     if (rv == 0)
         sv->restored = true;
+    if (rv == 0 && sv->sim->opt.decide)
+        sim_decide_restored(sv->sim, sv);
     if (sv->sim->opt.verbose)
         printf("  %s: restore -> %d (epoch %llu)\n", sv->name, rv,
                (unsigned long long)rf->fsm.state.epoch);
@@ -289,6 +303,8 @@ int sim_open(struct sim *s, const struct sim_options *opt)
         raft_set_snapshot_trailing(r, 1u << 20);
         raft_fixture_set_randomized_election_timeout(&s->f, i, 1000 + sim_below(s, 1000));
     }
+    if (opt->decide && (rv = sim_decide_open(s)) != 0)
+        return rv;
     raft_fixture_hook(&s->f, hook);
     return raft_fixture_start(&s->f);
 }
@@ -303,6 +319,7 @@ void sim_close(struct sim *s)
     free(s->epochs);
     s->log = NULL;
     s->epochs = NULL;
+    sim_decide_close(s);
 }
 
 /* Make the fixture's links match the model: a link carries messages only when both
@@ -316,7 +333,8 @@ void sim_net_apply(struct sim *s)
             if (i == j)
                 continue;
             cut = s->revive_at[i] != 0 || s->revive_at[j] != 0 || s->part[i][j] ||
-                  s->loss_until[i][j] > now;
+                  s->loss_until[i][j] > now ||
+                  (s->opt.decide && (sim_world_isolated(s, i) || sim_world_isolated(s, j)));
             if (cut && !raft_fixture_saturated(&s->f, i, j))
                 raft_fixture_saturate(&s->f, i, j);
             else if (!cut && raft_fixture_saturated(&s->f, i, j))
@@ -332,6 +350,8 @@ void sim_heal(struct sim *s)
         if (s->revive_at[i] != 0) {
             raft_fixture_revive(&s->f, i);
             s->revive_at[i] = 0;
+            if (s->opt.decide)
+                sim_decide_revived(s, i);
         }
         raft_fixture_set_network_latency(&s->f, i, 15);
         raft_fixture_set_disk_latency(&s->f, i, 10);
@@ -340,12 +360,16 @@ void sim_heal(struct sim *s)
             s->loss_until[i][j] = 0;
         }
     }
+    if (s->opt.decide)
+        sim_world_heal(s);
     sim_net_apply(s);
 }
 
 /* The daemons run, then the fixture takes one step (and the hook checks). */
 void sim_step(struct sim *s)
 {
+    if (s->opt.decide)
+        sim_ground_truth(s);
     for (unsigned i = 0; i < s->n; i++)
         sim_daemon(s, i);
     s->step++;

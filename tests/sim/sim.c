@@ -3,6 +3,8 @@
  * scripted Figure 8 scenario) and reports. See sim.h and tests/sim/README.md.
  *
  *   sim --seeds A..B | --seed N [--count N] [--servers 3|5] [--ms M] [--steps S] [-v|-vv]
+ *   sim --decide --seeds A..B | --seed N [--count N] [--ms M] [--steps S]
+ *       [--failover-after MS] [-v|-vv]
  *   sim --figure8 [-v]
  *
  * Exit status: 0 when every seed held every invariant, 1 on a violation, 2 on usage.
@@ -17,6 +19,7 @@
 struct totals {
     unsigned seeds, failures, elections, operations;
     unsigned long applied, proposals, lost, rejected;
+    unsigned auto_ops, manual_ops, drills, fences, k_checked, k_before_cut, windows, windows_own;
 };
 
 /* Inject the next fault, chosen by the seed. */
@@ -27,6 +30,10 @@ static void fault(struct sim *s)
     unsigned dead = 0;
     const char *what = NULL;
 
+    if (s->opt.decide && sim_below(s, 100) < 55) {
+        sim_world_fault(s); /* decide.c: the data plane, lags, operators */
+        return;
+    }
     for (unsigned x = 0; x < s->n; x++)
         dead += s->revive_at[x] != 0;
     if (k < 18) { /* partition: a random proper subset against the rest */
@@ -76,6 +83,8 @@ static void revive_due(struct sim *s)
             raft_fixture_revive(&s->f, i);
             s->revive_at[i] = 0;
             changed = true;
+            if (s->opt.decide)
+                sim_decide_revived(s, i);
             if (s->opt.verbose)
                 printf("t=%llu step %lu: revive %u\n", (unsigned long long)now, s->step, i);
         }
@@ -85,15 +94,19 @@ static void revive_due(struct sim *s)
                 changed = true;
             }
     }
+    if (s->opt.decide && sim_world_expire(s))
+        changed = true;
     if (changed)
         sim_net_apply(s);
 }
 
 static void replay_line(const struct sim_options *o)
 {
-    printf("  replay: build/bin/sim --seed %" PRIu64, o->seed);
+    printf("  replay: build/bin/sim%s --seed %" PRIu64, o->decide ? " --decide" : "", o->seed);
     if (o->servers != 3)
         printf(" --servers %u", o->servers);
+    if (o->failover_after_ms != 0)
+        printf(" --failover-after %u", o->failover_after_ms);
     if (o->run_ms != 60000)
         printf(" --ms %u", o->run_ms);
     if (o->steps != 0)
@@ -163,6 +176,14 @@ static int run_seed(const struct sim_options *opt, struct totals *t)
     t->proposals += s.proposals;
     t->lost += s.lost;
     t->rejected += s.rejected;
+    t->auto_ops += s.auto_ops;
+    t->manual_ops += s.manual_ops;
+    t->drills += s.drills;
+    t->fences += s.fences;
+    t->k_checked += s.k_checked;
+    t->k_before_cut += s.k_before_cut;
+    t->windows += s.windows;
+    t->windows_own += s.windows_own;
     rc = s.failed ? 1 : 0;
     if (s.failed) {
         t->failures++;
@@ -173,6 +194,12 @@ static int run_seed(const struct sim_options *opt, struct totals *t)
         printf("sim: seed %" PRIu64 " ok: %lu steps, %u elections, %lu entries applied, %u "
                "operations\n",
                opt->seed, s.step, s.elections, s.applied, s.operations);
+        if (opt->decide)
+            printf("sim: seed %" PRIu64 " decisions: %u automatic, %u manual, %u drills; %u "
+                   "self-fences; (k) checked %u times (%u evidence before the cut); %u "
+                   "verdict changes between a decision and its commit (%u the leader's own)\n",
+                   opt->seed, s.auto_ops, s.manual_ops, s.drills, s.fences, s.k_checked,
+                   s.k_before_cut, s.windows, s.windows_own);
     }
     sim_close(&s);
     return rc;
@@ -182,6 +209,9 @@ static void usage(FILE *to)
 {
     fprintf(to, "usage: sim (--seeds A..B | --seed N [--count N]) [--servers 3|5] [--ms M]\n"
                 "           [--steps S] [-v|-vv]\n"
+                "       sim --decide (--seeds A..B | --seed N [--count N]) [--ms M] [--steps S]\n"
+                "           [--failover-after MS] [-v|-vv]   (3 servers, the real decision\n"
+                "           policy; tests/sim/README.md)\n"
                 "       sim --figure8 [-v]\n");
 }
 
@@ -207,6 +237,12 @@ int main(int argc, char **argv)
             opt.verbose = 1;
         } else if (strcmp(arg, "-vv") == 0) {
             opt.verbose = 2;
+        } else if (strcmp(arg, "--decide") == 0) {
+            opt.decide = true;
+        } else if (strcmp(arg, "--failover-after") == 0 && parse_u64(val, &v) == 0 && v > 0 &&
+                   v < 10000000) {
+            opt.failover_after_ms = (unsigned)v;
+            a++;
         } else if (strcmp(arg, "--figure8") == 0) {
             figure8 = true;
         } else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
@@ -243,6 +279,8 @@ int main(int argc, char **argv)
     }
     if (figure8)
         return sim_figure8(&opt);
+    if (opt.decide && opt.servers != 3)
+        goto bad; /* the configuration has three peers, one per region */
     for (uint64_t k = 0; k < count; k++) {
         opt.seed = first + k;
         (void)run_seed(&opt, &t);
@@ -251,6 +289,12 @@ int main(int argc, char **argv)
            "(%u servers, %u ms each; %lu proposals, %lu unknown outcomes, %lu rejected)\n",
            t.seeds, t.failures, t.elections, t.applied, t.operations, opt.servers, opt.run_ms,
            t.proposals, t.lost, t.rejected);
+    if (opt.decide)
+        printf("sim: decision mode: %u automatic failovers, %u manual, %u drills; %u "
+               "self-fences; (k) checked %u times (%u with evidence before the cut); %u verdict "
+               "changes between a decision and its commit (%u the leader's own)\n",
+               t.auto_ops, t.manual_ops, t.drills, t.fences, t.k_checked, t.k_before_cut, t.windows,
+               t.windows_own);
     return t.failures == 0 ? 0 : 1;
 bad:
     usage(stderr);

@@ -21,6 +21,12 @@
  *   (f) converge  at the end, healed, every server's FSM snapshot is byte-identical and
  *                 no operation is left in flight.
  *
+ * Decision mode (--decide, decide.c) replaces the random workload: the leader runs the
+ * real decision policy (coordinator/decision.h) on its FSM, verdicts come from a scripted
+ * "world" of probe outcomes, every node records when it would self-fence, and the
+ * invariants (g)-(l) of decide.c (tests/sim/README.md) are checked at each decision and
+ * at each commit of an automatic op_begin.
+ *
  * Everything random comes from the seed through splitmix64: a seed replays exactly.
  * Reads libraft 0.15 struct fields that have no accessor (current_term,
  * commit_index, and the log ring to find an entry's term): this file is tied to 0.15,
@@ -36,6 +42,7 @@
 #include <raft/fixture.h>
 
 #include "consensus/raft_fsm.h"
+#include "coordinator/config.h"
 
 #define SIM_MAX_SERVERS 5
 #define SIM_T0          UINT64_C(1763856000000) /* proposer clock = T0 + virtual time */
@@ -47,6 +54,12 @@ enum sim_invariant {
     SIM_INV_COMMIT,
     SIM_INV_ACTED,
     SIM_INV_CONVERGE,
+    SIM_INV_QUORUM,   /* (g) decision mode (decide.c) */
+    SIM_INV_GATES,    /* (h) */
+    SIM_INV_RPO,      /* (i) */
+    SIM_INV_ONE,      /* (j) */
+    SIM_INV_FENCE,    /* (k) */
+    SIM_INV_FAILBACK, /* (l) */
     SIM_NINV
 };
 extern const char *const sim_invariant_names[SIM_NINV];
@@ -88,6 +101,26 @@ struct sim_server {
     unsigned inflight;        /* apply requests awaiting their callback */
     bool op_inflight;         /* an operation command among them */
     raft_time next_propose;
+    /* decision mode (decide.c): the rest of the daemon, for peer i = region i */
+    raft_time next_tick;               /* housekeeping: probes, verdicts, fence, decide */
+    int want[SIM_MAX_SERVERS];         /* enum fo_status this node's probes see per region */
+    uint64_t want_at[SIM_MAX_SERVERS]; /* proposer clock of the change */
+    bool want_pending[SIM_MAX_SERVERS];
+    bool want_cooldown;   /* an op_end of ours applied: commit the cooldown */
+    bool contact_set;     /* self-fence: contact_ms holds a time */
+    raft_time contact_ms; /* last tick with contact with a majority (daemon's rule) */
+    bool fenced;          /* recording fence: it would have fenced its components */
+    raft_time fence_at;   /* virtual time it fenced */
+    char fenced_site[FO_NAME_MAX + 1];
+    bool cut;                  /* ground truth: alive and cut off from a majority */
+    raft_time cut_since;       /* since when (or since its revival) */
+    uint64_t last_begin_epoch; /* (j) */
+    int last_reason;           /* verbose: the decision's reason, logged on change */
+    struct {
+        int status; /* -1: no row */
+        uint64_t since;
+        raft_index changed;                   /* raft index that last changed it */
+    } vrow[SIM_MAX_SERVERS][SIM_MAX_SERVERS]; /* [observer][region] as applied here */
 };
 
 struct sim_options {
@@ -96,6 +129,30 @@ struct sim_options {
     unsigned run_ms;     /* virtual time with faults and workload */
     unsigned long steps; /* fixture steps at most (0 = no limit) */
     int verbose;
+    bool decide;                /* decision mode (decide.c) instead of the random workload */
+    unsigned failover_after_ms; /* decision mode: decision.failover_after_ms (0: 5000) */
+};
+
+/* Decision mode: what the leader decided when it proposed an automatic op_begin. */
+struct sim_decision {
+    char id[FO_NAME_MAX + 1], by[FO_NAME_MAX + 1], from[FO_NAME_MAX + 1], to[FO_NAME_MAX + 1];
+    uint64_t at_ms;        /* proposer clock: the op_begin's at_ms */
+    raft_index read_index; /* the leader's last applied index when it decided */
+    unsigned stale;        /* bit per peer: observers left out as stale */
+    bool own_pending;      /* the leader's own verdict proposals were not applied yet */
+};
+
+/* Decision mode: the scripted probe outcomes. Region r is peer r's region. */
+#define SIM_SITES 2 /* main, dr */
+struct sim_world {
+    raft_time down_until[SIM_MAX_SERVERS];                   /* region data plane down */
+    raft_time iso_until[SIM_MAX_SERVERS];                    /* region cut off */
+    raft_time blind_until[SIM_MAX_SERVERS][SIM_MAX_SERVERS]; /* [observer][region] */
+    int blind_status[SIM_MAX_SERVERS][SIM_MAX_SERVERS];      /* DOWN or UNKNOWN */
+    bool lag_known[SIM_SITES];
+    uint64_t lag_bytes[SIM_SITES], lag_ms[SIM_SITES];
+    raft_time lag_until[SIM_SITES]; /* a lag fault ends (back to a small lag) */
+    unsigned pg_region[SIM_SITES];  /* region index of each site's Postgres */
 };
 
 struct sim {
@@ -127,6 +184,15 @@ struct sim {
     unsigned operations;   /* distinct operations begun */
     unsigned long proposals, lost, rejected;
     uint64_t op_counter;
+    /* decision mode */
+    struct fo_config cfg;
+    bool cfg_loaded;
+    const struct fo_peer *peer[SIM_MAX_SERVERS]; /* server i is peer id i + 1 */
+    const struct fo_site *site[SIM_SITES];       /* main, dr */
+    struct sim_world world;
+    struct sim_decision *decisions;
+    size_t ndecisions, capdecisions;
+    unsigned auto_ops, manual_ops, drills, fences, k_checked, k_before_cut, windows, windows_own;
 };
 
 /* cluster.c */
@@ -146,6 +212,26 @@ void sim_check_final(struct sim *s);
 /* workload.c */
 void sim_daemon(struct sim *s, unsigned i);
 int sim_propose(struct sim *s, unsigned i, const struct fo_cmd *cmd);
+/* Propose on server i's raft on behalf of server owner (a forwarded verdict for region:
+ * owner's want_pending[region] is cleared by the callback; region < 0 otherwise). */
+int sim_propose_for(struct sim *s, unsigned i, const struct fo_cmd *cmd, unsigned owner,
+                    int region);
+/* The next command of the operation in flight on sv's FSM (step or op_end). */
+void sim_op_progress(struct sim *s, struct sim_server *sv, struct fo_cmd *c, uint64_t now);
+
+/* decide.c (decision mode) */
+int sim_decide_open(struct sim *s);
+void sim_decide_close(struct sim *s);
+void sim_world_fault(struct sim *s);
+bool sim_world_expire(struct sim *s);
+void sim_world_heal(struct sim *s);
+bool sim_world_isolated(struct sim *s, unsigned i);
+void sim_ground_truth(struct sim *s);
+void sim_decide_revived(struct sim *s, unsigned i);
+void sim_decide_daemon(struct sim *s, unsigned i, bool ready);
+void sim_decide_applied(struct sim *s, struct sim_server *sv, raft_index index, bool first,
+                        uint64_t pre_epoch);
+void sim_decide_restored(struct sim *s, struct sim_server *sv);
 
 /* figure8.c */
 int sim_figure8(const struct sim_options *opt);

@@ -31,6 +31,10 @@ struct sim_apply {
     struct raft_apply req;
     struct sim_server *sv;
     bool op;
+    int type;       /* enum fo_cmd_type */
+    int op_kind;    /* op_end: the kind of the operation it ends */
+    unsigned owner; /* a forwarded verdict: whose want it is */
+    int region;     /* its region, or -1 */
 };
 
 static const char *const sites[] = {"main", "dr", "dr2"};
@@ -60,16 +64,28 @@ static void apply_cb(struct raft_apply *req, int status, void *result)
 {
     struct sim_apply *a = req->data;
     struct sim_server *sv = a->sv;
-    (void)result; /* &fsm.last: valid only now, and not needed */
+    const struct fo_fsm_result *res = result; /* &fsm.last: valid only now */
     sv->inflight--;
     if (a->op)
         sv->op_inflight = false;
     if (status != 0)
         sv->sim->lost++; /* RAFT_LEADERSHIPLOST: outcome unknown, the FSM will tell */
+    if (a->region >= 0)
+        sv->sim->s[a->owner].want_pending[a->region] = false;
+    /* The daemon commits a cooldown when its executor sees an operation end
+     * (coordinator/operations.c fo_ops_finished). */
+    if (sv->sim->opt.decide && status == 0 && a->type == FO_CMD_OP_END && res != NULL &&
+        res->outcome == FO_FSM_APPLIED && a->op_kind != FO_OP_DRILL)
+        sv->want_cooldown = true;
     free(a);
 }
 
 int sim_propose(struct sim *s, unsigned i, const struct fo_cmd *cmd)
+{
+    return sim_propose_for(s, i, cmd, i, -1);
+}
+
+int sim_propose_for(struct sim *s, unsigned i, const struct fo_cmd *cmd, unsigned owner, int region)
 {
     struct sim_server *sv = &s->s[i];
     struct fo_buf frame;
@@ -89,6 +105,10 @@ int sim_propose(struct sim *s, unsigned i, const struct fo_cmd *cmd)
     a->req.data = a;
     a->sv = sv;
     a->op = cmd->type == FO_CMD_OP_BEGIN || cmd->type == FO_CMD_STEP || cmd->type == FO_CMD_OP_END;
+    a->type = (int)cmd->type;
+    a->op_kind = sv->rf.fsm.state.operation != NULL ? sv->rf.fsm.state.operation->kind : -1;
+    a->owner = owner;
+    a->region = region;
     rv = raft_apply(sim_raft(s, i), &a->req, &buf, 1, apply_cb);
     if (rv != 0) { /* nothing was taken */
         raft_free(buf.base);
@@ -98,7 +118,10 @@ int sim_propose(struct sim *s, unsigned i, const struct fo_cmd *cmd)
     sv->inflight++;
     sv->op_inflight |= a->op;
     s->proposals++;
-    if (s->opt.verbose)
+    if (s->opt.verbose && owner != i)
+        printf("  %s: propose %s for %s\n", sv->name, fo_cmd_type_name(cmd->type),
+               s->s[owner].name);
+    else if (s->opt.verbose)
         printf("  %s: propose %s\n", sv->name, fo_cmd_type_name(cmd->type));
     return 0;
 }
@@ -159,6 +182,13 @@ static void next_op_command(struct sim *s, struct sim_server *sv, struct fo_cmd 
         };
         return;
     }
+    sim_op_progress(s, sv, c, now);
+}
+
+void sim_op_progress(struct sim *s, struct sim_server *sv, struct fo_cmd *c, uint64_t now)
+{
+    const struct fo_operation *op = sv->rf.fsm.state.operation;
+
     for (uint32_t k = 0; k < op->nsteps; k++) {
         const struct fo_step *step = &op->steps[k];
         int state;
@@ -238,6 +268,14 @@ void sim_daemon(struct sim *s, unsigned i)
     struct fo_cmd c;
     char id[FO_NAME_MAX], hex[32];
 
+    if (s->opt.decide && sv->daemon && raft_fixture_alive(&s->f, i)) {
+        /* Every node runs the daemon's housekeeping; the leader's part needs its
+         * barrier, issued below. */
+        bool ready = raft_state(r) == RAFT_LEADER && sv->barrier_term == r->current_term;
+        if (ready)
+            act(s, sv);
+        sim_decide_daemon(s, i, ready);
+    }
     if (!sv->daemon || !raft_fixture_alive(&s->f, i) || raft_state(r) != RAFT_LEADER)
         return;
     if (sv->barrier_term != r->current_term) {
@@ -257,6 +295,8 @@ void sim_daemon(struct sim *s, unsigned i)
         sv->barrier_issued = r->current_term;
         return;
     }
+    if (s->opt.decide)
+        return; /* decide.c did the rest */
     act(s, sv);
     if (!s->workload || now < sv->next_propose || sv->inflight >= 3)
         return;
