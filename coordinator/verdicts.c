@@ -137,6 +137,12 @@ static void done(struct want_req *r, bool ok)
         if (!ok) {
             v->failed++;
             w->not_before_ms = uv_now(v->loop) + RETRY_MS;
+        } else if (w->status == r->status) {
+            /* Committed, but a follower applies it a heartbeat later: until then its FSM
+             * still shows the old status, and the next report would forward the same
+             * verdict again (one more Raft entry each; found by tests/bench/ingest). A
+             * real change of status clears this wait in fo_verdicts_set. */
+            w->not_before_ms = uv_now(v->loop) + RETRY_MS;
         }
     }
 }
