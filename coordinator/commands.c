@@ -84,16 +84,21 @@ static json_t *checks_json(struct fo_daemon *d)
     return arr;
 }
 
-static void cmd_status(struct fo_daemon *d, struct fo_admin_call *call,
-                       const struct fo_admin_req *req)
+json_t *fo_commands_status(struct fo_daemon *d)
 {
     json_t *doc = fo_status_build(&d->cfg, &d->node);
-    (void)req;
     /* Why the cluster would or would not fail over now, as the leader reasons. */
     json_object_set_new(doc, "decision", fo_ops_explain(d));
     json_object_set_new(doc, "checks", checks_json(d));
     json_object_set_new(doc, "self_fenced", json_boolean(d->self_fenced));
-    reply_json(call, doc);
+    return doc;
+}
+
+static void cmd_status(struct fo_daemon *d, struct fo_admin_call *call,
+                       const struct fo_admin_req *req)
+{
+    (void)req;
+    reply_json(call, fo_commands_status(d));
 }
 
 static void cmd_history(struct fo_daemon *d, struct fo_admin_call *call,

@@ -19,8 +19,14 @@
 #ifndef FO_COORDINATOR_COMMANDS_H
 #define FO_COORDINATOR_COMMANDS_H
 
+#include <jansson.h>
+
 #include "coordinator/admin_server.h"
 #include "coordinator/daemon.h"
+
+/* The status document (status.h) plus this node's decision, checks and self-fence: what
+ * `status` answers and GET /v1/status serves, built in this one place. New reference. */
+json_t *fo_commands_status(struct fo_daemon *d);
 
 void fo_commands_dispatch(struct fo_daemon *d, struct fo_admin_call *call,
                           const struct fo_admin_req *req, enum fo_admin_access access);

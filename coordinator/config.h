@@ -90,6 +90,7 @@
  *     - {name: datadog, token_file: /etc/failoverd/feed-datadog.token, count_in_quorum: false}
  *   health: {listen: 127.0.0.1:7501, max_connections: 64}   # optional: no listener
  *   alertmanager: {region_label: region, component_label: component, observer: datadog}
+ *   http: {listen: 127.0.0.1:7601, max_connections: 64, timeout_ms: 5000}  # optional: none
  *   admin:
  *     listen: 127.0.0.1:7401          # optional; default: this node's peers[].admin
  *     token_file: /etc/failoverd/admin.token      # required: full access
@@ -238,6 +239,15 @@ struct fo_config_health {
     uint32_t max_connections; /* default 64 */
 };
 
+/* http: the HTTP API (coordinator/http_api.h), local. Absent: no listener. */
+struct fo_config_http {
+    char *listen;             /* "a.b.c.d:port"; NULL when the section is absent; when the
+                               * section omits it, 127.0.0.1:7601 */
+    uint32_t max_connections; /* default 64 */
+    uint32_t timeout_ms;      /* idle connections are cut after this; default 5000; whole
+                               * seconds (libmicrohttpd's granularity): rounded up */
+};
+
 /* alertmanager: how POST /v1/alertmanager maps alert labels (replicated). */
 struct fo_config_alertmanager {
     char *region_label;    /* default "region" */
@@ -266,6 +276,7 @@ struct fo_config {
     struct fo_feed *feeds; /* optional */
     size_t nfeeds;
     struct fo_config_health health;
+    struct fo_config_http http;
     struct fo_config_alertmanager alertmanager; /* strings always set (defaults) */
     struct fo_plan plan; /* the failover plan (config_plan.c); a default when not written */
     char digest[65];     /* hex SHA-256 of the replicated part (see above) */

@@ -1,8 +1,8 @@
 /*
  * coordinator/config_internal.h — private to the config loader: what config.c (the YAML
  * walk, the topology sections, the digest) shares with config_policy.c (decision, checks,
- * feeds, health, alertmanager) and config_plan.c (plan). Not for any other file: config.h is the
- * contract.
+ * feeds, health, alertmanager, http) and config_plan.c (plan). Not for any other file: config.h is
+ * the contract.
  *
  * Every helper that reports an error stores it in the loader (ld->code, ld->err) and
  * returns that code, so callers chain them with || and return ld->code. Messages read
@@ -96,6 +96,9 @@ void cfg_put_str(struct hasher *h, const char *s);
 int cfg_parse_policy(struct loader *ld, const yaml_node_t *decision, const yaml_node_t *checks,
                      const yaml_node_t *feeds, const yaml_node_t *health,
                      const yaml_node_t *alertmanager);
+
+/* Read the optional local `http:` section (NULL: no HTTP listener) into ld->cfg->http. */
+int cfg_parse_http(struct loader *ld, const yaml_node_t *http);
 
 /* Feed the replicated part of the policy into the digest (see config.h). */
 void cfg_put_policy(struct hasher *h, const struct fo_config *cfg);

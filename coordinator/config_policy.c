@@ -1,7 +1,7 @@
 /*
  * coordinator/config_policy.c — the policy sections of a node's configuration: decision,
- * checks, feeds, health and alertmanager (config.h has the contract, config.c the YAML
- * walk and the topology these sections refer to).
+ * checks, feeds, health and alertmanager, and the local http section (config.h has the
+ * contract, config.c the YAML walk and the topology these sections refer to).
  *
  * Every section is optional and read after regions, peers and sites, so that a check's
  * region and a feed's name are checked against them where the value (and its line) is at
@@ -360,6 +360,28 @@ static int set_default(struct loader *ld, char **out, const char *dflt)
     return 0;
 }
 
+/* Local, not in the digest: where this node serves /metrics, /v1/status, /v1/primary and
+ * the webhooks. The section's presence turns the listener on; loopback by default. */
+int cfg_parse_http(struct loader *ld, const yaml_node_t *n)
+{
+    struct fo_config_http *h = &ld->cfg->http;
+    struct field f[] = {{"listen", false}, {"max_connections", false}, {"timeout_ms", false}};
+
+    h->max_connections = 64;
+    h->timeout_ms = 5000;
+    if (cfg_read_map(ld, n, "http", f, NFIELDS(f)) != 0 ||
+        (f[0].value != NULL &&
+         cfg_get_ipv4_port(ld, f[0].value, "http.listen", "the HTTP API listens on a.b.c.d:port",
+                           &h->listen) != 0) ||
+        (f[1].value != NULL &&
+         cfg_get_u32(ld, f[1].value, "http.max_connections", 1, 65536, &h->max_connections) != 0) ||
+        (f[2].value != NULL &&
+         cfg_get_u32(ld, f[2].value, "http.timeout_ms", 1000, MS_HOUR, &h->timeout_ms) != 0) ||
+        set_default(ld, &h->listen, "127.0.0.1:7601") != 0)
+        return ld->code;
+    return 0;
+}
+
 static int parse_alertmanager(struct loader *ld, const yaml_node_t *n)
 {
     struct fo_config_alertmanager *a = &ld->cfg->alertmanager;
@@ -509,6 +531,7 @@ void cfg_policy_free(struct fo_config *cfg)
     }
     free(cfg->feeds);
     free(cfg->health.listen);
+    free(cfg->http.listen);
     free(cfg->alertmanager.region_label);
     free(cfg->alertmanager.component_label);
     free(cfg->alertmanager.observer);

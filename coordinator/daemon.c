@@ -341,6 +341,11 @@ static void health_closed(struct fo_health_server *s)
     closed_one(s->data);
 }
 
+static void http_closed(struct fo_http_api *h)
+{
+    closed_one(h->d);
+}
+
 static void executor_closed(struct fo_executor *ex)
 {
     closed_one(ex->data);
@@ -458,21 +463,32 @@ static void on_health(struct fo_health_server *s, struct fo_health_call *call,
     fo_health_call_reply(call, FO_REPLY_OK, "recorded");
 }
 
-static int start_health(struct fo_daemon *d, struct fo_error *err)
+/* The feeds' tokens, read once for whichever listener needs them first (the health
+ * port, the HTTP API). */
+static int load_feeds(struct fo_daemon *d, struct fo_error *err)
 {
-    struct fo_health_server_config hc = {0};
-
-    if (d->cfg.health.listen == NULL)
-        return 0;
     if (d->cfg.nfeeds > sizeof(d->feeds) / sizeof(d->feeds[0]))
         return fo_error_set(err, 1, "too many feeds");
     for (size_t i = 0; i < d->cfg.nfeeds; i++) {
+        if (d->feeds[i].token != NULL)
+            continue;
         if (fo_secret_read_file(d->cfg.feeds[i].token_file, d->feed_tokens[i],
                                 sizeof(d->feed_tokens[i]), err) != 0)
             return 1;
         d->feeds[i].name = d->cfg.feeds[i].name;
         d->feeds[i].token = d->feed_tokens[i];
     }
+    return 0;
+}
+
+static int start_health(struct fo_daemon *d, struct fo_error *err)
+{
+    struct fo_health_server_config hc = {0};
+
+    if (d->cfg.health.listen == NULL)
+        return 0;
+    if (load_feeds(d, err) != 0)
+        return 1;
     hc.listen = d->cfg.health.listen;
     hc.max_connections = d->cfg.health.max_connections;
     hc.request_timeout_ms = d->cfg.admin.request_timeout_ms;
@@ -482,6 +498,16 @@ static int start_health(struct fo_daemon *d, struct fo_error *err)
     if (fo_health_server_start(&d->health, d->loop, &hc, on_health, err) != 0)
         return 1;
     d->health_started = true;
+    return 0;
+}
+
+static int start_http(struct fo_daemon *d, struct fo_error *err)
+{
+    if (d->cfg.http.listen == NULL)
+        return 0;
+    if (load_feeds(d, err) != 0 || fo_http_api_start(&d->http, d->loop, d, &d->cfg.http, err) != 0)
+        return 1;
+    d->http_started = true;
     return 0;
 }
 
@@ -630,6 +656,11 @@ int fo_daemon_start(struct fo_daemon *d, uv_loop_t *loop, const struct fo_daemon
         if (sd_watchdog_enabled(0, &usec) > 0 && usec >= 2000) /* ping at half the period */
             uv_timer_start(&d->watchdog, watchdog_ping, 0, usec / 2000);
     }
+    /* After the admin server and the handles fo_daemon_stop closes with it. */
+    if (start_http(d, err) != 0) {
+        fo_daemon_stop(d);
+        return 1;
+    }
     sd_notifyf(0, "READY=1\nSTATUS=node %s: raft %s, admin %s", d->cfg.self->name,
                d->cfg.self->raft, ac.listen);
     d->exit_code = 0;
@@ -660,6 +691,10 @@ void fo_daemon_stop(struct fo_daemon *d)
     if (d->health_started) {
         d->pending_closes++;
         fo_health_server_close(&d->health, health_closed);
+    }
+    if (d->http_started) { /* answers at once: no proposal of its own to wait for */
+        d->pending_closes++;
+        fo_http_api_close(&d->http, http_closed);
     }
     if (d->executor_started) {
         d->pending_closes++;

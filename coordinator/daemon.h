@@ -34,6 +34,7 @@
 #include "coordinator/decision.h"
 #include "coordinator/executor.h"
 #include "coordinator/health_server.h"
+#include "coordinator/http_api.h"
 #include "coordinator/probe.h"
 #include "coordinator/verdicts.h"
 #include "coordinator/config.h"
@@ -67,7 +68,8 @@ struct fo_daemon {
     struct fo_health_server health; /* monitoring feeds push reports here (optional) */
     struct fo_health_feed feeds[16];
     char feed_tokens[16][FO_TOKEN_MAX + 1]; /* secrets: wiped by fo_daemon_free */
-    bool executor_started, verdicts_started, prober_started, health_started;
+    struct fo_http_api http;                /* GET /metrics, /v1/...; POST webhooks (optional) */
+    bool executor_started, verdicts_started, prober_started, health_started, http_started;
     /* the decision (operations.c) */
     struct fo_decision decision_scratch; /* large: kept here, not on the stack */
     struct fo_site_lag lags[FO_DAEMON_MAX_SITES];

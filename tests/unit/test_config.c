@@ -403,10 +403,35 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.nfeeds, 0);
     assert_null(cfg.health.listen);
     assert_int_equal(cfg.health.max_connections, 64);
+    assert_null(cfg.http.listen); /* no http section: no HTTP listener */
     assert_string_equal(cfg.alertmanager.region_label, "region");
     assert_string_equal(cfg.alertmanager.component_label, "component");
     assert_string_equal(cfg.alertmanager.observer, "alertmanager");
     fo_config_free(&cfg);
+}
+
+/* http: local, optional; an empty section listens on loopback with the defaults. */
+static void test_http(void **state)
+{
+    struct fo_config cfg;
+    struct fo_error err = {0};
+    char *text = patch(BASE, LAST, LAST "http: {}\n");
+    (void)state;
+
+    assert_int_equal(load_text(text, &cfg, &err), 0);
+    assert_string_equal(cfg.http.listen, "127.0.0.1:7601");
+    assert_int_equal(cfg.http.max_connections, 64);
+    assert_int_equal(cfg.http.timeout_ms, 5000);
+    fo_config_free(&cfg);
+    free(text);
+    text = patch(BASE, LAST,
+                 LAST "http: {listen: 0.0.0.0:8080, max_connections: 3, timeout_ms: 1500}\n");
+    assert_int_equal(load_text(text, &cfg, &err), 0);
+    assert_string_equal(cfg.http.listen, "0.0.0.0:8080");
+    assert_int_equal(cfg.http.max_connections, 3);
+    assert_int_equal(cfg.http.timeout_ms, 1500);
+    fo_config_free(&cfg);
+    free(text);
 }
 
 static void test_lookups(void **state)
@@ -566,6 +591,7 @@ static const struct digest_pair {
      "postgres: {critical: true}, redis: {critical: false}}\n",
      true},
     {"", "health: {listen: 127.0.0.1:7501, max_connections: 3}\n", true},
+    {"", "http: {listen: 127.0.0.1:7601, max_connections: 3, timeout_ms: 2000}\n", true},
     {"", "checks: {http: [{name: w, region: us-east-1, url: 'http://a'}]}\n", true},
     {"checks: {http: [{name: w, region: us-east-1, url: 'http://a', critical: true}]}\n",
      "checks: {http: [{name: w, region: us-east-1, url: 'https://b/x', critical: true, "
@@ -659,7 +685,7 @@ static const struct error_row {
     /* top level */
     {LAST, LAST "clustre: x\n", FO_CONFIG_EINVALID,
      "node.yaml:51: clustre: unknown key (expected one of: cluster, node, peers, regions, sites, "
-     "raft, admin, initial_primary, decision, checks, feeds, health, alertmanager, plan)"},
+     "raft, admin, initial_primary, decision, checks, feeds, health, alertmanager, plan, http)"},
     /* plan */
     {LAST, LAST "plan: {steps: []}\n", FO_CONFIG_EINVALID,
      "node.yaml:51: plan.steps: 1 to 64 steps"},
@@ -1032,6 +1058,29 @@ static const struct error_row {
      "listener listens on a.b.c.d:port)"},
     {LAST, LAST "health: {max_connections: 0}\n", FO_CONFIG_EINVALID,
      "node.yaml:51: health.max_connections: '0' is out of range (1 to 65536)"},
+    /* http */
+    {LAST, LAST "http: {}\n", FO_CONFIG_OK, ""},
+    {LAST, LAST "http: {listen: 127.0.0.1:7601, max_connections: 65536, timeout_ms: 3600000}\n",
+     FO_CONFIG_OK, ""},
+    {LAST, LAST "http: {listen: 'localhost:7601'}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: http.listen: 'localhost:7601' is not an IPv4 address with a port (the HTTP "
+     "API listens on a.b.c.d:port)"},
+    {LAST, LAST "http: {listen: 127.0.0.1}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: http.listen: '127.0.0.1' is not an IPv4 address with a port (the HTTP API "
+     "listens on a.b.c.d:port)"},
+    {LAST, LAST "http: {max_connections: 0}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: http.max_connections: '0' is out of range (1 to 65536)"},
+    {LAST, LAST "http: {max_connections: 65537}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: http.max_connections: '65537' is out of range (1 to 65536)"},
+    {LAST, LAST "http: {timeout_ms: 999}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: http.timeout_ms: '999' is out of range (1000 to 3600000)"},
+    {LAST, LAST "http: {timeout_ms: '5000'}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: http.timeout_ms: "},
+    {LAST, LAST "http: {listen: 127.0.0.1:7601, tls: true}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: http.tls: unknown key (expected one of: listen, max_connections, timeout_ms)"},
+    {LAST, LAST "http: 127.0.0.1:7601\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: http: expected a map, found a scalar"},
+    {LAST, LAST "http: {}\nhttp: {}\n", FO_CONFIG_EINVALID, "node.yaml:52: http: "},
     /* alertmanager */
     {LAST, LAST "alertmanager: {region_label: region}\n", FO_CONFIG_EINVALID,
      "node.yaml:51: alertmanager.observer: 'alertmanager' is not one of feeds (its token "
@@ -1304,6 +1353,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_three_regions),
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_http),
         cmocka_unit_test(test_plan),
         cmocka_unit_test(test_lookups),
         cmocka_unit_test(test_digest_same_settings),
