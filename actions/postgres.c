@@ -58,8 +58,18 @@
 #define PG_GRANTS_HINT       "see deploy/postgres-grants.sql"
 
 static const char *const promote_required[] = {"host", "dbname", "user", NULL};
-static const char *const promote_optional[] = {
-    "port", "password_file", "connect_timeout_s", "max_lag_bytes", "force", "promote_wait_s", NULL};
+static const char *const promote_optional[] = {"port",
+                                               "password_file",
+                                               "connect_timeout_s",
+                                               "max_lag_bytes",
+                                               "force",
+                                               "promote_wait_s",
+                                               "catch_up_host",
+                                               "catch_up_port",
+                                               "catch_up_dbname",
+                                               "catch_up_user",
+                                               "catch_up_password_file",
+                                               NULL};
 static const char *const fence_required[] = {"host", "dbname", "user", NULL};
 static const char *const unfence_optional[] = {"port", "password_file", "connect_timeout_s", NULL};
 static const char *const fence_optional[] = {"port", "password_file", "connect_timeout_s",
@@ -102,36 +112,54 @@ enum pg_open_result { PG_OPEN_OK, PG_OPEN_UNREACHABLE, PG_OPEN_REJECTED, PG_OPEN
 
 /* ---- parameters --------------------------------------------------------------------- */
 
+/* The connection parameters under prefix ("" for the step's server, "catch_up_" for the
+ * old primary a switchover drains). */
+static int target_read(const struct fo_action_req *req, const char *prefix, struct pg_target *t,
+                       struct fo_action_result *res)
+{
+    char key[4][48];
+    static const char *const names[] = {"host", "dbname", "user", "port"};
+    char pw_key[48], ct_key[48];
+
+    memset(t, 0, sizeof(*t));
+    for (int i = 0; i < 4; i++)
+        snprintf(key[i], sizeof(key[i]), "%s%s", prefix, names[i]);
+    snprintf(pw_key, sizeof(pw_key), "%spassword_file", prefix);
+    snprintf(ct_key, sizeof(ct_key), "connect_timeout_s");
+    t->host = fo_action_param(req, key[0]);
+    t->dbname = fo_action_param(req, key[1]);
+    t->user = fo_action_param(req, key[2]);
+    if (t->host == NULL || t->dbname == NULL || t->user == NULL || t->host[0] == '\0' ||
+        t->dbname[0] == '\0' || t->user[0] == '\0') {
+        fo_action_set(res, FO_ACTION_REFUSED, "parameter %s is missing or empty",
+                      t->host == NULL || t->host[0] == '\0'       ? key[0]
+                      : t->dbname == NULL || t->dbname[0] == '\0' ? key[1]
+                                                                  : key[2]);
+        return -1;
+    }
+    if (fo_action_param_u64(req, key[3], PG_DEFAULT_PORT, 1, 65535, &t->port, res) != 0 ||
+        fo_action_param_u64(req, ct_key, PG_DEFAULT_CONNECT_S, 1, 600, &t->connect_timeout_s,
+                            res) != 0)
+        return -1;
+    if (fo_action_param(req, pw_key) != NULL &&
+        fo_action_read_secret(req, pw_key, t->password, sizeof(t->password), res) != 0)
+        return -1;
+    return 0;
+}
+
 static int target_parse(const struct fo_action_req *req, const struct fo_action_kind *kind,
                         struct pg_target *t, struct fo_action_result *res)
 {
     char msg[256];
 
-    memset(t, 0, sizeof(*t));
     /* fo_action_run checks this too; a caller that calls run() directly must not get
      * past it either. */
     if (fo_action_params_check(kind, req->params, req->nparams, msg, sizeof(msg)) != 0) {
+        memset(t, 0, sizeof(*t));
         fo_action_set(res, FO_ACTION_REFUSED, "%s", msg);
         return -1;
     }
-    t->host = fo_action_param(req, "host");
-    t->dbname = fo_action_param(req, "dbname");
-    t->user = fo_action_param(req, "user");
-    if (t->host[0] == '\0' || t->dbname[0] == '\0' || t->user[0] == '\0') {
-        fo_action_set(res, FO_ACTION_REFUSED, "parameter %s is empty",
-                      t->host[0] == '\0'     ? "host"
-                      : t->dbname[0] == '\0' ? "dbname"
-                                             : "user");
-        return -1;
-    }
-    if (fo_action_param_u64(req, "port", PG_DEFAULT_PORT, 1, 65535, &t->port, res) != 0 ||
-        fo_action_param_u64(req, "connect_timeout_s", PG_DEFAULT_CONNECT_S, 1, 600,
-                            &t->connect_timeout_s, res) != 0)
-        return -1;
-    if (fo_action_param(req, "password_file") != NULL &&
-        fo_action_read_secret(req, "password_file", t->password, sizeof(t->password), res) != 0)
-        return -1;
-    return 0;
+    return target_read(req, "", t, res);
 }
 
 /* ---- waiting on the socket ---------------------------------------------------------- */
@@ -553,6 +581,82 @@ static void promote_primary(struct pg_session *s, struct pg_state *st)
                   was_fenced ? ", fence lifted" : "", req->epoch);
 }
 
+/* A switchover's drain (the executor adds catch_up_* = the old primary): the old primary
+ * must already be fenced (its default is read-only and its client sessions were ended by
+ * the plan's fence step), so the WAL position read from it now is past every write it
+ * ever acknowledged; wait, within the deadline, until this standby has replayed up to
+ * it. Then promoting loses nothing. Returns 0 when drained, else -1 with res FAILED
+ * (REFUSED when the old primary still takes writes). */
+static int catch_up(struct pg_session *s)
+{
+    const struct fo_action_req *req = s->req;
+    struct pg_session old = {.req = req, .res = s->res};
+    struct pg_target t;
+    char lsn[64];
+    const char *params[1] = {lsn};
+    PGresult *r;
+    bool in_recovery, read_only;
+
+    if (target_read(req, "catch_up_", &t, s->res) != 0)
+        return -1;
+    if (pg_open(req, &t, &old.conn, s->res) != PG_OPEN_OK) {
+        char why[FO_TEXT_MAX];
+        snprintf(why, sizeof(why), "%s", s->res->detail);
+        fo_action_set(s->res, FO_ACTION_FAILED,
+                      "switchover: cannot reach the old primary %s to drain it: %s", t.host, why);
+        return -1;
+    }
+    r = pg_exec(&old, "reading the old primary's WAL position",
+                "SELECT pg_is_in_recovery(),"
+                " current_setting('default_transaction_read_only')::boolean,"
+                " CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END",
+                0, NULL);
+    if (r == NULL) {
+        PQfinish(old.conn);
+        return -1;
+    }
+    in_recovery = field_true(r, 0);
+    read_only = field_true(r, 1);
+    snprintf(lsn, sizeof(lsn), "%s", PQgetisnull(r, 0, 2) ? "" : PQgetvalue(r, 0, 2));
+    PQclear(r);
+    PQfinish(old.conn);
+    if (in_recovery) {
+        fo_action_set(s->res, FO_ACTION_FAILED,
+                      "switchover: the old primary %s is in recovery: nothing to drain from",
+                      t.host);
+        return -1;
+    }
+    if (!read_only) {
+        fo_action_set(s->res, FO_ACTION_REFUSED,
+                      "switchover: the old primary %s is not fenced (default_transaction_read_only "
+                      "is off): draining a server that still takes writes would lose them",
+                      t.host);
+        return -1;
+    }
+    for (;;) {
+        bool caught_up;
+        r = pg_exec(s, "waiting for the standby to replay the old primary's WAL",
+                    "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn,"
+                    " pg_last_wal_replay_lsn()::text",
+                    1, params);
+        if (r == NULL)
+            return -1;
+        caught_up = field_true(r, 0);
+        PQclear(r);
+        if (caught_up)
+            return 0;
+        /* wait_socket on no socket: a cancellable, deadline-bounded pause between polls. */
+        if (wait_socket(req, -1, 0, fo_action_now_ms() + PG_POLL_SLICE_MS) == 2 ||
+            fo_action_remaining_ms(req) == 0) {
+            fo_action_set(s->res, FO_ACTION_FAILED,
+                          "switchover: the standby had not replayed up to the old primary's %s "
+                          "by the deadline",
+                          lsn);
+            return -1;
+        }
+    }
+}
+
 static void promote_standby(struct pg_session *s, const struct promote_opts *o, struct pg_state *st)
 {
     const struct fo_action_req *req = s->req;
@@ -560,6 +664,7 @@ static void promote_standby(struct pg_session *s, const struct promote_opts *o, 
     const char *params[1] = {wait_s};
     uint64_t remaining_s;
     int64_t lag_before = st->lag_bytes;
+    bool drained = false;
     PGresult *r;
 
     if (st->lag_known)
@@ -575,6 +680,17 @@ static void promote_standby(struct pg_session *s, const struct promote_opts *o, 
                       "epoch %" PRIu64 " or a newer one",
                       st->epoch, st->op_id, req->epoch);
         return;
+    }
+    if (!req->check_only && fo_action_param(req, "catch_up_host") != NULL) {
+        if (catch_up(s) != 0 || read_state(s, st) != 0)
+            return;
+        if (!st->in_recovery) { /* promoted meanwhile by someone else: the epoch decides */
+            promote_primary(s, st);
+            return;
+        }
+        snprintf(lag, sizeof(lag), "drained: caught up with the fenced old primary");
+        lag_before = st->lag_bytes;
+        drained = true;
     }
     if (o->gate && !o->force && (!st->lag_known || (uint64_t)st->lag_bytes > o->max_lag_bytes)) {
         fo_action_set(s->res, FO_ACTION_REFUSED,
@@ -630,8 +746,8 @@ static void promote_standby(struct pg_session *s, const struct promote_opts *o, 
         return;
     }
     fo_action_set(s->res, FO_ACTION_DONE,
-                  "promoted (%" PRId64 " bytes were still to replay); epoch %" PRIu64 " recorded",
-                  lag_before, req->epoch);
+                  "%spromoted (%" PRId64 " bytes were still to replay); epoch %" PRIu64 " recorded",
+                  drained ? "drained the fenced old primary, then " : "", lag_before, req->epoch);
 }
 
 static void promote_run(const struct fo_action_req *req, struct fo_action_result *res)

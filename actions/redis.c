@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include <hiredis/hiredis.h>
 
@@ -49,8 +50,9 @@
 #define REDIS_EPOCH_KEY     "failoverd:epoch"
 
 static const char *const promote_required[] = {"host", NULL};
-static const char *const promote_optional[] = {"port", "password_file", "repoint_host",
-                                               "repoint_port", NULL};
+static const char *const promote_optional[] = {
+    "port",          "password_file", "repoint_host",           "repoint_port",
+    "catch_up_host", "catch_up_port", "catch_up_password_file", NULL};
 static const char *const fence_required[] = {"host", NULL};
 static const char *const unfence_optional[] = {"port", "password_file", NULL};
 static const char *const fence_optional[] = {"port",         "password_file", "pause_ms", "mode",
@@ -420,6 +422,61 @@ static void repoint_old_master(const struct fo_action_req *req, struct redis_tar
     snprintf(res->detail + len, sizeof(res->detail) - len, "%s", note);
 }
 
+/* A switchover's drain (the executor adds catch_up_* = the old master): pause the old
+ * master's client writes (the fence: CLIENT PAUSE WRITE, an hour, as redis.fence does),
+ * read its replication offset, which is then past every write it acknowledged, and wait
+ * within the deadline until the replica s has processed up to it. Returns 0 when drained,
+ * else -1 with res FAILED. */
+static int catch_up(struct redis_session *s, struct redis_state *st)
+{
+    const struct fo_action_req *req = s->req;
+    struct fo_action_result sub = {0};
+    struct redis_session old = {.req = req, .res = &sub};
+    struct redis_target ot = {.host = fo_action_param(req, "catch_up_host")};
+    struct redis_state ost;
+    long long target;
+
+    if (fo_action_param_u64(req, "catch_up_port", REDIS_DEFAULT_PORT, 1, 65535, &ot.port, s->res) !=
+            0 ||
+        (fo_action_param(req, "catch_up_password_file") != NULL &&
+         fo_action_read_secret(req, "catch_up_password_file", ot.password, sizeof(ot.password),
+                               s->res) != 0))
+        return -1;
+    if (redis_open(&old, &ot) != REDIS_OPEN_OK ||
+        rcmd_ok(&old, "CLIENT PAUSE",
+                rcmd(&old, "CLIENT PAUSE", "CLIENT PAUSE %d WRITE", REDIS_DEFAULT_PAUSE)) != 0 ||
+        read_state(&old, &ost) != 0) {
+        fo_action_set(s->res, FO_ACTION_FAILED,
+                      "switchover: cannot fence and drain the old master %s: %.300s", ot.host,
+                      sub.detail);
+        redis_close(&old);
+        return -1;
+    }
+    redis_close(&old);
+    if (strcmp(ost.role, "master") != 0) {
+        fo_action_set(s->res, FO_ACTION_FAILED,
+                      "switchover: the old master %s is a %s: nothing to drain from", ot.host,
+                      ost.role);
+        return -1;
+    }
+    target = ost.offset;
+    for (;;) {
+        struct timespec slice = {0, 100 * 1000 * 1000};
+        if (read_state(s, st) != 0)
+            return -1;
+        if (strcmp(st->role, "slave") != 0 || st->offset >= target)
+            return 0; /* caught up (or promoted meanwhile: the caller looks again) */
+        if (fo_action_cancelled(req) || fo_action_remaining_ms(req) < 100) {
+            fo_action_set(s->res, FO_ACTION_FAILED,
+                          "switchover: the replica was at offset %lld, not yet at the old "
+                          "master's %lld, by the deadline",
+                          st->offset, target);
+            return -1;
+        }
+        nanosleep(&slice, NULL);
+    }
+}
+
 static void promote_run(const struct fo_action_req *req, struct fo_action_result *res)
 {
     struct redis_session s = {.req = req, .res = res};
@@ -479,6 +536,15 @@ static void promote_run(const struct fo_action_req *req, struct fo_action_result
                           st.master_host, st.master_port, link, st.offset);
             goto out;
         }
+        if (fo_action_param(req, "catch_up_host") != NULL) {
+            if (catch_up(&s, &st) != 0)
+                goto out;
+            if (strcmp(st.role, "slave") != 0) {
+                fo_action_set(res, FO_ACTION_FAILED,
+                              "became a %s while draining the old master: run again", st.role);
+                goto out;
+            }
+        }
         offset = st.offset;
         r = rcmd(&s, "REPLICAOF NO ONE", "REPLICAOF NO ONE");
         if (rcmd_ok(&s, "REPLICAOF NO ONE", r) != 0 || read_state(&s, &st) != 0)
@@ -489,10 +555,12 @@ static void promote_run(const struct fo_action_req *req, struct fo_action_result
         }
         if (record_epoch(&s, &st) != 0)
             goto out;
-        fo_action_set(res, FO_ACTION_DONE,
-                      "promoted (REPLICAOF NO ONE; link was %s, offset %lld); epoch %" PRIu64
-                      " recorded",
-                      link, offset, st.epoch);
+        fo_action_set(
+            res, FO_ACTION_DONE,
+            "%spromoted (REPLICAOF NO ONE; link was %s, offset %lld); epoch %" PRIu64 " recorded",
+            fo_action_param(req, "catch_up_host") != NULL ? "drained the paused old master, then "
+                                                          : "",
+            link, offset, st.epoch);
     }
     if (t.repoint_host != NULL)
         repoint_old_master(req, &t, password, res);

@@ -423,3 +423,25 @@ int fo_node_peer_reachable(const struct fo_node *n, uint64_t id)
     }
     return -1;
 }
+
+int fo_node_peer_progress(const struct fo_node *n, uint64_t id, uint64_t *match_index, bool *voter)
+{
+    const struct raft *r = &n->raft;
+
+    for (unsigned i = 0; i < r->configuration.n; i++) {
+        if (r->configuration.servers[i].id != id)
+            continue;
+        *voter = r->configuration.servers[i].role == RAFT_VOTER;
+        if (id == r->id) {
+            *match_index = raft_last_applied((struct raft *)r);
+            return 0;
+        }
+        if (r->state == RAFT_LEADER) {
+            /* progress[] runs parallel to configuration.servers[] (0.15 layout). */
+            *match_index = r->leader_state.progress[i].match_index;
+            return 0;
+        }
+        return -1;
+    }
+    return -2;
+}

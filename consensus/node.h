@@ -179,4 +179,13 @@ uint64_t fo_node_last_applied(const struct fo_node *n);
  */
 int fo_node_peer_reachable(const struct fo_node *n, uint64_t id);
 
+/*
+ * How far peer `id` is known to have replicated, and its role in the Raft
+ * configuration: returns 0 and sets *match_index (the leader's view of that peer's log;
+ * for this node itself, its last applied entry) and *voter, or -1 when this node cannot
+ * know the index (a follower asked about another node) — *voter is set whenever the
+ * peer is in this node's Raft configuration. -2: not in the configuration at all.
+ */
+int fo_node_peer_progress(const struct fo_node *n, uint64_t id, uint64_t *match_index, bool *voter);
+
 #endif

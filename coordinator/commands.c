@@ -179,6 +179,52 @@ static void cmd_report(struct fo_daemon *d, struct fo_admin_call *call,
     reply_json(call, doc);
 }
 
+/* The cluster's nodes as the leader sees them: who is reachable and how far each one
+ * has replicated. A follower sends the client to the leader; with no leader known it
+ * answers what it can (reachable/applied null for the others). */
+static void cmd_members(struct fo_daemon *d, struct fo_admin_call *call,
+                        const struct fo_admin_req *req)
+{
+    const struct fo_peer *leader = fo_daemon_leader(d);
+    json_t *doc, *arr;
+
+    (void)req;
+    if (redirect_to_leader(d, call))
+        return;
+    doc = json_object();
+    arr = json_array();
+    json_object_set_new(doc, "answered_by", json_string(d->cfg.self->name));
+    json_object_set_new(doc, "leader", leader != NULL ? json_string(leader->name) : json_null());
+    json_object_set_new(doc, "term", json_integer((json_int_t)fo_node_term(&d->node)));
+    json_object_set_new(doc, "commit_index",
+                        json_integer((json_int_t)fo_node_commit_index(&d->node)));
+    for (size_t i = 0; i < d->cfg.npeers; i++) {
+        const struct fo_peer *p = &d->cfg.peers[i];
+        json_t *o = json_object();
+        uint64_t match = 0;
+        bool voter = false;
+        int known = fo_node_peer_progress(&d->node, p->id, &match, &voter);
+        int reach = fo_node_peer_reachable(&d->node, p->id);
+
+        json_object_set_new(o, "id", json_integer((json_int_t)p->id));
+        json_object_set_new(o, "name", json_string(p->name));
+        json_object_set_new(o, "region", json_string(p->region));
+        json_object_set_new(o, "raft", json_string(p->raft));
+        json_object_set_new(o, "admin", p->admin != NULL ? json_string(p->admin) : json_null());
+        /* In the node's config but not (yet) in the replicated Raft configuration: the
+         * configs and the cluster disagree, which the operator must see. */
+        json_object_set_new(o, "in_raft_configuration", json_boolean(known != -2));
+        json_object_set_new(o, "voter", json_boolean(voter));
+        json_object_set_new(o, "leader", json_boolean(leader == p));
+        json_object_set_new(o, "reachable", reach < 0 ? json_null() : json_boolean(reach == 1));
+        json_object_set_new(o, "applied",
+                            known == 0 ? json_integer((json_int_t)match) : json_null());
+        json_array_append_new(arr, o);
+    }
+    json_object_set_new(doc, "members", arr);
+    reply_json(call, doc);
+}
+
 /* ---- changes ---------------------------------------------------------------------- */
 
 static void cmd_mode(struct fo_daemon *d, struct fo_admin_call *call,
@@ -225,6 +271,17 @@ static void cmd_failover(struct fo_daemon *d, struct fo_admin_call *call,
                 flag(req, "force"), flag(req, "dry_run"), by != NULL ? by : "-");
     fo_ops_failover(d, call, fo_admin_req_arg(req, "to"), flag(req, "force"), flag(req, "dry_run"),
                     fo_admin_req_arg(req, "reason"), by != NULL ? by : "failoverctl");
+}
+
+static void cmd_switchover(struct fo_daemon *d, struct fo_admin_call *call,
+                           const struct fo_admin_req *req)
+{
+    const char *by = fo_admin_req_arg(req, "by");
+    fo_log_info("admin.switchover", "to=%s dry_run=%d by=\"%s\"",
+                fo_admin_req_arg(req, "to") != NULL ? fo_admin_req_arg(req, "to") : "-",
+                flag(req, "dry_run"), by != NULL ? by : "-");
+    fo_ops_switchover(d, call, fo_admin_req_arg(req, "to"), flag(req, "dry_run"),
+                      fo_admin_req_arg(req, "reason"), by != NULL ? by : "failoverctl");
 }
 
 static void cmd_drill(struct fo_daemon *d, struct fo_admin_call *call,
@@ -318,6 +375,7 @@ static const struct command commands[] = {
     {"report", false, cmd_report},    {"pause", true, cmd_pause},
     {"resume", true, cmd_resume},     {"propose", true, cmd_propose},
     {"failover", true, cmd_failover}, {"drill", true, cmd_drill},
+    {"members", false, cmd_members},  {"switchover", true, cmd_switchover},
 };
 
 void fo_commands_dispatch(struct fo_daemon *d, struct fo_admin_call *call,

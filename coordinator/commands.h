@@ -6,12 +6,14 @@
  *   status [read]            the status document (status.h)
  *   history [read]           finished operations, newest first; arg limit (default 20)
  *   report [read]            one operation's incident report; arg id (default: latest)
- * status is the answering node's own view; history and report come from the leader
+ * status is the answering node's own view; history, report and members come from the leader
  * (a follower redirects) unless no leader is known.
  *   pause [admin]            maintenance: no automatic failover; args by, reason
  *   resume [admin]           automatic failover again; arg by
  *   failover [admin]         operator failover: args to, force, dry_run, reason, by
  *   drill [admin]            the plan in check mode: args to, by
+ *   members [read]           the nodes as the leader sees them (reachable, applied index)
+ *   switchover [admin]       planned, no-data-loss move: args to, dry_run, reason, by
  *   propose [admin]          node-to-leader forwarding (t=digest | t=verdict)
  *
  * Loop thread only. A command replies exactly once, now or after a commit.

@@ -36,6 +36,7 @@ const char *const fo_decision_reason_names[] = {
     [FO_REASON_LAG_MS] = "lag_ms",
     [FO_REASON_UNKNOWN_SITE] = "unknown_site",
     [FO_REASON_SAME_SITE] = "same_site",
+    [FO_REASON_PRIMARY_NOT_UP] = "primary_not_up",
     [FO_REASON_COUNT] = NULL,
 };
 
@@ -582,6 +583,11 @@ static void finish(struct eval *ev, int op_kind)
                  out->from, out->held, out->counted, out->quorum,
                  fmt_ms(a, ev->in->now_ms - out->detected_ms), out->to, c->priority,
                  fmt_bytes(b, c->lag_bytes), fmt_ms(l, c->lag_ms));
+    } else if (op_kind == FO_OP_SWITCHOVER) {
+        snprintf(out->text, sizeof(out->text),
+                 "switchover %s -> %s: fence %s, wait until %s has replayed all of it, then "
+                 "promote",
+                 out->from, out->to, out->from, out->to);
     } else {
         snprintf(out->text, sizeof(out->text), "operator failover %s -> %s%s", out->from, out->to,
                  out->force ? " (forced: health and RPO gates skipped)" : "");
@@ -663,6 +669,47 @@ void fo_decision_manual(const struct fo_decision_input *in, const char *to, bool
     if (out->held < out->quorum)
         out->detected_ms = 0; /* no quorum saw an outage: nothing was detected */
     finish(&ev, FO_OP_MANUAL);
+}
+
+void fo_decision_switchover(const struct fo_decision_input *in, const char *to,
+                            struct fo_decision *out)
+{
+    struct eval ev;
+    const struct fo_site *p, *s;
+    uint32_t up = 0, majority;
+
+    memset(out, 0, sizeof(*out));
+    ev = (struct eval){in, in->cfg, in->state, out, false, false, 0};
+    p = start(&ev);
+    if (p == NULL || ev.blocked)
+        return;
+    s = fo_config_site(in->cfg, to);
+    if (s == NULL) {
+        block(&ev, FO_REASON_UNKNOWN_SITE, "no site named '%s' in the configuration",
+              to != NULL ? to : "");
+        return;
+    }
+    if (s == p) {
+        block(&ev, FO_REASON_SAME_SITE, "%s is already the primary", s->name);
+        return;
+    }
+    /* No data loss is the point: P must be there to be fenced and drained, and the target
+     * must pass the health and RPO gates (a switchover has no --force). */
+    up = healthy_count(&ev, p);
+    majority = out->counted / 2 + 1;
+    if (up < majority) {
+        block(&ev, FO_REASON_PRIMARY_NOT_UP,
+              "the primary %s is seen UP by %u of %u observers (majority %u): a switchover "
+              "fences it and waits for %s to replay everything it wrote, so it needs %s up; "
+              "use failover for a lost primary",
+              p->name, up, out->counted, majority, s->name, p->name);
+        return;
+    }
+    assess(&ev, s, true, false, &out->candidates[0]);
+    out->ncandidates = 1;
+    block_candidate(&ev, &out->candidates[0]);
+    out->detected_ms = 0; /* planned: nothing was detected */
+    finish(&ev, FO_OP_SWITCHOVER);
 }
 
 /* ---- self-fencing ------------------------------------------------------------------- */

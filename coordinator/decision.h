@@ -69,6 +69,7 @@ enum fo_decision_reason {
     FO_REASON_LAG_MS,            /* "lag_ms": RPO gate: lag over max_lag_ms */
     FO_REASON_UNKNOWN_SITE,      /* "unknown_site": manual target is not a configured site */
     FO_REASON_SAME_SITE,         /* "same_site": manual target is already the primary */
+    FO_REASON_PRIMARY_NOT_UP,    /* "primary_not_up": switchover needs P seen UP by a majority */
     FO_REASON_COUNT
 };
 extern const char *const fo_decision_reason_names[]; /* FO_REASON_COUNT + NULL */
@@ -158,6 +159,14 @@ void fo_decision_auto(const struct fo_decision_input *in, struct fo_decision *ou
  * site and TO == P; keeps the health and RPO gates unless force. */
 void fo_decision_manual(const struct fo_decision_input *in, const char *to, bool force,
                         struct fo_decision *out);
+
+/* An operator's `failoverctl switchover --to TO`: the planned, no-data-loss move. The
+ * rules of fo_decision_manual without force (health and RPO gates kept), and P itself
+ * must be seen UP by a majority of the counted observers: the plan fences P and waits
+ * until TO has replayed everything P wrote, which needs P reachable (a lost P is a
+ * failover's job). op_kind FO_OP_SWITCHOVER. */
+void fo_decision_switchover(const struct fo_decision_input *in, const char *to,
+                            struct fo_decision *out);
 
 /* For `status`: the same evaluation as fo_decision_auto (same kind, reason and evidence),
  * but text lists every rule that blocks a failover now, including the candidates'

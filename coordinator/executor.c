@@ -35,6 +35,7 @@ struct fo_executor_work {
     char *kind, *op_id, *from, *to, *reason, *timeline, *event;
     struct fo_kv *params;
     size_t nparams;
+    bool switchover; /* its fences are required (fo_plan_step_required_in_switchover) */
 };
 
 enum prop_what { PROP_RUNNING, PROP_RESULT, PROP_END };
@@ -167,6 +168,47 @@ int fo_plan_params(const struct fo_config *cfg, const struct fo_plan_step *step,
         return -1;
     }
     return (int)n;
+}
+
+int fo_plan_catch_up_params(const struct fo_config *cfg, const char *action, const char *from_site,
+                            struct fo_kv *out, size_t n, size_t cap)
+{
+    const struct fo_site *site = fo_config_site(cfg, from_site);
+    const size_t n0 = n;
+    char port[8];
+
+    if (site == NULL)
+        return (int)n;
+    if (strcmp(action, "postgres.promote") == 0 && site->postgres != NULL) {
+        const struct fo_site_postgres *pg = site->postgres;
+        snprintf(port, sizeof(port), "%u", (unsigned)pg->port);
+        if (add(out, &n, cap, "catch_up_host", pg->host) != 0 ||
+            add(out, &n, cap, "catch_up_port", port) != 0 ||
+            add(out, &n, cap, "catch_up_dbname", pg->dbname) != 0 ||
+            add(out, &n, cap, "catch_up_user", pg->user) != 0 ||
+            add(out, &n, cap, "catch_up_password_file", pg->password_file) != 0)
+            goto full;
+    } else if (strcmp(action, "redis.promote") == 0 && site->redis != NULL) {
+        const struct fo_site_redis *rd = site->redis;
+        snprintf(port, sizeof(port), "%u", (unsigned)rd->port);
+        if (add(out, &n, cap, "catch_up_host", rd->host) != 0 ||
+            add(out, &n, cap, "catch_up_port", port) != 0 ||
+            add(out, &n, cap, "catch_up_password_file", rd->password_file) != 0)
+            goto full;
+    }
+    return (int)n;
+full: /* out keeps what it held; what we added is released */
+    for (size_t i = n0; i < n; i++) {
+        free(out[i].key);
+        free(out[i].value);
+    }
+    return -1;
+}
+
+bool fo_plan_step_required_in_switchover(const char *action)
+{
+    return action != NULL &&
+           (strcmp(action, "postgres.fence") == 0 || strcmp(action, "redis.fence") == 0);
 }
 
 /* ---- the timeline ------------------------------------------------------------------ */
@@ -467,6 +509,14 @@ static void work_done(uv_work_t *req, int status)
         ex->actions_done++;
         break;
     case FO_ACTION_SKIPPED:
+        if (w->switchover && fo_plan_step_required_in_switchover(kind)) {
+            /* An old primary we could not fence cannot be drained: no switchover. */
+            state = FO_STEP_FAILED;
+            snprintf(error, sizeof(error), "switchover needs the fence: %.400s", w->res.detail);
+            err = error;
+            ex->actions_failed++;
+            break;
+        }
         state = FO_STEP_SKIPPED;
         err = w->res.detail;
         break;
@@ -526,6 +576,18 @@ static void queue_action(struct fo_executor *ex, uint32_t index)
             : -1;
     if (ps == NULL)
         snprintf(msg, sizeof(msg), "step %s is not in this node's plan", st->name);
+    if (n >= 0 && op->kind == FO_OP_SWITCHOVER) {
+        int m =
+            fo_plan_catch_up_params(ex->cfg, st->action, op->from, params, (size_t)n, MAX_PARAMS);
+        if (m < 0) {
+            for (int i = 0; i < n; i++) {
+                free(params[i].key);
+                free(params[i].value);
+            }
+            snprintf(msg, sizeof(msg), "step %s: too many parameters or out of memory", st->name);
+        }
+        n = m;
+    }
     if (n < 0) {
         /* A site without the component (no Redis in this site) has nothing to do; any
          * other parameter problem is the plan's, and retrying cannot fix it. */
@@ -578,6 +640,7 @@ static void queue_action(struct fo_executor *ex, uint32_t index)
     w->req.event = w->event;
     w->req.timeline = w->timeline;
     w->req.check_only = op->kind == FO_OP_DRILL;
+    w->switchover = op->kind == FO_OP_SWITCHOVER;
     w->req.deadline_ms = fo_action_now_ms() + (ps->timeout_ms > 0 ? ps->timeout_ms : 60000);
     w->req.cancel = &w->cancel;
     w->req.params = w->params;
@@ -620,7 +683,8 @@ static enum progress step_progress(struct fo_executor *ex, const struct fo_opera
     if (st->state == FO_STEP_FAILED) {
         bool refused = st->error != NULL && strncmp(st->error, REFUSED_PREFIX, 9) == 0;
         if (refused || st->attempts >= ps->attempts) {
-            if (ps->continue_on_failure)
+            if (ps->continue_on_failure &&
+                !(op->kind == FO_OP_SWITCHOVER && fo_plan_step_required_in_switchover(st->action)))
                 return PASSED;
             snprintf(why, whycap, "step %s failed after %u attempt(s): %s", st->name, st->attempts,
                      st->error != NULL ? st->error : "?");

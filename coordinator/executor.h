@@ -119,6 +119,21 @@ void fo_executor_close(struct fo_executor *ex, fo_executor_close_cb close_cb);
 int fo_plan_params(const struct fo_config *cfg, const struct fo_plan_step *step,
                    const char *site_name, struct fo_kv *out, size_t cap, char *msg, size_t msgcap);
 
+/*
+ * A switchover's extra parameters for a promote step (DESIGN §6; actions/postgres.c and
+ * redis.c, "catch_up"): postgres.promote gets catch_up_host, _port, _dbname, _user,
+ * _password_file of from_site's Postgres, redis.promote catch_up_host, _port,
+ * _password_file of its Redis, so that the action drains the old primary before it
+ * promotes. Other kinds, or a from_site without the component: nothing. Appends to out
+ * (which holds n entries, room for cap). Returns the new count, or -1 when out is full.
+ */
+int fo_plan_catch_up_params(const struct fo_config *cfg, const char *action, const char *from_site,
+                            struct fo_kv *out, size_t n, size_t cap);
+
+/* True when a switchover may not go on without this step: its fences (a drain needs the
+ * old primary fenced; skipped or failed, the switchover stops, whatever on_failure says). */
+bool fo_plan_step_required_in_switchover(const char *action);
+
 /* The operation's timeline as text for notifications and reports: detected, decided,
  * each step's start and duration, the RTO achieved against rto_target_ms. */
 void fo_executor_timeline(const struct fo_operation *op, uint64_t rto_target_ms, char *buf,

@@ -420,11 +420,14 @@ static void reply_body(struct fo_admin_call *call, json_t *doc)
     free(body);
 }
 
-void fo_ops_failover(struct fo_daemon *d, struct fo_admin_call *call, const char *to, bool force,
-                     bool dry_run, const char *reason, const char *by)
+/* failover and switchover: decide as the operator asked, then answer a dry run with what
+ * would happen or commit the op_begin. */
+static void operator_move(struct fo_daemon *d, struct fo_admin_call *call, int kind, const char *to,
+                          bool force, bool dry_run, const char *reason, const char *by)
 {
     struct fo_decision_input in;
     struct fo_decision *dec = &d->decision_scratch;
+    const char *verb = kind == FO_OP_SWITCHOVER ? "switchover" : "failover";
     char why[FO_TEXT_MAX];
 
     if (!fo_node_ready(&d->node)) {
@@ -432,14 +435,18 @@ void fo_ops_failover(struct fo_daemon *d, struct fo_admin_call *call, const char
         return;
     }
     if (to == NULL || to[0] == '\0') {
-        fo_admin_call_replyf(call, FO_REPLY_BAD_REQUEST, "failover: --to SITE is required");
+        fo_admin_call_replyf(call, FO_REPLY_BAD_REQUEST, "%s: --to SITE is required", verb);
         return;
     }
     fo_ops_input(d, &in);
-    fo_decision_manual(&in, to, force, dec);
+    if (kind == FO_OP_SWITCHOVER)
+        fo_decision_switchover(&in, to, dec);
+    else
+        fo_decision_manual(&in, to, force, dec);
     if (dry_run) {
         json_t *doc = json_object();
         json_object_set_new(doc, "dry_run", json_true());
+        json_object_set_new(doc, "kind", json_string(verb));
         json_object_set_new(doc, "would_fail_over",
                             json_boolean(dec->kind == FO_DECISION_FAILOVER));
         json_object_set_new(doc, "reason", json_string(fo_decision_reason_names[dec->reason]));
@@ -454,19 +461,37 @@ void fo_ops_failover(struct fo_daemon *d, struct fo_admin_call *call, const char
         return;
     }
     if (dec->kind != FO_DECISION_FAILOVER) {
+        bool gate = dec->reason == FO_REASON_LAG_BYTES || dec->reason == FO_REASON_LAG_MS ||
+                    dec->reason == FO_REASON_LAG_UNKNOWN ||
+                    dec->reason == FO_REASON_STANDBY_UNHEALTHY;
         fo_admin_call_replyf(call, FO_REPLY_REFUSED, "%s%s", dec->text,
-                             dec->reason == FO_REASON_LAG_BYTES ||
-                                     dec->reason == FO_REASON_LAG_MS ||
-                                     dec->reason == FO_REASON_LAG_UNKNOWN ||
-                                     dec->reason == FO_REASON_STANDBY_UNHEALTHY
-                                 ? " (--force overrides the health and RPO gates)"
-                                 : "");
+                             !gate                      ? ""
+                             : kind == FO_OP_SWITCHOVER ? " (a switchover never loses data: "
+                                                          "wait, or use failover --force)"
+                                                        : " (--force overrides the health and "
+                                                          "RPO gates)");
         return;
     }
-    snprintf(why, sizeof(why), "manual%s: %.480s", force ? " (forced)" : "",
-             reason != NULL ? reason : "operator request");
-    if (begin(d, dec, FO_OP_MANUAL, dec->op_id, why, by, call) != 0)
+    if (kind == FO_OP_SWITCHOVER)
+        snprintf(why, sizeof(why), "switchover: %.480s",
+                 reason != NULL ? reason : "operator request");
+    else
+        snprintf(why, sizeof(why), "manual%s: %.480s", force ? " (forced)" : "",
+                 reason != NULL ? reason : "operator request");
+    if (begin(d, dec, kind, dec->op_id, why, by, call) != 0)
         fo_admin_call_replyf(call, FO_REPLY_BUSY, "another operation is being committed; retry");
+}
+
+void fo_ops_failover(struct fo_daemon *d, struct fo_admin_call *call, const char *to, bool force,
+                     bool dry_run, const char *reason, const char *by)
+{
+    operator_move(d, call, FO_OP_MANUAL, to, force, dry_run, reason, by);
+}
+
+void fo_ops_switchover(struct fo_daemon *d, struct fo_admin_call *call, const char *to,
+                       bool dry_run, const char *reason, const char *by)
+{
+    operator_move(d, call, FO_OP_SWITCHOVER, to, false, dry_run, reason, by);
 }
 
 void fo_ops_drill(struct fo_daemon *d, struct fo_admin_call *call, const char *to, const char *by)

@@ -20,7 +20,7 @@
  * (postgres.unfence / redis.unfence). Defence in depth only: safety rests on the commit
  * point and the epoch.
  *
- * Operators: fo_ops_failover (manual, or --dry-run), fo_ops_drill.
+ * Operators: fo_ops_failover (manual, or --dry-run), fo_ops_switchover, fo_ops_drill.
  * Loop thread only; the fence actions run in the thread pool.
  */
 #ifndef FO_COORDINATOR_OPERATIONS_H
@@ -46,6 +46,12 @@ json_t *fo_ops_explain(struct fo_daemon *d);
 /* failoverctl failover --to SITE [--force] [--dry-run] [--reason TEXT]: answers call. */
 void fo_ops_failover(struct fo_daemon *d, struct fo_admin_call *call, const char *to, bool force,
                      bool dry_run, const char *reason, const char *by);
+
+/* failoverctl switchover --to SITE [--dry-run] [--reason TEXT]: the planned move
+ * (fo_decision_switchover), run by the same plan; the executor makes its fence steps
+ * mandatory and its promote steps wait for the target to catch up (executor.h). */
+void fo_ops_switchover(struct fo_daemon *d, struct fo_admin_call *call, const char *to,
+                       bool dry_run, const char *reason, const char *by);
 
 /* failoverctl drill [--to SITE]: the whole plan in check mode; answers call. */
 void fo_ops_drill(struct fo_daemon *d, struct fo_admin_call *call, const char *to, const char *by);

@@ -512,6 +512,39 @@ static void test_pg_epoch_fencing(void **state)
     pg_wait_value("PG_PORT_DR", "SELECT count(*) FROM failoverd.epoch", "0");
 }
 
+/* A switchover's drain (catch_up_*): refused while the old primary is not fenced (it
+ * would still take writes), FAILED at the deadline while the standby has not replayed
+ * the old primary's WAL; the standby stays a standby either way. */
+static void test_pg_switchover_drain(void **state)
+{
+    struct fo_action_result res;
+    struct params p = pg_params("PG_PORT_DR"), old = pg_params("PG_PORT_MAIN");
+
+    (void)state;
+    add(&p, "catch_up_host", env("PG_HOST"));
+    add(&p, "catch_up_port", env("PG_PORT_MAIN"));
+    add(&p, "catch_up_dbname", env("PG_DBNAME"));
+    add(&p, "catch_up_user", env("PG_USER"));
+    add(&p, "catch_up_password_file", env("PG_PASSWORD_FILE"));
+    run(&fo_action_postgres_promote, &p, (struct call){.epoch = 3}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "is not fenced");
+    assert_string_equal(pg_value("PG_PORT_DR", "SELECT pg_is_in_recovery()"), "t");
+
+    /* Fenced, but the standby holds replay: the drain waits until the deadline. */
+    pg_value("PG_PORT_DR", "SELECT pg_wal_replay_pause()");
+    pg_value("PG_PORT_MAIN", "INSERT INTO items (note) VALUES ('drain me')");
+    run(&fo_action_postgres_fence, &old, (struct call){0}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "");
+    run(&fo_action_postgres_promote, &p, (struct call){.epoch = 3, .timeout_ms = 1500}, &res, NULL);
+    assert_result(&res, FO_ACTION_FAILED, "had not replayed up to the old primary");
+    assert_string_equal(pg_value("PG_PORT_DR", "SELECT pg_is_in_recovery()"), "t");
+
+    pg_value("PG_PORT_DR", "SELECT pg_wal_replay_resume()");
+    run(&fo_action_postgres_unfence, &old, (struct call){0}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "");
+    pg_wait_value("PG_PORT_DR", "SELECT count(*) FROM items WHERE note = 'drain me'", "1");
+}
+
 static void test_pg_promote(void **state)
 {
     struct fo_action_result res;
@@ -823,6 +856,7 @@ int main(void)
         cmocka_unit_test(test_pg_timeout),
         cmocka_unit_test(test_pg_rpo_gate),
         cmocka_unit_test(test_pg_epoch_fencing),
+        cmocka_unit_test(test_pg_switchover_drain),
         cmocka_unit_test(test_pg_promote),
         cmocka_unit_test(test_pg_promote_again),
         cmocka_unit_test(test_pg_fence),

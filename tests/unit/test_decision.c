@@ -278,7 +278,7 @@ static void parse_lags(struct lags *lg, const char *text)
 
 /* ---- the table ----------------------------------------------------------------------- */
 
-enum { AUTO = 0, MANUAL, FORCED };
+enum { AUTO = 0, MANUAL, FORCED, SWITCH };
 #define N FO_DECISION_NONE
 #define F FO_DECISION_FAILOVER
 
@@ -294,7 +294,7 @@ struct row {
     const char *lags;
     unsigned now_s;
     const char *stale; /* alias letters */
-    int mode;          /* AUTO, MANUAL, FORCED */
+    int mode;          /* AUTO, MANUAL, FORCED, SWITCH (switchover) */
     const char *to;    /* manual target */
     /* expected */
     int kind;
@@ -454,6 +454,26 @@ static const struct row rows[] = {
      FO_REASON_UNINITIALIZED, NULL, 0},
     {"manual: fail back is the operator's call", C3, "op:a:main>dr " MAIN_UP, "main=0/0", 100, NULL,
      MANUAL, "main", F, "main", FO_REASON_FAILOVER, NULL, 0},
+
+    /* switchover: the planned move needs the old primary up, and has no --force */
+    {"switchover: both up, caught up", C3, MAIN_UP DR_UP, "dr=0/0", 100, NULL, SWITCH, "dr", F,
+     "dr", FO_REASON_FAILOVER, "switchover main -> dr: fence main", 0},
+    {"switchover: primary down is failover's job", C3, MAIN_DOWN DR_UP, "dr=0/0", 100, NULL, SWITCH,
+     "dr", N, NULL, FO_REASON_PRIMARY_NOT_UP, "seen UP by 0 of 3 observers (majority 2)", 0},
+    {"switchover: primary seen up by a bare majority", C3, "EE:U:0 WE:U:0 UE:D:10 " DR_UP, "dr=0/0",
+     100, NULL, SWITCH, "dr", F, "dr", FO_REASON_FAILOVER, NULL, 0},
+    {"switchover: a stale observer does not count as up", C3, "EE:U:0 WE:U:0 " DR_UP, "dr=0/0", 100,
+     "W", SWITCH, "dr", N, NULL, FO_REASON_PRIMARY_NOT_UP, "seen UP by 1 of 3", 0},
+    {"switchover: RPO gate, no force", C3, MAIN_UP DR_UP, "dr=48M/0", 100, NULL, SWITCH, "dr", N,
+     NULL, FO_REASON_LAG_BYTES, "exceeds max_lag_bytes", 0},
+    {"switchover: unhealthy target", C3, MAIN_UP, "dr=0/0", 100, NULL, SWITCH, "dr", N, NULL,
+     FO_REASON_STANDBY_UNHEALTHY, NULL, 0},
+    {"switchover: pause is for the automatic path", C3, MAIN_UP DR_UP "pause:bob:window cool:900",
+     "dr=0/0", 100, NULL, SWITCH, "dr", F, "dr", FO_REASON_FAILOVER, NULL, 0},
+    {"switchover: same site", C3, MAIN_UP DR_UP, "dr=0/0", 100, NULL, SWITCH, "main", N, NULL,
+     FO_REASON_SAME_SITE, NULL, 0},
+    {"switchover: in flight", C3, MAIN_UP DR_UP "run:m:main>dr", "dr=0/0", 100, NULL, SWITCH,
+     "main", N, NULL, FO_REASON_IN_FLIGHT, NULL, 0},
 };
 
 static void decide(const struct row *r, struct fo_fsm *f, struct lags *lg, const char **stale,
@@ -470,6 +490,8 @@ static void decide(const struct row *r, struct fo_fsm *f, struct lags *lg, const
         &f->state, &cfgs[r->cfg], (uint64_t)r->now_s * 1000, lg->l, lg->n, stale, nstale};
     if (r->mode == AUTO)
         fo_decision_auto(&in, d);
+    else if (r->mode == SWITCH)
+        fo_decision_switchover(&in, r->to, d);
     else
         fo_decision_manual(&in, r->to, r->mode == FORCED, d);
 }
@@ -483,7 +505,9 @@ static bool row_ok(const struct row *r, const struct fo_decision *d)
     if (r->kind == F) {
         if (strcmp(d->to, r->target) != 0 || d->detected_ms != (uint64_t)r->detected_s * 1000)
             return false;
-        if (d->op_kind != (r->mode == AUTO ? FO_OP_AUTO : FO_OP_MANUAL) ||
+        if (d->op_kind != (r->mode == AUTO     ? FO_OP_AUTO
+                           : r->mode == SWITCH ? FO_OP_SWITCHOVER
+                                               : FO_OP_MANUAL) ||
             d->force != (r->mode == FORCED))
             return false;
     }
