@@ -980,6 +980,7 @@ static int load_root(struct loader *ld, const yaml_node_t *root)
         (f[5].value != NULL && parse_raft(ld, f[5].value) != 0) ||
         parse_admin(ld, f[6].value) != 0 ||
         cfg_parse_policy(ld, f[8].value, f[9].value, f[10].value, f[11].value, f[12].value) != 0 ||
+        (f[8].value == NULL && f[5].value != NULL && cfg_check_fence_timing(ld, f[5].value) != 0) ||
         cfg_parse_plan(ld, f[13].value) != 0 ||
         (f[14].value != NULL && cfg_parse_http(ld, f[14].value) != 0))
         return ld->code;

@@ -74,7 +74,8 @@
  *     max_lag_bytes: 16777216
  *     max_lag_ms: 3600000
  *     cooldown_ms: 600000
- *     self_fence_after_ms: 10000     # + clock_margin_ms must be < failover_after_ms
+ *     self_fence_after_ms: 10000     # + clock_margin_ms + raft.election_timeout_ms
+ *                                    # + FO_CONFIG_TICK_MS must be < failover_after_ms
  *     clock_margin_ms: 2000
  *   checks:                          # optional
  *     interval_ms: 5000
@@ -200,8 +201,14 @@ struct fo_config_decision {
     uint64_t cooldown_ms;         /* no automatic failover this long after one; 600000 */
     uint64_t self_fence_after_ms; /* without a majority this long: fence; default 10000 */
     uint64_t clock_margin_ms;     /* clock-rate drift over the interval; default 2000.
-                                   * self_fence_after_ms + clock_margin_ms < failover_after_ms */
+                                   * self_fence_after_ms + clock_margin_ms +
+                                   * raft.election_timeout_ms + FO_CONFIG_TICK_MS <
+                                   * failover_after_ms (config_policy.c says why) */
 };
+
+/* The daemon's housekeeping period: self-fencing is checked this often, so a fence may
+ * start up to this late; the fence-timing rule counts it. */
+#define FO_CONFIG_TICK_MS 500
 
 /* checks.http[]: an extra health URL probed in one region. */
 struct fo_check_http {

@@ -97,6 +97,11 @@ int cfg_parse_policy(struct loader *ld, const yaml_node_t *decision, const yaml_
                      const yaml_node_t *feeds, const yaml_node_t *health,
                      const yaml_node_t *alertmanager);
 
+/* The self-fence timing rule (config_policy.c), reported at `at`. parse_decision runs it;
+ * the loader runs it too when there is no decision section but a raft one (a long
+ * election timeout can break the rule with the default decision timings). */
+int cfg_check_fence_timing(struct loader *ld, const yaml_node_t *at);
+
 /* Read the optional local `http:` section (NULL: no HTTP listener) into ld->cfg->http. */
 int cfg_parse_http(struct loader *ld, const yaml_node_t *http);
 

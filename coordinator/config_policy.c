@@ -164,23 +164,26 @@ static int check_quorum(struct loader *ld, const yaml_node_t *at)
 }
 
 /* Self-fencing (DESIGN §5): a primary cut off from the majority must have fenced itself
- * before the majority may promote, measured on clocks whose rates differ by at most
- * clock_margin_ms over the interval. */
-static int check_fence_timing(struct loader *ld, const struct field *f, const yaml_node_t *sec)
+ * before the majority may promote. The majority cannot commit before cut +
+ * failover_after_ms. The cut-off node still counts as in contact until it has missed the
+ * leader (or a majority of followers) for one raft.election_timeout_ms, then waits
+ * self_fence_after_ms, checked every FO_CONFIG_TICK_MS; its clock may run slower than the
+ * majority's by clock_margin_ms over the interval. The sum must stay below
+ * failover_after_ms. */
+int cfg_check_fence_timing(struct loader *ld, const yaml_node_t *at)
 {
     const struct fo_config_decision *d = &ld->cfg->decision;
-    const yaml_node_t *at = f[6].value != NULL   ? f[6].value
-                            : f[2].value != NULL ? f[2].value
-                            : f[7].value != NULL ? f[7].value
-                                                 : sec;
+    const uint64_t et = ld->cfg->raft.election_timeout_ms;
 
-    if (d->self_fence_after_ms + d->clock_margin_ms >= d->failover_after_ms)
+    if (d->self_fence_after_ms + d->clock_margin_ms + et + FO_CONFIG_TICK_MS >=
+        d->failover_after_ms)
         return cfg_fail(ld, at, "decision.self_fence_after_ms",
-                        "%llu + clock_margin_ms %llu must be below failover_after_ms %llu: a "
-                        "cut-off primary must fence itself before the majority may promote",
+                        "%llu + clock_margin_ms %llu + raft.election_timeout_ms %llu + the %u ms "
+                        "check period must be below failover_after_ms %llu: a cut-off primary "
+                        "must fence itself before the majority may promote",
                         (unsigned long long)d->self_fence_after_ms,
-                        (unsigned long long)d->clock_margin_ms,
-                        (unsigned long long)d->failover_after_ms);
+                        (unsigned long long)d->clock_margin_ms, (unsigned long long)et,
+                        FO_CONFIG_TICK_MS, (unsigned long long)d->failover_after_ms);
     return 0;
 }
 
@@ -217,7 +220,10 @@ static int parse_decision(struct loader *ld, const yaml_node_t *n)
         return ld->code;
     if (f[1].value != NULL && check_quorum(ld, f[1].value) != 0)
         return ld->code;
-    return check_fence_timing(ld, f, n);
+    return cfg_check_fence_timing(ld, f[6].value != NULL   ? f[6].value
+                                      : f[2].value != NULL ? f[2].value
+                                      : f[7].value != NULL ? f[7].value
+                                                           : n);
 }
 
 /* ---- checks ------------------------------------------------------------------------ */

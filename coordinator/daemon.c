@@ -15,12 +15,14 @@
 #include "coordinator/admin_client.h"
 #include "coordinator/commands.h"
 #include "coordinator/operations.h"
+#include "coordinator/plan_check.h"
 #include "actions/action.h"
 #include "coordinator/log.h"
 #include "actions/secret.h"
 
-/* How often the daemon checks what it should propose (init, its digest). */
-#define HOUSEKEEPING_MS 500
+/* How often the daemon checks what it should propose (init, its digest) and whether it
+ * must fence itself (the config's fence-timing rule counts this period). */
+#define HOUSEKEEPING_MS FO_CONFIG_TICK_MS
 /* A forwarded proposal that takes longer than this is abandoned and retried later. */
 #define FORWARD_TIMEOUT_MS 2000
 
@@ -511,36 +513,6 @@ static int start_http(struct fo_daemon *d, struct fo_error *err)
     return 0;
 }
 
-/* Every step of the plan names a known action with known parameters: a typo must stop
- * the node at start, not the failover at 3 a.m. */
-static int check_plan(struct fo_daemon *d, struct fo_error *err)
-{
-    for (size_t i = 0; i < d->cfg.plan.nsteps; i++) {
-        const struct fo_plan_step *st = &d->cfg.plan.steps[i];
-        const struct fo_action_kind *kind = fo_action_kind_find(st->action);
-        if (kind == NULL)
-            return fo_error_set(err, 2, "%s:%u: plan.steps[%zu].action: unknown action '%s'",
-                                d->cfg.path, st->line, i, st->action);
-        for (size_t j = 0; j < st->nparams; j++) {
-            const struct fo_kv *p = &st->params[j];
-            /* "event" tells a notification which message it is (executor.h). */
-            if (strcmp(p->key, "event") == 0 && strncmp(st->action, "notify.", 7) == 0) {
-                if (strcmp(p->value, "opened") != 0 && strcmp(p->value, "resolved") != 0)
-                    return fo_error_set(err, 2,
-                                        "%s:%u: plan.steps[%zu].params.event: '%.32s' is not "
-                                        "opened or resolved",
-                                        d->cfg.path, st->line, i, p->value);
-                continue;
-            }
-            if (!fo_action_param_known(kind, p->key))
-                return fo_error_set(err, 2,
-                                    "%s:%u: plan.steps[%zu].params.%s: not a parameter of %s",
-                                    d->cfg.path, st->line, i, p->key, st->action);
-        }
-    }
-    return 0;
-}
-
 static int start_node(struct fo_daemon *d, bool init, struct fo_error *err)
 {
     struct fo_node_peer peers[16];
@@ -594,7 +566,7 @@ int fo_daemon_start(struct fo_daemon *d, uv_loop_t *loop, const struct fo_daemon
     }
     d->config_loaded = true;
     d->last_reason = -1;
-    if (check_plan(d, err) != 0) {
+    if (fo_plan_check(&d->cfg, err) != 0) {
         d->exit_code = 2;
         return 1;
     }

@@ -718,13 +718,14 @@ void fo_decision_switchover(const struct fo_decision_input *in, const char *to,
  * (by the majority's clocks). The majority can commit a failover only after a quorum of
  * its observers has held P DOWN for failover_after_ms, and their probes of P's resources
  * start failing at T at the earliest: no promotion before T + failover_after_ms. A node
- * in P's region stops hearing from a majority at T too (it measures from the last
- * message it got, at most T), so it fences once its own clock has counted
+ * in P's region stops hearing from a majority at T too, but counts itself out of contact
+ * only once it has missed the leader (or, leading, a majority) for one election timeout,
+ * and checks every FO_CONFIG_TICK_MS; then it fences once its own clock has counted
  * self_fence_after_ms. Clocks count intervals at slightly different rates: over this
  * interval they may differ by clock_margin_ms, so the fence happens by T +
- * self_fence_after_ms + clock_margin_ms on the majority's clocks, which the config
- * loader requires to be below T + failover_after_ms. Hence the old primary stops taking
- * writes before the new one can start.
+ * election_timeout + tick + self_fence_after_ms + clock_margin_ms on the majority's
+ * clocks, which the config loader requires to be below T + failover_after_ms. Hence the
+ * old primary stops taking writes before the new one can start.
  *
  * What this does not cover, and why that is acceptable: P DOWN verdicts already held
  * before the cut (the majority saw P's resources fail while P's node still talked to it)

@@ -959,17 +959,33 @@ static const struct error_row {
      "node.yaml:48: admin: expected a map, found a list"},
     /* decision */
     {LAST, LAST "decision: {failover_after_ms: 8000}\n", FO_CONFIG_EINVALID,
-     "node.yaml:51: decision.self_fence_after_ms: 10000 + clock_margin_ms 2000 must be below "
-     "failover_after_ms 8000: a cut-off primary must fence itself before the majority may "
-     "promote"},
+     "node.yaml:51: decision.self_fence_after_ms: 10000 + clock_margin_ms 2000 + "
+     "raft.election_timeout_ms 1000 + the 500 ms check period must be below failover_after_ms "
+     "8000: a cut-off primary must fence itself before the majority may promote"},
     {LAST, LAST "decision:\n  failover_after_ms: 20000\n  self_fence_after_ms: 18000\n",
      FO_CONFIG_EINVALID,
-     "node.yaml:53: decision.self_fence_after_ms: 18000 + clock_margin_ms 2000 must be below "
-     "failover_after_ms 20000"},
+     "node.yaml:53: decision.self_fence_after_ms: 18000 + clock_margin_ms 2000 + "
+     "raft.election_timeout_ms 1000 + the 500 ms check period must be below failover_after_ms "
+     "20000"},
     {LAST, LAST "decision:\n  auto: true\n  clock_margin_ms: 20000\n", FO_CONFIG_EINVALID,
-     "node.yaml:53: decision.self_fence_after_ms: 10000 + clock_margin_ms 20000 must be below "
-     "failover_after_ms 30000"},
-    {LAST, LAST "decision: {failover_after_ms: 12001, clock_margin_ms: 2000}\n", FO_CONFIG_OK, ""},
+     "node.yaml:53: decision.self_fence_after_ms: 10000 + clock_margin_ms 20000 + "
+     "raft.election_timeout_ms 1000 + the 500 ms check period must be below failover_after_ms "
+     "30000"},
+    {LAST, LAST "decision: {failover_after_ms: 13500, clock_margin_ms: 2000}\n", FO_CONFIG_EINVALID,
+     "must be below failover_after_ms 13500"},
+    {LAST, LAST "decision: {failover_after_ms: 13501, clock_margin_ms: 2000}\n", FO_CONFIG_OK, ""},
+    /* the election timeout counts: the cut-off node notices one election timeout late */
+    {"  election_timeout_ms: 1000\n", "  election_timeout_ms: 17500\n", FO_CONFIG_EINVALID,
+     "node.yaml:46: decision.self_fence_after_ms: 10000 + clock_margin_ms 2000 + "
+     "raft.election_timeout_ms 17500 + the 500 ms check period must be below failover_after_ms "
+     "30000"},
+    {"  election_timeout_ms: 1000\n", "  election_timeout_ms: 17499\n", FO_CONFIG_OK, ""},
+    {LAST,
+     LAST "decision: {failover_after_ms: 15500, self_fence_after_ms: 12000, "
+          "clock_margin_ms: 2000}\n",
+     FO_CONFIG_EINVALID,
+     "raft.election_timeout_ms 1000 + the 500 ms check period must be below "
+     "failover_after_ms 15500"},
     {LAST, LAST "decision: {quorum: 0}\n", FO_CONFIG_EINVALID,
      "node.yaml:51: decision.quorum: '0' is out of range (1 to "},
     {LAST, LAST "decision: {quorum: 4}\n", FO_CONFIG_EINVALID,
