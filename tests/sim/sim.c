@@ -123,6 +123,8 @@ static int run_seed(const struct sim_options *opt, struct totals *t)
     if (sim_open(&s, opt) != 0) {
         fprintf(stderr, "sim: seed %" PRIu64 ": fixture setup failed\n", opt->seed);
         sim_close(&s);
+        t->seeds++;
+        t->failures++; /* a seed that never ran must not pass */
         return 1;
     }
     s.workload = true;
