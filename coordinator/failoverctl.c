@@ -1,12 +1,15 @@
 /*
  * coordinator/failoverctl.c — the admin CLI (DESIGN §9, §13), shaped like bgpctl: one
  * command table drives parsing; a command sends one request, gets one reply, and the
- * reply's JSON body is rendered either as a table for people or as JSON for scripts.
+ * reply's JSON body is rendered either as a table for people or as JSON for scripts
+ * (coordinator/ctl_render.h; this file does the I/O and the parsing, not the tables).
+ * `failoverctl VERB --help` and `failoverctl help VERB` print one command's usage, its
+ * token and its exit codes, all from the same table.
  *
  * Addresses come from -s or FAILOVERCTL_ADDR (comma-separated); they are tried in order
  * until one answers, and a node that is not the leader points us at the leader, which
  * we then ask (at most FOLLOW_MAX hops). The token comes from --token-file or
- * FAILOVERCTL_TOKEN_FILE.
+ * FAILOVERCTL_TOKEN_FILE; a token file that cannot be read is exit 5, like a wrong token.
  *
  * Exit codes (scripts rely on them): 0 ok, 1 the operation failed, 2 usage error, 3 no
  * leader or no quorum reachable, 4 refused by policy, 5 authentication failed.
@@ -23,6 +26,7 @@
 #include <uv.h>
 
 #include "coordinator/admin_client.h"
+#include "coordinator/ctl_render.h"
 #include "actions/secret.h"
 #include "proto/admin.h"
 
@@ -165,113 +169,29 @@ static void call_cluster(const struct ctl *ctl, const char *cmd, struct fo_kv *a
 
 /* ---- output ----------------------------------------------------------------------- */
 
-static const char *jstr(const json_t *o, const char *key)
+static uint64_t wall_ms(void)
 {
-    const char *s = json_string_value(json_object_get(o, key));
-    return s != NULL ? s : "-";
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static long long jint(const json_t *o, const char *key)
+/* Print a reply body: JSON for --json, else verb's table (ctl_render.h). */
+static int print_body(const struct ctl *ctl, const char *verb, const json_t *doc)
 {
-    return (long long)json_integer_value(json_object_get(o, key));
-}
+    struct fo_error err;
+    int rc;
 
-static void print_json(const json_t *doc)
-{
-    char *s = json_dumps(doc, JSON_INDENT(2));
-    if (s != NULL) {
-        puts(s);
-        free(s);
-    }
-}
-
-static void print_operation(const json_t *op)
-{
-    size_t i;
-    json_t *st;
-
-    printf("\noperation %s: %s %s -> %s, epoch %lld, %s\n", jstr(op, "id"), jstr(op, "kind"),
-           jstr(op, "from"), jstr(op, "to"), jint(op, "epoch"), jstr(op, "state"));
-    printf("  %-3s %-24s %-20s %-8s %8s %11s  %s\n", "#", "STEP", "ACTION", "STATE", "ATTEMPTS",
-           "DURATION_MS", "ERROR");
-    json_array_foreach(json_object_get(op, "steps"), i, st)
-    {
-        json_t *dur = json_object_get(st, "duration_ms");
-        char d[24] = "-";
-        if (json_is_integer(dur))
-            snprintf(d, sizeof(d), "%lld", (long long)json_integer_value(dur));
-        printf("  %-3zu %-24s %-20s %-8s %8lld %11s  %s\n", i + 1, jstr(st, "name"),
-               jstr(st, "action"), jstr(st, "state"), jint(st, "attempts"), d,
-               json_is_string(json_object_get(st, "error")) ? jstr(st, "error") : "");
-    }
-}
-
-static void print_status_table(const json_t *doc)
-{
-    size_t i;
-    json_t *n, *w;
-    json_t *op = json_object_get(doc, "operation");
-
-    printf("cluster   %s (answered by %s, term %lld)\n", jstr(doc, "cluster"), jstr(doc, "node"),
-           jint(doc, "term"));
-    printf("leader    %s\n", json_is_string(json_object_get(doc, "leader"))
-                                 ? jstr(doc, "leader")
-                                 : "NONE (no quorum reachable)");
-    printf("primary   %s (epoch %lld)\n", jstr(doc, "primary"), jint(doc, "epoch"));
-    printf("mode      %s", jstr(doc, "mode"));
-    if (json_is_string(json_object_get(json_object_get(doc, "mode_detail"), "by")))
-        printf(" (by %s: %s)", jstr(json_object_get(doc, "mode_detail"), "by"),
-               jstr(json_object_get(doc, "mode_detail"), "reason"));
-    printf("\n\n%-12s %-12s %-12s %-10s %-22s %s\n", "NODE", "REGION", "ROLE", "REACHABLE", "RAFT",
-           "ADMIN");
-    json_array_foreach(json_object_get(doc, "nodes"), i, n)
-    {
-        json_t *r = json_object_get(n, "reachable");
-        printf("%-12s %-12s %-12s %-10s %-22s %s\n", jstr(n, "name"), jstr(n, "region"),
-               jstr(n, "role"), json_is_boolean(r) ? (json_is_true(r) ? "yes" : "no") : "?",
-               jstr(n, "raft"), jstr(n, "admin"));
-    }
-    if (json_is_object(json_object_get(doc, "decision"))) {
-        const json_t *dec = json_object_get(doc, "decision");
-        printf("\ndecision  %s: %s\n",
-               json_is_true(json_object_get(dec, "would_fail_over")) ? "WOULD FAIL OVER"
-                                                                     : "no failover",
-               jstr(dec, "text"));
-    }
-    if (json_is_true(json_object_get(doc, "self_fenced")))
-        printf("fence     this node fenced the primary's servers in its region (no majority)\n");
-    if (json_is_object(op))
-        print_operation(op);
+    if (ctl->json || !fo_ctl_render_has_table(verb))
+        rc = fo_ctl_render_json(stdout, doc, &err);
     else
-        printf("\noperation none in flight\n");
-    if (json_array_size(json_object_get(doc, "checks")) > 0) {
-        json_t *c;
-        printf("\n%-18s %-12s %-8s %-4s %s   (as %s sees them)\n", "CHECK", "REGION", "STATUS",
-               "CRIT", "DETAIL", jstr(doc, "node"));
-        json_array_foreach(json_object_get(doc, "checks"), i, c)
-        {
-            printf("%-18s %-12s %-8s %-4s %s\n", jstr(c, "name"), jstr(c, "region"),
-                   jstr(c, "status"), json_is_true(json_object_get(c, "critical")) ? "yes" : "no",
-                   jstr(c, "detail"));
-        }
+        rc = fo_ctl_render_table(stdout, verb, doc, wall_ms(), &err);
+    if (rc != 0) {
+        fprintf(stderr, "failoverctl: %s\n", err.msg);
+        return EXIT_FAILED;
     }
-    if (json_array_size(json_object_get(doc, "verdicts")) > 0) {
-        json_t *v;
-        printf("\n%-16s %-12s %-8s %s\n", "OBSERVER", "REGION", "STATUS", "REASON");
-        json_array_foreach(json_object_get(doc, "verdicts"), i, v)
-        {
-            printf("%-16s %-12s %-8s %s\n", jstr(v, "observer"), jstr(v, "region"),
-                   jstr(v, "status"),
-                   json_is_string(json_object_get(v, "reason")) ? jstr(v, "reason") : "");
-        }
-    }
-    json_array_foreach(json_object_get(doc, "warnings"), i, w)
-    {
-        printf("%swarning: %s\n", i == 0 ? "\n" : "", json_string_value(w));
-    }
+    return EXIT_OK;
 }
-
-/* ---- commands --------------------------------------------------------------------- */
 
 static int report_failure(const struct result *r)
 {
@@ -284,54 +204,37 @@ static int report_failure(const struct result *r)
     return exit_for_code(r->code);
 }
 
-static int cmd_status(struct ctl *ctl, int argc, char **argv)
+/* Parse a reply body; NULL (and a message) when it is not JSON. The caller owns it. */
+static json_t *parse_body(const char *body)
 {
-    struct result r;
-    json_t *doc;
     json_error_t jerr;
-    int rc;
+    json_t *doc = json_loads(body != NULL ? body : "", 0, &jerr);
+    if (doc == NULL)
+        fprintf(stderr, "failoverctl: the node sent a reply that is not JSON: %s\n", jerr.text);
+    return doc;
+}
 
-    (void)argv;
-    if (argc != 0) {
-        fprintf(stderr, "failoverctl: status takes no arguments\n");
-        return EXIT_USAGE;
-    }
-    call_cluster(ctl, "status", NULL, 0, &r);
+/* Send cmd with args to the cluster (following the leader); on success print the JSON
+ * body (table or --json), or the node's message. */
+static int simple_call(const struct ctl *ctl, const char *cmd, struct fo_kv *args, size_t nargs)
+{
+    struct result r; /* owns the reply's strings until result_free */
+    int rc = EXIT_OK;
+
+    call_cluster(ctl, cmd, args, nargs, &r);
     if (r.status != 0 || r.code != FO_REPLY_OK) {
         rc = report_failure(&r);
-        result_free(&r);
-        return rc;
-    }
-    doc = json_loads(r.body != NULL ? r.body : "", 0, &jerr);
-    if (doc == NULL) {
-        fprintf(stderr, "failoverctl: the node sent a status that is not JSON: %s\n", jerr.text);
-        result_free(&r);
-        return EXIT_FAILED;
-    }
-    /* A follower's view is partial: ask the leader it names, if it is reachable. */
-    if (strcmp(jstr(doc, "role"), "leader") != 0 &&
-        json_is_string(json_object_get(doc, "leader_admin"))) {
-        struct ctl one = *ctl;
-        struct result lr;
-        one.addrs[0] = (char *)jstr(doc, "leader_admin");
-        one.naddrs = 1;
-        call_one(&one, one.addrs[0], "status", NULL, 0, &lr);
-        if (lr.status == 0 && lr.code == FO_REPLY_OK && lr.body != NULL) {
-            json_t *ldoc = json_loads(lr.body, 0, &jerr);
-            if (ldoc != NULL) {
-                json_decref(doc);
-                doc = ldoc;
-            }
+    } else if (r.body != NULL) {
+        json_t *doc = parse_body(r.body); /* ours: freed below */
+        rc = doc != NULL ? print_body(ctl, cmd, doc) : EXIT_FAILED;
+        json_decref(doc);
+    } else {
+        struct fo_error err;
+        if (fo_ctl_render_message(stdout, r.message, ctl->json, &err) != 0) {
+            fprintf(stderr, "failoverctl: %s\n", err.msg);
+            rc = EXIT_FAILED;
         }
-        result_free(&lr);
     }
-    if (ctl->json)
-        print_json(doc);
-    else
-        print_status_table(doc);
-    /* No leader means no decision can be made: scripts must see that. */
-    rc = json_is_string(json_object_get(doc, "leader")) ? EXIT_OK : EXIT_NO_QUORUM;
-    json_decref(doc);
     result_free(&r);
     return rc;
 }
@@ -346,265 +249,315 @@ static void requester(char *out, size_t cap)
     snprintf(out, cap, "%s@%s", user != NULL && user[0] != '\0' ? user : "unknown", host);
 }
 
-/* Send cmd with args to the cluster (following the leader); on success print the JSON
- * body with print_table (or as JSON with --json), or the node's message. */
-static int simple_call(struct ctl *ctl, const char *cmd, struct fo_kv *args, size_t nargs,
-                       void (*print_table)(const json_t *doc))
-{
-    struct result r;
+/* ---- the command table ------------------------------------------------------------ */
 
-    call_cluster(ctl, cmd, args, nargs, &r);
-    if (r.status != 0 || r.code != FO_REPLY_OK) {
-        int rc = report_failure(&r);
-        result_free(&r);
-        return rc;
-    }
-    if (r.body != NULL) {
-        json_error_t jerr;
-        json_t *doc = json_loads(r.body, 0, &jerr);
-        if (doc == NULL) {
-            fprintf(stderr, "failoverctl: the node sent a reply that is not JSON: %s\n", jerr.text);
-            result_free(&r);
-            return EXIT_FAILED;
-        }
-        if (ctl->json || print_table == NULL)
-            print_json(doc);
-        else
-            print_table(doc);
-        json_decref(doc);
-    } else if (ctl->json) {
-        json_t *doc = json_pack("{s:s, s:s?}", "result", "ok", "message", r.message);
-        print_json(doc);
-        json_decref(doc);
-    } else {
-        printf("%s\n", r.message != NULL ? r.message : "ok");
-    }
-    result_free(&r);
-    return EXIT_OK;
-}
+#define MAX_OPTS 4
 
-/* Parse "--reason TEXT" (the only option of pause); returns -1 on anything else. */
-static int opt_value(int argc, char **argv, const char *name, const char **out)
-{
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], name) == 0 && i + 1 < argc) {
-            *out = argv[++i];
-        } else {
-            fprintf(stderr, "failoverctl: unexpected argument '%s'\n", argv[i]);
-            return -1;
-        }
-    }
-    return 0;
-}
+struct opt_spec {
+    const char *name; /* "--to" */
+    const char *arg;  /* "SITE", or NULL for a flag */
+    const char *help;
+    bool required;
+};
 
-static int cmd_pause(struct ctl *ctl, int argc, char **argv)
-{
-    const char *reason = NULL;
-    char by[128];
-    struct fo_kv args[2];
-    size_t n = 0;
-
-    if (opt_value(argc, argv, "--reason", &reason) != 0)
-        return EXIT_USAGE;
-    requester(by, sizeof(by));
-    args[n++] = (struct fo_kv){"by", by};
-    if (reason != NULL)
-        args[n++] = (struct fo_kv){"reason", (char *)reason};
-    return simple_call(ctl, "pause", args, n, NULL);
-}
-
-static int cmd_resume(struct ctl *ctl, int argc, char **argv)
-{
-    char by[128];
-    struct fo_kv args[1];
-
-    (void)argv;
-    if (argc != 0) {
-        fprintf(stderr, "failoverctl: resume takes no arguments\n");
-        return EXIT_USAGE;
-    }
-    requester(by, sizeof(by));
-    args[0] = (struct fo_kv){"by", by};
-    return simple_call(ctl, "resume", args, 1, NULL);
-}
-
-static void format_ms(const json_t *v, char *out, size_t cap)
-{
-    time_t secs;
-    struct tm tm;
-    if (!json_is_integer(v)) {
-        snprintf(out, cap, "-");
-        return;
-    }
-    secs = (time_t)(json_integer_value(v) / 1000);
-    gmtime_r(&secs, &tm);
-    strftime(out, cap, "%Y-%m-%d %H:%M:%SZ", &tm);
-}
-
-static void print_history(const json_t *doc)
-{
-    size_t i;
-    json_t *op, *ev;
-
-    printf("%-40s %-10s %-18s %5s %-9s %-20s %s\n", "OPERATION", "KIND", "FROM -> TO", "EPOCH",
-           "RESULT", "STARTED", "ERROR");
-    json_array_foreach(json_object_get(doc, "operations"), i, op)
-    {
-        char route[40], when[32];
-        snprintf(route, sizeof(route), "%s -> %s", jstr(op, "from"), jstr(op, "to"));
-        format_ms(json_object_get(op, "started_ms"), when, sizeof(when));
-        printf("%-40s %-10s %-18s %5lld %-9s %-20s %s\n", jstr(op, "id"), jstr(op, "kind"), route,
-               jint(op, "epoch"), jstr(op, "state"), when,
-               json_is_string(json_object_get(op, "error")) ? jstr(op, "error") : "");
-    }
-    if (json_array_size(json_object_get(doc, "operations")) == 0)
-        printf("(no finished operation)\n");
-    printf("\n%-20s %-10s %-24s %s\n", "EVENT AT", "WHAT", "BY", "TEXT");
-    json_array_foreach(json_object_get(doc, "events"), i, ev)
-    {
-        char when[32];
-        format_ms(json_object_get(ev, "at_ms"), when, sizeof(when));
-        printf("%-20s %-10s %-24s %s\n", when, jstr(ev, "what"), jstr(ev, "by"),
-               json_is_string(json_object_get(ev, "text")) ? jstr(ev, "text") : "");
-    }
-}
-
-static int cmd_history(struct ctl *ctl, int argc, char **argv)
-{
-    const char *limit = NULL;
-    struct fo_kv args[1];
-
-    if (opt_value(argc, argv, "--limit", &limit) != 0)
-        return EXIT_USAGE;
-    args[0] = (struct fo_kv){"limit", (char *)limit};
-    return simple_call(ctl, "history", args, limit != NULL ? 1 : 0, print_history);
-}
-
-static void print_report(const json_t *doc)
-{
-    const json_t *op = json_object_get(doc, "operation");
-    json_t *rto = json_object_get(doc, "rto_ms");
-
-    printf("%s\n", jstr(doc, "timeline"));
-    print_operation(op);
-    if (json_is_integer(rto))
-        printf("\nRTO achieved %.1f s against a target of %.0f s: %s\n",
-               (double)json_integer_value(rto) / 1000.0,
-               (double)jint(doc, "rto_target_ms") / 1000.0,
-               json_integer_value(rto) <= jint(doc, "rto_target_ms") ? "met" : "MISSED");
-    else
-        printf("\nRTO: the operation has not finished\n");
-}
-
-static int cmd_report(struct ctl *ctl, int argc, char **argv)
-{
-    struct fo_kv args[1];
-
-    if (argc > 1) {
-        fprintf(stderr, "failoverctl: report takes at most one operation id\n");
-        return EXIT_USAGE;
-    }
-    args[0] = (struct fo_kv){"id", argc == 1 ? argv[0] : NULL};
-    return simple_call(ctl, "report", args, argc == 1 ? 1 : 0, print_report);
-}
-
-static void print_dry_run(const json_t *doc)
-{
-    size_t i;
-    json_t *st;
-
-    printf("failover %s -> %s (epoch %lld)%s: %s\n", jstr(doc, "from"), jstr(doc, "to"),
-           jint(doc, "epoch"), json_is_true(json_object_get(doc, "force")) ? " --force" : "",
-           json_is_true(json_object_get(doc, "would_fail_over")) ? "WOULD RUN" : "REFUSED");
-    printf("  %s (%s)\n", jstr(doc, "text"), jstr(doc, "reason"));
-    printf("\nplan:\n");
-    json_array_foreach(json_object_get(doc, "plan"), i, st)
-    {
-        printf("  %zu. %-24s %-20s target %-4s timeout %lld ms, %lld attempt(s), on failure %s\n",
-               i + 1, jstr(st, "name"), jstr(st, "action"), jstr(st, "target"),
-               jint(st, "timeout_ms"), jint(st, "attempts"), jstr(st, "on_failure"));
-    }
-    printf("\nnothing was changed (--dry-run)\n");
-}
-
-/* failover --to SITE [--force] [--dry-run] [--reason TEXT] */
-static int cmd_failover(struct ctl *ctl, int argc, char **argv)
-{
-    struct fo_kv args[6];
-    size_t n = 0;
-    char by[128];
-    bool dry_run = false;
-
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--to") == 0 && i + 1 < argc) {
-            args[n++] = (struct fo_kv){"to", argv[++i]};
-        } else if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc) {
-            args[n++] = (struct fo_kv){"reason", argv[++i]};
-        } else if (strcmp(argv[i], "--force") == 0) {
-            args[n++] = (struct fo_kv){"force", "1"};
-        } else if (strcmp(argv[i], "--dry-run") == 0) {
-            args[n++] = (struct fo_kv){"dry_run", "1"};
-            dry_run = true;
-        } else {
-            fprintf(stderr,
-                    "failoverctl: failover: unexpected argument '%s' (usage: failover "
-                    "--to SITE [--force] [--dry-run] [--reason TEXT])\n",
-                    argv[i]);
-            return EXIT_USAGE;
-        }
-        if (n == 5)
-            break;
-    }
-    requester(by, sizeof(by));
-    args[n++] = (struct fo_kv){"by", by};
-    return simple_call(ctl, "failover", args, n, dry_run ? print_dry_run : NULL);
-}
-
-/* drill [--to SITE] */
-static int cmd_drill(struct ctl *ctl, int argc, char **argv)
-{
-    const char *to = NULL;
-    struct fo_kv args[2];
-    size_t n = 0;
-    char by[128];
-
-    if (opt_value(argc, argv, "--to", &to) != 0)
-        return EXIT_USAGE;
-    requester(by, sizeof(by));
-    args[n++] = (struct fo_kv){"by", by};
-    if (to != NULL)
-        args[n++] = (struct fo_kv){"to", (char *)to};
-    return simple_call(ctl, "drill", args, n, NULL);
-}
+/* A command line after parsing: value[i] for opts[i] (a flag: "true"), or NULL. */
+struct parsed {
+    const char *value[MAX_OPTS];
+    const char *operand; /* report's OPERATION */
+};
 
 struct command {
     const char *name;
-    const char *args;
-    const char *help;
-    int (*run)(struct ctl *ctl, int argc, char **argv);
+    const char *synopsis; /* options and operands, for usage lines */
+    const char *summary;  /* one line, for failoverctl --help */
+    const char *about;    /* two or three lines, for failoverctl VERB --help */
+    bool admin;           /* needs the admin token (else the read-only one is enough) */
+    unsigned exits;       /* 1 << code for each exit code the command can return */
+    const struct opt_spec opts[MAX_OPTS + 1]; /* ends with {NULL} */
+    const char *operand;                      /* a positional argument, or NULL */
+    int (*run)(const struct ctl *ctl, const struct parsed *p);
 };
 
+static bool answered_by_leader(const json_t *status)
+{
+    const char *role = json_string_value(json_object_get(status, "role"));
+    return role != NULL && strcmp(role, "leader") == 0;
+}
+
+static int cmd_status(const struct ctl *ctl, const struct parsed *p)
+{
+    struct result r; /* owns the reply's strings until result_free */
+    json_t *doc;     /* ours: freed below */
+    int rc;
+
+    (void)p;
+    call_cluster(ctl, "status", NULL, 0, &r);
+    if (r.status != 0 || r.code != FO_REPLY_OK) {
+        rc = report_failure(&r);
+        result_free(&r);
+        return rc;
+    }
+    doc = parse_body(r.body);
+    result_free(&r);
+    if (doc == NULL)
+        return EXIT_FAILED;
+    /* A follower's view is partial: ask the leader it names, if it is reachable. */
+    if (!answered_by_leader(doc) && json_is_string(json_object_get(doc, "leader_admin"))) {
+        struct result lr; /* owns the leader's reply until result_free */
+        call_one(ctl, json_string_value(json_object_get(doc, "leader_admin")), "status", NULL, 0,
+                 &lr);
+        if (lr.status == 0 && lr.code == FO_REPLY_OK && lr.body != NULL) {
+            json_error_t jerr;
+            json_t *ldoc = json_loads(lr.body, 0, &jerr); /* ours: replaces doc */
+            if (ldoc != NULL) {
+                json_decref(doc);
+                doc = ldoc;
+            }
+        }
+        result_free(&lr);
+    }
+    rc = print_body(ctl, "status", doc);
+    /* No leader means no decision can be made: scripts must see that. */
+    if (rc == EXIT_OK && !json_is_string(json_object_get(doc, "leader")))
+        rc = EXIT_NO_QUORUM;
+    json_decref(doc);
+    return rc;
+}
+
+static int cmd_history(const struct ctl *ctl, const struct parsed *p)
+{
+    struct fo_kv args[1] = {{"limit", (char *)p->value[0]}};
+    return simple_call(ctl, "history", args, p->value[0] != NULL ? 1 : 0);
+}
+
+static int cmd_report(const struct ctl *ctl, const struct parsed *p)
+{
+    struct fo_kv args[1] = {{"id", (char *)p->operand}};
+    return simple_call(ctl, "report", args, p->operand != NULL ? 1 : 0);
+}
+
+static int cmd_members(const struct ctl *ctl, const struct parsed *p)
+{
+    (void)p;
+    return simple_call(ctl, "members", NULL, 0);
+}
+
+static int cmd_pause(const struct ctl *ctl, const struct parsed *p)
+{
+    char by[128];
+    struct fo_kv args[2] = {{"by", by}, {"reason", (char *)p->value[0]}};
+
+    requester(by, sizeof(by));
+    return simple_call(ctl, "pause", args, p->value[0] != NULL ? 2 : 1);
+}
+
+static int cmd_resume(const struct ctl *ctl, const struct parsed *p)
+{
+    char by[128];
+    struct fo_kv args[1] = {{"by", by}};
+
+    (void)p;
+    requester(by, sizeof(by));
+    return simple_call(ctl, "resume", args, 1);
+}
+
+/* Append the options that are set as admin arguments named key[i]; then "by". */
+static int send_with(const struct ctl *ctl, const char *cmd, const struct parsed *p,
+                     const char *const key[MAX_OPTS])
+{
+    struct fo_kv args[MAX_OPTS + 1];
+    size_t n = 0;
+    char by[128];
+
+    for (size_t i = 0; i < MAX_OPTS; i++)
+        if (key[i] != NULL && p->value[i] != NULL)
+            args[n++] = (struct fo_kv){(char *)key[i], (char *)p->value[i]};
+    requester(by, sizeof(by));
+    args[n++] = (struct fo_kv){"by", by};
+    return simple_call(ctl, cmd, args, n);
+}
+
+static int cmd_failover(const struct ctl *ctl, const struct parsed *p)
+{
+    static const char *const key[MAX_OPTS] = {"to", "force", "dry_run", "reason"};
+    return send_with(ctl, "failover", p, key);
+}
+
+static int cmd_switchover(const struct ctl *ctl, const struct parsed *p)
+{
+    static const char *const key[MAX_OPTS] = {"to", "dry_run", "reason", NULL};
+    return send_with(ctl, "switchover", p, key);
+}
+
+static int cmd_drill(const struct ctl *ctl, const struct parsed *p)
+{
+    static const char *const key[MAX_OPTS] = {"to", NULL, NULL, NULL};
+    return send_with(ctl, "drill", p, key);
+}
+
+#define X(c)        (1u << (c))
+#define READ_EXITS  (X(EXIT_OK) | X(EXIT_USAGE) | X(EXIT_NO_QUORUM) | X(EXIT_AUTH))
+#define ADMIN_EXITS (X(EXIT_OK) | X(EXIT_FAILED) | X(EXIT_USAGE) | X(EXIT_NO_QUORUM) | X(EXIT_AUTH))
+#define OP_EXITS    (ADMIN_EXITS | X(EXIT_REFUSED))
+
 static const struct command commands[] = {
-    {"status", "", "the cluster: leader, primary site, epoch, nodes, operation, verdicts",
+    {"status",
+     "",
+     "leader, primary site, epoch, nodes, operation, verdicts",
+     "The leader's view (failoverctl follows a follower to the leader): nodes, the decision\n"
+     "and why, the operation in flight, this node's checks and the committed verdicts.\n"
+     "Exit 3 (after printing) when no leader is known: no decision can be made.",
+     false,
+     READ_EXITS,
+     {{NULL}},
+     NULL,
      cmd_status},
-    {"history", "[--limit N]", "finished operations and notable events, newest first", cmd_history},
-    {"report", "[OPERATION]", "an operation's incident timeline and the RTO achieved", cmd_report},
-    {"pause", "[--reason TEXT]", "maintenance: no automatic failover (replicated)", cmd_pause},
-    {"resume", "", "automatic failover again", cmd_resume},
-    {"failover", "--to SITE [--force] [--dry-run] [--reason TEXT]",
-     "operator failover; keeps the health and RPO gates unless --force", cmd_failover},
-    {"drill", "[--to SITE]", "run the whole plan in check mode (changes nothing)", cmd_drill},
+    {"members",
+     "",
+     "Raft members as the leader sees them: role, reachable",
+     "Every node of the cluster with its region, Raft address, role (leader or follower),\n"
+     "whether the leader hears from it and how far it has applied the log. Asked of the\n"
+     "leader; without one, the node that answers cannot know reachable and applied (?).",
+     false,
+     READ_EXITS,
+     {{NULL}},
+     NULL,
+     cmd_members},
+    {"history",
+     "[--limit N]",
+     "finished operations and notable events, newest first",
+     "Finished operations (failovers, switchovers, drills) and events (pause, resume,\n"
+     "cooldown, rejected commands), newest first, from the leader's replicated state.",
+     false,
+     READ_EXITS,
+     {{"--limit", "N", "at most N operations and N events (default 20)", false}, {NULL}},
+     NULL,
+     cmd_history},
+    {"report",
+     "[OPERATION]",
+     "an operation's incident timeline and the RTO achieved",
+     "The incident report of one operation (default: the one in flight, else the latest):\n"
+     "who asked and why, each step's timing and error, the timeline, the RTO achieved\n"
+     "against the plan's target.",
+     false,
+     READ_EXITS,
+     {{NULL}},
+     "OPERATION",
+     cmd_report},
+    {"pause",
+     "[--reason TEXT]",
+     "maintenance: no automatic failover (replicated)",
+     "Stop automatic failover on every node until resume; status shows who paused (user@host)\n"
+     "and why. Operator failovers and switchovers still run.",
+     true,
+     ADMIN_EXITS,
+     {{"--reason", "TEXT", "why, shown by status and history", false}, {NULL}},
+     NULL,
+     cmd_pause},
+    {"resume",
+     "",
+     "automatic failover again",
+     "Let the leader fail over automatically again (the cooldown still applies).",
+     true,
+     ADMIN_EXITS,
+     {{NULL}},
+     NULL,
+     cmd_resume},
+    {"failover",
+     "--to SITE [--force] [--dry-run] [--reason TEXT]",
+     "operator failover; health and RPO gates unless --force",
+     "Make SITE the primary now, without waiting for the primary to be seen DOWN: one\n"
+     "op_begin committed (epoch + 1), then the plan. The target must be healthy and within\n"
+     "the RPO gate unless --force; --dry-run prints the decision, the lags and the plan.",
+     true,
+     OP_EXITS,
+     {{"--to", "SITE", "the site to promote", true},
+      {"--force", NULL, "skip the health and RPO gates (may lose data)", false},
+      {"--dry-run", NULL, "decide and print the plan; change nothing", false},
+      {"--reason", "TEXT", "why, recorded in the operation", false},
+      {NULL}},
+     NULL,
+     cmd_failover},
+    {"switchover",
+     "--to SITE [--dry-run] [--reason TEXT]",
+     "planned move without data loss (fence, catch up, promote)",
+     "The planned, no-data-loss move of the primary to SITE: the old primary is fenced, the\n"
+     "target promoted only once it has replayed everything. Refused when SITE is unhealthy\n"
+     "or lagging (there is no --force); --dry-run prints the decision and the plan.",
+     true,
+     OP_EXITS,
+     {{"--to", "SITE", "the site to move the primary to", true},
+      {"--dry-run", NULL, "decide and print the plan; change nothing", false},
+      {"--reason", "TEXT", "why, recorded in the operation", false},
+      {NULL}},
+     NULL,
+     cmd_switchover},
+    {"drill",
+     "[--to SITE]",
+     "the whole plan in check mode; changes nothing",
+     "The monthly failover simulation: every step of the plan checks its credentials and\n"
+     "preconditions against SITE (default: the primary), timed, and changes nothing. Follow\n"
+     "it with failoverctl status, then failoverctl report.",
+     true,
+     OP_EXITS,
+     {{"--to", "SITE", "the site a failover would promote", false}, {NULL}},
+     NULL,
+     cmd_drill},
 };
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const char *const exit_meaning[] = {
+    "ok",
+    "the operation failed",
+    "usage error",
+    "no leader or no quorum reachable",
+    "refused by policy",
+    "authentication failed (wrong token, token file unreadable)",
+};
+
+static const struct command *find_command(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static void command_help(FILE *out, const struct command *c)
+{
+    fprintf(out, "usage: failoverctl [GLOBAL OPTIONS] %s%s%s\n\n%s\n", c->name,
+            c->synopsis[0] ? " " : "", c->synopsis, c->about);
+    if (c->opts[0].name != NULL || c->operand != NULL)
+        fprintf(out, "\noptions:\n");
+    if (c->operand != NULL)
+        fprintf(out, "  %-22s %s\n", c->operand, "an operation id (failoverctl history)");
+    for (const struct opt_spec *o = c->opts; o->name != NULL; o++) {
+        char lhs[48];
+        snprintf(lhs, sizeof(lhs), "%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+        fprintf(out, "  %-22s %s%s\n", lhs, o->help, o->required ? " (required)" : "");
+    }
+    fprintf(out, "  %-22s %s\n", "-h, --help", "this help");
+    fprintf(out, "\ntoken: %s\nexit codes:\n",
+            c->admin ? "the admin token (FAILOVERCTL_TOKEN_FILE)"
+                     : "the read-only or the admin token");
+    for (int code = 0; code <= EXIT_AUTH; code++)
+        if (c->exits & X(code))
+            fprintf(out, "  %d  %s%s\n", code, exit_meaning[code],
+                    code == EXIT_AUTH && c->admin ? ", or the read-only token" : "");
+}
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: failoverctl [-s ADDR[,ADDR...]] [--token-file F] [--json] [--timeout MS]\n"
                  "                   COMMAND [ARGS]\n"
+                 "       failoverctl COMMAND --help | help COMMAND\n"
                  "       failoverctl [-h|--help] [-V|--version]\n"
                  "\n"
-                 "commands:\n");
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(out, "  %s %s\n      %s\n", commands[i].name, commands[i].args, commands[i].help);
+                 "commands (and the token they need):\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "  %-11s %-5s  %s\n", commands[i].name, commands[i].admin ? "admin" : "read",
+                commands[i].summary);
     fprintf(out, "\n"
                  "  -s, --server ADDR[,ADDR...]  admin addresses of the nodes (a.b.c.d:port),\n"
                  "                               tried in order; default $FAILOVERCTL_ADDR\n"
@@ -614,8 +567,61 @@ static void usage(FILE *out)
                  "      --timeout MS             per request (default 5000)\n"
                  "\n"
                  "A node that is not the leader points failoverctl at the leader, which it then\n"
-                 "asks. Exit codes: 0 ok, 1 the operation failed, 2 usage error, 3 no leader or\n"
-                 "no quorum reachable, 4 refused by policy, 5 authentication failed.\n");
+                 "asks. read: the read-only or the admin token; admin: the admin token only.\n"
+                 "Exit codes: 0 ok, 1 the operation failed, 2 usage error, 3 no leader or no\n"
+                 "quorum reachable, 4 refused by policy, 5 authentication failed.\n");
+}
+
+/*
+ * Parse a command's own arguments against its table entry. Returns -1 when they are
+ * fine, else the exit code to return now: 0 after --help, EXIT_USAGE after a message.
+ */
+static int parse_command(const struct command *c, int argc, char **argv, struct parsed *p)
+{
+    memset(p, 0, sizeof(*p));
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *eq = strchr(a, '=');
+        size_t len = eq != NULL ? (size_t)(eq - a) : strlen(a);
+        const struct opt_spec *o = NULL;
+
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            command_help(stdout, c);
+            return EXIT_OK;
+        }
+        if (a[0] != '-' || a[1] == '\0') {
+            if (c->operand == NULL || p->operand != NULL) {
+                fprintf(stderr,
+                        "failoverctl: %s: unexpected argument '%s' (see failoverctl %s "
+                        "--help)\n",
+                        c->name, a, c->name);
+                return EXIT_USAGE;
+            }
+            p->operand = a;
+            continue;
+        }
+        for (size_t k = 0; c->opts[k].name != NULL && o == NULL; k++)
+            if (strlen(c->opts[k].name) == len && strncmp(c->opts[k].name, a, len) == 0)
+                o = &c->opts[k];
+        if (o == NULL || (o->arg == NULL && eq != NULL)) {
+            fprintf(stderr, "failoverctl: %s: unknown option '%s' (see failoverctl %s --help)\n",
+                    c->name, a, c->name);
+            return EXIT_USAGE;
+        }
+        if (o->arg != NULL && eq == NULL && i + 1 >= argc) {
+            fprintf(stderr, "failoverctl: %s: option '%s' needs a value (%s %s)\n", c->name,
+                    o->name, o->name, o->arg);
+            return EXIT_USAGE;
+        }
+        p->value[o - c->opts] = o->arg == NULL ? "true" : eq != NULL ? eq + 1 : argv[++i];
+    }
+    for (size_t k = 0; c->opts[k].name != NULL; k++) {
+        if (c->opts[k].required && p->value[k] == NULL) {
+            fprintf(stderr, "failoverctl: %s: %s %s is required (see failoverctl %s --help)\n",
+                    c->name, c->opts[k].name, c->opts[k].arg, c->name);
+            return EXIT_USAGE;
+        }
+    }
+    return -1;
 }
 
 static int split_addrs(struct ctl *ctl, char *list)
@@ -629,6 +635,25 @@ static int split_addrs(struct ctl *ctl, char *list)
         ctl->addrs[ctl->naddrs++] = a;
     }
     return 0;
+}
+
+/* failoverctl help [COMMAND] */
+static int help_command(int argc, char **argv)
+{
+    const struct command *c;
+
+    if (argc == 0) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    c = find_command(argv[0]);
+    if (argc > 1 || c == NULL) {
+        fprintf(stderr, "failoverctl: help: unknown command '%s' (see failoverctl --help)\n",
+                argv[argc > 1 ? 1 : 0]);
+        return EXIT_USAGE;
+    }
+    command_help(stdout, c);
+    return EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -645,10 +670,16 @@ int main(int argc, char **argv)
     struct ctl ctl = {.timeout_ms = 5000};
     const char *token_file = getenv("FAILOVERCTL_TOKEN_FILE");
     char *servers = NULL, *env_addr = getenv("FAILOVERCTL_ADDR");
+    char *list; /* ours: the split address list, freed before returning */
+    const struct command *c;
+    struct parsed p;
+    struct fo_error err;
     int ch, rc;
 
-    /* '+': stop at the command, so its own options are not taken for ours. */
-    while ((ch = getopt_long(argc, argv, "+s:hV", longopts, NULL)) != -1) {
+    /* '+': stop at the command, so its own options are not taken for ours; ':': report
+     * a missing value as ':' so that we name the option ourselves. */
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "+:s:hV", longopts, NULL)) != -1) {
         switch (ch) {
         case 's':
             servers = optarg;
@@ -675,8 +706,17 @@ int main(int argc, char **argv)
         case 'V':
             printf("failoverctl %s\n", FO_VERSION);
             return EXIT_OK;
+        case ':':
+            fprintf(stderr, "failoverctl: option '%s' needs a value (see failoverctl --help)\n",
+                    argv[optind - 1]);
+            return EXIT_USAGE;
         default:
-            usage(stderr);
+            if (optopt != 0)
+                fprintf(stderr, "failoverctl: unknown option '-%c' (see failoverctl --help)\n",
+                        optopt);
+            else
+                fprintf(stderr, "failoverctl: unknown option '%s' (see failoverctl --help)\n",
+                        argv[optind - 1]);
             return EXIT_USAGE;
         }
     }
@@ -684,34 +724,39 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-        struct fo_error err;
-        char *list;
-        if (strcmp(commands[i].name, argv[optind]) != 0)
-            continue;
-        if (servers == NULL)
-            servers = env_addr;
-        if (servers == NULL || servers[0] == '\0') {
-            fprintf(stderr, "failoverctl: no node address: use -s ADDR or FAILOVERCTL_ADDR\n");
-            return EXIT_USAGE;
-        }
-        list = strdup(servers);
-        if (list == NULL || split_addrs(&ctl, list) != 0) {
-            free(list);
-            return EXIT_USAGE;
-        }
-        if (token_file != NULL &&
-            fo_secret_read_file(token_file, ctl.token, sizeof(ctl.token), &err) != 0) {
-            fprintf(stderr, "failoverctl: token file: %s\n", err.msg);
-            free(list);
-            return EXIT_USAGE;
-        }
-        signal(SIGPIPE, SIG_IGN);
-        rc = commands[i].run(&ctl, argc - optind - 1, argv + optind + 1);
-        fo_secret_wipe(ctl.token, sizeof(ctl.token));
-        free(list);
-        return rc;
+    if (strcmp(argv[optind], "help") == 0)
+        return help_command(argc - optind - 1, argv + optind + 1);
+    c = find_command(argv[optind]);
+    if (c == NULL) {
+        fprintf(stderr, "failoverctl: unknown command '%s' (see failoverctl --help)\n",
+                argv[optind]);
+        return EXIT_USAGE;
     }
-    fprintf(stderr, "failoverctl: unknown command '%s' (see failoverctl --help)\n", argv[optind]);
-    return EXIT_USAGE;
+    rc = parse_command(c, argc - optind - 1, argv + optind + 1, &p);
+    if (rc >= 0)
+        return rc;
+    if (servers == NULL)
+        servers = env_addr;
+    if (servers == NULL || servers[0] == '\0') {
+        fprintf(stderr, "failoverctl: no node address: use -s ADDR or FAILOVERCTL_ADDR\n");
+        return EXIT_USAGE;
+    }
+    list = strdup(servers);
+    if (list == NULL || split_addrs(&ctl, list) != 0) {
+        free(list);
+        return EXIT_USAGE;
+    }
+    /* A token that cannot be read is an authentication failure: the command would be
+     * refused (and scripts treat 5 as "fix the credentials"). */
+    if (token_file != NULL &&
+        fo_secret_read_file(token_file, ctl.token, sizeof(ctl.token), &err) != 0) {
+        fprintf(stderr, "failoverctl: token file: %s\n", err.msg);
+        free(list);
+        return EXIT_AUTH;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    rc = c->run(&ctl, &p);
+    fo_secret_wipe(ctl.token, sizeof(ctl.token));
+    free(list);
+    return rc;
 }
