@@ -227,6 +227,11 @@ static int simple_call(const struct ctl *ctl, const char *cmd, struct fo_kv *arg
     } else if (r.body != NULL) {
         json_t *doc = parse_body(r.body); /* ours: freed below */
         rc = doc != NULL ? print_body(ctl, cmd, doc) : EXIT_FAILED;
+        /* A dry run is a precheck for scripts: "would be refused" is exit 4, as the real
+         * request would be. */
+        if (rc == EXIT_OK && json_is_true(json_object_get(doc, "dry_run")) &&
+            json_is_false(json_object_get(doc, "would_fail_over")))
+            rc = EXIT_REFUSED;
         json_decref(doc);
     } else {
         struct fo_error err;
@@ -473,7 +478,8 @@ static const struct command commands[] = {
      OP_EXITS,
      {{"--to", "SITE", "the site to promote", true},
       {"--force", NULL, "skip the health and RPO gates (may lose data)", false},
-      {"--dry-run", NULL, "decide and print the plan; change nothing", false},
+      {"--dry-run", NULL, "decide and print the plan; change nothing (exit 4: would be refused)",
+       false},
       {"--reason", "TEXT", "why, recorded in the operation", false},
       {NULL}},
      NULL,
@@ -483,11 +489,13 @@ static const struct command commands[] = {
      "planned move without data loss (fence, catch up, promote)",
      "The planned, no-data-loss move of the primary to SITE: the old primary is fenced, the\n"
      "target promoted only once it has replayed everything. Refused when SITE is unhealthy\n"
-     "or lagging (there is no --force); --dry-run prints the decision and the plan.",
+     "or lagging, or when the primary is not seen up (there is no --force); --dry-run\n"
+     "prints the decision and the plan.",
      true,
      OP_EXITS,
      {{"--to", "SITE", "the site to move the primary to", true},
-      {"--dry-run", NULL, "decide and print the plan; change nothing", false},
+      {"--dry-run", NULL, "decide and print the plan; change nothing (exit 4: would be refused)",
+       false},
       {"--reason", "TEXT", "why, recorded in the operation", false},
       {NULL}},
      NULL,

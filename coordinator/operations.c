@@ -93,6 +93,7 @@ struct begin_req {
     struct fo_node_propose req;
     struct fo_daemon *d;
     struct fo_admin_call *call;
+    bool drill; /* the reply says so: nothing becomes primary */
     char id[FO_NAME_MAX + 1];
 };
 
@@ -113,7 +114,13 @@ static void begun(struct fo_node_propose *req, int status, const struct fo_fsm_r
                     status != 0 ? "unknown" : "rejected", status != 0 ? "" : res->msg);
     }
     if (b->call != NULL) {
-        if (applied)
+        if (applied && b->drill)
+            fo_admin_call_replyf(b->call, FO_REPLY_OK,
+                                 "drill %s committed: the plan runs in check mode and changes "
+                                 "nothing; follow it with failoverctl status, then "
+                                 "failoverctl report",
+                                 b->id);
+        else if (applied)
             fo_admin_call_replyf(b->call, FO_REPLY_OK,
                                  "operation %s committed: %s is now the decided primary; "
                                  "follow it with failoverctl status",
@@ -162,6 +169,7 @@ static int begin(struct fo_daemon *d, const struct fo_decision *dec, int kind, c
         return -1;
     b->d = d;
     b->call = call;
+    b->drill = kind == FO_OP_DRILL;
     snprintf(b->id, sizeof(b->id), "%s", id);
     b->req.data = b;
     rv = fo_node_propose(&d->node, &b->req, &cmd, begun);
@@ -389,7 +397,8 @@ void fo_ops_tick(struct fo_daemon *d)
 
 /* ---- operator requests -------------------------------------------------------------- */
 
-static json_t *plan_json(const struct fo_plan *plan)
+/* The plan as an operation of kind would run it (a switchover's fences are required). */
+static json_t *plan_json(const struct fo_plan *plan, int kind)
 {
     json_t *arr = json_array();
     for (size_t i = 0; i < plan->nsteps; i++) {
@@ -404,7 +413,11 @@ static json_t *plan_json(const struct fo_plan *plan)
         json_object_set_new(o, "timeout_ms", json_integer(st->timeout_ms));
         json_object_set_new(o, "attempts", json_integer(st->attempts));
         json_object_set_new(o, "on_failure",
-                            json_string(st->continue_on_failure ? "continue" : "abort"));
+                            json_string(st->continue_on_failure &&
+                                                !(kind == FO_OP_SWITCHOVER &&
+                                                  fo_plan_step_required_in_switchover(st->action))
+                                            ? "continue"
+                                            : "abort"));
         json_array_append_new(arr, o);
     }
     return arr;
@@ -455,7 +468,7 @@ static void operator_move(struct fo_daemon *d, struct fo_admin_call *call, int k
         json_object_set_new(doc, "to", json_string(to));
         json_object_set_new(doc, "epoch", json_integer((json_int_t)dec->epoch));
         json_object_set_new(doc, "force", json_boolean(force));
-        json_object_set_new(doc, "plan", plan_json(&d->cfg.plan));
+        json_object_set_new(doc, "plan", plan_json(&d->cfg.plan, kind));
         json_object_set_new(doc, "decision", fo_ops_explain(d));
         reply_body(call, doc);
         return;

@@ -135,12 +135,12 @@ class Cli(unittest.TestCase):
         self.assertExit(self.run_ctl("failover", "--to", "main"), 4, "main is already the primary")
         self.assertExit(self.run_ctl("failover", "--to", "nowhere"), 4, "no site named 'nowhere'")
         # Paused: a manual failover is still refused by the gate, and says so; the dry run
-        # answers 0 with the refusal in its body.
+        # prints the refusal in its body and exits 4 too, like the real request.
         self.assertExit(self.run_ctl("pause", "--reason", "it_cli refusal"), 0)
         try:
             self.assertExit(self.run_ctl("failover", "--to", "dr"), 4, "refused")
             r = self.run_ctl("--json", "failover", "--to", "dr", "--dry-run")
-            self.assertExit(r, 0)
+            self.assertExit(r, 4)
             doc = json.loads(r.stdout)
             self.assertFalse(doc["would_fail_over"], doc)
             self.assertIn("paused", doc["decision"]["text"])
@@ -196,7 +196,7 @@ class Cli(unittest.TestCase):
 
     def test_7_switchover(self):
         r = self.run_ctl("switchover", "--to", "dr", "--dry-run")
-        self.assertExit(r, 0)
+        self.assertExit(r, 4)
         self.assertTrue(r.stdout.startswith("switchover main -> dr (epoch 1): REFUSED"), r.stdout)
         self.assertIn("nothing was changed (--dry-run)", r.stdout)
         doc = json.loads(self.run_ctl("--json", "switchover", "--to", "dr", "--dry-run").stdout)
