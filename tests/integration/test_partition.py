@@ -1,0 +1,226 @@
+"""Issue 8, real partitions, end to end: deploy/local-cluster up --netns --dataplane puts
+each region (its failoverd node, its Postgres and Redis) in a network namespace of its
+own behind a veth pair and a bridge; `partition REGION` sets the region's link down,
+`heal` up again. Needs root and `ip netns`: without them this test FAILS (CI is root).
+
+  1. The primary region (us-east-1) is cut off. Its node, alone, fences its own servers
+     (event=selffence.start, then main's Postgres read-only, seen from inside the
+     namespace) before the majority commits the failover (op_begin), as DESIGN §5
+     promises with self_fence_after_ms + clock margin < failover_after_ms; the majority
+     then fails over to dr, and exactly one Postgres takes writes: dr's; main's refuses
+     them, read-only.
+  2. The partition heals: no failback (primary dr, epoch 1, for longer than
+     failover_after_ms), the old primary's node rejoins and keeps the fence
+     (event=selffence.keep), main's Postgres is still read-only, and failoverctl status
+     reports the decided primary dr.
+
+About 1 minute (the whole file must stay under 3)."""
+
+import datetime
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import LocalCluster, wait_for  # noqa: E402
+from netns_dataplane import NetnsDataPlane  # noqa: E402
+
+# deploy/local-cluster --dataplane's policy
+FAILOVER_AFTER_MS = 6000
+SELF_FENCE_AFTER_MS = 3000
+CLOCK_MARGIN_MS = 1000
+DOWN_AFTER_MS = 2000
+CUT = "us-east-1"
+SURVIVORS = ["us-west-2", "eu-west-1"]
+
+_TS = re.compile(r"^ts=(\S+) .*?event=(\S+)(.*)$")
+
+
+def log_events(text, event):
+    """[(wall-clock ms, rest of line)] of a failoverd log's event=<event> lines."""
+    out = []
+    for line in text.splitlines():
+        m = _TS.match(line)
+        if m and m.group(2) == event:
+            t = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%fZ")
+            out.append((t.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000.0, m.group(3)))
+    return out
+
+
+def netns_problem():
+    """None when this machine can run the test, else why not."""
+    if os.geteuid() != 0:
+        return "needs root (ip netns, veth, bridge)"
+    try:
+        r = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError) as e:
+        return f"ip netns: {e}"
+    if r.returncode != 0:
+        return f"ip netns list: exit {r.returncode}: {r.stderr.strip()}"
+    return None
+
+
+class Cluster(LocalCluster):
+    def up_netns(self):
+        self.run("up", "--netns", "--dataplane", timeout=180)
+        out = self.run("env").stdout
+        self.env = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        e = self.env
+        ports = [int(e[k]) for k in ("PG_PORT_MAIN", "PG_PORT_DR", "REDIS_PORT_MAIN", "REDIS_PORT_DR")]
+        ns = {n: e["NODE_" + n.upper().replace("-", "_") + "_NETNS"] for n in ("us-east-1", "us-west-2", "eu-west-1")}
+        self.dp = NetnsDataPlane(e["DATAPLANE_DIR"], *ports,
+                                 hosts=[e["PG_HOST_MAIN"], e["PG_HOST_DR"], e["REDIS_HOST_MAIN"], e["REDIS_HOST_DR"]],
+                                 netns=[ns["us-east-1"], ns["eu-west-1"], ns["us-east-1"], ns["us-west-2"]],
+                                 subnet="unused")
+        with open(self.dp.password_file) as f:
+            self.dp.password = f.read().strip()
+        with open(self.dp.redis_password_file) as f:
+            self.dp.redis_password = f.read().strip()
+        return self
+
+    def leader_status(self, nodes):
+        for n in nodes:
+            try:
+                st = self.status(n)
+            except (OSError, ValueError):
+                continue
+            if st["role"] == "leader":
+                return st
+        return None
+
+
+class Partition(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        why = netns_problem()
+        if why:
+            raise AssertionError(f"test_partition {why}: it runs as root in CI and must not be skipped")
+        cls.t_start = time.monotonic()
+        cls.c = Cluster(base_port=int(os.environ.get("FO_IT_BASE", "21300")))
+        try:
+            cls.c.up_netns()
+        except BaseException:
+            cls.c.down(keep=True)
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.c.down()
+        print(f"\ntest_partition: {time.monotonic() - cls.t_start:.0f} s in all", file=sys.stderr)
+
+    def read_only(self, port):
+        return self.c.dp.psql_tcp(port, "SHOW default_transaction_read_only")
+
+    def insert(self, port, note):
+        """INSERT as failoverd (the application's kind of role), over TCP from inside the
+        server's region; the CompletedProcess."""
+        return self.c.dp.psql_tcp(port, f"INSERT INTO items(note) VALUES ('{note}')",
+                                  user="failoverd", check=False)
+
+    def wait_all_up(self):
+        def all_up():
+            st = self.c.status()
+            ups = [v for v in st["verdicts"] if v["status"] == "up" and v["observer"] in (CUT, *SURVIVORS)]
+            return st if len(ups) == 9 and st["decision"]["reason"] == "primary_not_down" else None
+        return wait_for("every observer to see every region UP", all_up, 30, interval=0.2)
+
+    def test_1_primary_region_partitioned(self):
+        self.assertLess(SELF_FENCE_AFTER_MS + CLOCK_MARGIN_MS, FAILOVER_AFTER_MS)
+        dp = self.c.dp
+        st = self.wait_all_up()
+        self.assertEqual((st["primary"], st["epoch"]), ("main", 0))
+        self.assertEqual(self.read_only(dp.pg_main_port), "off")
+        self.assertEqual(self.insert(dp.pg_main_port, "before the partition").returncode, 0)
+
+        t_cut = time.time() * 1000.0
+        self.c.run("partition", CUT)
+        # From the root namespace the region is gone; from inside it, its servers are there.
+        wait_for("the cut-off node to fence itself",
+                 lambda: log_events(self.c.log(CUT), "selffence.start"), 15, interval=0.1)
+        wait_for("main's Postgres read-only (seen from us-east-1)",
+                 lambda: self.read_only(dp.pg_main_port) == "on", 10, interval=0.1)
+        t_seen_fenced = time.time() * 1000.0
+
+        def decided():
+            s = self.c.leader_status(SURVIVORS)
+            return s if s is not None and s["epoch"] == 1 else None
+        st = wait_for("the majority to fail over", decided,
+                      (DOWN_AFTER_MS + FAILOVER_AFTER_MS) / 1000.0 + 15, interval=0.1)
+        self.assertEqual(st["primary"], "dr")
+
+        def plan_done():
+            s = self.c.leader_status(SURVIVORS)
+            return s if s is not None and s["operation"] is None else None
+        wait_for("the plan to finish", plan_done, 60, interval=0.2)
+        report = json.loads(self.c.ctl("--json", "report").stdout)
+        op = report["operation"]
+        self.assertEqual((op["kind"], op["state"], op["to"], op["epoch"]), ("auto", "succeeded", "dr", 1))
+
+        # Order: fence before the commit point. op_begin is committed when the leader
+        # applies it (its event=operation.begin line); started_ms is when it proposed it.
+        fence_start = log_events(self.c.log(CUT), "selffence.start")[0][0]
+        fence_pg = [t for t, rest in log_events(self.c.log(CUT), "selffence.action")
+                    if "action=postgres.fence" in rest and "result=done" in rest]
+        self.assertTrue(fence_pg, "no event=selffence.action action=postgres.fence result=done")
+        begins = [t for n in SURVIVORS for t, rest in log_events(self.c.log(n), "operation.begin")
+                  if "op=op-1 " in rest and "primary=dr" in rest]
+        self.assertTrue(begins, "no event=operation.begin op=op-1 in the survivors' logs")
+        committed = min(begins)
+        print(f"\npartition at 0; self-fence start +{fence_start - t_cut:.0f} ms, Postgres fenced "
+              f"+{fence_pg[0] - t_cut:.0f} ms (seen read-only by +{t_seen_fenced - t_cut:.0f} ms); "
+              f"op_begin proposed +{op['started_ms'] - t_cut:.0f} ms, committed "
+              f"+{committed - t_cut:.0f} ms", file=sys.stderr)
+        self.assertLess(fence_start, op["started_ms"])
+        self.assertLess(fence_pg[0], committed)
+        self.assertLess(t_seen_fenced, committed)
+        # self_fence_after_ms after the last contact, which the node registers on a tick
+        # (up to one housekeeping period before the cut): not right away
+        self.assertGreaterEqual(fence_start - t_cut, SELF_FENCE_AFTER_MS - 1000)
+
+        # Exactly one Postgres takes writes: dr's (promoted) and not main's (fenced).
+        self.assertEqual(dp.psql_tcp(dp.pg_dr_port, "SELECT pg_is_in_recovery()"), "f")
+        r = self.insert(dp.pg_dr_port, "after the failover")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.insert(dp.pg_main_port, "split brain")
+        self.assertNotEqual(r.returncode, 0, "the old primary accepted a write")
+        self.assertIn("read-only transaction", r.stderr)
+        self.assertEqual(dp.psql(dp.pg_main_port, "SELECT count(*) FROM items WHERE note = 'split brain'"), "0")
+
+    def test_2_partition_healed(self):
+        dp = self.c.dp
+        self.c.run("heal")
+        # The cut-off node hears the leader again (its reconnects back off: allow a while).
+        wait_for(f"{CUT} to rejoin and learn of the failover", lambda: (lambda s: s if (
+            s["leader"] in SURVIVORS and s["epoch"] == 1 and s["primary"] == "dr") else None)(
+            self.c.status(CUT)), 45, interval=0.2)
+        wait_for(f"{CUT} to keep its fence", lambda: log_events(self.c.log(CUT), "selffence.keep"),
+                 10, interval=0.1)
+        keep = log_events(self.c.log(CUT), "selffence.keep")[0][1]
+        self.assertIn("primary=dr", keep)
+        self.assertEqual(log_events(self.c.log(CUT), "selffence.lift"), [])
+        # No failback, for longer than failover_after_ms.
+        deadline = time.monotonic() + FAILOVER_AFTER_MS / 1000.0 + 2
+        while time.monotonic() < deadline:
+            st = self.c.status()
+            self.assertEqual((st["primary"], st["epoch"]), ("dr", 1))
+            self.assertIsNone(st["operation"])
+            time.sleep(0.5)
+        self.assertEqual(self.read_only(dp.pg_main_port), "on")
+        r = self.insert(dp.pg_main_port, "after heal")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertEqual(self.insert(dp.pg_dr_port, "after heal").returncode, 0)
+        # What an operator sees
+        r = self.c.ctl("status")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"(?m)^primary\s+dr \(epoch 1\)")
+        st = json.loads(self.c.ctl("--json", "status").stdout)
+        self.assertEqual((st["primary"], st["epoch"]), ("dr", 1))
+        self.assertTrue(all(n["reachable"] for n in st["nodes"]), st["nodes"])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
