@@ -115,9 +115,13 @@ static void connect_cb(uv_connect_t *req, int status)
     uv_tcp_nodelay(&c->tcp, 1);
     b = uv_buf_init((char *)c->out.data, (unsigned)c->out.len);
     c->write.data = c;
-    if (uv_write(&c->write, (uv_stream_t *)&c->tcp, &b, 1, write_cb) != 0 ||
-        uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) != 0)
+    if (uv_write(&c->write, (uv_stream_t *)&c->tcp, &b, 1, write_cb) != 0) {
         failf(c, "%s: %s", "cannot send");
+        return;
+    }
+    c->sent = true;
+    if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) != 0)
+        failf(c, "%s: %s", "cannot read");
 }
 
 int fo_admin_client_call(struct fo_admin_client *c, uv_loop_t *loop, const char *address,

@@ -31,6 +31,10 @@ typedef void (*fo_admin_client_free_cb)(struct fo_admin_client *c);
 
 struct fo_admin_client {
     void *data; /* for the owner */
+    /* read-only: true once connected and the request handed to the socket, so the node
+     * may have received it; a failure after that leaves the outcome unknown (a caller
+     * must not simply send a change to another node). */
+    bool sent;
     /* private */
     uv_tcp_t tcp;
     uv_timer_t timer;

@@ -638,6 +638,30 @@ void fo_decision_explain(const struct fo_decision_input *in, struct fo_decision 
     evaluate_auto(in, out, true);
 }
 
+/* The operator's request to move the primary to `to`: the rules both operator paths share
+ * (initialised, nothing in flight, a known site that is not the primary). Returns the
+ * target with *p the primary, or NULL when blocked. */
+static const struct fo_site *operator_target(struct eval *ev, const char *to,
+                                             const struct fo_site **p)
+{
+    const struct fo_site *s;
+
+    *p = start(ev);
+    if (*p == NULL || ev->blocked)
+        return NULL;
+    s = fo_config_site(ev->cfg, to);
+    if (s == NULL) {
+        block(ev, FO_REASON_UNKNOWN_SITE, "no site named '%s' in the configuration",
+              to != NULL ? to : "");
+        return NULL;
+    }
+    if (s == *p) {
+        block(ev, FO_REASON_SAME_SITE, "%s is already the primary", s->name);
+        return NULL;
+    }
+    return s;
+}
+
 void fo_decision_manual(const struct fo_decision_input *in, const char *to, bool force,
                         struct fo_decision *out)
 {
@@ -647,19 +671,8 @@ void fo_decision_manual(const struct fo_decision_input *in, const char *to, bool
     memset(out, 0, sizeof(*out));
     ev = (struct eval){in, in->cfg, in->state, out, false, false, 0};
     out->force = force;
-    p = start(&ev);
-    if (p == NULL || ev.blocked)
+    if ((s = operator_target(&ev, to, &p)) == NULL)
         return;
-    s = fo_config_site(in->cfg, to);
-    if (s == NULL) {
-        block(&ev, FO_REASON_UNKNOWN_SITE, "no site named '%s' in the configuration",
-              to != NULL ? to : "");
-        return;
-    }
-    if (s == p) {
-        block(&ev, FO_REASON_SAME_SITE, "%s is already the primary", s->name);
-        return;
-    }
     /* The operator judged P down (or is switching over on purpose): the quorum, pause,
      * cooldown and fail-back rules are theirs to overrule. Promoting a site nobody sees
      * healthy, or one that would lose more than the RPO, still needs --force. */
@@ -680,19 +693,8 @@ void fo_decision_switchover(const struct fo_decision_input *in, const char *to,
 
     memset(out, 0, sizeof(*out));
     ev = (struct eval){in, in->cfg, in->state, out, false, false, 0};
-    p = start(&ev);
-    if (p == NULL || ev.blocked)
+    if ((s = operator_target(&ev, to, &p)) == NULL)
         return;
-    s = fo_config_site(in->cfg, to);
-    if (s == NULL) {
-        block(&ev, FO_REASON_UNKNOWN_SITE, "no site named '%s' in the configuration",
-              to != NULL ? to : "");
-        return;
-    }
-    if (s == p) {
-        block(&ev, FO_REASON_SAME_SITE, "%s is already the primary", s->name);
-        return;
-    }
     /* No data loss is the point: P must be there to be fenced and drained, and the target
      * must pass the health and RPO gates (a switchover has no --force). */
     up = healthy_count(&ev, p);

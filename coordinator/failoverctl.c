@@ -39,8 +39,9 @@ enum {
     EXIT_AUTH = 5,
 };
 
-#define FOLLOW_MAX 3
-#define MAX_ADDRS  16
+#define FOLLOW_MAX     3
+#define RESULT_UNKNOWN (-2)
+#define MAX_ADDRS      16
 
 struct ctl {
     char *addrs[MAX_ADDRS];
@@ -52,7 +53,8 @@ struct ctl {
 
 /* One finished call: the reply, copied out of the client's callback. */
 struct result {
-    int status; /* 0: a reply arrived */
+    int status; /* 0: a reply arrived; RESULT_UNKNOWN: a change sent, no answer */
+    bool sent;  /* the request reached a node's socket (admin_client.h) */
     int code;   /* enum fo_reply_code */
     char *message, *leader, *body;
     char error[1100]; /* room for every address's failure */
@@ -76,6 +78,7 @@ static void call_cb(struct fo_admin_client *c, int status, const struct fo_reply
 {
     struct result *r = c->data;
     r->status = status;
+    r->sent = c->sent;
     if (status != 0) {
         snprintf(r->error, sizeof(r->error), "%s", error);
         return;
@@ -132,9 +135,22 @@ static int exit_for_code(int code)
     }
 }
 
+/* Commands that change the cluster. Sent again to another node after a timeout, one
+ * could run twice (two drills), so their unanswered request is reported, not retried. */
+static bool is_change(const char *cmd)
+{
+    static const char *const changes[] = {"pause",      "resume", "failover",
+                                          "switchover", "drill",  NULL};
+    for (size_t i = 0; changes[i] != NULL; i++)
+        if (strcmp(cmd, changes[i]) == 0)
+            return true;
+    return false;
+}
+
 /*
  * Send cmd to the cluster: try each address until one answers; follow not_leader to the
- * leader. On return r holds the last reply (status 0) or why nobody answered.
+ * leader. On return r holds the last reply (status 0) or why nobody answered. A change
+ * that reached a node and got no answer stops there (status RESULT_UNKNOWN).
  */
 static void call_cluster(const struct ctl *ctl, const char *cmd, struct fo_kv *args, size_t nargs,
                          struct result *r)
@@ -147,6 +163,16 @@ static void call_cluster(const struct ctl *ctl, const char *cmd, struct fo_kv *a
         snprintf(addr, sizeof(addr), "%s", ctl->addrs[i]);
         for (int hop = 0; hop <= FOLLOW_MAX; hop++) {
             call_one(ctl, addr, cmd, args, nargs, r);
+            if (r->status != 0 && r->sent && is_change(cmd)) {
+                char why[sizeof(r->error)];
+                snprintf(why, sizeof(why), "%s", r->error);
+                snprintf(r->error, sizeof(r->error),
+                         "%.600s: no answer after the request was sent: it may or may not have "
+                         "been carried out; check `failoverctl status` before retrying",
+                         why);
+                r->status = RESULT_UNKNOWN;
+                return;
+            }
             if (r->status != 0) {
                 int k = snprintf(errors + used, sizeof(errors) - used, "%s%s", used ? "; " : "",
                                  r->error);
@@ -195,6 +221,10 @@ static int print_body(const struct ctl *ctl, const char *verb, const json_t *doc
 
 static int report_failure(const struct result *r)
 {
+    if (r->status == RESULT_UNKNOWN) {
+        fprintf(stderr, "failoverctl: %s\n", r->error);
+        return EXIT_FAILED;
+    }
     if (r->status != 0) {
         fprintf(stderr, "failoverctl: %s\n", r->error);
         return EXIT_NO_QUORUM;

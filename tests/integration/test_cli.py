@@ -207,6 +207,22 @@ class Cli(unittest.TestCase):
         self.assertExit(self.run_ctl("switchover", "--to", "main"), 4, "refused")
         self.assertEqual(self.c.status()["epoch"], 0)
 
+    # ---- 1: a change that got no answer is not sent again ------------------------------
+
+    def test_8_unanswered_change_is_not_retried(self):
+        # A "node" that takes the request and never answers, listed before the real ones:
+        # failoverctl must not send `pause` on to the next node (it might run twice), and
+        # says the outcome is unknown (exit 1). A read-only status does try the next one.
+        with socket.socket() as silent:
+            silent.bind(("127.0.0.1", 0))
+            silent.listen(4)
+            addrs = f"127.0.0.1:{silent.getsockname()[1]}," + self.c.env["FAILOVERCTL_ADDR"]
+            r = self.run_ctl("--timeout", "500", "pause", "--reason", "must not happen",
+                             addrs=addrs)
+            self.assertExit(r, 1, "may or may not have been carried out")
+            self.assertEqual(self.c.status()["mode"], "auto")
+            self.assertExit(self.run_ctl("--timeout", "500", "status", addrs=addrs), 0)
+
     # ---- 3 again: a majority lost (last: it kills nodes) ------------------------------
 
     def test_9_majority_lost(self):
