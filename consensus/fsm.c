@@ -232,6 +232,9 @@ static void apply_op_begin(struct fo_fsm *f, const struct fo_cmd_op_begin *c)
     op->epoch = c->epoch;
     op->force = c->force;
     op->detected_ms = c->detected_ms;
+    op->lag_known = c->lag_known;
+    op->lag_bytes = c->lag_known ? c->lag_bytes : 0;
+    op->lag_ms = c->lag_known ? c->lag_ms : 0;
     op->started_ms = c->at_ms;
     op->result = FO_RESULT_RUNNING;
     if (c->nsteps > 0) {

@@ -138,6 +138,36 @@ static void cmd_history(struct fo_daemon *d, struct fo_admin_call *call,
     reply_json(call, doc);
 }
 
+/* The report's data-loss estimate (the runbook's RPO line). What a standby never received
+ * from a primary that vanished cannot be known afterwards; the best estimate is how far
+ * behind the target was when the decision was made, as the RPO gate measured it. */
+static json_t *data_loss(const struct fo_operation *op, const struct fo_config *cfg)
+{
+    json_t *o;
+    const char *basis;
+
+    if (op->kind == FO_OP_DRILL)
+        return json_null(); /* check mode: nothing moved */
+    o = json_object();
+    if (op->kind == FO_OP_SWITCHOVER) {
+        basis = "switchover: promoted only after replaying all the fenced old primary wrote";
+        json_object_set_new(o, "bytes", json_integer(0));
+        json_object_set_new(o, "ms", json_integer(0));
+    } else if (op->lag_known) {
+        basis = "the target's replication lag at the decision (the RPO gate's measurement); "
+                "writes taken after it may be lost too";
+        json_object_set_new(o, "bytes", json_integer((json_int_t)op->lag_bytes));
+        json_object_set_new(o, "ms", json_integer((json_int_t)op->lag_ms));
+    } else {
+        basis = "the target's lag was not measured at the decision (--force?)";
+        json_object_set_new(o, "bytes", json_null());
+        json_object_set_new(o, "ms", json_null());
+    }
+    json_object_set_new(o, "basis", json_string(basis));
+    json_object_set_new(o, "rpo_target_ms", json_integer((json_int_t)cfg->decision.max_lag_ms));
+    return o;
+}
+
 /* The incident report of one operation: what the runbook asks to be written down. */
 static void cmd_report(struct fo_daemon *d, struct fo_admin_call *call,
                        const struct fo_admin_req *req)
@@ -176,6 +206,7 @@ static void cmd_report(struct fo_daemon *d, struct fo_admin_call *call,
                             ? json_integer((json_int_t)(op->ended_ms - t0))
                             : json_null());
     json_object_set_new(doc, "rto_target_ms", json_integer((json_int_t)d->cfg.plan.rto_target_ms));
+    json_object_set_new(doc, "data_loss", data_loss(op, &d->cfg));
     reply_json(call, doc);
 }
 

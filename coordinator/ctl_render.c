@@ -488,6 +488,24 @@ static void render_timeline(FILE *out, const char *timeline)
     }
 }
 
+/* "data loss: at most 0 B / 0 ms (RPO target 3600 s): met", then why we think so. */
+static void render_data_loss(FILE *out, const json_t *dl)
+{
+    const json_t *bytes = json_object_get(dl, "bytes"), *ms = json_object_get(dl, "ms");
+    double rpo = (double)jint(dl, "rpo_target_ms") / 1000.0;
+
+    if (!json_is_object(dl))
+        return;
+    if (json_is_integer(bytes) && json_is_integer(ms))
+        fprintf(out, "data loss estimate: %lld bytes / %.1f s of writes (RPO target %.0f s): %s\n",
+                (long long)json_integer_value(bytes), (double)json_integer_value(ms) / 1000.0, rpo,
+                (double)json_integer_value(ms) / 1000.0 <= rpo ? "within" : "EXCEEDED");
+    else
+        fprintf(out, "data loss estimate: unknown (RPO target %.0f s)\n", rpo);
+    if (json_is_string(json_object_get(dl, "basis")))
+        fprintf(out, "  %s\n", jstr(dl, "basis"));
+}
+
 static int render_report(FILE *out, const json_t *doc)
 {
     const json_t *op = json_object_get(doc, "operation");
@@ -511,6 +529,7 @@ static int render_report(FILE *out, const json_t *doc)
                 (double)json_integer_value(rto) / 1000.0, target,
                 json_integer_value(rto) <= jint(doc, "rto_target_ms") ? "met" : "MISSED");
     }
+    render_data_loss(out, json_object_get(doc, "data_loss"));
     return rc;
 }
 

@@ -161,6 +161,12 @@ static int begin(struct fo_daemon *d, const struct fo_decision *dec, int kind, c
     cmd.u.op_begin.epoch = kind == FO_OP_DRILL ? fo_node_state(&d->node)->epoch : dec->epoch;
     cmd.u.op_begin.force = dec->force;
     cmd.u.op_begin.detected_ms = dec->detected_ms;
+    /* The data-loss estimate the report gives: the target's lag as the gate saw it. */
+    if (dec->ncandidates > 0 && dec->candidates[0].lag_known && kind != FO_OP_DRILL) {
+        cmd.u.op_begin.lag_known = true;
+        cmd.u.op_begin.lag_bytes = dec->candidates[0].lag_bytes;
+        cmd.u.op_begin.lag_ms = dec->candidates[0].lag_ms;
+    }
     cmd.u.op_begin.at_ms = fo_daemon_now_ms();
     cmd.u.op_begin.steps = specs;
     cmd.u.op_begin.nsteps = d->cfg.plan.nsteps;

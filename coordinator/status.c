@@ -49,6 +49,10 @@ json_t *fo_status_operation(const struct fo_operation *op)
     json_object_set_new(o, "requested_by", str_or_null(op->requested_by));
     json_object_set_new(o, "force", json_boolean(op->force));
     json_object_set_new(o, "detected_ms", ms_or_null(op->detected_ms));
+    json_object_set_new(o, "lag_bytes",
+                        op->lag_known ? json_integer((json_int_t)op->lag_bytes) : json_null());
+    json_object_set_new(o, "lag_ms",
+                        op->lag_known ? json_integer((json_int_t)op->lag_ms) : json_null());
     json_object_set_new(o, "started_ms", ms_or_null(op->started_ms));
     json_object_set_new(o, "ended_ms", ms_or_null(op->ended_ms));
     json_object_set_new(o, "error", str_or_null(op->error));

@@ -38,6 +38,9 @@ static const struct fo_field op_begin_fields[] = {
     FO_U64(struct fo_cmd_op_begin, epoch, 0),
     FO_BOOL(struct fo_cmd_op_begin, force, OPT),
     FO_U64(struct fo_cmd_op_begin, detected_ms, OPT),
+    FO_BOOL(struct fo_cmd_op_begin, lag_known, OPT),
+    FO_U64(struct fo_cmd_op_begin, lag_bytes, OPT),
+    FO_U64(struct fo_cmd_op_begin, lag_ms, OPT),
     FO_U64(struct fo_cmd_op_begin, at_ms, 0),
     FO_ARR(struct fo_cmd_op_begin, steps, nsteps, 0, FO_MAX_STEPS, &step_spec_schema),
 };

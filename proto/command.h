@@ -56,6 +56,9 @@ struct fo_cmd_op_begin {
     uint64_t epoch;       /* must be the current epoch + 1 (drill: the current epoch) */
     bool force;           /* optional */
     uint64_t detected_ms; /* optional */
+    bool lag_known;       /* optional: the target's replication lag was measured... */
+    uint64_t lag_bytes;   /* optional: ...this far behind when the decision was made */
+    uint64_t lag_ms;      /* optional */
     uint64_t at_ms;
     struct fo_step_spec *steps;
     size_t nsteps;

@@ -96,6 +96,9 @@ struct fo_operation {
     uint64_t epoch;       /* the epoch this operation created (its fencing token) */
     bool force;           /* optional: RPO gate overridden by the operator */
     uint64_t detected_ms; /* optional: when the outage was first seen */
+    bool lag_known;       /* optional: the target's replication lag at the decision (the */
+    uint64_t lag_bytes;   /* optional:  RPO gate's measurement): the data-loss estimate */
+    uint64_t lag_ms;      /* optional */
     uint64_t started_ms;  /* when the decision was committed */
     uint64_t ended_ms;    /* optional */
     int result;           /* enum fo_op_result */

@@ -64,6 +64,9 @@ static enum fo_proto_code s_op_begin(struct fo_buf *out)
     b->requested_by = S("us-west-2");
     b->epoch = 2;
     b->detected_ms = T0 + 1000;
+    b->lag_known = true;
+    b->lag_bytes = 16384;
+    b->lag_ms = 120;
     b->at_ms = T0 + 31000;
     b->steps = calloc(NPLAN, sizeof(*b->steps));
     b->nsteps = b->steps != NULL ? NPLAN : 0;
@@ -146,6 +149,9 @@ void fo_sample_state(struct fo_state *st)
         op->requested_by = S("us-west-2");
         op->epoch = 2;
         op->detected_ms = T0 + 1000;
+        op->lag_known = true;
+        op->lag_bytes = 16384;
+        op->lag_ms = 120;
         op->started_ms = T0 + 31000;
         op->ended_ms = T0 + 95000;
         op->result = FO_RESULT_SUCCEEDED;

@@ -186,6 +186,13 @@ class RegionLoss(unittest.TestCase):
             self.assertIsNotNone(steps[name]["duration_ms"])
         self.assertEqual(steps["fence-old-postgres"]["state"], "skipped")  # unreachable
         self.assertIsNotNone(report["rto_ms"])
+        # the data-loss estimate: dr's lag as the RPO gate measured it at the decision
+        dl = report["data_loss"]
+        self.assertIsInstance(dl["bytes"], int, dl)
+        self.assertEqual((op["lag_bytes"], op["lag_ms"]), (dl["bytes"], dl["ms"]))
+        self.assertLessEqual(dl["ms"], dl["rpo_target_ms"])
+        text = self.c.ctl("report").stdout
+        self.assertIn("data loss estimate: ", text)
         # the data plane: dr's Postgres takes writes, as failoverd's role, and has the epoch
         dp = self.c.dp
         self.assertEqual(dp.psql(dp.pg_dr_port, "SELECT pg_is_in_recovery()"), "f")

@@ -163,6 +163,8 @@ class Switchover(unittest.TestCase):
         op = report["operation"]
         self.assertEqual((op["kind"], op["state"], op["from"], op["to"]),
                          ("switchover", "succeeded", "main", "dr"), op)
+        self.assertEqual((report["data_loss"]["bytes"], report["data_loss"]["ms"]), (0, 0))
+        self.assertTrue(report["data_loss"]["basis"].startswith("switchover"), report)
         steps = {s["name"]: s for s in op["steps"]}
         self.assertEqual(steps["fence-old-postgres"]["state"], "done", steps["fence-old-postgres"])
         self.assertEqual(steps["promote-postgres"]["state"], "done", steps["promote-postgres"])
