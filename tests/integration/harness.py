@@ -128,8 +128,11 @@ class LocalCluster:
             with open(os.path.join(self.dir, "nodes", node, "pid")) as f:
                 pid = int(f.read())
             os.kill(pid, 0)
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return None  # dead, not reaped yet
             return pid
-        except (OSError, ValueError):
+        except (OSError, ValueError, IndexError):
             return None
 
     def ctl(self, *args, addrs=None, token_file=None):
