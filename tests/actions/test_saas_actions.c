@@ -1063,9 +1063,30 @@ static void t_client_retry_after_date(void **state)
     fo_http_resp_free(&resp);
 }
 
-static void *cancel_later(void *arg)
+/* For the cancel thread: whether the fake has received a call to tokens/verify (it logs
+ * each call on arrival). No cmocka assertions here: this is not the test's thread. */
+static bool verify_arrived(void)
 {
-    nap(300);
+    char url[1024];
+    struct fo_http_req hr = {.url = url};
+    struct fo_http_resp resp;
+    bool seen;
+
+    snprintf(url, sizeof(url), "%s/_fake/calls?service=cloudflare&path=tokens/verify", fakes);
+    hr.deadline_ms = now_ms() + 2000;
+    seen = fo_http_request(&hr, &resp) == FO_HTTP_OK && resp.status == 200 &&
+           json_array_size(json_object_get(resp.json, "calls")) > 0;
+    fo_http_resp_free(&resp);
+    return seen;
+}
+
+/* Cancel once the request is in flight at the fake (bounded: 5 s, then cancel anyway and
+ * let the test's timing assertion fail). */
+static void *cancel_on_arrival(void *arg)
+{
+    uint64_t end = now_ms() + 5000;
+    while (!verify_arrived() && now_ms() < end)
+        nap(10);
     atomic_store((atomic_int *)arg, 1);
     return NULL;
 }
@@ -1085,7 +1106,7 @@ static void t_client_cancel(void **state)
     snprintf(url, sizeof(url), "%s/cloudflare/client/v4/user/tokens/verify", fakes);
     t0 = now_ms();
     hr.deadline_ms = t0 + 10000;
-    assert_int_equal(pthread_create(&th, NULL, cancel_later, &cancel), 0);
+    assert_int_equal(pthread_create(&th, NULL, cancel_on_arrival, &cancel), 0);
     assert_int_equal(fo_http_request(&hr, &resp), FO_HTTP_ECANCELLED);
     assert_true(now_ms() - t0 < 800);
     pthread_join(th, NULL);
