@@ -72,17 +72,6 @@ class DataplaneCluster(LocalCluster):
         with open(self.env["FEED_TOKEN_FILE"]) as f:
             return f.read().strip()
 
-    def leader_status(self, nodes=NODES):
-        """(name, status) of a node that is a ready leader, else (None, None)."""
-        for n in nodes:
-            try:
-                st = self.status(n)
-            except (OSError, ValueError):
-                continue
-            if st["role"] == "leader":
-                return n, st
-        return None, None
-
     def wait_all_up(self, timeout=60):
         """Every node sees every region UP (9 verdicts) and nothing would fail over."""
         def all_up():

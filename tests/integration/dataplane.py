@@ -44,27 +44,14 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import wait_for  # noqa: E402  (one definition of the bounded wait)
+
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PG_BIN = "/usr/lib/postgresql/15/bin"
 GRANTS_SQL = os.path.join(TOP, "deploy", "postgres-grants.sql")
 APP_DB = "app"
 ROLE = "failoverd"
-
-
-def wait_for(what, cond, timeout, interval=0.05):
-    """Poll cond() until it is truthy; return it, or raise naming `what`."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        try:
-            last = cond()
-            if last:
-                return last
-        except (OSError, subprocess.SubprocessError, ValueError, RuntimeError) as e:
-            last = e  # not up yet
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-        time.sleep(interval)
 
 
 def port_free(port):
@@ -155,9 +142,9 @@ class DataPlane:
                 with open(pidfile) as f:
                     pid = int(f.readline())
                 os.kill(pid, signal.SIGKILL)
-                wait_for(f"pid {pid} to die", lambda p=pid: not _alive(p), timeout=10)
             except (OSError, ValueError):
-                pass
+                continue  # no pid file or already gone: nothing to kill
+            wait_for(f"pid {pid} to die", lambda p=pid: not _alive(p), timeout=10)
 
     # ---- helpers --------------------------------------------------------------------------
 
@@ -197,12 +184,16 @@ class DataPlane:
 
     # ---- Postgres -------------------------------------------------------------------------
 
-    def _as_postgres(self, cmd, check=True, timeout=60):
+    def _as_postgres(self, cmd, check=True, timeout=60, netns=None):
         # cwd: a directory postgres can enter (root's home is not). Its own process group:
         # when we are interrupted (timeout, Ctrl-C, SIGTERM) the whole command goes, not
         # only runuser (initdb or pg_basebackup would live on). A postmaster that pg_ctl
-        # started is in a session of its own and stays for stop() to end.
-        p = subprocess.Popen(["runuser", "-u", "postgres", "--", *cmd], cwd=self.root,
+        # started is in a session of its own and stays for stop() to end. netns: run it
+        # inside that network namespace (netns_dataplane.py).
+        full = ["runuser", "-u", "postgres", "--", *cmd]
+        if netns:
+            full = ["ip", "netns", "exec", netns, *full]
+        p = subprocess.Popen(full, cwd=self.root,
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, start_new_session=True)
         try:
@@ -379,9 +370,13 @@ class DataPlane:
                     if not f.read().startswith("redis"):
                         continue
                 os.kill(pid, signal.SIGTERM)
-                wait_for("a leftover redis to exit", lambda p=pid: not _alive(p), timeout=10)
             except (OSError, ValueError):
-                pass
+                continue  # no pid file, or not running
+            try:
+                wait_for("a leftover redis to exit", lambda p=pid: not _alive(p), timeout=10)
+            except AssertionError:  # ignored SIGTERM: the next one's start must not fail
+                os.kill(pid, signal.SIGKILL)
+                wait_for("a leftover redis to die", lambda p=pid: not _alive(p), timeout=10)
 
 
 def _alive(pid):

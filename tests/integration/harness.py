@@ -33,7 +33,8 @@ def wait_for(what, cond, timeout, interval=0.05):
             last = cond()
             if last:
                 return last
-        except (OSError, ValueError, KeyError) as e:  # a node restarting, a reply not there yet
+        except (OSError, ValueError, KeyError, RuntimeError,
+                subprocess.SubprocessError) as e:  # a node or server restarting, not there yet
             last = e
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
@@ -152,13 +153,18 @@ class LocalCluster:
             raise ValueError(f"failoverctl status exit {r.returncode}: {r.stderr}")
         return json.loads(r.stdout)
 
-    def leader(self, nodes=NODES):
-        """The leader's name as reported by a node that is a ready leader, else None."""
+    def leader_status(self, nodes=NODES):
+        """(name, its status) of a node among nodes that says it is the leader, else
+        (None, None)."""
         for n in nodes:
             try:
                 st = self.status(n)
             except (OSError, ValueError):
                 continue
             if st["role"] == "leader":
-                return n
-        return None
+                return n, st
+        return None, None
+
+    def leader(self, nodes=NODES):
+        """The leader's name as reported by a node that is a ready leader, else None."""
+        return self.leader_status(nodes)[0]

@@ -24,7 +24,6 @@ removes network objects."""
 import argparse
 import os
 import pwd
-import signal
 import subprocess
 import sys
 
@@ -58,30 +57,8 @@ class NetnsDataPlane(DataPlane):
     # ---- commands inside a namespace -------------------------------------------------------
 
     def _pg_in(self, ns, cmd, check=True, timeout=60):
-        """cmd as the postgres user inside network namespace ns (None: this one), in its
-        own process group as DataPlane._as_postgres does."""
-        full = ["runuser", "-u", "postgres", "--", *cmd]
-        if ns:
-            full = ["ip", "netns", "exec", ns, *full]
-        p = subprocess.Popen(full, cwd=self.root, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             start_new_session=True)
-        try:
-            out, err = p.communicate(timeout=timeout)
-        except BaseException:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            p.wait()
-            raise
-        r = subprocess.CompletedProcess(p.args, p.returncode, out, err)
-        if check and r.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)}: exit {r.returncode}: {r.stderr.strip()}")
-        return r
-
-    def _as_postgres(self, cmd, check=True, timeout=60):
-        return self._pg_in(None, cmd, check=check, timeout=timeout)
+        """cmd as the postgres user inside network namespace ns (None: this one)."""
+        return self._as_postgres(cmd, check=check, timeout=timeout, netns=ns)
 
     def psql_tcp(self, port, sql, user="postgres", db=APP_DB, check=True, timeout=30):
         """psql over TCP to the server's region address, from inside its namespace (as a

@@ -33,13 +33,10 @@ class Cli(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.c = LocalCluster(base_port=int(os.environ.get("FO_IT_BASE", "22300")))
+        cls.addClassCleanup(cls.c.down)  # also when starting it fails half way
         cls.c.up()
         wait_for("an initialised cluster with a leader",
                  lambda: (lambda s: s["initialized"] and s["leader"])(cls.c.status()), 20)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.c.down()
 
     def run_ctl(self, *args, addrs=None, token_file=None, env=None):
         """failoverctl with the cluster's addresses and admin token, unless overridden

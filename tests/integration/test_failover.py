@@ -63,11 +63,9 @@ class Cluster(LocalCluster):
 class RegionLoss(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.c = Cluster(base_port=int(os.environ.get("FO_IT_BASE", "17500"))).up_dataplane()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.c.down()
+        cls.c = Cluster(base_port=int(os.environ.get("FO_IT_BASE", "17500")))
+        cls.addClassCleanup(cls.c.down)  # also when starting it fails half way
+        cls.c.up_dataplane()
 
     def test_1_everyone_sees_everything_up(self):
         st = self.c.wait_all_up()
@@ -225,11 +223,9 @@ class RpoGate(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.c = Cluster(base_port=int(os.environ.get("FO_IT_BASE2", "18900"))).up_dataplane()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.c.down()
+        cls.c = Cluster(base_port=int(os.environ.get("FO_IT_BASE2", "18900")))
+        cls.addClassCleanup(cls.c.down)  # also when starting it fails half way
+        cls.c.up_dataplane()
 
     def test_standby_behind_is_not_promoted_until_caught_up(self):
         dp = self.c.dp

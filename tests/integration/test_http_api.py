@@ -245,8 +245,31 @@ class HttpApi(unittest.TestCase):
         wait_for("the alertmanager verdict committed UP", lambda: (
             lambda v: v if v and v["status"] == "up" else None)(
                 self.committed_verdict("alertmanager", "eu-west-1")), 10)
-        # the alertmanager feed does not count: no decision moved
+        # The alertmanager feed does not count toward the quorum: firing on the primary's
+        # own region (us-east-1, Postgres: critical) is committed and shown, but the
+        # leader's decision still sees main DOWN by none of the observers that count.
+        firing = json.loads(json.dumps(mapped))
+        firing["status"] = "firing"
+        firing["labels"]["region"] = "us-east-1"
+        st, _, body = request(self.addrs[node], "/v1/alertmanager", "POST",
+                              token=self.tokens["alertmanager"],
+                              body=dict(EXAMPLE, alerts=[firing]))
+        self.assertEqual((st, json.loads(body)["accepted"]), (200, 1), body)
+        wait_for("the alertmanager's us-east-1 verdict committed DOWN", lambda: (
+            lambda v: v if v and v["status"] == "down" else None)(
+                self.committed_verdict("alertmanager", "us-east-1")), 10)
+        d = self.c.status()["decision"]
+        self.assertEqual(d["reason"], "primary_not_down", d)
+        self.assertIn("seen DOWN by 0 of 3 observers", d["text"])
         self.assertEqual(self.c.status()["epoch"], 0)
+        firing["status"] = "resolved"
+        st, _, body = request(self.addrs[node], "/v1/alertmanager", "POST",
+                              token=self.tokens["alertmanager"],
+                              body=dict(EXAMPLE, status="resolved", alerts=[firing]))
+        self.assertEqual(st, 200, body)
+        wait_for("the alertmanager's us-east-1 verdict committed UP", lambda: (
+            lambda v: v if v and v["status"] == "up" else None)(
+                self.committed_verdict("alertmanager", "us-east-1")), 10)
 
     # ---- POST /v1/health --------------------------------------------------------------
 

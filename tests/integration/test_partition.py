@@ -26,13 +26,12 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import LocalCluster, wait_for  # noqa: E402
+from harness import NODES, LocalCluster, wait_for  # noqa: E402
 from netns_dataplane import NetnsDataPlane  # noqa: E402
 
 # deploy/local-cluster --dataplane's policy
 FAILOVER_AFTER_MS = 6000
 SELF_FENCE_AFTER_MS = 3000
-CLOCK_MARGIN_MS = 1000
 DOWN_AFTER_MS = 2000
 CUT = "us-east-1"
 SURVIVORS = ["us-west-2", "eu-west-1"]
@@ -82,16 +81,6 @@ class Cluster(LocalCluster):
             self.dp.redis_password = f.read().strip()
         return self
 
-    def leader_status(self, nodes):
-        for n in nodes:
-            try:
-                st = self.status(n)
-            except (OSError, ValueError):
-                continue
-            if st["role"] == "leader":
-                return st
-        return None
-
 
 class Partition(unittest.TestCase):
     @classmethod
@@ -124,12 +113,11 @@ class Partition(unittest.TestCase):
     def wait_all_up(self):
         def all_up():
             st = self.c.status()
-            ups = [v for v in st["verdicts"] if v["status"] == "up" and v["observer"] in (CUT, *SURVIVORS)]
+            ups = [v for v in st["verdicts"] if v["status"] == "up" and v["observer"] in NODES]
             return st if len(ups) == 9 and st["decision"]["reason"] == "primary_not_down" else None
         return wait_for("every observer to see every region UP", all_up, 30, interval=0.2)
 
     def test_1_primary_region_partitioned(self):
-        self.assertLess(SELF_FENCE_AFTER_MS + CLOCK_MARGIN_MS, FAILOVER_AFTER_MS)
         dp = self.c.dp
         st = self.wait_all_up()
         self.assertEqual((st["primary"], st["epoch"]), ("main", 0))
@@ -146,14 +134,14 @@ class Partition(unittest.TestCase):
         t_seen_fenced = time.time() * 1000.0
 
         def decided():
-            s = self.c.leader_status(SURVIVORS)
+            s = self.c.leader_status(SURVIVORS)[1]
             return s if s is not None and s["epoch"] == 1 else None
         st = wait_for("the majority to fail over", decided,
                       (DOWN_AFTER_MS + FAILOVER_AFTER_MS) / 1000.0 + 15, interval=0.1)
         self.assertEqual(st["primary"], "dr")
 
         def plan_done():
-            s = self.c.leader_status(SURVIVORS)
+            s = self.c.leader_status(SURVIVORS)[1]
             return s if s is not None and s["operation"] is None else None
         wait_for("the plan to finish", plan_done, 60, interval=0.2)
         report = json.loads(self.c.ctl("--json", "report").stdout)

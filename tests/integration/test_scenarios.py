@@ -27,11 +27,9 @@ SURVIVORS = ["us-west-2", "eu-west-1"]
 class PausedDoesNothing(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.c = Cluster(base_port=int(os.environ.get("FO_IT_BASE", "24300"))).up_dataplane()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.c.down()
+        cls.c = Cluster(base_port=int(os.environ.get("FO_IT_BASE", "24300")))
+        cls.addClassCleanup(cls.c.down)  # also when starting it fails half way
+        cls.c.up_dataplane()
 
     def leader_status(self):
         return self.c.status(self.c.leader(SURVIVORS) or SURVIVORS[0])
@@ -77,11 +75,9 @@ class PausedDoesNothing(unittest.TestCase):
 class OperatorFailover(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.c = Cluster(base_port=int(os.environ.get("FO_IT_BASE2", "24800"))).up_dataplane()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.c.down()
+        cls.c = Cluster(base_port=int(os.environ.get("FO_IT_BASE2", "24800")))
+        cls.addClassCleanup(cls.c.down)  # also when starting it fails half way
+        cls.c.up_dataplane()
 
     def test_failover_to_dr_with_both_up(self):
         self.c.wait_all_up()

@@ -36,11 +36,19 @@ class Writer(threading.Thread):
     def __init__(self, name, write, targets):
         super().__init__(name=name, daemon=True)
         self.write, self.targets = write, targets
-        self.acked = {}  # n -> target that acknowledged it
+        self.acked = {}  # n -> target that acknowledged it; under lock (read by the test)
+        self.lock = threading.Lock()
         self.stop = threading.Event()
         self.errors = 0
+        self.crashed = None  # an exception that ended the thread, for the test to assert on
 
     def run(self):
+        try:
+            self._run()
+        except Exception as e:  # noqa: BLE001 - reported to the test, which fails on it
+            self.crashed = e
+
+    def _run(self):
         deadline = time.monotonic() + WRITE_SECONDS
         current = 0
         for n in range(WRITE_LIMIT):
@@ -48,24 +56,24 @@ class Writer(threading.Thread):
                 return
             target = self.targets[current]
             if self.write(target, n):
-                self.acked[n] = target
+                with self.lock:
+                    self.acked[n] = target
             else:
                 self.errors += 1
                 current = 1 - current  # refused or hung: try the other server next
                 time.sleep(0.02)       # pacing between retries, not a wait for a condition
 
     def acked_on(self, target):
-        return sum(1 for t in self.acked.values() if t == target)
+        with self.lock:
+            return sum(1 for t in self.acked.values() if t == target)
 
 
 class Switchover(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.c = Cluster(base_port=int(os.environ.get("FO_IT_BASE", "23300"))).up_dataplane()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.c.down()
+        cls.c = Cluster(base_port=int(os.environ.get("FO_IT_BASE", "23300")))
+        cls.addClassCleanup(cls.c.down)  # also when starting it fails half way
+        cls.c.up_dataplane()
 
     def call(self, cmd, **args):
         leader = wait_for("a leader", lambda: self.c.leader(), 30)
@@ -75,8 +83,11 @@ class Switchover(unittest.TestCase):
     # ---- the writers' two clients ---------------------------------------------------------
 
     def pg_write(self, port, n):
-        r = self.c.dp.psql(port, f"INSERT INTO items(note) VALUES ('sw-{n}')", user="failoverd",
-                           check=False, timeout=10)
+        try:
+            r = self.c.dp.psql(port, f"INSERT INTO items(note) VALUES ('sw-{n}')",
+                               user="failoverd", check=False, timeout=10)
+        except subprocess.TimeoutExpired:
+            return False  # no answer: not acknowledged
         return r.returncode == 0
 
     def redis_write(self, port, n):
@@ -124,7 +135,7 @@ class Switchover(unittest.TestCase):
                          ("switchover", True, "main", "dr", 1), doc)
         self.assertIn("fence main", doc["text"])
         # read token: refused as forbidden
-        leader = self.c.leader()
+        leader = wait_for("a leader", lambda: self.c.leader(), 30)
         rep = admin_call(self.c.admin_addr(leader), "switchover", token=self.c.token("read"),
                          args={"to": "dr"})
         self.assertEqual(rep["code"], "forbidden", rep)
@@ -158,6 +169,8 @@ class Switchover(unittest.TestCase):
             pg.join(30)
             rd.join(30)
         self.assertFalse(pg.is_alive() or rd.is_alive(), "writers did not stop")
+        self.assertIsNone(pg.crashed)
+        self.assertIsNone(rd.crashed)
         self.assertEqual((done["primary"], done["epoch"]), ("dr", 1))
         report = json.loads(self.c.ctl("--json", "report").stdout)
         op = report["operation"]
