@@ -145,11 +145,20 @@ static json_t *data_loss(const struct fo_operation *op, const struct fo_config *
 {
     json_t *o;
     const char *basis;
+    bool drained = op->kind == FO_OP_SWITCHOVER && op->result == FO_RESULT_SUCCEEDED;
 
     if (op->kind == FO_OP_DRILL)
         return json_null(); /* check mode: nothing moved */
+    /* A switchover lost nothing only if it finished and every promote (each of which
+     * drains first) is done: a plan may have continued past one. */
+    for (size_t i = 0; drained && i < op->nsteps; i++) {
+        const char *a = op->steps[i].action;
+        size_t n = a != NULL ? strlen(a) : 0;
+        if (n >= 8 && strcmp(a + n - 8, ".promote") == 0 && op->steps[i].state != FO_STEP_DONE)
+            drained = false;
+    }
     o = json_object();
-    if (op->kind == FO_OP_SWITCHOVER) {
+    if (drained) {
         basis = "switchover: promoted only after replaying all the fenced old primary wrote";
         json_object_set_new(o, "bytes", json_integer(0));
         json_object_set_new(o, "ms", json_integer(0));
@@ -258,15 +267,32 @@ static void cmd_members(struct fo_daemon *d, struct fo_admin_call *call,
 
 /* ---- changes ---------------------------------------------------------------------- */
 
+/* Operator text copied into buf (cap bytes) and cut to max bytes at a UTF-8 boundary, so
+ * a long `by` or `reason` is shortened here rather than refused by the encoder; def when
+ * absent or empty. One place for every command. */
+static const char *arg_text(const struct fo_admin_req *req, const char *key, const char *def,
+                            char *buf, size_t cap, size_t max)
+{
+    const char *v = fo_admin_req_arg(req, key);
+
+    if (v == NULL || v[0] == '\0')
+        return def;
+    snprintf(buf, cap, "%s", v);
+    fo_utf8_cut(buf, max < cap ? max : cap - 1);
+    return buf;
+}
+
+#define REQUESTER(req, buf) arg_text((req), "by", "failoverctl", (buf), sizeof(buf), FO_NAME_MAX)
+
 static void cmd_mode(struct fo_daemon *d, struct fo_admin_call *call,
                      const struct fo_admin_req *req, int mode)
 {
     struct fo_cmd cmd = {.type = FO_CMD_MODE};
-    const char *by = fo_admin_req_arg(req, "by");
+    char by[FO_NAME_MAX + 1], reason[FO_TEXT_MAX + 1];
 
     cmd.u.mode.mode = mode;
-    cmd.u.mode.by = (char *)(by != NULL && by[0] != '\0' ? by : "failoverctl");
-    cmd.u.mode.reason = (char *)fo_admin_req_arg(req, "reason");
+    cmd.u.mode.by = (char *)REQUESTER(req, by);
+    cmd.u.mode.reason = (char *)arg_text(req, "reason", NULL, reason, sizeof(reason), FO_TEXT_MAX);
     cmd.u.mode.at_ms = fo_daemon_now_ms();
     fo_log_info("admin.mode", "mode=%s by=\"%s\"", mode == FO_MODE_PAUSED ? "paused" : "auto",
                 cmd.u.mode.by);
@@ -296,30 +322,32 @@ static bool flag(const struct fo_admin_req *req, const char *key)
 static void cmd_failover(struct fo_daemon *d, struct fo_admin_call *call,
                          const struct fo_admin_req *req)
 {
-    const char *by = fo_admin_req_arg(req, "by");
+    char buf[FO_NAME_MAX + 1];
+    const char *by = REQUESTER(req, buf);
     fo_log_info("admin.failover", "to=%s force=%d dry_run=%d by=\"%s\"",
                 fo_admin_req_arg(req, "to") != NULL ? fo_admin_req_arg(req, "to") : "-",
-                flag(req, "force"), flag(req, "dry_run"), by != NULL ? by : "-");
+                flag(req, "force"), flag(req, "dry_run"), by);
     fo_ops_failover(d, call, fo_admin_req_arg(req, "to"), flag(req, "force"), flag(req, "dry_run"),
-                    fo_admin_req_arg(req, "reason"), by != NULL ? by : "failoverctl");
+                    fo_admin_req_arg(req, "reason"), by);
 }
 
 static void cmd_switchover(struct fo_daemon *d, struct fo_admin_call *call,
                            const struct fo_admin_req *req)
 {
-    const char *by = fo_admin_req_arg(req, "by");
+    char buf[FO_NAME_MAX + 1];
+    const char *by = REQUESTER(req, buf);
     fo_log_info("admin.switchover", "to=%s dry_run=%d by=\"%s\"",
                 fo_admin_req_arg(req, "to") != NULL ? fo_admin_req_arg(req, "to") : "-",
-                flag(req, "dry_run"), by != NULL ? by : "-");
+                flag(req, "dry_run"), by);
     fo_ops_switchover(d, call, fo_admin_req_arg(req, "to"), flag(req, "dry_run"),
-                      fo_admin_req_arg(req, "reason"), by != NULL ? by : "failoverctl");
+                      fo_admin_req_arg(req, "reason"), by);
 }
 
 static void cmd_drill(struct fo_daemon *d, struct fo_admin_call *call,
                       const struct fo_admin_req *req)
 {
-    const char *by = fo_admin_req_arg(req, "by");
-    fo_ops_drill(d, call, fo_admin_req_arg(req, "to"), by != NULL ? by : "failoverctl");
+    char buf[FO_NAME_MAX + 1];
+    fo_ops_drill(d, call, fo_admin_req_arg(req, "to"), REQUESTER(req, buf));
 }
 
 /* Build the command a follower forwarded. Returns 0, or -1 with msg saying which

@@ -512,7 +512,10 @@ static void work_done(uv_work_t *req, int status)
         if (w->switchover && fo_plan_step_required_in_switchover(kind)) {
             /* An old primary we could not fence cannot be drained: no switchover. */
             state = FO_STEP_FAILED;
-            snprintf(error, sizeof(error), "switchover needs the fence: %.400s", w->res.detail);
+            char detail[sizeof(w->res.detail)]; /* cut at a character boundary: committed */
+            snprintf(detail, sizeof(detail), "%s", w->res.detail);
+            fo_utf8_cut(detail, 400);
+            snprintf(error, sizeof(error), "switchover needs the fence: %.400s", detail);
             err = error;
             ex->actions_failed++;
             break;
@@ -599,15 +602,17 @@ static void queue_action(struct fo_executor *ex, uint32_t index)
         return;
     }
     w = calloc(1, sizeof(*w));
-    if (w == NULL) {
+    if (w != NULL)
+        w->params = calloc((size_t)n + 1, sizeof(*w->params));
+    if (w == NULL || w->params == NULL) { /* out of memory: the next kick retries */
         for (int i = 0; i < n; i++) {
             free(params[i].key);
             free(params[i].value);
         }
+        free(w);
         ex->slots[index].busy = false;
         return;
     }
-    w->params = calloc((size_t)n + 1, sizeof(*w->params));
     /* "event" (opened / resolved) is the request's, not a parameter of the action. */
     for (int i = 0; i < n; i++) {
         if (strcmp(params[i].key, "event") == 0 && w->event == NULL) {

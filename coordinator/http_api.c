@@ -630,17 +630,6 @@ bad:
     return fail(h, c, MHD_HTTP_BAD_REQUEST, "bad_request", NULL, "%s", msg);
 }
 
-/* Cut s to at most max bytes without splitting a UTF-8 sequence. */
-static void utf8_cut(char *s, size_t max)
-{
-    size_t n = strlen(s);
-    if (n <= max)
-        return;
-    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-        max--;
-    s[max] = '\0';
-}
-
 static void ignore(json_t *ignored, size_t i, json_t *alert, const char *reason)
 {
     json_t *fp = json_is_object(alert) ? json_object_get(alert, "fingerprint") : NULL;
@@ -700,7 +689,7 @@ static int one_alert(struct fo_daemon *d, json_t *alert, char *why, size_t cap)
     summary = json_is_object(ann) ? json_string_value(json_object_get(ann, "summary")) : NULL;
     snprintf(detail, sizeof(detail), "alertmanager %s%s%s", name != NULL ? name : "alert",
              summary != NULL ? ": " : "", summary != NULL ? summary : "");
-    utf8_cut(detail, 200);
+    fo_utf8_cut(detail, 200);
     if (fo_verdicts_component(&d->verdicts, am->observer, region, component, st, detail,
                               fo_daemon_now_ms(), msg, sizeof(msg)) != 0)
         return refuse(why, cap, "%s", msg);

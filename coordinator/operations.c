@@ -447,7 +447,7 @@ static void operator_move(struct fo_daemon *d, struct fo_admin_call *call, int k
     struct fo_decision_input in;
     struct fo_decision *dec = &d->decision_scratch;
     const char *verb = kind == FO_OP_SWITCHOVER ? "switchover" : "failover";
-    char why[FO_TEXT_MAX];
+    char why[FO_TEXT_MAX], text[FO_TEXT_MAX];
 
     if (!fo_node_ready(&d->node)) {
         fo_daemon_reply_not_leader(d, call);
@@ -491,12 +491,13 @@ static void operator_move(struct fo_daemon *d, struct fo_admin_call *call, int k
                                                           "RPO gates)");
         return;
     }
+    /* The operator's words, shortened at a character boundary to leave room for ours. */
+    snprintf(text, sizeof(text), "%s", reason != NULL ? reason : "operator request");
+    fo_utf8_cut(text, 480);
     if (kind == FO_OP_SWITCHOVER)
-        snprintf(why, sizeof(why), "switchover: %.480s",
-                 reason != NULL ? reason : "operator request");
+        snprintf(why, sizeof(why), "switchover: %.480s", text);
     else
-        snprintf(why, sizeof(why), "manual%s: %.480s", force ? " (forced)" : "",
-                 reason != NULL ? reason : "operator request");
+        snprintf(why, sizeof(why), "manual%s: %.480s", force ? " (forced)" : "", text);
     if (begin(d, dec, kind, dec->op_id, why, by, call) != 0)
         fo_admin_call_replyf(call, FO_REPLY_BUSY, "another operation is being committed; retry");
 }

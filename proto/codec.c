@@ -651,6 +651,16 @@ static bool field_present(const struct fo_field *f, const void *obj)
     return true;
 }
 
+void fo_utf8_cut(char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n <= max)
+        return;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    s[max] = '\0';
+}
+
 static int pack_cstr(msgpack_packer *pk, const char *s)
 {
     size_t n = s != NULL ? strlen(s) : 0;
@@ -659,12 +669,19 @@ static int pack_cstr(msgpack_packer *pk, const char *s)
     return n > 0 ? msgpack_pack_str_body(pk, s, n) : 0;
 }
 
-/* Returns 0, -1 on a packer (memory) failure, -2 on an out-of-range enum. */
+/* Returns 0, -1 on a packer (memory) failure, -2 on an out-of-range enum, -3 on a string
+ * the decoder would refuse (over its limit, or not UTF-8): encoding it would put an entry
+ * into the Raft log that every node then rejects. */
 static int pack_field(const struct fo_field *f, const void *obj, msgpack_packer *pk)
 {
     switch (f->kind) {
-    case FO_FIELD_STR:
-        return pack_cstr(pk, *CMEMBER(obj, f->off, char *));
+    case FO_FIELD_STR: {
+        const char *s = *CMEMBER(obj, f->off, char *);
+        size_t n = s != NULL ? strlen(s) : 0;
+        if (n > f->max || !utf8_valid((const uint8_t *)(s != NULL ? s : ""), n))
+            return -3;
+        return pack_cstr(pk, s);
+    }
     case FO_FIELD_U64:
         return msgpack_pack_uint64(pk, *CMEMBER(obj, f->off, uint64_t));
     case FO_FIELD_U32:
@@ -768,6 +785,10 @@ enum fo_proto_code fo_msg_encode(const struct fo_msg_type *type, const void *obj
         msgpack_sbuffer_destroy(&sb);
         if (rc == -2)
             return fo_proto_fail(err, FO_PROTO_EVALUE, "%s: an enum field is out of range",
+                                 type->t);
+        if (rc == -3)
+            return fo_proto_fail(err, FO_PROTO_EVALUE,
+                                 "%s: a string field is longer than its limit or not UTF-8",
                                  type->t);
         return fo_proto_fail(err, rc == -1 ? FO_PROTO_ENOMEM : FO_PROTO_ETOOBIG,
                              "%s: cannot encode", type->t);

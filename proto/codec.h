@@ -192,6 +192,10 @@ enum fo_proto_code fo_schema_copy(const struct fo_schema *s, void *dst, const vo
 /* The wire name of an enum value; NULL when out of range. */
 const char *fo_enum_name(const char *const *names, int value);
 
+/* Cut the string s to at most max bytes without splitting a UTF-8 sequence, so that a
+ * shortened operator text still encodes (the encoder refuses invalid UTF-8). */
+void fo_utf8_cut(char *s, size_t max);
+
 /* ---- messages ------------------------------------------------------------------ */
 
 /* One message type of a protocol family: its "t" tag, schema and the caller's id. */

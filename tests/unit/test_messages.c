@@ -166,6 +166,38 @@ static void test_encode_rejects_bad_enum(void **state)
     assert_int_equal(fo_cmd_encode(&c, &f, &err), FO_PROTO_EMSGTYPE);
 }
 
+/* The encoder refuses what the decoder would refuse: a committed entry that every node
+ * then skips as undecodable must never be produced. */
+static void test_encode_rejects_what_decode_would(void **state)
+{
+    char longname[FO_NAME_MAX + 2], cut[] = "caf\xc3\xa9!";
+    struct fo_cmd c = {.type = FO_CMD_MODE};
+    struct fo_buf f;
+    struct fo_proto_error err;
+    (void)state;
+
+    memset(longname, 'a', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    c.u.mode.mode = FO_MODE_PAUSED;
+    c.u.mode.by = longname; /* FO_NAME_MAX + 1 bytes */
+    assert_int_equal(fo_cmd_encode(&c, &f, &err), FO_PROTO_EVALUE);
+    assert_non_null(strstr(err.msg, "longer than its limit or not UTF-8"));
+    assert_null(f.data);
+    longname[FO_NAME_MAX] = '\0'; /* exactly the limit: fine */
+    assert_int_equal(fo_cmd_encode(&c, &f, &err), FO_PROTO_OK);
+    fo_buf_free(&f);
+    c.u.mode.by = "x";
+    c.u.mode.reason = "\xff\xfe not UTF-8";
+    assert_int_equal(fo_cmd_encode(&c, &f, &err), FO_PROTO_EVALUE);
+
+    /* fo_utf8_cut never leaves half a character behind */
+    fo_utf8_cut(cut, 4); /* "caf" + the first byte of "\xc3\xa9" */
+    assert_string_equal(cut, "caf");
+    c.u.mode.reason = cut;
+    assert_int_equal(fo_cmd_encode(&c, &f, &err), FO_PROTO_OK);
+    fo_buf_free(&f);
+}
+
 /* ---- malformed inputs ----------------------------------------------------------- */
 
 /* Decode payload as a health report; expect code and a message containing needle. */
@@ -396,6 +428,7 @@ int main(void)
         cmocka_unit_test(test_empty_state_roundtrip),
         cmocka_unit_test(test_deep_copy),
         cmocka_unit_test(test_encode_rejects_bad_enum),
+        cmocka_unit_test(test_encode_rejects_what_decode_would),
         cmocka_unit_test(test_valid_health_baseline),
         cmocka_unit_test(test_malformed_table),
         cmocka_unit_test(test_nested_paths),
