@@ -180,8 +180,8 @@ static void call_cluster(const struct ctl *ctl, const char *cmd, struct fo_kv *a
                     used += (size_t)k;
                 break;
             }
-            if (r->code != FO_REPLY_NOT_LEADER || r->leader == NULL)
-                return;
+            if (r->code != FO_REPLY_NOT_LEADER || r->leader == NULL || hop == FOLLOW_MAX)
+                return; /* an answer, or the last redirect: report it (not_leader: exit 3) */
             snprintf(addr, sizeof(addr), "%s", r->leader);
             result_free(r);
         }
@@ -282,6 +282,9 @@ static void requester(char *out, size_t cap)
     gethostname(host, sizeof(host) - 1);
     host[sizeof(host) - 1] = '\0';
     snprintf(out, cap, "%s@%s", user != NULL && user[0] != '\0' ? user : "unknown", host);
+    /* The replicated log keeps at most FO_NAME_MAX bytes of it, and only whole characters:
+     * a cut in the middle of one would make the request itself invalid. */
+    fo_utf8_cut(out, cap - 1 < FO_NAME_MAX ? cap - 1 : FO_NAME_MAX);
 }
 
 /* ---- the command table ------------------------------------------------------------ */

@@ -11,10 +11,11 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import NODES, LocalCluster, admin_call, bin_dir, wait_for  # noqa: E402
+from harness import NODES, LocalCluster, admin_call, bin_dir, frame, read_frame, wait_for  # noqa: E402
 
 VERBS = ["status", "members", "history", "report", "pause", "resume", "failover",
          "switchover", "drill"]
@@ -204,6 +205,20 @@ class Cli(unittest.TestCase):
         self.assertExit(self.run_ctl("switchover", "--to", "main"), 4, "refused")
         self.assertEqual(self.c.status()["epoch"], 0)
 
+    def test_7b_long_requester_is_cut_not_refused(self):
+        # failoverctl sends USER@HOST as `by`; the log's limit is 64 bytes. A longer one
+        # is cut at a character boundary by the node, never committed as an entry every
+        # node would then refuse to apply.
+        r = self.run_ctl("pause", "--reason", "é" * 250, env={"USER": "é" * 100})
+        self.assertExit(r, 0)
+        try:
+            st = self.c.status()
+            self.assertEqual(st["mode"], "paused", st)
+            by = st["mode_detail"]["by"]
+            self.assertTrue(by.startswith("é") and len(by.encode()) <= 64, by)
+        finally:
+            self.assertExit(self.run_ctl("resume"), 0)
+
     # ---- 1: a change that got no answer is not sent again ------------------------------
 
     def test_8_unanswered_change_is_not_retried(self):
@@ -219,6 +234,42 @@ class Cli(unittest.TestCase):
             self.assertExit(r, 1, "may or may not have been carried out")
             self.assertEqual(self.c.status()["mode"], "auto")
             self.assertExit(self.run_ctl("--timeout", "500", "status", addrs=addrs), 0)
+
+    def test_8b_endless_redirects_are_not_success(self):
+        # A "node" that always answers not_leader naming itself: after the last hop
+        # failoverctl reports that (exit 3), never "ok" for a change that did not run.
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(8)
+        addr = f"127.0.0.1:{srv.getsockname()[1]}"
+        served = []
+
+        def serve():
+            for _ in range(8):  # bounded: failoverctl follows at most a few hops
+                try:
+                    conn, _ = srv.accept()
+                except OSError:
+                    return
+                with conn:
+                    conn.settimeout(2)
+                    try:
+                        req = read_frame(conn)
+                    except (OSError, ValueError, ConnectionError):
+                        continue
+                    served.append(req["cmd"])
+                    conn.sendall(frame({"v": 1, "t": "reply", "id": req["id"],
+                                        "code": "not_leader", "message": "ask the leader",
+                                        "leader": addr}))
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        try:
+            r = self.run_ctl("--timeout", "2000", "pause", addrs=addr)
+            self.assertExit(r, 3, "not_leader")
+        finally:
+            srv.close()
+            t.join(5)
+        self.assertGreaterEqual(len(served), 2)  # it did follow the redirect
+        self.assertEqual(self.c.status()["mode"], "auto")
 
     # ---- 3 again: a majority lost (last: it kills nodes) ------------------------------
 
