@@ -119,13 +119,12 @@ static int target_read(const struct fo_action_req *req, const char *prefix, stru
 {
     char key[4][48];
     static const char *const names[] = {"host", "dbname", "user", "port"};
-    char pw_key[48], ct_key[48];
+    char pw_key[48];
 
     memset(t, 0, sizeof(*t));
     for (int i = 0; i < 4; i++)
         snprintf(key[i], sizeof(key[i]), "%s%s", prefix, names[i]);
     snprintf(pw_key, sizeof(pw_key), "%spassword_file", prefix);
-    snprintf(ct_key, sizeof(ct_key), "connect_timeout_s");
     t->host = fo_action_param(req, key[0]);
     t->dbname = fo_action_param(req, key[1]);
     t->user = fo_action_param(req, key[2]);
@@ -138,8 +137,8 @@ static int target_read(const struct fo_action_req *req, const char *prefix, stru
         return -1;
     }
     if (fo_action_param_u64(req, key[3], PG_DEFAULT_PORT, 1, 65535, &t->port, res) != 0 ||
-        fo_action_param_u64(req, ct_key, PG_DEFAULT_CONNECT_S, 1, 600, &t->connect_timeout_s,
-                            res) != 0)
+        fo_action_param_u64(req, "connect_timeout_s", PG_DEFAULT_CONNECT_S, 1, 600,
+                            &t->connect_timeout_s, res) != 0)
         return -1;
     if (fo_action_param(req, pw_key) != NULL &&
         fo_action_read_secret(req, pw_key, t->password, sizeof(t->password), res) != 0)
@@ -762,9 +761,13 @@ static void promote_run(const struct fo_action_req *req, struct fo_action_result
     o.gate = fo_action_param(req, "max_lag_bytes") != NULL;
     if (fo_action_param_u64(req, "max_lag_bytes", 0, 0, INT64_MAX, &o.max_lag_bytes, res) != 0 ||
         fo_action_param_u64(req, "force", 0, 0, 1, &o.force, res) != 0 ||
-        fo_action_param_u64(req, "promote_wait_s", PG_DEFAULT_WAIT_S, 1, 3600, &o.wait_s, res) != 0)
+        fo_action_param_u64(req, "promote_wait_s", PG_DEFAULT_WAIT_S, 1, 3600, &o.wait_s, res) !=
+            0) {
+        fo_secret_wipe(t.password, sizeof(t.password)); /* pg_open wipes it otherwise */
         return;
+    }
     if (req->epoch == 0 || req->epoch > INT64_MAX) {
+        fo_secret_wipe(t.password, sizeof(t.password));
         fo_action_set(res, FO_ACTION_REFUSED, "epoch %" PRIu64 " cannot be recorded", req->epoch);
         return;
     }
@@ -819,9 +822,12 @@ static void fence_run(const struct fo_action_req *req, struct fo_action_result *
     char missing[160] = "";
     PGresult *r;
 
-    if (target_parse(req, &fo_action_postgres_fence, &t, res) != 0 ||
-        fo_action_param_u64(req, "terminate_backends", 1, 0, 1, &terminate, res) != 0)
+    if (target_parse(req, &fo_action_postgres_fence, &t, res) != 0)
         return;
+    if (fo_action_param_u64(req, "terminate_backends", 1, 0, 1, &terminate, res) != 0) {
+        fo_secret_wipe(t.password, sizeof(t.password)); /* pg_open wipes it otherwise */
+        return;
+    }
     switch (pg_open(req, &t, &s.conn, res)) {
     case PG_OPEN_OK:
         break;

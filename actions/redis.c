@@ -455,8 +455,10 @@ static int catch_up(struct redis_session *s, struct redis_state *st)
     redis_close(&old);
     if (strcmp(ost.role, "master") != 0) {
         fo_action_set(s->res, FO_ACTION_FAILED,
-                      "switchover: the old master %s is a %s: nothing to drain from", ot.host,
-                      ost.role);
+                      "switchover: the old master %s is already a %s (a redis.fence with "
+                      "mode=replicaof?): its last writes cannot be drained; fence with mode=pause "
+                      "for switchovers",
+                      ot.host, ost.role);
         return -1;
     }
     target = ost.offset;
