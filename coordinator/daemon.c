@@ -12,10 +12,10 @@
 
 #include <systemd/sd-daemon.h>
 
-#include "coordinator/admin_client.h"
-#include "coordinator/commands.h"
-#include "coordinator/operations.h"
-#include "coordinator/plan_check.h"
+#include "coordinator/ctl/admin_client.h"
+#include "coordinator/serve/commands.h"
+#include "coordinator/run/operations.h"
+#include "coordinator/config/plan_check.h"
 #include "actions/action.h"
 #include "coordinator/log.h"
 #include "actions/secret.h"

@@ -30,14 +30,14 @@
 #include <uv.h>
 
 #include "consensus/node.h"
-#include "coordinator/admin_server.h"
-#include "coordinator/decision.h"
-#include "coordinator/executor.h"
-#include "coordinator/health_server.h"
-#include "coordinator/http_api.h"
-#include "coordinator/probe.h"
-#include "coordinator/verdicts.h"
-#include "coordinator/config.h"
+#include "coordinator/serve/admin_server.h"
+#include "coordinator/decide/decision.h"
+#include "coordinator/run/executor.h"
+#include "coordinator/serve/health_server.h"
+#include "coordinator/serve/http_api.h"
+#include "coordinator/detect/probe.h"
+#include "coordinator/detect/verdicts.h"
+#include "coordinator/config/config.h"
 #include "proto/admin.h"
 
 struct fo_daemon_options {

@@ -13,11 +13,11 @@
 
 #include <uv.h>
 
-#include "coordinator/config.h"
+#include "coordinator/config/config.h"
 #include "coordinator/daemon.h"
 #include "actions/http.h"
 #include "coordinator/log.h"
-#include "coordinator/plan_check.h"
+#include "coordinator/config/plan_check.h"
 
 static void usage(FILE *out)
 {

@@ -1,5 +1,5 @@
 /*
- * tests/integration/probe_driver.c — runs a prober (coordinator/probe.h) on a loop for a
+ * tests/integration/probe_driver.c — runs a prober (coordinator/detect/probe.h) on a loop for a
  * bounded time and prints what it sees as JSON lines on stdout, for test_probes.py.
  *
  *   probe_driver --seconds N --check SPEC [--check SPEC]...
@@ -28,7 +28,7 @@
 #include <uv.h>
 
 #include "coordinator/log.h"
-#include "coordinator/probe.h"
+#include "coordinator/detect/probe.h"
 
 #define MAX_CHECKS 32
 

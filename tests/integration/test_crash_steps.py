@@ -1,5 +1,5 @@
 """Issue 6: crash the leader at every step of the plan (kill -9 at a deterministic point,
-coordinator/executor.h FO_FAULT_CRASH); the plan completes on the new leader, and the
+coordinator/run/executor.h FO_FAULT_CRASH); the plan completes on the new leader, and the
 world shows it happened exactly once: one deployment, one DNS change, no duplicate
 notification, Postgres and Redis with the new epoch.
 

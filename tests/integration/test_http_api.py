@@ -1,4 +1,4 @@
-"""The HTTP API (coordinator/http_api.h) on deploy/local-cluster --dataplane: three
+"""The HTTP API (coordinator/serve/http_api.h) on deploy/local-cluster --dataplane: three
 failoverd nodes, each serving HTTP on 127.0.0.1 (HTTP_ADDR), a real Postgres/Redis data
 plane and the SaaS fakes.
 

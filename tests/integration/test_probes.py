@@ -1,4 +1,4 @@
-"""it_probes: the prober (coordinator/probe.h) against real servers on 127.0.0.1, through
+"""it_probes: the prober (coordinator/detect/probe.h) against real servers on 127.0.0.1, through
 probe_driver (tests/integration/probe_driver.c), which prints one JSON line per probe
 result and per region verdict change.
 

@@ -1,6 +1,6 @@
 /*
  * tests/sim/decide.c — decision mode (`sim --decide`): the simulated daemons run the REAL
- * decision policy (coordinator/decision.h) on their replicated FSM, fed by a scripted
+ * decision policy (coordinator/decide/decision.h) on their replicated FSM, fed by a scripted
  * world of probe outcomes, and the decision invariants (g)-(l) are checked.
  *
  * The cluster is the three-region deployment of DESIGN §2: peers us-east-1, us-west-2,
@@ -18,7 +18,7 @@
  * Each alive node runs the daemon's housekeeping every TICK_MS (coordinator/daemon.c):
  * probes -> wanted verdicts -> reconcile (the ready leader proposes, a follower forwards
  * to the leader it knows when the link both ways is up: proposed on the leader's raft),
- * self_fence_tick (coordinator/operations.c: a recording fence), and on the ready leader
+ * self_fence_tick (coordinator/run/operations.c: a recording fence), and on the ready leader
  * decide(): fo_decision_auto on its FSM with now = virtual time, the lags as its probes
  * would measure them, and stale = peers whose progress shows no recent message. A
  * FAILOVER becomes one op_begin; the operation's steps and op_end follow
@@ -35,7 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coordinator/decision.h"
+#include "coordinator/decide/decision.h"
 
 #define TICK_MS                 500             /* coordinator/daemon.c HOUSEKEEPING_MS */
 #define MAX_LAG_BYTES           (1024u * 1024u) /* decision.max_lag_bytes below */
@@ -45,7 +45,7 @@
 /* The loader requires self_fence_after_ms + clock_margin_ms + raft.election_timeout_ms +
  * the 500 ms check period < failover_after_ms: 1500 + 500 + 1000 + 500 = 3500 here, so
  * 4000. A leader counts as in contact only while a majority answered within the election
- * timeout (coordinator/operations.c); when it counted merely as "leader", libraft's late
+ * timeout (coordinator/run/operations.c); when it counted merely as "leader", libraft's late
  * check-quorum let a cut-off leader fence up to cut + 4100 ms, after the majority had
  * promoted: `sim --decide --seed 729 --failover-after 3000` showed it, before the loader
  * counted the election timeout (tests/sim/README.md, (k)). */
@@ -452,7 +452,7 @@ static void decide(struct sim *s, unsigned l)
 
     if (sv->op_inflight || st->operation != NULL || st->cluster == NULL)
         return;
-    /* coordinator/operations.c: no decision while this node's own verdicts are not yet
+    /* coordinator/run/operations.c: no decision while this node's own verdicts are not yet
      * committed (fo_verdicts_settled): it could decide on evidence it withdrew. */
     for (unsigned r = 0; r < s->n; r++)
         if (sv->want_pending[r])
@@ -675,7 +675,7 @@ void sim_decide_revived(struct sim *s, unsigned i)
 
 /* ---- the daemon's housekeeping ------------------------------------------------------ */
 
-/* coordinator/operations.c self_fence_tick, recording instead of fencing. */
+/* coordinator/run/operations.c self_fence_tick, recording instead of fencing. */
 static void fence_tick(struct sim *s, unsigned i, bool ready)
 {
     struct sim_server *sv = &s->s[i];
@@ -687,7 +687,7 @@ static void fence_tick(struct sim *s, unsigned i, bool ready)
     bool contact;
 
     raft_leader(r, &lid, &laddr);
-    /* coordinator/operations.c: a leader is in contact while a majority of voters
+    /* coordinator/run/operations.c: a leader is in contact while a majority of voters
      * answered within the election timeout (progress[].recent_recv, what
      * fo_node_peer_reachable reads); a follower while it hears its leader. */
     (void)ready;
@@ -730,7 +730,7 @@ static void fence_tick(struct sim *s, unsigned i, bool ready)
 }
 
 /* Probes -> wanted verdicts; propose (leader) or forward (follower) what differs from this
- * node's FSM (coordinator/verdicts.c fo_verdicts_reconcile). */
+ * node's FSM (coordinator/detect/verdicts.c fo_verdicts_reconcile). */
 static void verdicts_tick(struct sim *s, unsigned i, bool ready)
 {
     struct sim_server *sv = &s->s[i];

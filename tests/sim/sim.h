@@ -22,7 +22,7 @@
  *                 no operation is left in flight.
  *
  * Decision mode (--decide, decide.c) replaces the random workload: the leader runs the
- * real decision policy (coordinator/decision.h) on its FSM, verdicts come from a scripted
+ * real decision policy (coordinator/decide/decision.h) on its FSM, verdicts come from a scripted
  * "world" of probe outcomes, every node records when it would self-fence, and the
  * invariants (g)-(l) of decide.c (tests/sim/README.md) are checked at each decision and
  * at each commit of an automatic op_begin.
@@ -42,7 +42,7 @@
 #include <raft/fixture.h>
 
 #include "consensus/raft_fsm.h"
-#include "coordinator/config.h"
+#include "coordinator/config/config.h"
 
 #define SIM_MAX_SERVERS 5
 #define SIM_T0          UINT64_C(1763856000000) /* proposer clock = T0 + virtual time */

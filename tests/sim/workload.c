@@ -73,7 +73,7 @@ static void apply_cb(struct raft_apply *req, int status, void *result)
     if (a->region >= 0)
         sv->sim->s[a->owner].want_pending[a->region] = false;
     /* The daemon commits a cooldown when its executor sees an operation end
-     * (coordinator/operations.c fo_ops_finished). */
+     * (coordinator/run/operations.c fo_ops_finished). */
     if (sv->sim->opt.decide && status == 0 && a->type == FO_CMD_OP_END && res != NULL &&
         res->outcome == FO_FSM_APPLIED && a->op_kind != FO_OP_DRILL)
         sv->want_cooldown = true;

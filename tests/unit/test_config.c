@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_config.c — the YAML config loader (coordinator/config.h): the sample
+ * tests/unit/test_config.c — the YAML config loader (coordinator/config/config.h): the sample
  * files load with every field right and defaults applied; the digest covers exactly the
  * replicated part; every way a file can be wrong is refused with file, line and key.
  *
@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "coordinator/config.h"
+#include "coordinator/config/config.h"
 
 #define DATA_DIR FO_GOLDEN_DIR "/../data/config"
 

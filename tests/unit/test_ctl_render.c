@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_ctl_render.c — failoverctl's output (coordinator/ctl_render.h) against
+ * tests/unit/test_ctl_render.c — failoverctl's output (coordinator/ctl/ctl_render.h) against
  * the goldens in tests/golden/cli/: each NAME.json is a reply body frozen from a real
  * local cluster (deploy/local-cluster up --dataplane), NAME.txt the table failoverctl
  * prints for it, byte for byte; NAME--json.txt the --json output where failoverctl
@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "coordinator/ctl_render.h"
+#include "coordinator/ctl/ctl_render.h"
 
 /* One golden: the body NAME.json rendered for verb at now_ms gives NAME.txt. now_ms is
  * when the body was taken (the clock failoverctl would have read printing it). */

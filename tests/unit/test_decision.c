@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_decision.c — the failover decision policy (coordinator/decision.h),
+ * tests/unit/test_decision.c — the failover decision policy (coordinator/decide/decision.h),
  * table-driven.
  *
  * Each row is a scenario in a compact notation, replayed through the real FSM
@@ -33,8 +33,8 @@
 #include <cmocka.h>
 
 #include "consensus/fsm.h"
-#include "coordinator/config.h"
-#include "coordinator/decision.h"
+#include "coordinator/config/config.h"
+#include "coordinator/decide/decision.h"
 
 /* ---- configurations -------------------------------------------------------------- */
 

@@ -25,7 +25,7 @@
 
 #include <cmocka.h>
 
-#include "coordinator/executor.h"
+#include "coordinator/run/executor.h"
 
 /* ---- the scripted runner (called on thread-pool threads) ------------------------- */
 

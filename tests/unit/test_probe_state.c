@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_probe_state.c — the pure part of coordinator/probe.h: a check's status
+ * tests/unit/test_probe_state.c — the pure part of coordinator/detect/probe.h: a check's status
  * from (time, ok/fail) sequences, and a region's verdict from its checks.
  *
  * What is checked: UNKNOWN at start; DOWN after exactly down_after_ms of failures and
@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "coordinator/probe.h"
+#include "coordinator/detect/probe.h"
 
 #define DOWN_AFTER 600
 #define UP_AFTER   400

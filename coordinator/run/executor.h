@@ -1,0 +1,142 @@
+/*
+ * coordinator/run/executor.h — runs the operation in flight on the leader (DESIGN §6).
+ *
+ * After `op_begin` commits, the FSM's operation journal says what has happened; the
+ * executor makes the rest happen, one commit per transition:
+ *
+ *   for the first step(s) not finished (a group of parallel steps, or one step):
+ *     pending / failed with attempts left  ->  commit running(attempt k)   [1]
+ *                                          ->  run the action in the thread pool
+ *                                          ->  commit done / failed / skipped
+ *   all finished                           ->  commit op_end (succeeded / failed)
+ *
+ * [1] Committing `running` is the executor's barrier: it commits only if this node is
+ *     still the leader of a majority and the FSM accepts it only for the operation and
+ *     epoch in flight, so no action starts for a stale operation or on a deposed leader.
+ *
+ * A new leader resumes from the journal: done and skipped steps stay so; a step left
+ * `running` by the previous leader has an unknown outcome and is run again — every action
+ * is idempotent — except kinds that are at_most_once (a Slack message), which are marked
+ * skipped ("outcome unknown, not repeated"). A step whose action was REFUSED (retrying
+ * cannot help: a newer epoch at the target, bad credentials) is not retried; its error
+ * starts with "refused: ". Retries wait backoff_ms, doubling, or the server's Retry-After.
+ * A failed step aborts the operation unless the plan says on_failure: continue.
+ * A drill runs the same steps in check mode: nothing changes anywhere.
+ *
+ * Everything here runs on the loop thread except the actions themselves. Leadership
+ * loss (fo_executor_kick sees the node is no longer a ready leader) cancels the actions
+ * in flight (their cancel flag) and drops their results: the next leader decides.
+ *
+ * Fault injection (tests only; inert unless set): FO_FAULT_CRASH=before:STEP or
+ * after:STEP makes the node kill itself with SIGKILL — like kill -9 — on attempt 1 of
+ * that step, right after `running` is committed (before) or after the action returned but
+ * before its result is committed (after: the case that proves re-runs are idempotent).
+ * tests/integration/test_crash_steps.py crashes the leader at every step this way.
+ *
+ * Ownership: caller-allocated; borrows node, cfg and plan, which must outlive it.
+ */
+#ifndef FO_COORDINATOR_EXECUTOR_H
+#define FO_COORDINATOR_EXECUTOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "actions/action.h"
+#include "consensus/node.h"
+#include "coordinator/config/config.h"
+#include "coordinator/config/plan.h"
+
+struct fo_executor;
+
+/* How actions are found and run: the daemon passes the real registry (fo_action_run,
+ * fo_action_kind_find); tests their own. run is called on a thread-pool thread. */
+struct fo_executor_runner {
+    void (*run)(const struct fo_action_req *req, struct fo_action_result *res);
+    const struct fo_action_kind *(*find)(const char *kind);
+};
+
+/* Called on the loop thread when an op_end this executor proposed has committed. */
+typedef void (*fo_executor_finished_cb)(struct fo_executor *ex, const struct fo_operation *op);
+typedef void (*fo_executor_close_cb)(struct fo_executor *ex);
+
+#define FO_EXECUTOR_SLOTS FO_MAX_STEPS
+
+/* Per-step bookkeeping of the current leader term (never replicated). */
+struct fo_executor_slot {
+    bool busy;                     /* a proposal or an action is in flight for this step */
+    uint64_t not_before_ms;        /* monotonic: no new attempt before (backoff) */
+    struct fo_executor_work *work; /* the action in flight, if any */
+};
+
+struct fo_executor {
+    void *data;                          /* for the owner */
+    fo_executor_finished_cb on_finished; /* may be NULL */
+    /* read-only for users: counters for metrics */
+    unsigned long long attempts_started, actions_done, actions_failed;
+    /* private */
+    uv_loop_t *loop;
+    struct fo_node *node;
+    const struct fo_config *cfg;
+    const struct fo_plan *plan;
+    struct fo_executor_runner runner;
+    uv_timer_t timer;    /* retries after backoff */
+    uint64_t generation; /* bumped when the operation, its epoch or the term changes */
+    char op_id[FO_NAME_MAX + 1];
+    uint64_t op_epoch;
+    uint64_t term;
+    bool end_pending;
+    struct fo_executor_slot slots[FO_EXECUTOR_SLOTS];
+    unsigned inflight; /* proposals and works that still point at this executor */
+    bool closing;
+    fo_executor_close_cb close_cb;
+    char crash_step[FO_NAME_MAX + 1]; /* FO_FAULT_CRASH: the step, or empty */
+    bool crash_after;                 /* after the action (else before it) */
+};
+
+/* Set up (no work starts until fo_executor_kick). runner is copied. */
+void fo_executor_init(struct fo_executor *ex, uv_loop_t *loop, struct fo_node *node,
+                      const struct fo_config *cfg, const struct fo_plan *plan,
+                      const struct fo_executor_runner *runner);
+
+/* Look at the FSM and do what is due. Cheap and idempotent: call it after anything that
+ * may have changed the picture (an election, a commit, a timer). */
+void fo_executor_kick(struct fo_executor *ex);
+
+/* Cancel actions in flight; close_cb runs once none of them or of the executor's
+ * proposals can call back any more (proposals end when the node closes). */
+void fo_executor_close(struct fo_executor *ex, fo_executor_close_cb close_cb);
+
+/*
+ * The parameters a step's action receives: the step's own, then — for keys it does not
+ * set — the target site's: postgres.* get host, port, dbname, user, password_file of
+ * the site's Postgres; redis.* host, port, password_file of its Redis; vercel.env its
+ * env values (env.NAME / env_file.NAME); cloudflare.dns content = its dns_origin.
+ * Returns the number of parameters written to out (at most cap), or -1 with msg when
+ * the target site lacks the component the kind needs. Strings point into cfg/plan.
+ */
+int fo_plan_params(const struct fo_config *cfg, const struct fo_plan_step *step,
+                   const char *site_name, struct fo_kv *out, size_t cap, char *msg, size_t msgcap);
+
+/*
+ * A switchover's extra parameters for a promote step (DESIGN §6; actions/postgres.c and
+ * redis.c, "catch_up"): postgres.promote gets catch_up_host, _port, _dbname, _user,
+ * _password_file of from_site's Postgres, redis.promote catch_up_host, _port,
+ * _password_file of its Redis, so that the action drains the old primary before it
+ * promotes. Other kinds, or a from_site without the component: nothing. Appends to out
+ * (which holds n entries, room for cap). Returns the new count, or -1 when out is full.
+ */
+int fo_plan_catch_up_params(const struct fo_config *cfg, const char *action, const char *from_site,
+                            struct fo_kv *out, size_t n, size_t cap);
+
+/* True when a switchover may not go on without this step: its fences (a drain needs the
+ * old primary fenced; skipped or failed, the switchover stops, whatever on_failure says). */
+bool fo_plan_step_required_in_switchover(const char *action);
+
+/* The operation's timeline as text for notifications and reports: detected, decided,
+ * each step's start and duration, the RTO achieved against rto_target_ms. */
+void fo_executor_timeline(const struct fo_operation *op, uint64_t rto_target_ms, char *buf,
+                          size_t cap);
+
+#endif

@@ -1,0 +1,549 @@
+/*
+ * coordinator/run/operations.c — see operations.h.
+ */
+#include "coordinator/run/operations.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coordinator/log.h"
+#include "coordinator/serve/status.h"
+
+/* ---- the decision's inputs --------------------------------------------------------- */
+
+/* The replication lag of a site's Postgres, as this node's probe last measured it. */
+static void site_lag(const struct fo_daemon *d, const struct fo_site *site, struct fo_site_lag *l)
+{
+    char name[FO_NAME_MAX + 16];
+    size_t i;
+    const struct fo_probe_result *r;
+
+    l->site = site->name;
+    l->known = false;
+    if (!d->prober_started || site->postgres == NULL)
+        return;
+    snprintf(name, sizeof(name), "postgres:%s", site->name);
+    i = fo_prober_find(&d->prober, name);
+    if (i == (size_t)-1 || fo_prober_check_status(&d->prober, i) != FO_STATUS_UP)
+        return;
+    r = fo_prober_result(&d->prober, i);
+    if (!r->pg.in_recovery) {
+        /* Already a primary (promoted earlier): nothing left to replay. */
+        l->known = true;
+        return;
+    }
+    if (r->pg.lag_bytes_known && r->pg.lag_ms_known) {
+        l->known = true;
+        l->bytes = r->pg.lag_bytes;
+        l->ms = r->pg.lag_ms;
+    }
+}
+
+void fo_ops_input(struct fo_daemon *d, struct fo_decision_input *in)
+{
+    size_t n = 0;
+
+    memset(in, 0, sizeof(*in));
+    in->state = fo_node_state(&d->node);
+    in->cfg = &d->cfg;
+    in->now_ms = fo_daemon_now_ms();
+    for (size_t i = 0; i < d->cfg.nsites && i < FO_DAEMON_MAX_SITES; i++)
+        site_lag(d, &d->cfg.sites[i], &d->lags[i]);
+    in->lags = d->lags;
+    in->nlags = d->cfg.nsites < FO_DAEMON_MAX_SITES ? d->cfg.nsites : FO_DAEMON_MAX_SITES;
+    /* Peers the leader does not hear from: their verdicts are frozen, so a DOWN they
+     * left behind could never be withdrawn. */
+    for (size_t i = 0; i < d->cfg.npeers && n < FO_CONFIG_MAX_PEERS; i++)
+        if (fo_node_peer_reachable(&d->node, d->cfg.peers[i].id) == 0)
+            d->stale[n++] = d->cfg.peers[i].name;
+    in->stale = d->stale;
+    in->nstale = n;
+}
+
+json_t *fo_ops_explain(struct fo_daemon *d)
+{
+    struct fo_decision_input in;
+    struct fo_decision *dec = &d->decision_scratch;
+    json_t *o = json_object(), *lags = json_array();
+
+    fo_ops_input(d, &in);
+    fo_decision_explain(&in, dec);
+    json_object_set_new(o, "would_fail_over", json_boolean(dec->kind == FO_DECISION_FAILOVER));
+    json_object_set_new(o, "reason", json_string(fo_decision_reason_names[dec->reason]));
+    json_object_set_new(o, "text", json_string(dec->text));
+    for (size_t i = 0; i < in.nlags; i++) {
+        json_t *l = json_object();
+        json_object_set_new(l, "site", json_string(in.lags[i].site));
+        json_object_set_new(l, "lag_bytes",
+                            in.lags[i].known ? json_integer((json_int_t)in.lags[i].bytes)
+                                             : json_null());
+        json_object_set_new(
+            l, "lag_ms", in.lags[i].known ? json_integer((json_int_t)in.lags[i].ms) : json_null());
+        json_array_append_new(lags, l);
+    }
+    json_object_set_new(o, "lags", lags);
+    return o;
+}
+
+/* ---- beginning an operation -------------------------------------------------------- */
+
+/* A proposed op_begin; answers the admin call (if any) when it commits. */
+struct begin_req {
+    struct fo_node_propose req;
+    struct fo_daemon *d;
+    struct fo_admin_call *call;
+    bool drill; /* the reply says so: nothing becomes primary */
+    char id[FO_NAME_MAX + 1];
+};
+
+static void begun(struct fo_node_propose *req, int status, const struct fo_fsm_result *res)
+{
+    struct begin_req *b = req->data;
+    struct fo_daemon *d = b->d;
+    bool applied = status == 0 && res->outcome == FO_FSM_APPLIED;
+
+    d->begin_pending = false;
+    if (applied) {
+        fo_log_info("operation.begin", "op=%s epoch=%llu primary=%s", b->id,
+                    (unsigned long long)fo_node_state(&d->node)->epoch,
+                    fo_node_state(&d->node)->primary);
+        fo_executor_kick(&d->executor);
+    } else {
+        fo_log_warn("operation.begin", "op=%s result=%s reason=\"%s\"", b->id,
+                    status != 0 ? "unknown" : "rejected", status != 0 ? "" : res->msg);
+    }
+    if (b->call != NULL) {
+        if (applied && b->drill)
+            fo_admin_call_replyf(b->call, FO_REPLY_OK,
+                                 "drill %s committed: the plan runs in check mode and changes "
+                                 "nothing; follow it with failoverctl status, then "
+                                 "failoverctl report",
+                                 b->id);
+        else if (applied)
+            fo_admin_call_replyf(b->call, FO_REPLY_OK,
+                                 "operation %s committed: %s is now the decided primary; "
+                                 "follow it with failoverctl status",
+                                 b->id, fo_node_state(&d->node)->primary);
+        else if (status == FO_NODE_UNKNOWN)
+            fo_admin_call_replyf(b->call, FO_REPLY_FAILED,
+                                 "leadership lost before the commit: outcome unknown, check "
+                                 "status");
+        else if (status != 0)
+            fo_admin_call_replyf(b->call, FO_REPLY_INTERNAL, "raft storage error");
+        else
+            fo_admin_call_replyf(b->call, FO_REPLY_REFUSED, "%s", res->msg);
+    }
+    free(b);
+}
+
+/* Commit dec as one op_begin: the commit point. Returns 0 when proposed. */
+static int begin(struct fo_daemon *d, const struct fo_decision *dec, int kind, const char *id,
+                 const char *reason, const char *by, struct fo_admin_call *call)
+{
+    struct fo_cmd cmd = {.type = FO_CMD_OP_BEGIN};
+    struct fo_step_spec specs[FO_MAX_STEPS];
+    struct begin_req *b;
+    int rv;
+
+    if (d->begin_pending || d->cfg.plan.nsteps > FO_MAX_STEPS)
+        return -1;
+    for (size_t i = 0; i < d->cfg.plan.nsteps; i++) {
+        specs[i].name = d->cfg.plan.steps[i].name;
+        specs[i].action = d->cfg.plan.steps[i].action;
+    }
+    cmd.u.op_begin.id = (char *)id;
+    cmd.u.op_begin.kind = kind;
+    cmd.u.op_begin.from = (char *)dec->from;
+    cmd.u.op_begin.to = (char *)dec->to;
+    cmd.u.op_begin.reason = (char *)reason;
+    cmd.u.op_begin.requested_by = (char *)by;
+    cmd.u.op_begin.epoch = kind == FO_OP_DRILL ? fo_node_state(&d->node)->epoch : dec->epoch;
+    cmd.u.op_begin.force = dec->force;
+    cmd.u.op_begin.detected_ms = dec->detected_ms;
+    /* The data-loss estimate the report gives: the target's lag as the gate saw it. */
+    if (dec->ncandidates > 0 && dec->candidates[0].lag_known && kind != FO_OP_DRILL) {
+        cmd.u.op_begin.lag_known = true;
+        cmd.u.op_begin.lag_bytes = dec->candidates[0].lag_bytes;
+        cmd.u.op_begin.lag_ms = dec->candidates[0].lag_ms;
+    }
+    cmd.u.op_begin.at_ms = fo_daemon_now_ms();
+    cmd.u.op_begin.steps = specs;
+    cmd.u.op_begin.nsteps = d->cfg.plan.nsteps;
+    b = calloc(1, sizeof(*b));
+    if (b == NULL)
+        return -1;
+    b->d = d;
+    b->call = call;
+    b->drill = kind == FO_OP_DRILL;
+    snprintf(b->id, sizeof(b->id), "%s", id);
+    b->req.data = b;
+    rv = fo_node_propose(&d->node, &b->req, &cmd, begun);
+    if (rv != 0) {
+        free(b);
+        return -1;
+    }
+    d->begin_pending = true;
+    return 0;
+}
+
+/* Log the decision when its reason changes, not every tick. */
+static void log_decision(struct fo_daemon *d, const struct fo_decision *dec)
+{
+    if ((int)dec->reason == d->last_reason)
+        return;
+    d->last_reason = (int)dec->reason;
+    fo_log_info("decision", "result=%s reason=%s text=\"%s\"",
+                dec->kind == FO_DECISION_FAILOVER ? "failover" : "none",
+                fo_decision_reason_names[dec->reason], dec->text);
+}
+
+static void decide(struct fo_daemon *d)
+{
+    struct fo_decision_input in;
+    struct fo_decision *dec = &d->decision_scratch;
+    char reason[FO_TEXT_MAX];
+
+    if (d->begin_pending || fo_node_state(&d->node)->operation != NULL)
+        return;
+    /* Our own latest view must be in the FSM before we act on the FSM. */
+    if (!fo_verdicts_settled(&d->verdicts, d->cfg.self->name))
+        return;
+    fo_ops_input(d, &in);
+    fo_decision_auto(&in, dec);
+    log_decision(d, dec);
+    if (dec->kind != FO_DECISION_FAILOVER)
+        return;
+    snprintf(reason, sizeof(reason), "automatic: %.480s", dec->text); /* wire limit */
+    if (begin(d, dec, FO_OP_AUTO, dec->op_id, reason, d->cfg.self->name, NULL) == 0)
+        fo_log_warn("decision.failover", "op=%s from=%s to=%s epoch=%llu detected_ms=%llu",
+                    dec->op_id, dec->from, dec->to, (unsigned long long)dec->epoch,
+                    (unsigned long long)dec->detected_ms);
+}
+
+static void cooldown_done(struct fo_node_propose *req, int status, const struct fo_fsm_result *res)
+{
+    struct fo_daemon *d = req->data;
+    d->cooldown_pending = false;
+    if (status != 0 || res->outcome != FO_FSM_APPLIED)
+        fo_log_warn("operation.cooldown", "result=%s", status != 0 ? "unknown" : res->msg);
+}
+
+void fo_ops_finished(struct fo_executor *ex, const struct fo_operation *op)
+{
+    struct fo_daemon *d = ex->data;
+    struct fo_cmd cmd = {.type = FO_CMD_COOLDOWN};
+
+    fo_log_info("operation.end", "op=%s result=%s", op->id,
+                fo_enum_name(fo_op_result_names, op->result));
+    if (op->kind == FO_OP_DRILL || d->cfg.decision.cooldown_ms == 0)
+        return;
+    /* Anti-flapping: no automatic failover right after one, whoever started it. */
+    if (d->cooldown_pending)
+        return;
+    cmd.u.cooldown.until_ms = fo_daemon_now_ms() + d->cfg.decision.cooldown_ms;
+    cmd.u.cooldown.by = d->cfg.self->name;
+    cmd.u.cooldown.at_ms = fo_daemon_now_ms();
+    d->cooldown_req.data = d;
+    if (fo_node_propose(&d->node, &d->cooldown_req, &cmd, cooldown_done) == 0)
+        d->cooldown_pending = true;
+    else
+        fo_log_warn("operation.cooldown", "result=not-proposed");
+}
+
+/* ---- self-fence -------------------------------------------------------------------- */
+
+struct fence_work {
+    uv_work_t work;
+    struct fo_daemon *d;
+    struct fo_action_req req;
+    struct fo_action_result res;
+    struct fo_kv params[8];
+    size_t nparams;
+    char kind[32], op_id[FO_NAME_MAX + 1];
+};
+
+static void fence_run(uv_work_t *w)
+{
+    struct fence_work *f = w->data;
+    fo_action_run(&f->req, &f->res);
+}
+
+static void fence_done(uv_work_t *w, int status)
+{
+    struct fence_work *f = w->data;
+    (void)status;
+    f->d->fence_inflight--;
+    fo_log_warn("selffence.action", "action=%s result=%s detail=\"%s\"", f->kind,
+                fo_enum_name((const char *const[]){"done", "skipped", "failed", "refused", NULL},
+                             f->res.status),
+                f->res.detail);
+    for (size_t i = 0; i < f->nparams; i++) {
+        free(f->params[i].key);
+        free(f->params[i].value);
+    }
+    free(f);
+}
+
+/* Run kind on the site's component in this node's region (a thread-pool job). */
+static void run_local(struct fo_daemon *d, const struct fo_site *site, const char *kind,
+                      uint64_t epoch)
+{
+    struct fo_plan_step step = {.name = "self-fence", .action = (char *)kind};
+    struct fence_work *f = calloc(1, sizeof(*f));
+    char msg[128];
+    int n;
+
+    if (f == NULL)
+        return;
+    n = fo_plan_params(&d->cfg, &step, site->name, f->params, 8, msg, sizeof(msg));
+    if (n < 0) {
+        free(f);
+        return;
+    }
+    f->nparams = (size_t)n;
+    f->d = d;
+    snprintf(f->kind, sizeof(f->kind), "%s", kind);
+    snprintf(f->op_id, sizeof(f->op_id), "self-fence-e%llu", (unsigned long long)epoch);
+    f->req.kind = f->kind;
+    f->req.op_id = f->op_id;
+    f->req.epoch = epoch;
+    f->req.op_kind = "auto";
+    f->req.from = site->name;
+    f->req.to = site->name;
+    f->req.deadline_ms = fo_action_now_ms() + 15000;
+    f->req.params = f->params;
+    f->req.nparams = f->nparams;
+    f->work.data = f;
+    if (uv_queue_work(d->loop, &f->work, fence_run, fence_done) != 0) {
+        for (int i = 0; i < n; i++) {
+            free(f->params[i].key);
+            free(f->params[i].value);
+        }
+        free(f);
+        return;
+    }
+    d->fence_inflight++;
+}
+
+/* Fence (or lift the fence of) the decided primary's components in this region. */
+static void local_components(struct fo_daemon *d, bool fence)
+{
+    const struct fo_state *st = fo_node_state(&d->node);
+    const struct fo_site *site = st->primary != NULL ? fo_config_site(&d->cfg, st->primary) : NULL;
+    const char *region = d->cfg.self->region;
+
+    if (site == NULL)
+        return;
+    if (site->postgres != NULL && strcmp(site->postgres->region, region) == 0)
+        run_local(d, site, fence ? "postgres.fence" : "postgres.unfence", st->epoch);
+    if (site->redis != NULL && strcmp(site->redis->region, region) == 0)
+        run_local(d, site, fence ? "redis.fence" : "redis.unfence", st->epoch);
+}
+
+static void self_fence_tick(struct fo_daemon *d)
+{
+    uint64_t now = uv_now(d->loop), lid;
+    const char *laddr;
+    bool contact;
+    const struct fo_state *st = fo_node_state(&d->node);
+
+    fo_node_leader(&d->node, &lid, &laddr);
+    /* Contact with a majority: we follow a leader we heard from within the election
+     * timeout, or we lead and a majority of voters answered within it. Not merely "we
+     * lead": libraft 0.15 deposes a cut-off leader only 1-2 election timeouts after the
+     * cut, and a fence that late can come after the majority promoted (the simulation's
+     * invariant (k), sim --decide --seed 729 --failover-after 3000). */
+    if (fo_node_role(&d->node) == RAFT_LEADER) {
+        size_t heard = 0;
+        for (size_t i = 0; i < d->cfg.npeers; i++)
+            heard += fo_node_peer_reachable(&d->node, d->cfg.peers[i].id) == 1;
+        contact = heard * 2 > d->cfg.npeers;
+    } else {
+        contact = lid != 0 && lid != d->cfg.self->id && fo_node_peer_reachable(&d->node, lid) == 1;
+    }
+    if (contact || d->majority_contact_ms == 0) {
+        if (contact && d->self_fenced) {
+            d->self_fenced = false;
+            if (st->primary != NULL && strcmp(st->primary, d->fenced_site) == 0) {
+                /* Back in contact and no failover happened: our site is still the primary,
+                 * so it takes writes again. */
+                fo_log_warn("selffence.lift", "site=%s epoch=%llu", d->fenced_site,
+                            (unsigned long long)st->epoch);
+                local_components(d, false);
+            } else {
+                fo_log_warn("selffence.keep",
+                            "site=%s primary=%s reason=\"a failover "
+                            "happened: the old primary stays fenced until "
+                            "it is re-seeded\"",
+                            d->fenced_site, st->primary != NULL ? st->primary : "-");
+            }
+        }
+        d->majority_contact_ms = now;
+        return;
+    }
+    if (d->self_fenced || st->primary == NULL)
+        return;
+    if (fo_decision_should_self_fence(d->cfg.self->region, st->primary, &d->cfg,
+                                      now - d->majority_contact_ms)) {
+        d->self_fenced = true;
+        snprintf(d->fenced_site, sizeof(d->fenced_site), "%s", st->primary);
+        fo_log_warn("selffence.start", "site=%s region=%s without_majority_ms=%llu", st->primary,
+                    d->cfg.self->region, (unsigned long long)(now - d->majority_contact_ms));
+        local_components(d, true);
+    }
+}
+
+void fo_ops_tick(struct fo_daemon *d)
+{
+    self_fence_tick(d);
+    if (fo_node_ready(&d->node) && fo_node_state(&d->node)->cluster != NULL)
+        decide(d);
+}
+
+/* ---- operator requests -------------------------------------------------------------- */
+
+/* The plan as an operation of kind would run it (a switchover's fences are required). */
+static json_t *plan_json(const struct fo_plan *plan, int kind)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < plan->nsteps; i++) {
+        const struct fo_plan_step *st = &plan->steps[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "name", json_string(st->name));
+        json_object_set_new(o, "action", json_string(st->action));
+        json_object_set_new(o, "target",
+                            json_string(st->target == FO_TARGET_TO     ? "to"
+                                        : st->target == FO_TARGET_FROM ? "from"
+                                                                       : "none"));
+        json_object_set_new(o, "timeout_ms", json_integer(st->timeout_ms));
+        json_object_set_new(o, "attempts", json_integer(st->attempts));
+        json_object_set_new(o, "on_failure",
+                            json_string(st->continue_on_failure &&
+                                                !(kind == FO_OP_SWITCHOVER &&
+                                                  fo_plan_step_required_in_switchover(st->action))
+                                            ? "continue"
+                                            : "abort"));
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+static void reply_body(struct fo_admin_call *call, json_t *doc)
+{
+    char *body = json_dumps(doc, JSON_COMPACT);
+    struct fo_reply rep = {.code = FO_REPLY_OK};
+    json_decref(doc);
+    rep.body = body;
+    fo_admin_call_reply(call, &rep);
+    free(body);
+}
+
+/* failover and switchover: decide as the operator asked, then answer a dry run with what
+ * would happen or commit the op_begin. */
+static void operator_move(struct fo_daemon *d, struct fo_admin_call *call, int kind, const char *to,
+                          bool force, bool dry_run, const char *reason, const char *by)
+{
+    struct fo_decision_input in;
+    struct fo_decision *dec = &d->decision_scratch;
+    const char *verb = kind == FO_OP_SWITCHOVER ? "switchover" : "failover";
+    char why[FO_TEXT_MAX], text[FO_TEXT_MAX];
+
+    if (!fo_node_ready(&d->node)) {
+        fo_daemon_reply_not_leader(d, call);
+        return;
+    }
+    if (to == NULL || to[0] == '\0') {
+        fo_admin_call_replyf(call, FO_REPLY_BAD_REQUEST, "%s: --to SITE is required", verb);
+        return;
+    }
+    fo_ops_input(d, &in);
+    if (kind == FO_OP_SWITCHOVER)
+        fo_decision_switchover(&in, to, dec);
+    else
+        fo_decision_manual(&in, to, force, dec);
+    if (dry_run) {
+        json_t *doc = json_object();
+        json_object_set_new(doc, "dry_run", json_true());
+        json_object_set_new(doc, "kind", json_string(verb));
+        json_object_set_new(doc, "would_fail_over",
+                            json_boolean(dec->kind == FO_DECISION_FAILOVER));
+        json_object_set_new(doc, "reason", json_string(fo_decision_reason_names[dec->reason]));
+        json_object_set_new(doc, "text", json_string(dec->text));
+        json_object_set_new(doc, "from", json_string(fo_node_state(&d->node)->primary));
+        json_object_set_new(doc, "to", json_string(to));
+        json_object_set_new(doc, "epoch", json_integer((json_int_t)dec->epoch));
+        json_object_set_new(doc, "force", json_boolean(force));
+        json_object_set_new(doc, "plan", plan_json(&d->cfg.plan, kind));
+        json_object_set_new(doc, "decision", fo_ops_explain(d));
+        reply_body(call, doc);
+        return;
+    }
+    if (dec->kind != FO_DECISION_FAILOVER) {
+        bool gate = dec->reason == FO_REASON_LAG_BYTES || dec->reason == FO_REASON_LAG_MS ||
+                    dec->reason == FO_REASON_LAG_UNKNOWN ||
+                    dec->reason == FO_REASON_STANDBY_UNHEALTHY;
+        fo_admin_call_replyf(call, FO_REPLY_REFUSED, "%s%s", dec->text,
+                             !gate                      ? ""
+                             : kind == FO_OP_SWITCHOVER ? " (a switchover never loses data: "
+                                                          "wait, or use failover --force)"
+                                                        : " (--force overrides the health and "
+                                                          "RPO gates)");
+        return;
+    }
+    /* The operator's words, shortened at a character boundary to leave room for ours. */
+    snprintf(text, sizeof(text), "%s", reason != NULL ? reason : "operator request");
+    fo_utf8_cut(text, 480);
+    if (kind == FO_OP_SWITCHOVER)
+        snprintf(why, sizeof(why), "switchover: %.480s", text);
+    else
+        snprintf(why, sizeof(why), "manual%s: %.480s", force ? " (forced)" : "", text);
+    if (begin(d, dec, kind, dec->op_id, why, by, call) != 0)
+        fo_admin_call_replyf(call, FO_REPLY_BUSY, "another operation is being committed; retry");
+}
+
+void fo_ops_failover(struct fo_daemon *d, struct fo_admin_call *call, const char *to, bool force,
+                     bool dry_run, const char *reason, const char *by)
+{
+    operator_move(d, call, FO_OP_MANUAL, to, force, dry_run, reason, by);
+}
+
+void fo_ops_switchover(struct fo_daemon *d, struct fo_admin_call *call, const char *to,
+                       bool dry_run, const char *reason, const char *by)
+{
+    operator_move(d, call, FO_OP_SWITCHOVER, to, false, dry_run, reason, by);
+}
+
+void fo_ops_drill(struct fo_daemon *d, struct fo_admin_call *call, const char *to, const char *by)
+{
+    struct fo_decision dec;
+    const struct fo_state *st = fo_node_state(&d->node);
+    char id[FO_NAME_MAX + 1];
+
+    if (!fo_node_ready(&d->node)) {
+        fo_daemon_reply_not_leader(d, call);
+        return;
+    }
+    if (st->cluster == NULL || st->primary == NULL) {
+        fo_admin_call_replyf(call, FO_REPLY_REFUSED, "the cluster is not initialised yet");
+        return;
+    }
+    if (st->operation != NULL) {
+        fo_admin_call_replyf(call, FO_REPLY_REFUSED, "operation %s is in flight",
+                             st->operation->id);
+        return;
+    }
+    memset(&dec, 0, sizeof(dec));
+    snprintf(dec.from, sizeof(dec.from), "%s", st->primary);
+    if (to != NULL && fo_config_site(&d->cfg, to) == NULL) {
+        fo_admin_call_replyf(call, FO_REPLY_BAD_REQUEST, "drill: --to: '%.64s' is not a site", to);
+        return;
+    }
+    /* The drill rehearses a failover to `to` (default: the primary itself), in check
+     * mode: every step validates credentials and preconditions and changes nothing. */
+    snprintf(dec.to, sizeof(dec.to), "%s", to != NULL ? to : st->primary);
+    snprintf(id, sizeof(id), "drill-e%llu-%llu", (unsigned long long)st->epoch,
+             (unsigned long long)fo_daemon_now_ms());
+    if (begin(d, &dec, FO_OP_DRILL, id, "drill: the runbook's failover simulation", by, call) != 0)
+        fo_admin_call_replyf(call, FO_REPLY_BUSY, "another operation is being committed; retry");
+}

@@ -1,0 +1,465 @@
+/*
+ * coordinator/serve/commands.c — see commands.h.
+ */
+#include "coordinator/serve/commands.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "coordinator/run/executor.h"
+#include "coordinator/log.h"
+#include "coordinator/run/operations.h"
+#include "coordinator/serve/status.h"
+
+/* Reply ok with a JSON document as the body (it is consumed). */
+static void reply_json(struct fo_admin_call *call, json_t *doc)
+{
+    char *body = json_dumps(doc, JSON_COMPACT);
+    struct fo_reply rep = {.code = FO_REPLY_OK};
+
+    json_decref(doc);
+    if (body == NULL || strlen(body) > FO_BODY_MAX) {
+        free(body);
+        fo_admin_call_replyf(call, FO_REPLY_INTERNAL, "reply document too large");
+        return;
+    }
+    rep.body = body;
+    fo_admin_call_reply(call, &rep);
+    free(body);
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+    if (s == NULL || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* ---- read-only -------------------------------------------------------------------- */
+
+/* A follower's FSM may lag the leader's by a heartbeat: for history and report, send the
+ * client to the leader when there is one, and answer from our own state only when no
+ * leader is known (a partition: then stale data beats none). Returns true when handled. */
+static bool redirect_to_leader(struct fo_daemon *d, struct fo_admin_call *call)
+{
+    const struct fo_peer *leader = fo_daemon_leader(d);
+    if (fo_node_ready(&d->node) || leader == NULL || leader == d->cfg.self)
+        return false;
+    fo_daemon_reply_not_leader(d, call);
+    return true;
+}
+
+/* This node's own probes: what it sees of every region. */
+static json_t *checks_json(struct fo_daemon *d)
+{
+    json_t *arr = json_array();
+
+    for (size_t i = 0; d->prober_started && i < fo_prober_count(&d->prober); i++) {
+        const struct fo_probe_spec *sp = fo_prober_spec(&d->prober, i);
+        const struct fo_probe_result *r = fo_prober_result(&d->prober, i);
+        json_t *o = json_object();
+        json_object_set_new(o, "name", json_string(sp->name));
+        json_object_set_new(o, "region", json_string(sp->region));
+        json_object_set_new(o, "critical", json_boolean(sp->critical));
+        json_object_set_new(
+            o, "status",
+            json_string(fo_enum_name(fo_status_names, fo_prober_check_status(&d->prober, i))));
+        json_object_set_new(o, "detail", r != NULL ? json_string(r->detail) : json_null());
+        json_object_set_new(o, "latency_ms",
+                            r != NULL && r->at_ms != 0 ? json_real((double)r->latency_us / 1000.0)
+                                                       : json_null());
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+json_t *fo_commands_status(struct fo_daemon *d)
+{
+    json_t *doc = fo_status_build(&d->cfg, &d->node);
+    /* Why the cluster would or would not fail over now, as the leader reasons. */
+    json_object_set_new(doc, "decision", fo_ops_explain(d));
+    json_object_set_new(doc, "checks", checks_json(d));
+    json_object_set_new(doc, "self_fenced", json_boolean(d->self_fenced));
+    return doc;
+}
+
+static void cmd_status(struct fo_daemon *d, struct fo_admin_call *call,
+                       const struct fo_admin_req *req)
+{
+    (void)req;
+    reply_json(call, fo_commands_status(d));
+}
+
+static void cmd_history(struct fo_daemon *d, struct fo_admin_call *call,
+                        const struct fo_admin_req *req)
+{
+    const struct fo_state *st = fo_node_state(&d->node);
+    const char *limit_s = fo_admin_req_arg(req, "limit");
+    uint64_t limit = 20;
+    json_t *ops, *doc, *events;
+
+    if (redirect_to_leader(d, call))
+        return;
+    ops = json_array();
+    doc = json_object();
+    events = json_array();
+    if (limit_s != NULL && (parse_u64(limit_s, &limit) != 0 || limit == 0)) {
+        json_decref(ops);
+        json_decref(doc);
+        json_decref(events);
+        fo_admin_call_replyf(call, FO_REPLY_BAD_REQUEST,
+                             "history: limit: expected a positive number, got '%.32s'", limit_s);
+        return;
+    }
+    for (size_t i = st->nhistory; i > 0 && json_array_size(ops) < limit; i--)
+        json_array_append_new(ops, fo_status_operation(&st->history[i - 1]));
+    for (size_t i = st->nevents; i > 0 && json_array_size(events) < limit; i--) {
+        const struct fo_event *ev = &st->events[i - 1];
+        json_t *o = json_object();
+        json_object_set_new(o, "at_ms", json_integer((json_int_t)ev->at_ms));
+        json_object_set_new(o, "what", json_string(ev->what));
+        json_object_set_new(o, "by", ev->by != NULL ? json_string(ev->by) : json_null());
+        json_object_set_new(o, "text", ev->text != NULL ? json_string(ev->text) : json_null());
+        json_array_append_new(events, o);
+    }
+    json_object_set_new(doc, "operations", ops);
+    json_object_set_new(doc, "events", events);
+    reply_json(call, doc);
+}
+
+/* The report's data-loss estimate (the runbook's RPO line). What a standby never received
+ * from a primary that vanished cannot be known afterwards; the best estimate is how far
+ * behind the target was when the decision was made, as the RPO gate measured it. */
+static json_t *data_loss(const struct fo_operation *op, const struct fo_config *cfg)
+{
+    json_t *o;
+    const char *basis;
+    bool drained = op->kind == FO_OP_SWITCHOVER && op->result == FO_RESULT_SUCCEEDED;
+
+    if (op->kind == FO_OP_DRILL)
+        return json_null(); /* check mode: nothing moved */
+    /* A switchover lost nothing only if it finished and every promote (each of which
+     * drains first) is done: a plan may have continued past one. */
+    for (size_t i = 0; drained && i < op->nsteps; i++) {
+        const char *a = op->steps[i].action;
+        size_t n = a != NULL ? strlen(a) : 0;
+        if (n >= 8 && strcmp(a + n - 8, ".promote") == 0 && op->steps[i].state != FO_STEP_DONE)
+            drained = false;
+    }
+    o = json_object();
+    if (drained) {
+        basis = "switchover: promoted only after replaying all the fenced old primary wrote";
+        json_object_set_new(o, "bytes", json_integer(0));
+        json_object_set_new(o, "ms", json_integer(0));
+    } else if (op->lag_known) {
+        basis = "the target's replication lag at the decision (the RPO gate's measurement); "
+                "writes taken after it may be lost too";
+        json_object_set_new(o, "bytes", json_integer((json_int_t)op->lag_bytes));
+        json_object_set_new(o, "ms", json_integer((json_int_t)op->lag_ms));
+    } else {
+        basis = "the target's lag was not measured at the decision (--force?)";
+        json_object_set_new(o, "bytes", json_null());
+        json_object_set_new(o, "ms", json_null());
+    }
+    json_object_set_new(o, "basis", json_string(basis));
+    json_object_set_new(o, "rpo_target_ms", json_integer((json_int_t)cfg->decision.max_lag_ms));
+    return o;
+}
+
+/* The incident report of one operation: what the runbook asks to be written down. */
+static void cmd_report(struct fo_daemon *d, struct fo_admin_call *call,
+                       const struct fo_admin_req *req)
+{
+    const struct fo_state *st = fo_node_state(&d->node);
+    const char *id = fo_admin_req_arg(req, "id");
+    const struct fo_operation *op = NULL;
+    json_t *doc;
+    char timeline[FO_TEXT_MAX * 2];
+    uint64_t t0;
+
+    if (redirect_to_leader(d, call))
+        return;
+    if (id != NULL) {
+        op = st->operation != NULL && strcmp(st->operation->id, id) == 0
+                 ? st->operation
+                 : fo_fsm_history_find(&d->node.fsm.fsm, id);
+    } else if (st->operation != NULL) {
+        op = st->operation;
+    } else if (st->nhistory > 0) {
+        op = &st->history[st->nhistory - 1];
+    }
+    if (op == NULL) {
+        fo_admin_call_replyf(call, FO_REPLY_BAD_REQUEST, "report: %s%s%s",
+                             id != NULL ? "no operation '" : "no operation has run yet",
+                             id != NULL ? id : "", id != NULL ? "'" : "");
+        return;
+    }
+    doc = json_object();
+    json_object_set_new(doc, "operation", fo_status_operation(op));
+    fo_executor_timeline(op, d->cfg.plan.rto_target_ms, timeline, sizeof(timeline));
+    json_object_set_new(doc, "timeline", json_string(timeline));
+    t0 = op->detected_ms != 0 ? op->detected_ms : op->started_ms;
+    json_object_set_new(doc, "rto_ms",
+                        op->ended_ms >= t0 && op->ended_ms != 0
+                            ? json_integer((json_int_t)(op->ended_ms - t0))
+                            : json_null());
+    json_object_set_new(doc, "rto_target_ms", json_integer((json_int_t)d->cfg.plan.rto_target_ms));
+    json_object_set_new(doc, "data_loss", data_loss(op, &d->cfg));
+    reply_json(call, doc);
+}
+
+/* The cluster's nodes as the leader sees them: who is reachable and how far each one
+ * has replicated. A follower sends the client to the leader; with no leader known it
+ * answers what it can (reachable/applied null for the others). */
+static void cmd_members(struct fo_daemon *d, struct fo_admin_call *call,
+                        const struct fo_admin_req *req)
+{
+    const struct fo_peer *leader = fo_daemon_leader(d);
+    json_t *doc, *arr;
+
+    (void)req;
+    if (redirect_to_leader(d, call))
+        return;
+    doc = json_object();
+    arr = json_array();
+    json_object_set_new(doc, "answered_by", json_string(d->cfg.self->name));
+    json_object_set_new(doc, "leader", leader != NULL ? json_string(leader->name) : json_null());
+    json_object_set_new(doc, "term", json_integer((json_int_t)fo_node_term(&d->node)));
+    json_object_set_new(doc, "commit_index",
+                        json_integer((json_int_t)fo_node_commit_index(&d->node)));
+    for (size_t i = 0; i < d->cfg.npeers; i++) {
+        const struct fo_peer *p = &d->cfg.peers[i];
+        json_t *o = json_object();
+        uint64_t match = 0;
+        bool voter = false;
+        int known = fo_node_peer_progress(&d->node, p->id, &match, &voter);
+        int reach = fo_node_peer_reachable(&d->node, p->id);
+
+        json_object_set_new(o, "id", json_integer((json_int_t)p->id));
+        json_object_set_new(o, "name", json_string(p->name));
+        json_object_set_new(o, "region", json_string(p->region));
+        json_object_set_new(o, "raft", json_string(p->raft));
+        json_object_set_new(o, "admin", p->admin != NULL ? json_string(p->admin) : json_null());
+        /* In the node's config but not (yet) in the replicated Raft configuration: the
+         * configs and the cluster disagree, which the operator must see. */
+        json_object_set_new(o, "in_raft_configuration", json_boolean(known != -2));
+        json_object_set_new(o, "voter", json_boolean(voter));
+        json_object_set_new(o, "leader", json_boolean(leader == p));
+        json_object_set_new(o, "reachable", reach < 0 ? json_null() : json_boolean(reach == 1));
+        json_object_set_new(o, "applied",
+                            known == 0 ? json_integer((json_int_t)match) : json_null());
+        json_array_append_new(arr, o);
+    }
+    json_object_set_new(doc, "members", arr);
+    reply_json(call, doc);
+}
+
+/* ---- changes ---------------------------------------------------------------------- */
+
+/* Operator text copied into buf (cap bytes) and cut to max bytes at a UTF-8 boundary, so
+ * a long `by` or `reason` is shortened here rather than refused by the encoder; def when
+ * absent or empty. One place for every command. */
+static const char *arg_text(const struct fo_admin_req *req, const char *key, const char *def,
+                            char *buf, size_t cap, size_t max)
+{
+    const char *v = fo_admin_req_arg(req, key);
+
+    if (v == NULL || v[0] == '\0')
+        return def;
+    snprintf(buf, cap, "%s", v);
+    fo_utf8_cut(buf, max < cap ? max : cap - 1);
+    return buf;
+}
+
+#define REQUESTER(req, buf) arg_text((req), "by", "failoverctl", (buf), sizeof(buf), FO_NAME_MAX)
+
+static void cmd_mode(struct fo_daemon *d, struct fo_admin_call *call,
+                     const struct fo_admin_req *req, int mode)
+{
+    struct fo_cmd cmd = {.type = FO_CMD_MODE};
+    char by[FO_NAME_MAX + 1], reason[FO_TEXT_MAX + 1];
+
+    cmd.u.mode.mode = mode;
+    cmd.u.mode.by = (char *)REQUESTER(req, by);
+    cmd.u.mode.reason = (char *)arg_text(req, "reason", NULL, reason, sizeof(reason), FO_TEXT_MAX);
+    cmd.u.mode.at_ms = fo_daemon_now_ms();
+    fo_log_info("admin.mode", "mode=%s by=\"%s\"", mode == FO_MODE_PAUSED ? "paused" : "auto",
+                cmd.u.mode.by);
+    fo_daemon_propose_call(d, call, &cmd,
+                           mode == FO_MODE_PAUSED ? "paused: no automatic failover until resume"
+                                                  : "resumed: automatic failover is on");
+}
+
+static void cmd_pause(struct fo_daemon *d, struct fo_admin_call *call,
+                      const struct fo_admin_req *req)
+{
+    cmd_mode(d, call, req, FO_MODE_PAUSED);
+}
+
+static void cmd_resume(struct fo_daemon *d, struct fo_admin_call *call,
+                       const struct fo_admin_req *req)
+{
+    cmd_mode(d, call, req, FO_MODE_AUTO);
+}
+
+static bool flag(const struct fo_admin_req *req, const char *key)
+{
+    const char *v = fo_admin_req_arg(req, key);
+    return v != NULL && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
+}
+
+static void cmd_failover(struct fo_daemon *d, struct fo_admin_call *call,
+                         const struct fo_admin_req *req)
+{
+    char buf[FO_NAME_MAX + 1];
+    const char *by = REQUESTER(req, buf);
+    fo_log_info("admin.failover", "to=%s force=%d dry_run=%d by=\"%s\"",
+                fo_admin_req_arg(req, "to") != NULL ? fo_admin_req_arg(req, "to") : "-",
+                flag(req, "force"), flag(req, "dry_run"), by);
+    fo_ops_failover(d, call, fo_admin_req_arg(req, "to"), flag(req, "force"), flag(req, "dry_run"),
+                    fo_admin_req_arg(req, "reason"), by);
+}
+
+static void cmd_switchover(struct fo_daemon *d, struct fo_admin_call *call,
+                           const struct fo_admin_req *req)
+{
+    char buf[FO_NAME_MAX + 1];
+    const char *by = REQUESTER(req, buf);
+    fo_log_info("admin.switchover", "to=%s dry_run=%d by=\"%s\"",
+                fo_admin_req_arg(req, "to") != NULL ? fo_admin_req_arg(req, "to") : "-",
+                flag(req, "dry_run"), by);
+    fo_ops_switchover(d, call, fo_admin_req_arg(req, "to"), flag(req, "dry_run"),
+                      fo_admin_req_arg(req, "reason"), by);
+}
+
+static void cmd_drill(struct fo_daemon *d, struct fo_admin_call *call,
+                      const struct fo_admin_req *req)
+{
+    char buf[FO_NAME_MAX + 1];
+    fo_ops_drill(d, call, fo_admin_req_arg(req, "to"), REQUESTER(req, buf));
+}
+
+/* Build the command a follower forwarded. Returns 0, or -1 with msg saying which
+ * argument is wrong. The strings point into req (valid while the call is). */
+static int forwarded_cmd(const struct fo_daemon *d, const struct fo_admin_req *req,
+                         struct fo_cmd *cmd, char *msg, size_t cap)
+{
+    const char *t = fo_admin_req_arg(req, "t");
+    const char *at = fo_admin_req_arg(req, "at_ms");
+    uint64_t at_ms;
+
+    if (parse_u64(at, &at_ms) != 0) {
+        snprintf(msg, cap, "propose: at_ms: expected milliseconds, got '%.32s'", at ? at : "");
+        return -1;
+    }
+    if (t != NULL && strcmp(t, "digest") == 0) {
+        const char *node = fo_admin_req_arg(req, "node");
+        const char *digest = fo_admin_req_arg(req, "digest");
+        if (node == NULL || fo_config_peer_by_name(&d->cfg, node) == NULL) {
+            snprintf(msg, cap, "propose: node: '%.64s' is not a peer of this cluster",
+                     node ? node : "");
+            return -1;
+        }
+        if (digest == NULL || digest[0] == '\0' || strlen(digest) > FO_DIGEST_MAX) {
+            snprintf(msg, cap, "propose: digest: missing or longer than %d", FO_DIGEST_MAX);
+            return -1;
+        }
+        cmd->type = FO_CMD_DIGEST;
+        cmd->u.digest.node = (char *)node;
+        cmd->u.digest.digest = (char *)digest;
+        cmd->u.digest.at_ms = at_ms;
+        return 0;
+    }
+    if (t != NULL && strcmp(t, "verdict") == 0) {
+        const char *status = fo_admin_req_arg(req, "status");
+        int st = -1;
+        for (int i = 0; i <= FO_STATUS_DOWN; i++)
+            if (status != NULL && strcmp(status, fo_status_names[i]) == 0)
+                st = i;
+        if (st < 0) {
+            snprintf(msg, cap, "propose: status: expected up, down or unknown");
+            return -1;
+        }
+        cmd->type = FO_CMD_VERDICT;
+        cmd->u.verdict.observer = (char *)fo_admin_req_arg(req, "observer");
+        cmd->u.verdict.region = (char *)fo_admin_req_arg(req, "region");
+        cmd->u.verdict.reason = (char *)fo_admin_req_arg(req, "reason");
+        cmd->u.verdict.status = st;
+        cmd->u.verdict.at_ms = at_ms;
+        if (cmd->u.verdict.observer == NULL || cmd->u.verdict.region == NULL) {
+            snprintf(msg, cap, "propose: observer and region are required");
+            return -1;
+        }
+        return 0;
+    }
+    snprintf(msg, cap, "propose: t: expected digest or verdict, got '%.32s'", t ? t : "");
+    return -1;
+}
+
+static void cmd_propose(struct fo_daemon *d, struct fo_admin_call *call,
+                        const struct fo_admin_req *req)
+{
+    struct fo_cmd cmd;
+    char msg[FO_TEXT_MAX];
+
+    memset(&cmd, 0, sizeof(cmd));
+    if (forwarded_cmd(d, req, &cmd, msg, sizeof(msg)) != 0) {
+        fo_admin_call_replyf(call, FO_REPLY_BAD_REQUEST, "%s", msg);
+        return;
+    }
+    fo_daemon_propose_call(d, call, &cmd, "committed");
+}
+
+/* ---- the table -------------------------------------------------------------------- */
+
+struct command {
+    const char *name;
+    bool needs_admin; /* false: the read-only token may run it */
+    void (*run)(struct fo_daemon *d, struct fo_admin_call *call, const struct fo_admin_req *req);
+};
+
+static const struct command commands[] = {
+    {"status", false, cmd_status},    {"history", false, cmd_history},
+    {"report", false, cmd_report},    {"pause", true, cmd_pause},
+    {"resume", true, cmd_resume},     {"propose", true, cmd_propose},
+    {"failover", true, cmd_failover}, {"drill", true, cmd_drill},
+    {"members", false, cmd_members},  {"switchover", true, cmd_switchover},
+};
+
+void fo_commands_dispatch(struct fo_daemon *d, struct fo_admin_call *call,
+                          const struct fo_admin_req *req, enum fo_admin_access access)
+{
+    char known[256];
+    size_t n = 0;
+
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(commands[i].name, req->cmd) != 0)
+            continue;
+        if (commands[i].needs_admin && access != FO_ACCESS_ADMIN) {
+            fo_log_warn("admin.forbidden", "cmd=%s", req->cmd);
+            fo_admin_call_replyf(call, FO_REPLY_FORBIDDEN,
+                                 "'%s' needs the admin token; this token is read-only", req->cmd);
+            return;
+        }
+        commands[i].run(d, call, req);
+        return;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        int k = snprintf(known + n, sizeof(known) - n, "%s%s", i ? ", " : "", commands[i].name);
+        if (k > 0 && (size_t)k < sizeof(known) - n)
+            n += (size_t)k;
+    }
+    fo_admin_call_replyf(call, FO_REPLY_BAD_REQUEST, "unknown command '%.32s' (known: %s)",
+                         req->cmd, known);
+}

@@ -1,0 +1,86 @@
+/*
+ * coordinator/serve/frame_server.h — a TCP server for failoverd's framed protocols (DESIGN §8):
+ * every message is one frame (proto/frame.h) and gets exactly one reply frame
+ * (struct fo_reply). The admin endpoint (admin_server.h) and the health-feed endpoint
+ * (health_server.h) are thin layers over it: they decode and authenticate, this module
+ * owns the connections.
+ *
+ * What it guarantees to the layer above:
+ *   - frames are at most max_frame bytes, checked before anything is allocated; broken
+ *     framing gets a "bad_request" reply naming the problem and closes the connection;
+ *   - at most max_connections connections (one more is answered "busy" and closed), at
+ *     most FO_FRAME_INFLIGHT messages in flight per connection (reading pauses beyond
+ *     that), and a connection that sends no complete message for request_timeout_ms
+ *     is closed;
+ *   - a call stays valid until fo_frame_call_reply() is called, exactly once, even if
+ *     the client went away meanwhile (the reply is then dropped): handlers may answer
+ *     after a Raft commit.
+ *
+ * Ownership: the server is caller-allocated and must stay alive until close_cb, and as
+ * long as calls are unanswered. The payload handed to the handler is valid only during
+ * the handler call. Loop thread only.
+ */
+#ifndef FO_COORDINATOR_FRAME_SERVER_H
+#define FO_COORDINATOR_FRAME_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "proto/admin.h"
+#include "proto/error.h"
+
+#define FO_FRAME_INFLIGHT 4
+
+struct fo_frame_server;
+struct fo_frame_call; /* one message being handled (opaque) */
+
+typedef void (*fo_frame_handler)(struct fo_frame_server *s, struct fo_frame_call *call,
+                                 const uint8_t *payload, size_t len);
+typedef void (*fo_frame_server_close_cb)(struct fo_frame_server *s);
+
+struct fo_frame_server_config {
+    const char *name;            /* for logs: "admin", "health" */
+    const char *listen;          /* "a.b.c.d:port" */
+    unsigned max_connections;    /* 0: 64 */
+    unsigned request_timeout_ms; /* 0: 5000 */
+    size_t max_frame;            /* 0: FO_FRAME_MAX_DEFAULT */
+};
+
+struct fo_frame_server {
+    void *data; /* for the owner (the protocol layer) */
+    /* read-only for users: counters for metrics */
+    unsigned long long messages;
+    unsigned long long rejected; /* bad frames, busy; the layer above adds its own */
+    /* private */
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    struct fo_frame_server_config cfg;
+    fo_frame_handler handler;
+    fo_frame_server_close_cb close_cb;
+    struct frame_conn *conns;
+    unsigned nconns;
+    bool closing;
+};
+
+/* Bind and listen. Returns 0, or non-zero with err naming the address and the reason. */
+int fo_frame_server_start(struct fo_frame_server *s, uv_loop_t *loop,
+                          const struct fo_frame_server_config *cfg, fo_frame_handler handler,
+                          struct fo_error *err);
+
+/* Close the listener and every connection; calls in flight stay valid until their
+ * replies (which are dropped). close_cb runs when s may be freed. */
+void fo_frame_server_close(struct fo_frame_server *s, fo_frame_server_close_cb close_cb);
+
+/* Send the reply and release the call. */
+void fo_frame_call_reply(struct fo_frame_call *call, const struct fo_reply *rep);
+
+/* The client's address ("127.0.0.1:54012"), for logs; valid until the reply. */
+const char *fo_frame_call_peer(const struct fo_frame_call *call);
+
+/* Parse "a.b.c.d:port" (libraft 0.15 and our listeners take IPv4 literals). */
+int fo_addr_parse(const char *s, struct sockaddr_in *out);
+
+#endif

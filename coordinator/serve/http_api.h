@@ -1,0 +1,79 @@
+/*
+ * coordinator/serve/http_api.h — the node's HTTP API (DESIGN §9): libmicrohttpd on the
+ * daemon's libuv loop.
+ *
+ *   GET  /metrics          Prometheus text format 0.0.4      read or admin token
+ *   GET  /v1/status        the status document (commands.h)  read or admin token
+ *   GET  /v1/primary       the decided primary site and its   open: nothing secret in it,
+ *                          endpoints, from this node's config  load balancers probe it
+ *   POST /v1/alertmanager  Alertmanager webhook (v4)          the alertmanager feed's token
+ *   POST /v1/health        one JSON health report             the reporting feed's token
+ *
+ * Tokens come as `Authorization: Bearer <token>` and are compared in constant time
+ * (fo_secret_equal); a missing or wrong one is a 401 with `WWW-Authenticate: Bearer` and
+ * is logged (event=http.auth) without the token. Every error is JSON:
+ * {"error": {"code": "...", "message": "..."}}: 404 unknown path, 405 wrong method (with
+ * Allow), 400 malformed body, 413 body over FO_HTTP_BODY_MAX, 503 shutting down or not
+ * initialised.
+ *
+ * Threads: none of its own. libmicrohttpd runs in external-polling epoll mode
+ * (MHD_USE_EPOLL without MHD_USE_INTERNAL_POLLING_THREAD); a uv_poll_t watches its epoll
+ * fd and a uv_timer_t follows MHD_get_timeout, and both call MHD_run() from the loop. So
+ * every handler runs on the loop thread and reads the FSM, the prober and the counters
+ * directly, like the admin commands do. Handlers never block: each answers at once.
+ *
+ * Limits: connections (http.max_connections), an idle timeout (http.timeout_ms, rounded up
+ * to whole seconds: libmicrohttpd's unit), 32 KiB per connection for the request line
+ * and headers (over it libmicrohttpd itself answers 431, not in JSON), and request bodies
+ * up to FO_HTTP_BODY_MAX.
+ *
+ * Ownership: caller-allocated (in struct fo_daemon), alive until close_cb. Borrows the
+ * daemon (config, node, prober, tokens), which outlives it. Loop thread only.
+ */
+#ifndef FO_COORDINATOR_HTTP_API_H
+#define FO_COORDINATOR_HTTP_API_H
+
+#include <stdbool.h>
+
+#include <uv.h>
+
+#include "coordinator/config/config.h"
+#include "proto/error.h"
+
+#define FO_HTTP_BODY_MAX     (64u * 1024u) /* a POST body; larger: 413 */
+#define FO_HTTP_CONN_MEM_MAX (32u * 1024u) /* per connection: request line + headers */
+
+struct fo_daemon;
+struct MHD_Daemon;
+struct fo_http_api;
+
+typedef void (*fo_http_api_close_cb)(struct fo_http_api *h);
+
+struct fo_http_api {
+    /* read-only for users: counters for metrics */
+    unsigned long long requests;     /* every request that reached a handler */
+    unsigned long long rejected;     /* answered 4xx (auth failures included) */
+    unsigned long long unauthorized; /* answered 401 */
+    unsigned long long reports;      /* feed reports recorded (health + alerts) */
+    unsigned long long reports_rejected;
+    /* private */
+    struct fo_daemon *d;
+    struct MHD_Daemon *mhd;
+    uv_poll_t poll;   /* on libmicrohttpd's epoll fd */
+    uv_timer_t timer; /* MHD_get_timeout */
+    int pending;      /* handles being closed */
+    bool closing;
+    fo_http_api_close_cb close_cb;
+    char mhd_error[160]; /* libmicrohttpd's last log line, for a failed start */
+};
+
+/* Listen on cfg->listen and serve d. Returns 0, or non-zero with err set (then nothing is
+ * left to close). */
+int fo_http_api_start(struct fo_http_api *h, uv_loop_t *loop, struct fo_daemon *d,
+                      const struct fo_config_http *cfg, struct fo_error *err);
+
+/* Stop listening, drop every connection (in-flight requests get no answer) and close the
+ * handles; close_cb runs when h may be freed. Call once, after a successful start. */
+void fo_http_api_close(struct fo_http_api *h, fo_http_api_close_cb close_cb);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * coordinator/serve/status.h — the status document (DESIGN §13): one JSON object that
+ * `failoverctl --json status` prints, the admin command `status` returns and
+ * `GET /v1/status` will serve, built in one place so every interface agrees.
+ *
+ *   cluster, node, leader, leader_admin, term, commit_index, last_applied, primary,
+ *   epoch, mode {mode, by, reason, since_ms}, cooldown_until_ms,
+ *   nodes [{name, id, region, raft, admin, role, reachable}],
+ *   operation (null | {id, kind, from, to, state, epoch, reason, requested_by, force,
+ *              detected_ms, started_ms, ended_ms, error,
+ *              steps [{name, action, state, attempts, duration_ms, error, leader}]}),
+ *   verdicts [{observer, region, status, since_ms, reason}],
+ *   config {digest, mismatched [{node, digest}]}, warnings [text...]
+ *
+ * It is the answering node's view: roles and reachability of other nodes are known
+ * only to the leader (a follower reports them as "unknown" / null).
+ *
+ * Ownership: the returned json_t is a new reference owned by the caller (json_decref).
+ */
+#ifndef FO_COORDINATOR_STATUS_H
+#define FO_COORDINATOR_STATUS_H
+
+#include <jansson.h>
+
+#include "consensus/node.h"
+#include "coordinator/config/config.h"
+
+json_t *fo_status_build(const struct fo_config *cfg, const struct fo_node *node);
+
+/* One operation as JSON (shared with history and report). New reference. */
+json_t *fo_status_operation(const struct fo_operation *op);
+
+#endif
