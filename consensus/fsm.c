@@ -177,6 +177,20 @@ static void apply_verdict(struct fo_fsm *f, const struct fo_cmd_verdict *c)
     replace_str(&v->reason, c->reason);
 }
 
+/* Lease marks matter for the current epoch (a failover about to be decided) and the
+ * previous one (the failover in flight waits for them); older ones are dropped. */
+static void prune_leases(struct fo_state *s)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < s->nleases; i++) {
+        if (s->leases[i].epoch + 1 >= s->epoch)
+            s->leases[keep++] = s->leases[i];
+        else
+            fo_schema_free(&fo_lease_mark_schema, &s->leases[i]);
+    }
+    s->nleases = keep;
+}
+
 static void apply_op_begin(struct fo_fsm *f, const struct fo_cmd_op_begin *c)
 {
     struct fo_state *s = &f->state;
@@ -248,8 +262,11 @@ static void apply_op_begin(struct fo_fsm *f, const struct fo_cmd_op_begin *c)
     /* The commit point: from here the target is the decided primary. */
     s->operation = op;
     s->epoch = c->epoch;
-    if (!drill)
+    if (!drill) {
+        replace_str(&s->prev_primary, s->primary);
         replace_str(&s->primary, c->to);
+        prune_leases(s);
+    }
 }
 
 /* Which journal transitions are allowed. A done step is final: that is what keeps a
@@ -376,6 +393,52 @@ static void apply_digest(struct fo_fsm *f, const struct fo_cmd_digest *c)
     d->at_ms = c->at_ms;
 }
 
+/* A lease mark is kept only for a (site, epoch) that held the write lease: the primary of
+ * this epoch, or the one before the last failover with the previous epoch. Anything else
+ * is stale (a mark proposed before a newer failover) and rejected. Marks are facts that
+ * never stop being true, so a repeated one is accepted without adding a row. */
+static void apply_lease(struct fo_fsm *f, const struct fo_cmd_lease *c)
+{
+    struct fo_state *s = &f->state;
+    struct fo_lease_mark *m;
+    bool current = c->epoch == s->epoch && same(c->site, s->primary);
+    bool previous = c->epoch + 1 == s->epoch && same(c->site, s->prev_primary);
+
+    if (s->cluster == NULL) {
+        reject(f, FO_FSM_REJECTED, "cluster not initialised yet");
+        return;
+    }
+    if (!current && !previous) {
+        reject(f, FO_FSM_REJECTED, "stale lease mark: %s did not hold the lease in epoch %llu",
+               c->site, (unsigned long long)c->epoch);
+        return;
+    }
+    if (c->what == FO_LEASE_FENCED && !same(c->node, c->guardian)) {
+        reject(f, FO_FSM_REJECTED, "only the guardian %s can say it fenced, not %s", c->guardian,
+               c->node);
+        return;
+    }
+    for (size_t i = 0; i < s->nleases; i++) {
+        m = &s->leases[i];
+        if (m->epoch == c->epoch && m->what == c->what && same(m->site, c->site) &&
+            same(m->guardian, c->guardian) && same(m->node, c->node))
+            return;
+    }
+    if (s->nleases >= FO_MAX_LEASES) {
+        reject(f, FO_FSM_REJECTED, "lease table full (%d marks)", FO_MAX_LEASES);
+        return;
+    }
+    s->leases = xrealloc(s->leases, (s->nleases + 1) * sizeof(*m));
+    m = &s->leases[s->nleases++];
+    memset(m, 0, sizeof(*m));
+    m->site = xstrdup(c->site);
+    m->epoch = c->epoch;
+    m->guardian = xstrdup(c->guardian);
+    m->node = xstrdup(c->node);
+    m->what = c->what;
+    m->at_ms = c->at_ms;
+}
+
 /* The proposer's time stamp of a command, for the incident log. */
 static uint64_t cmd_at_ms(const struct fo_cmd *cmd)
 {
@@ -396,6 +459,8 @@ static uint64_t cmd_at_ms(const struct fo_cmd *cmd)
         return cmd->u.cooldown.at_ms;
     case FO_CMD_DIGEST:
         return cmd->u.digest.at_ms;
+    case FO_CMD_LEASE:
+        return cmd->u.lease.at_ms;
     default:
         return 0;
     }
@@ -431,6 +496,9 @@ void fo_fsm_apply(struct fo_fsm *f, const struct fo_cmd *cmd)
         break;
     case FO_CMD_DIGEST:
         apply_digest(f, &cmd->u.digest);
+        break;
+    case FO_CMD_LEASE:
+        apply_lease(f, &cmd->u.lease);
         break;
     default:
         reject(f, FO_FSM_INVALID, "bad command type %d", (int)cmd->type);

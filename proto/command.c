@@ -83,6 +83,15 @@ static const struct fo_field digest_fields[] = {
     FO_U64(struct fo_cmd_digest, at_ms, 0),
 };
 
+static const struct fo_field lease_fields[] = {
+    FO_STR(struct fo_cmd_lease, site, NAME, FO_NAME_MAX),
+    FO_U64(struct fo_cmd_lease, epoch, 0),
+    FO_STR(struct fo_cmd_lease, guardian, NAME, FO_NAME_MAX),
+    FO_STR(struct fo_cmd_lease, node, NAME, FO_NAME_MAX),
+    FO_ENUM(struct fo_cmd_lease, what, 0, fo_lease_what_names),
+    FO_U64(struct fo_cmd_lease, at_ms, 0),
+};
+
 static const struct fo_schema schemas[FO_CMD_NTYPES] = {
     [FO_CMD_INIT] = FO_SCHEMA(struct fo_cmd_init, init_fields),
     [FO_CMD_VERDICT] = FO_SCHEMA(struct fo_cmd_verdict, verdict_fields),
@@ -92,6 +101,7 @@ static const struct fo_schema schemas[FO_CMD_NTYPES] = {
     [FO_CMD_MODE] = FO_SCHEMA(struct fo_cmd_mode, mode_fields),
     [FO_CMD_COOLDOWN] = FO_SCHEMA(struct fo_cmd_cooldown, cooldown_fields),
     [FO_CMD_DIGEST] = FO_SCHEMA(struct fo_cmd_digest, digest_fields),
+    [FO_CMD_LEASE] = FO_SCHEMA(struct fo_cmd_lease, lease_fields),
 };
 
 static const struct fo_msg_type types[FO_CMD_NTYPES] = {
@@ -103,6 +113,7 @@ static const struct fo_msg_type types[FO_CMD_NTYPES] = {
     {"mode", FO_CMD_MODE, &schemas[FO_CMD_MODE]},
     {"cooldown", FO_CMD_COOLDOWN, &schemas[FO_CMD_COOLDOWN]},
     {"digest", FO_CMD_DIGEST, &schemas[FO_CMD_DIGEST]},
+    {"lease", FO_CMD_LEASE, &schemas[FO_CMD_LEASE]},
 };
 
 const char *fo_cmd_type_name(enum fo_cmd_type type)

@@ -23,6 +23,7 @@ enum fo_cmd_type {
     FO_CMD_MODE,     /* "mode": pause or resume automatic failover */
     FO_CMD_COOLDOWN, /* "cooldown": no automatic failover before a time */
     FO_CMD_DIGEST,   /* "digest": a node reports its replicated-config digest */
+    FO_CMD_LEASE,    /* "lease": a write lease expired (attested) or its guardian fenced */
     FO_CMD_NTYPES
 };
 
@@ -102,6 +103,17 @@ struct fo_cmd_digest {
     uint64_t at_ms;
 };
 
+/* A lease mark (proto/state.h struct fo_lease_mark); the FSM keeps it when it names the
+ * current primary and epoch, or the previous primary and epoch. */
+struct fo_cmd_lease {
+    char *site;
+    uint64_t epoch;
+    char *guardian;
+    char *node;
+    int what; /* enum fo_lease_what */
+    uint64_t at_ms;
+};
+
 struct fo_cmd {
     enum fo_cmd_type type;
     union {
@@ -113,6 +125,7 @@ struct fo_cmd {
         struct fo_cmd_mode mode;
         struct fo_cmd_cooldown cooldown;
         struct fo_cmd_digest digest;
+        struct fo_cmd_lease lease;
     } u;
 };
 

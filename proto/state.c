@@ -6,6 +6,7 @@
 #include <string.h>
 
 const char *const fo_status_names[] = {"unknown", "up", "down", NULL};
+const char *const fo_lease_what_names[] = {"expired", "fenced", NULL};
 const char *const fo_op_kind_names[] = {"auto", "manual", "switchover", "drill", NULL};
 const char *const fo_step_state_names[] = {"pending", "running", "done", "failed", "skipped", NULL};
 const char *const fo_op_result_names[] = {"running", "succeeded", "failed", "aborted", NULL};
@@ -71,9 +72,20 @@ static const struct fo_field digest_fields[] = {
 };
 const struct fo_schema fo_digest_schema = FO_SCHEMA(struct fo_digest, digest_fields);
 
+static const struct fo_field lease_mark_fields[] = {
+    FO_STR(struct fo_lease_mark, site, NAME, FO_NAME_MAX),
+    FO_U64(struct fo_lease_mark, epoch, 0),
+    FO_STR(struct fo_lease_mark, guardian, NAME, FO_NAME_MAX),
+    FO_STR(struct fo_lease_mark, node, NAME, FO_NAME_MAX),
+    FO_ENUM(struct fo_lease_mark, what, 0, fo_lease_what_names),
+    FO_U64(struct fo_lease_mark, at_ms, 0),
+};
+const struct fo_schema fo_lease_mark_schema = FO_SCHEMA(struct fo_lease_mark, lease_mark_fields);
+
 static const struct fo_field state_fields[] = {
     FO_STR(struct fo_state, cluster, OPT, FO_NAME_MAX),
     FO_STR(struct fo_state, primary, OPT, FO_NAME_MAX),
+    FO_STR(struct fo_state, prev_primary, OPT, FO_NAME_MAX),
     FO_U64(struct fo_state, epoch, 0),
     FO_ENUM(struct fo_state, mode, 0, fo_mode_names),
     FO_STR(struct fo_state, mode_by, OPT, FO_NAME_MAX),
@@ -85,6 +97,8 @@ static const struct fo_field state_fields[] = {
     FO_ARR(struct fo_state, history, nhistory, 0, FO_MAX_HISTORY, &fo_operation_schema),
     FO_ARR(struct fo_state, events, nevents, 0, FO_MAX_EVENTS, &fo_event_schema),
     FO_ARR(struct fo_state, digests, ndigests, 0, FO_MAX_DIGESTS, &fo_digest_schema),
+    /* Optional: snapshots written before write leases existed have none. */
+    FO_ARR(struct fo_state, leases, nleases, OPT, FO_MAX_LEASES, &fo_lease_mark_schema),
 };
 const struct fo_schema fo_state_schema = FO_SCHEMA(struct fo_state, state_fields);
 

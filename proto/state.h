@@ -31,6 +31,7 @@
 #define FO_MAX_HISTORY  64 /* finished operations kept in a snapshot */
 #define FO_MAX_EVENTS   256
 #define FO_MAX_DIGESTS  16                    /* one per node */
+#define FO_MAX_LEASES   64                    /* lease marks kept (two epochs' worth) */
 #define FO_SNAPSHOT_MAX (16u * 1024u * 1024u) /* largest snapshot frame payload */
 
 /* How an observer sees a region. Wire names: "unknown", "up", "down". */
@@ -63,6 +64,15 @@ extern const char *const fo_op_result_names[];
 /* Automatic failover allowed, or maintenance. Wire: "auto", "paused". */
 enum fo_mode { FO_MODE_AUTO = 0, FO_MODE_PAUSED };
 extern const char *const fo_mode_names[];
+
+/* What a lease mark says (DESIGN §5, coordinator/run/lease.h). Wire: "expired", "fenced". */
+enum fo_lease_what {
+    FO_LEASE_EXPIRED = 0, /* `node` has not granted `guardian` this site's write lease for
+                             the epoch for the attest window, and never will again */
+    FO_LEASE_FENCED,      /* the guardian fenced its components of the site for the epoch and
+                             lifts that fence only for a committed decision */
+};
+extern const char *const fo_lease_what_names[];
 
 /* verdicts[observer][region]: one row per pair, changed only when the status changes. */
 struct fo_verdict {
@@ -122,14 +132,27 @@ struct fo_digest {
     uint64_t at_ms;
 };
 
+/* One lease mark: committed evidence that a site's write lease, held by `guardian` for
+ * `epoch`, can no longer let its components take writes. The decision to promote another
+ * site waits for this evidence (coordinator/run/lease.h). */
+struct fo_lease_mark {
+    char *site;
+    uint64_t epoch;
+    char *guardian; /* the node that held the lease */
+    char *node;     /* who says so: an attesting granter, or the guardian (fenced) */
+    int what;       /* enum fo_lease_what */
+    uint64_t at_ms; /* for people */
+};
+
 /* The whole replicated state. */
 struct fo_state {
-    char *cluster;     /* optional until initialised */
-    char *primary;     /* optional until initialised: the decided primary site */
-    uint64_t epoch;    /* raised by every failover/switchover */
-    int mode;          /* enum fo_mode */
-    char *mode_by;     /* optional */
-    char *mode_reason; /* optional */
+    char *cluster;      /* optional until initialised */
+    char *primary;      /* optional until initialised: the decided primary site */
+    char *prev_primary; /* optional: the primary before the last failover/switchover */
+    uint64_t epoch;     /* raised by every failover/switchover */
+    int mode;           /* enum fo_mode */
+    char *mode_by;      /* optional */
+    char *mode_reason;  /* optional */
     uint64_t mode_since_ms;
     uint64_t cooldown_until_ms;
     struct fo_verdict *verdicts;
@@ -141,6 +164,8 @@ struct fo_state {
     size_t nevents;
     struct fo_digest *digests;
     size_t ndigests;
+    struct fo_lease_mark *leases; /* marks for the current and the previous epoch */
+    size_t nleases;
 };
 
 extern const struct fo_schema fo_verdict_schema;
@@ -148,6 +173,7 @@ extern const struct fo_schema fo_step_schema;
 extern const struct fo_schema fo_operation_schema;
 extern const struct fo_schema fo_event_schema;
 extern const struct fo_schema fo_digest_schema;
+extern const struct fo_schema fo_lease_mark_schema;
 extern const struct fo_schema fo_state_schema;
 
 /* Encode st as one "snapshot" frame (header included); out is owned by the caller. */
