@@ -31,6 +31,8 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     fo_fsm_apply_frame(&rf->fsm, buf->base, fo_raft_unpad(buf->base, buf->len));
     if (rf->fsm.last.outcome != FO_FSM_APPLIED && rf->on_reject != NULL)
         rf->on_reject(rf, &rf->fsm.last);
+    if (rf->on_apply != NULL)
+        rf->on_apply(rf, &rf->fsm.last);
     *result = &rf->fsm.last;
     return 0;
 }

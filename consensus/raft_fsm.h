@@ -24,6 +24,9 @@ struct fo_raft_fsm {
     struct fo_fsm fsm;
     /* Called after every apply that was not FO_FSM_APPLIED (for logging); may be NULL. */
     void (*on_reject)(struct fo_raft_fsm *rf, const struct fo_fsm_result *result);
+    /* Called after every apply, whatever its outcome, inside libraft's apply: it must
+     * not call back into libraft (defer the work, e.g. to a 0 ms timer). May be NULL. */
+    void (*on_apply)(struct fo_raft_fsm *rf, const struct fo_fsm_result *result);
     void *data; /* for the owner */
 };
 

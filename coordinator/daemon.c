@@ -328,6 +328,35 @@ static void handle_closed(uv_handle_t *h)
     closed_one(h->data);
 }
 
+static void lease_closed(uv_handle_t *h)
+{
+    struct fo_lease *l = h->data;
+    closed_one(l->data);
+}
+
+/* Work an applied entry calls for, run right after libraft's apply returns: the executor
+ * (a lease mark may open its gate), the lease (a move away from this region's site), the
+ * decision (a verdict). Events, not the housekeeping tick, drive a failover. */
+static void apply_kicked(uv_timer_t *t)
+{
+    struct fo_daemon *d = t->data;
+    if (d->stopping)
+        return;
+    fo_executor_kick(&d->executor);
+    if (d->lease_started)
+        fo_lease_kick(&d->lease);
+    if (fo_node_ready(&d->node) && fo_node_state(&d->node)->cluster != NULL)
+        fo_ops_tick(d);
+}
+
+static void on_apply(struct fo_raft_fsm *rf, const struct fo_fsm_result *res)
+{
+    struct fo_daemon *d = rf->data;
+    (void)res;
+    if (!d->stopping && d->admin_started)
+        uv_timer_start(&d->apply_kick, apply_kicked, 0, 0);
+}
+
 static void node_closed(struct fo_node *n)
 {
     closed_one(n->data);
@@ -542,6 +571,8 @@ static int start_node(struct fo_daemon *d, bool init, struct fo_error *err)
     d->node.on_ready = on_ready;
     d->node.on_change = on_change;
     d->node.fsm.on_reject = on_reject;
+    d->node.fsm.on_apply = on_apply;
+    d->node.fsm.data = d;
     d->node_started = true; /* from here on, closing goes through fo_node_close */
     if (init) {
         int rv = fo_node_bootstrap(&d->node, &nc, err);
@@ -598,6 +629,9 @@ int fo_daemon_start(struct fo_daemon *d, uv_loop_t *loop, const struct fo_daemon
         fo_executor_init(&d->executor, loop, &d->node, &d->cfg, &d->cfg.plan, &runner);
         d->executor_started = true;
     }
+    fo_ops_lease_init(d);
+    fo_lease_start(&d->lease);
+    d->lease_started = true;
     if (start_prober(d, err) != 0 || start_health(d, err) != 0) {
         fo_daemon_stop(d);
         return 1;
@@ -620,6 +654,8 @@ int fo_daemon_start(struct fo_daemon *d, uv_loop_t *loop, const struct fo_daemon
     uv_signal_start(&d->sigint, on_signal, SIGINT);
     uv_timer_init(loop, &d->housekeeping);
     d->housekeeping.data = d;
+    uv_timer_init(loop, &d->apply_kick);
+    d->apply_kick.data = d;
     uv_timer_start(&d->housekeeping, housekeeping, HOUSEKEEPING_MS, HOUSEKEEPING_MS);
     uv_timer_init(loop, &d->watchdog);
     d->watchdog.data = d;
@@ -649,7 +685,8 @@ void fo_daemon_stop(struct fo_daemon *d)
     d->pending_closes = 1; /* released at the end of this function */
     sd_notify(0, "STOPPING=1");
     if (signals) {
-        d->pending_closes += 4;
+        d->pending_closes += 5;
+        uv_close((uv_handle_t *)&d->apply_kick, handle_closed);
         uv_close((uv_handle_t *)&d->watchdog, handle_closed);
         uv_close((uv_handle_t *)&d->sigterm, handle_closed);
         uv_close((uv_handle_t *)&d->sigint, handle_closed);
@@ -671,6 +708,10 @@ void fo_daemon_stop(struct fo_daemon *d)
     if (d->executor_started) {
         d->pending_closes++;
         fo_executor_close(&d->executor, executor_closed);
+    }
+    if (d->lease_started) {
+        d->pending_closes++;
+        fo_lease_close(&d->lease, lease_closed);
     }
     if (d->verdicts_started) {
         d->pending_closes++;

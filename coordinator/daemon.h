@@ -33,6 +33,7 @@
 #include "coordinator/serve/admin_server.h"
 #include "coordinator/decide/decision.h"
 #include "coordinator/run/executor.h"
+#include "coordinator/run/lease.h"
 #include "coordinator/serve/health_server.h"
 #include "coordinator/serve/http_api.h"
 #include "coordinator/detect/probe.h"
@@ -78,11 +79,9 @@ struct fo_daemon {
     int last_reason; /* the decision reason last logged, so each change is logged once */
     struct fo_node_propose cooldown_req;
     bool cooldown_pending;
-    /* self-fence (operations.c) */
-    uint64_t majority_contact_ms; /* loop time of the last contact with a majority */
-    bool self_fenced;
-    char fenced_site[FO_NAME_MAX + 1];
-    unsigned fence_inflight;
+    struct fo_lease lease; /* write leases: guardian and granter (run/lease.h) */
+    bool lease_started;
+    uv_timer_t apply_kick; /* runs the kicks an apply calls for, outside libraft's callback */
     bool config_loaded, node_started, admin_started;
     bool stopping;
     int pending_closes;

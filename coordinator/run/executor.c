@@ -292,10 +292,12 @@ void fo_executor_init(struct fo_executor *ex, uv_loop_t *loop, struct fo_node *n
 {
     void *data = ex->data;
     fo_executor_finished_cb finished = ex->on_finished;
+    fo_executor_gate_cb gate = ex->gate;
 
     memset(ex, 0, sizeof(*ex));
     ex->data = data;
     ex->on_finished = finished;
+    ex->gate = gate;
     ex->loop = loop;
     ex->node = node;
     ex->cfg = cfg;
@@ -706,6 +708,14 @@ static enum progress step_progress(struct fo_executor *ex, const struct fo_opera
                          "outcome unknown after a leader change: not repeated (at most once)",
                          0) != 0)
             slot->busy = false;
+        return WAITING;
+    }
+    if (ex->gate != NULL && !ex->gate(ex, op, st, why, whycap)) {
+        /* Logged when the reason changes; the owner kicks us when a lease mark lands. */
+        if (strcmp(ex->gate_why, why) != 0) {
+            snprintf(ex->gate_why, sizeof(ex->gate_why), "%s", why);
+            fo_log_info("executor.gate", "op=%s step=%s waiting=\"%s\"", op->id, st->name, why);
+        }
         return WAITING;
     }
     /* pending, failed with attempts left, or running under an earlier leader (every

@@ -57,6 +57,12 @@ struct fo_executor_runner {
     const struct fo_action_kind *(*find)(const char *kind);
 };
 
+/* May the step start now? The daemon's answer is the write-lease gate (run/lease.h): a
+ * promote waits until the old primary's leases have provably ended. false with why: the
+ * step waits (the owner kicks the executor when the picture changes). May be NULL. */
+typedef bool (*fo_executor_gate_cb)(struct fo_executor *ex, const struct fo_operation *op,
+                                    const struct fo_step *st, char *why, size_t cap);
+
 /* Called on the loop thread when an op_end this executor proposed has committed. */
 typedef void (*fo_executor_finished_cb)(struct fo_executor *ex, const struct fo_operation *op);
 typedef void (*fo_executor_close_cb)(struct fo_executor *ex);
@@ -73,6 +79,7 @@ struct fo_executor_slot {
 struct fo_executor {
     void *data;                          /* for the owner */
     fo_executor_finished_cb on_finished; /* may be NULL */
+    fo_executor_gate_cb gate;            /* may be NULL */
     /* read-only for users: counters for metrics */
     unsigned long long attempts_started, actions_done, actions_failed;
     /* private */
@@ -91,6 +98,7 @@ struct fo_executor {
     unsigned inflight; /* proposals and works that still point at this executor */
     bool closing;
     fo_executor_close_cb close_cb;
+    char gate_why[FO_TEXT_MAX];       /* what the gate last said (logged once) */
     char crash_step[FO_NAME_MAX + 1]; /* FO_FAULT_CRASH: the step, or empty */
     bool crash_after;                 /* after the action (else before it) */
 };

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coordinator/ctl/admin_client.h"
 #include "coordinator/log.h"
 #include "coordinator/serve/status.h"
 
@@ -251,11 +252,21 @@ void fo_ops_finished(struct fo_executor *ex, const struct fo_operation *op)
         fo_log_warn("operation.cooldown", "result=not-proposed");
 }
 
-/* ---- self-fence -------------------------------------------------------------------- */
+/* ---- the write lease's hands (lease.h) ------------------------------------------- */
+
+/* The fence (or unfence) actions of one lease decision, run together; the lease hears
+ * once all of them have returned. */
+struct fence_batch {
+    struct fo_daemon *d;
+    char site[FO_NAME_MAX + 1];
+    uint64_t epoch;
+    unsigned pending;
+    bool confirmed; /* every action done */
+};
 
 struct fence_work {
     uv_work_t work;
-    struct fo_daemon *d;
+    struct fence_batch *batch;
     struct fo_action_req req;
     struct fo_action_result res;
     struct fo_kv params[8];
@@ -269,134 +280,262 @@ static void fence_run(uv_work_t *w)
     fo_action_run(&f->req, &f->res);
 }
 
+static void batch_finish(struct fence_batch *b)
+{
+    if (--b->pending > 0)
+        return;
+    fo_lease_fence_done(&b->d->lease, b->site, b->epoch, b->confirmed);
+    free(b);
+}
+
 static void fence_done(uv_work_t *w, int status)
 {
     struct fence_work *f = w->data;
     (void)status;
-    f->d->fence_inflight--;
-    fo_log_warn("selffence.action", "action=%s result=%s detail=\"%s\"", f->kind,
+    fo_log_warn("lease.action", "action=%s epoch=%llu result=%s detail=\"%s\"", f->kind,
+                (unsigned long long)f->req.epoch,
                 fo_enum_name((const char *const[]){"done", "skipped", "failed", "refused", NULL},
                              f->res.status),
                 f->res.detail);
+    if (f->res.status != FO_ACTION_DONE)
+        f->batch->confirmed = false;
     for (size_t i = 0; i < f->nparams; i++) {
         free(f->params[i].key);
         free(f->params[i].value);
     }
+    batch_finish(f->batch);
     free(f);
 }
 
-/* Run kind on the site's component in this node's region (a thread-pool job). */
-static void run_local(struct fo_daemon *d, const struct fo_site *site, const char *kind,
-                      uint64_t epoch)
+/* Queue kind on the site's component in this node's region (a thread-pool job). */
+static void run_local(struct fence_batch *b, const struct fo_site *site, const char *kind)
 {
-    struct fo_plan_step step = {.name = "self-fence", .action = (char *)kind};
+    struct fo_daemon *d = b->d;
+    struct fo_plan_step step = {.name = "lease-fence", .action = (char *)kind};
     struct fence_work *f = calloc(1, sizeof(*f));
     char msg[128];
     int n;
 
-    if (f == NULL)
+    if (f == NULL) {
+        b->confirmed = false;
         return;
+    }
     n = fo_plan_params(&d->cfg, &step, site->name, f->params, 8, msg, sizeof(msg));
     if (n < 0) {
         free(f);
+        b->confirmed = false;
         return;
     }
     f->nparams = (size_t)n;
-    f->d = d;
+    f->batch = b;
     snprintf(f->kind, sizeof(f->kind), "%s", kind);
-    snprintf(f->op_id, sizeof(f->op_id), "self-fence-e%llu", (unsigned long long)epoch);
+    snprintf(f->op_id, sizeof(f->op_id), "lease-e%llu", (unsigned long long)b->epoch);
     f->req.kind = f->kind;
     f->req.op_id = f->op_id;
-    f->req.epoch = epoch;
+    f->req.epoch = b->epoch;
     f->req.op_kind = "auto";
     f->req.from = site->name;
     f->req.to = site->name;
-    f->req.deadline_ms = fo_action_now_ms() + 15000;
+    /* The fence budget bounds the fence; the unfence has no hurry. */
+    f->req.deadline_ms = fo_action_now_ms() + d->lease.params.fence_budget_ms * 10;
     f->req.params = f->params;
     f->req.nparams = f->nparams;
     f->work.data = f;
+    b->pending++;
     if (uv_queue_work(d->loop, &f->work, fence_run, fence_done) != 0) {
+        b->pending--;
+        b->confirmed = false;
         for (int i = 0; i < n; i++) {
             free(f->params[i].key);
             free(f->params[i].value);
         }
         free(f);
-        return;
     }
-    d->fence_inflight++;
 }
 
-/* Fence (or lift the fence of) the decided primary's components in this region. */
-static void local_components(struct fo_daemon *d, bool fence)
+/* lease.h on_fence: fence (or lift the fence of) the site's components in this region. */
+static void lease_fence(struct fo_lease *l, const char *site_name, uint64_t epoch, bool fence)
 {
-    const struct fo_state *st = fo_node_state(&d->node);
-    const struct fo_site *site = st->primary != NULL ? fo_config_site(&d->cfg, st->primary) : NULL;
+    struct fo_daemon *d = l->data;
+    const struct fo_site *site = fo_config_site(&d->cfg, site_name);
     const char *region = d->cfg.self->region;
+    struct fence_batch *b = calloc(1, sizeof(*b));
 
-    if (site == NULL)
+    if (b == NULL || site == NULL) {
+        free(b);
+        fo_lease_fence_done(l, site_name, epoch, false);
         return;
+    }
+    b->d = d;
+    snprintf(b->site, sizeof(b->site), "%s", site_name);
+    b->epoch = epoch;
+    b->confirmed = true;
+    b->pending = 1; /* held until every action is queued */
     if (site->postgres != NULL && strcmp(site->postgres->region, region) == 0)
-        run_local(d, site, fence ? "postgres.fence" : "postgres.unfence", st->epoch);
+        run_local(b, site, fence ? "postgres.fence" : "postgres.unfence");
     if (site->redis != NULL && strcmp(site->redis->region, region) == 0)
-        run_local(d, site, fence ? "redis.fence" : "redis.unfence", st->epoch);
+        run_local(b, site, fence ? "redis.fence" : "redis.unfence");
+    batch_finish(b);
 }
 
-static void self_fence_tick(struct fo_daemon *d)
-{
-    uint64_t now = uv_now(d->loop), lid;
-    const char *laddr;
-    bool contact;
-    const struct fo_state *st = fo_node_state(&d->node);
+/* A renewal to one peer. */
+struct lease_call {
+    struct fo_admin_client client;
+    struct fo_daemon *d;
+    const struct fo_peer *peer;
+    uint64_t round;
+};
 
-    fo_node_leader(&d->node, &lid, &laddr);
-    /* Contact with a majority: we follow a leader we heard from within the election
-     * timeout, or we lead and a majority of voters answered within it. Not merely "we
-     * lead": libraft 0.15 deposes a cut-off leader only 1-2 election timeouts after the
-     * cut, and a fence that late can come after the majority promoted (the simulation's
-     * invariant (k), sim --decide --seed 729 --failover-after 3000). */
-    if (fo_node_role(&d->node) == RAFT_LEADER) {
-        size_t heard = 0;
-        for (size_t i = 0; i < d->cfg.npeers; i++)
-            heard += fo_node_peer_reachable(&d->node, d->cfg.peers[i].id) == 1;
-        contact = heard * 2 > d->cfg.npeers;
-    } else {
-        contact = lid != 0 && lid != d->cfg.self->id && fo_node_peer_reachable(&d->node, lid) == 1;
-    }
-    if (contact || d->majority_contact_ms == 0) {
-        if (contact && d->self_fenced) {
-            d->self_fenced = false;
-            if (st->primary != NULL && strcmp(st->primary, d->fenced_site) == 0) {
-                /* Back in contact and no failover happened: our site is still the primary,
-                 * so it takes writes again. */
-                fo_log_warn("selffence.lift", "site=%s epoch=%llu", d->fenced_site,
-                            (unsigned long long)st->epoch);
-                local_components(d, false);
-            } else {
-                fo_log_warn("selffence.keep",
-                            "site=%s primary=%s reason=\"a failover "
-                            "happened: the old primary stays fenced until "
-                            "it is re-seeded\"",
-                            d->fenced_site, st->primary != NULL ? st->primary : "-");
-            }
-        }
-        d->majority_contact_ms = now;
+static void lease_answered(struct fo_admin_client *c, int status, const struct fo_reply *rep,
+                           const char *error)
+{
+    struct lease_call *lc = c->data;
+    (void)error;
+    if (status == 0 && rep->code == FO_REPLY_OK && !lc->d->stopping)
+        fo_lease_granted(&lc->d->lease, lc->peer, lc->round);
+}
+
+static void lease_call_free(struct fo_admin_client *c)
+{
+    free(c->data);
+}
+
+static void lease_send(struct fo_lease *l, const struct fo_peer *peer, const char *site,
+                       uint64_t epoch, uint64_t round)
+{
+    struct fo_daemon *d = l->data;
+    struct lease_call *lc;
+    char e[24], r[24];
+    struct fo_kv args[] = {
+        {"site", (char *)site},
+        {"epoch", e},
+        {"guardian", d->cfg.self->name},
+        {"round", r},
+    };
+    struct fo_admin_req req = {.cmd = "lease", .args = args, .nargs = 4, .token = d->admin_token};
+
+    if (d->stopping || (lc = calloc(1, sizeof(*lc))) == NULL)
+        return;
+    snprintf(e, sizeof(e), "%llu", (unsigned long long)epoch);
+    snprintf(r, sizeof(r), "%llu", (unsigned long long)round);
+    lc->d = d;
+    lc->peer = peer;
+    lc->round = round;
+    lc->client.data = lc;
+    /* An answer later than the lease is worth nothing. */
+    if (fo_admin_client_call(&lc->client, d->loop, peer->admin, &req, l->params.lease_ms,
+                             lease_answered, lease_call_free) != 0)
+        free(lc);
+}
+
+struct lease_prop {
+    struct fo_node_propose req;
+    struct fo_admin_client client;
+};
+
+static void lease_prop_done(struct fo_node_propose *req, int status,
+                            const struct fo_fsm_result *res)
+{
+    (void)status;
+    (void)res;
+    free(req->data);
+}
+
+static void lease_fwd_done(struct fo_admin_client *c, int status, const struct fo_reply *rep,
+                           const char *error)
+{
+    (void)c;
+    if (status != 0 || rep->code != FO_REPLY_OK)
+        fo_log_info("lease.forward", "result=failed error=\"%s\"",
+                    status != 0 ? error : (rep->message != NULL ? rep->message : "?"));
+}
+
+static void lease_fwd_free(struct fo_admin_client *c)
+{
+    free(c->data);
+}
+
+/* lease.h propose: commit a lease mark through the leader. Lost proposals are harmless:
+ * the lease proposes again on its next tick until the mark is in the state. */
+static void lease_propose(struct fo_lease *l, const struct fo_cmd *cmd)
+{
+    struct fo_daemon *d = l->data;
+    const struct fo_cmd_lease *c = &cmd->u.lease;
+    const struct fo_peer *leader;
+    struct lease_prop *p;
+    char e[24], at[24];
+
+    if (d->stopping || (p = calloc(1, sizeof(*p))) == NULL)
+        return;
+    p->req.data = p;
+    p->client.data = p;
+    if (fo_node_ready(&d->node)) {
+        if (fo_node_propose(&d->node, &p->req, cmd, lease_prop_done) != 0)
+            free(p);
         return;
     }
-    if (d->self_fenced || st->primary == NULL)
+    leader = fo_daemon_leader(d);
+    if (leader == NULL || leader == d->cfg.self) {
+        free(p);
         return;
-    if (fo_decision_should_self_fence(d->cfg.self->region, st->primary, &d->cfg,
-                                      now - d->majority_contact_ms)) {
-        d->self_fenced = true;
-        snprintf(d->fenced_site, sizeof(d->fenced_site), "%s", st->primary);
-        fo_log_warn("selffence.start", "site=%s region=%s without_majority_ms=%llu", st->primary,
-                    d->cfg.self->region, (unsigned long long)(now - d->majority_contact_ms));
-        local_components(d, true);
     }
+    snprintf(e, sizeof(e), "%llu", (unsigned long long)c->epoch);
+    snprintf(at, sizeof(at), "%llu", (unsigned long long)c->at_ms);
+    struct fo_kv args[] = {
+        {"t", "lease"},    {"site", c->site},
+        {"epoch", e},      {"guardian", c->guardian},
+        {"node", c->node}, {"what", (char *)fo_lease_what_names[c->what]},
+        {"at_ms", at},
+    };
+    struct fo_admin_req req = {.cmd = "propose", .args = args, .nargs = 7, .token = d->admin_token};
+    if (fo_admin_client_call(&p->client, d->loop, leader->admin, &req, 2000, lease_fwd_done,
+                             lease_fwd_free) != 0)
+        free(p);
+}
+
+/* executor.h gate: a promote of epoch E waits for the end of the old primary's leases
+ * of epoch E - 1. A drill changes nothing and waits for nothing. */
+static bool lease_gate(struct fo_executor *ex, const struct fo_operation *op,
+                       const struct fo_step *st, char *why, size_t cap)
+{
+    struct fo_daemon *d = ex->data;
+    if (op->kind == FO_OP_DRILL || op->epoch == 0 || !fo_lease_kind_gated(st->action))
+        return true;
+    return fo_lease_gate(fo_node_state(&d->node), &d->cfg, op->from, op->epoch - 1, why, cap);
+}
+
+json_t *fo_ops_lease_json(struct fo_daemon *d)
+{
+    const struct fo_lease *l = &d->lease;
+    uint64_t now = uv_now(d->loop);
+    json_t *o = json_object();
+
+    json_object_set_new(o, "guarding", json_boolean(l->guarding));
+    json_object_set_new(o, "site", l->site[0] ? json_string(l->site) : json_null());
+    json_object_set_new(o, "epoch", json_integer((json_int_t)l->epoch));
+    json_object_set_new(o, "valid_ms_left",
+                        json_integer(l->valid_ms > now ? (json_int_t)(l->valid_ms - now) : 0));
+    json_object_set_new(o, "fenced", json_boolean(l->fenced));
+    json_object_set_new(o, "cause", json_string(fo_lease_cause_names[l->fence_cause]));
+    json_object_set_new(o, "attest_ms", json_integer((json_int_t)fo_lease_attest_ms(&l->params)));
+    json_object_set_new(o, "fences", json_integer((json_int_t)l->fences));
+    json_object_set_new(o, "lifts", json_integer((json_int_t)l->lifts));
+    json_object_set_new(o, "attests", json_integer((json_int_t)l->attests));
+    return o;
+}
+
+void fo_ops_lease_init(struct fo_daemon *d)
+{
+    d->executor.gate = lease_gate;
+    d->lease.data = d;
+    d->lease.on_fence = lease_fence;
+    d->lease.propose = lease_propose;
+    d->lease.send = lease_send;
+    fo_lease_init(&d->lease, d->loop, &d->node, &d->cfg, &fo_lease_defaults);
 }
 
 void fo_ops_tick(struct fo_daemon *d)
 {
-    self_fence_tick(d);
     if (fo_node_ready(&d->node) && fo_node_state(&d->node)->cluster != NULL)
         decide(d);
 }

@@ -11,14 +11,9 @@
  *   - an operation just ended (executor on_finished): commit a cooldown, so no
  *     automatic failover follows for decision.cooldown_ms.
  *
- * Every node, every tick: the self-fence. A node that has had no contact with a
- * majority for decision.self_fence_after_ms, and whose region hosts a component of the
- * decided primary site, fences those components itself (postgres.fence / redis.fence:
- * read-only Postgres, paused Redis writes) so the old primary stops taking writes
- * before the majority may promote (failover_after_ms, which the config keeps larger).
- * When contact returns and the site is still the decided primary, it lifts its fence
- * (postgres.unfence / redis.unfence). Defence in depth only: safety rests on the commit
- * point and the epoch.
+ * Every node: the write lease's hands (run/lease.h decides): the fence and unfence
+ * actions of this node's components, renewals sent to peers over the admin port, and
+ * lease marks proposed through the leader.
  *
  * Operators: fo_ops_failover (manual, or --dry-run), fo_ops_switchover, fo_ops_drill.
  * Loop thread only; the fence actions run in the thread pool.
@@ -30,6 +25,13 @@
 
 #include "coordinator/daemon.h"
 #include "coordinator/decide/decision.h"
+
+/* Wire the write lease (d->lease, run/lease.h) to this node's fence actions, its
+ * renewals (the admin verb "lease") and proposals through the leader. */
+void fo_ops_lease_init(struct fo_daemon *d);
+
+/* This node's write lease for `status`: guarding, valid_ms_left, fenced, cause, counters. */
+json_t *fo_ops_lease_json(struct fo_daemon *d);
 
 /* Once per housekeeping tick. */
 void fo_ops_tick(struct fo_daemon *d);

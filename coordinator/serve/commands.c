@@ -90,7 +90,9 @@ json_t *fo_commands_status(struct fo_daemon *d)
     /* Why the cluster would or would not fail over now, as the leader reasons. */
     json_object_set_new(doc, "decision", fo_ops_explain(d));
     json_object_set_new(doc, "checks", checks_json(d));
-    json_object_set_new(doc, "self_fenced", json_boolean(d->self_fenced));
+    /* "self_fenced" (kept for scripts): this node holds its components fenced. */
+    json_object_set_new(doc, "self_fenced", json_boolean(d->lease.fenced));
+    json_object_set_new(doc, "lease", fo_ops_lease_json(d));
     return doc;
 }
 
@@ -403,7 +405,29 @@ static int forwarded_cmd(const struct fo_daemon *d, const struct fo_admin_req *r
         }
         return 0;
     }
-    snprintf(msg, cap, "propose: t: expected digest or verdict, got '%.32s'", t ? t : "");
+    if (t != NULL && strcmp(t, "lease") == 0) {
+        const char *epoch = fo_admin_req_arg(req, "epoch"), *what = fo_admin_req_arg(req, "what");
+        struct fo_cmd_lease *c = &cmd->u.lease;
+        int w = -1;
+        for (int i = 0; fo_lease_what_names[i] != NULL; i++)
+            if (what != NULL && strcmp(what, fo_lease_what_names[i]) == 0)
+                w = i;
+        c->site = (char *)fo_admin_req_arg(req, "site");
+        c->guardian = (char *)fo_admin_req_arg(req, "guardian");
+        c->node = (char *)fo_admin_req_arg(req, "node");
+        if (w < 0 || parse_u64(epoch, &c->epoch) != 0 || c->site == NULL || c->guardian == NULL ||
+            c->node == NULL || fo_config_peer_by_name(&d->cfg, c->node) == NULL) {
+            snprintf(msg, cap,
+                     "propose: lease: site, epoch, guardian, node (a peer) and what "
+                     "(expired or fenced) are required");
+            return -1;
+        }
+        cmd->type = FO_CMD_LEASE;
+        c->what = w;
+        c->at_ms = at_ms;
+        return 0;
+    }
+    snprintf(msg, cap, "propose: t: expected digest, verdict or lease, got '%.32s'", t ? t : "");
     return -1;
 }
 
@@ -421,6 +445,27 @@ static void cmd_propose(struct fo_daemon *d, struct fo_admin_call *call,
     fo_daemon_propose_call(d, call, &cmd, "committed");
 }
 
+/* A guardian's renewal of its write lease (run/lease.h): granted, or refused saying why. */
+static void cmd_lease(struct fo_daemon *d, struct fo_admin_call *call,
+                      const struct fo_admin_req *req)
+{
+    const char *site = fo_admin_req_arg(req, "site"), *guardian = fo_admin_req_arg(req, "guardian");
+    uint64_t epoch;
+    enum fo_lease_answer a;
+
+    if (site == NULL || guardian == NULL ||
+        parse_u64(fo_admin_req_arg(req, "epoch"), &epoch) != 0) {
+        fo_admin_call_replyf(call, FO_REPLY_BAD_REQUEST,
+                             "lease: site, epoch and guardian are required");
+        return;
+    }
+    a = fo_lease_grant(&d->lease, site, epoch, guardian);
+    if (a == FO_LEASE_GRANTED)
+        fo_admin_call_replyf(call, FO_REPLY_OK, "granted");
+    else
+        fo_admin_call_replyf(call, FO_REPLY_REFUSED, "%s", fo_lease_answer_names[a]);
+}
+
 /* ---- the table -------------------------------------------------------------------- */
 
 struct command {
@@ -435,6 +480,7 @@ static const struct command commands[] = {
     {"resume", true, cmd_resume},     {"propose", true, cmd_propose},
     {"failover", true, cmd_failover}, {"drill", true, cmd_drill},
     {"members", false, cmd_members},  {"switchover", true, cmd_switchover},
+    {"lease", true, cmd_lease},
 };
 
 void fo_commands_dispatch(struct fo_daemon *d, struct fo_admin_call *call,

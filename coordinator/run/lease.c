@@ -1,0 +1,456 @@
+/*
+ * coordinator/run/lease.c — see lease.h for the model and the proof.
+ */
+#include "coordinator/run/lease.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "coordinator/decide/decision.h"
+#include "coordinator/log.h"
+#include "proto/command.h"
+
+const struct fo_lease_params fo_lease_defaults = {
+    .renew_ms = 100,
+    .lease_ms = 600,
+    .fence_budget_ms = 150,
+    .rate_margin_permille = 20,
+};
+
+const char *const fo_lease_answer_names[] = {"granted",  "not_primary",  "held_down",
+                                             "starting", "not_guardian", NULL};
+const char *const fo_lease_cause_names[] = {"none", "lapsed", "held_down", "not_primary", NULL};
+
+/* A fence that holds is re-asserted this often (someone may have lifted it by hand, or a
+ * restarted Redis forgot its runtime configuration). */
+#define REFENCE_MS 2000
+
+/* Wall-clock milliseconds: only the "at" of a mark, for people. */
+static uint64_t fo_clock_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint64_t fo_lease_attest_ms(const struct fo_lease_params *p)
+{
+    uint64_t num = ((uint64_t)p->lease_ms + p->fence_budget_ms) * (1000 + p->rate_margin_permille);
+    uint64_t den = 1000 - p->rate_margin_permille;
+    return (num + den - 1) / den;
+}
+
+int fo_lease_params_check(const struct fo_lease_params *p, char *msg, size_t cap)
+{
+    if (p->renew_ms == 0 || p->lease_ms == 0) {
+        snprintf(msg, cap, "renew_ms and lease_ms must be > 0");
+        return -1;
+    }
+    /* Two rounds per lease: one lost answer must not fence a healthy primary. */
+    if ((uint64_t)p->renew_ms * 2 > p->lease_ms) {
+        snprintf(msg, cap, "renew_ms (%u) must be at most half of lease_ms (%u)", p->renew_ms,
+                 p->lease_ms);
+        return -1;
+    }
+    if (p->rate_margin_permille >= 500) {
+        snprintf(msg, cap, "the clock-rate margin must be below 50 %% (500 permille)");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- who guards what --------------------------------------------------------------- */
+
+/* The regions of a site's components: the one table of what holds writes. */
+static size_t component_regions(const struct fo_site *site, const char **out, size_t cap)
+{
+    size_t n = 0;
+    if (site->postgres != NULL && n < cap)
+        out[n++] = site->postgres->region;
+    if (site->redis != NULL && n < cap)
+        out[n++] = site->redis->region;
+    return n;
+}
+
+size_t fo_lease_guardians(const struct fo_config *cfg, const char *site_name,
+                          const struct fo_peer **out, size_t cap)
+{
+    const struct fo_site *site = site_name != NULL ? fo_config_site(cfg, site_name) : NULL;
+    const char *regions[4];
+    size_t nr, n = 0;
+
+    if (site == NULL)
+        return 0;
+    nr = component_regions(site, regions, 4);
+    for (size_t i = 0; i < cfg->npeers && n < cap; i++) {
+        for (size_t r = 0; r < nr; r++) {
+            if (strcmp(cfg->peers[i].region, regions[r]) == 0) {
+                out[n++] = &cfg->peers[i];
+                break;
+            }
+        }
+    }
+    return n;
+}
+
+bool fo_lease_is_guardian(const struct fo_config *cfg, const char *site, const struct fo_peer *peer)
+{
+    const struct fo_peer *g[FO_CONFIG_MAX_PEERS];
+    size_t n = fo_lease_guardians(cfg, site, g, FO_CONFIG_MAX_PEERS);
+    for (size_t i = 0; i < n; i++)
+        if (g[i] == peer)
+            return true;
+    return false;
+}
+
+bool fo_lease_gate(const struct fo_state *st, const struct fo_config *cfg, const char *site,
+                   uint64_t epoch, char *why, size_t cap)
+{
+    const struct fo_peer *g[FO_CONFIG_MAX_PEERS];
+    size_t n = fo_lease_guardians(cfg, site, g, FO_CONFIG_MAX_PEERS);
+
+    for (size_t i = 0; i < n; i++) {
+        size_t expired = 0;
+        bool fenced = false;
+        for (size_t k = 0; k < st->nleases; k++) {
+            const struct fo_lease_mark *m = &st->leases[k];
+            if (m->epoch != epoch || strcmp(m->site, site) != 0 ||
+                strcmp(m->guardian, g[i]->name) != 0)
+                continue;
+            if (m->what == FO_LEASE_FENCED)
+                fenced = true;
+            else if (fo_config_peer_by_name(cfg, m->node) != NULL)
+                expired++; /* marks are unique per (node, what): the FSM dedups */
+        }
+        if (!fenced && expired * 2 <= cfg->npeers) {
+            snprintf(why, cap,
+                     "waiting for %s's write lease on %s (epoch %llu) to end: fenced not "
+                     "confirmed, expiry attested by %zu of %zu voters",
+                     g[i]->name, site, (unsigned long long)epoch, expired, cfg->npeers);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool fo_lease_kind_gated(const char *action)
+{
+    static const char *const gated[] = {"postgres.promote", "redis.promote"};
+    for (size_t i = 0; i < sizeof(gated) / sizeof(gated[0]); i++)
+        if (strcmp(action, gated[i]) == 0)
+            return true;
+    return false;
+}
+
+bool fo_lease_site_held_down(const struct fo_state *st, const struct fo_config *cfg,
+                             const char *site_name)
+{
+    const struct fo_site *site = fo_config_site(cfg, site_name);
+    uint32_t down = 0;
+
+    if (site == NULL)
+        return false;
+    for (size_t i = 0; i < cfg->npeers; i++)
+        down += fo_decision_site_view(st, cfg, site, cfg->peers[i].name, NULL) == FO_STATUS_DOWN;
+    for (size_t i = 0; i < cfg->nfeeds; i++)
+        if (cfg->feeds[i].count_in_quorum)
+            down +=
+                fo_decision_site_view(st, cfg, site, cfg->feeds[i].name, NULL) == FO_STATUS_DOWN;
+    return down >= cfg->decision.quorum;
+}
+
+/* ---- granter ----------------------------------------------------------------------- */
+
+static size_t peer_index(const struct fo_config *cfg, const struct fo_peer *p)
+{
+    return (size_t)(p - cfg->peers);
+}
+
+enum fo_lease_answer fo_lease_grant(struct fo_lease *l, const char *site, uint64_t epoch,
+                                    const char *guardian)
+{
+    const struct fo_state *st = fo_node_state(l->node);
+    const struct fo_peer *g = fo_config_peer_by_name(l->cfg, guardian);
+    uint64_t now = uv_now(l->loop);
+
+    if (g == NULL || !fo_lease_is_guardian(l->cfg, site, g))
+        return FO_LEASE_NOT_GUARDIAN;
+    if (st->primary == NULL || strcmp(st->primary, site) != 0 || st->epoch != epoch)
+        return FO_LEASE_NOT_PRIMARY;
+    /* After a restart this node may have granted just before it went down, and forgot:
+     * it neither grants nor attests until W has passed. */
+    if (now - l->started_ms < fo_lease_attest_ms(&l->params))
+        return FO_LEASE_STARTING;
+    if (fo_lease_site_held_down(st, l->cfg, site))
+        return FO_LEASE_HELD_DOWN;
+    l->grants[peer_index(l->cfg, g)].last_ms = now;
+    return FO_LEASE_GRANTED;
+}
+
+/* Attest the expiry of every lease of the previous primary that this node has not granted
+ * for W: the gate of the operation in flight counts these. */
+static void attest(struct fo_lease *l, uint64_t now)
+{
+    const struct fo_state *st = fo_node_state(l->node);
+    const struct fo_peer *g[FO_CONFIG_MAX_PEERS];
+    uint64_t w = fo_lease_attest_ms(&l->params), old_epoch;
+    size_t n;
+
+    if (st->prev_primary == NULL || st->epoch == 0 || now - l->started_ms < w)
+        return;
+    old_epoch = st->epoch - 1;
+    n = fo_lease_guardians(l->cfg, st->prev_primary, g, FO_CONFIG_MAX_PEERS);
+    for (size_t i = 0; i < n; i++) {
+        struct fo_lease_grant *gr = &l->grants[peer_index(l->cfg, g[i])];
+        struct fo_cmd cmd = {.type = FO_CMD_LEASE};
+        bool marked = false;
+
+        if (gr->last_ms != 0 && now - gr->last_ms < w)
+            continue;
+        for (size_t k = 0; k < st->nleases; k++) {
+            const struct fo_lease_mark *m = &st->leases[k];
+            if (m->epoch == old_epoch && strcmp(m->site, st->prev_primary) == 0 &&
+                strcmp(m->guardian, g[i]->name) == 0 &&
+                (m->what == FO_LEASE_FENCED || strcmp(m->node, l->cfg->self->name) == 0))
+                marked = true;
+        }
+        if (marked)
+            continue;
+        /* Proposed again every tick until committed: the FSM keeps one row. */
+        gr->attested = true;
+        snprintf(gr->attested_site, sizeof(gr->attested_site), "%s", st->prev_primary);
+        gr->attested_epoch = old_epoch;
+        cmd.u.lease.site = st->prev_primary;
+        cmd.u.lease.epoch = old_epoch;
+        cmd.u.lease.guardian = g[i]->name;
+        cmd.u.lease.node = l->cfg->self->name;
+        cmd.u.lease.what = FO_LEASE_EXPIRED;
+        cmd.u.lease.at_ms = fo_clock_wall_ms();
+        l->attests++;
+        l->propose(l, &cmd);
+    }
+}
+
+/* ---- guardian ---------------------------------------------------------------------- */
+
+void fo_lease_granted(struct fo_lease *l, const struct fo_peer *peer, uint64_t round)
+{
+    size_t granted = 0;
+
+    for (size_t i = 0; i < FO_LEASE_ROUNDS; i++) {
+        struct fo_lease_round *r = &l->rounds[i];
+        if (r->id != round || round == 0)
+            continue;
+        r->granted |= UINT64_C(1) << peer_index(l->cfg, peer);
+        for (size_t k = 0; k < l->cfg->npeers; k++)
+            granted += (r->granted >> k) & 1;
+        if (granted * 2 > l->cfg->npeers && r->sent_ms + l->params.lease_ms > l->valid_ms) {
+            if (l->valid_ms == 0 || l->valid_ms <= uv_now(l->loop))
+                l->rounds_granted++;
+            l->valid_ms = r->sent_ms + l->params.lease_ms;
+        }
+        break;
+    }
+    fo_lease_kick(l);
+}
+
+static void send_round(struct fo_lease *l, uint64_t now)
+{
+    struct fo_lease_round *r = &l->rounds[l->next_round % FO_LEASE_ROUNDS];
+
+    r->id = ++l->next_round;
+    r->sent_ms = now;
+    r->granted = 0;
+    l->rounds_sent++;
+    for (size_t i = 0; i < l->cfg->npeers; i++) {
+        const struct fo_peer *p = &l->cfg->peers[i];
+        if (p == l->cfg->self) {
+            if (fo_lease_grant(l, l->site, l->epoch, p->name) == FO_LEASE_GRANTED)
+                r->granted |= UINT64_C(1) << i;
+            continue;
+        }
+        l->send(l, p, l->site, l->epoch, r->id);
+    }
+}
+
+static void fence(struct fo_lease *l, int cause, uint64_t now)
+{
+    if (!l->fenced) {
+        l->fenced = true;
+        l->fenced_ms = now;
+        l->fence_confirmed = false;
+        l->fences++;
+        fo_log_warn("lease.fence", "site=%s epoch=%llu cause=%s", l->site,
+                    (unsigned long long)l->epoch, fo_lease_cause_names[cause]);
+    } else if (cause == l->fence_cause && now - l->refence_ms < REFENCE_MS) {
+        return;
+    }
+    l->fence_cause = cause;
+    if (l->fence_inflight)
+        return;
+    l->refence_ms = now;
+    l->fence_inflight = true;
+    l->on_fence(l, l->site, l->epoch, true);
+}
+
+static void lift(struct fo_lease *l)
+{
+    if (l->fence_inflight)
+        return;
+    fo_log_warn("lease.lift", "site=%s epoch=%llu reason=\"a majority granted the lease again\"",
+                l->site, (unsigned long long)l->epoch);
+    l->fenced = false;
+    l->fence_cause = FO_LEASE_CAUSE_NONE;
+    l->lifts++;
+    l->fence_inflight = true;
+    l->on_fence(l, l->site, l->epoch, false);
+}
+
+void fo_lease_fence_done(struct fo_lease *l, const char *site, uint64_t epoch, bool confirmed)
+{
+    struct fo_cmd cmd = {.type = FO_CMD_LEASE};
+    const struct fo_state *st = fo_node_state(l->node);
+
+    l->fence_inflight = false;
+    if (!l->fenced || strcmp(site, l->site) != 0 || epoch != l->epoch)
+        return;
+    l->fence_confirmed = confirmed;
+    /* Only a move away from the site is final: a lapse or a DOWN quorum may clear, and a
+     * committed "fenced" would keep the primary fenced for the rest of the epoch. */
+    if (!confirmed || l->fence_cause != FO_LEASE_CAUSE_NOT_PRIMARY)
+        return;
+    l->fenced_marked = true;
+    cmd.u.lease.site = l->site;
+    cmd.u.lease.epoch = l->epoch;
+    cmd.u.lease.guardian = l->cfg->self->name;
+    cmd.u.lease.node = l->cfg->self->name;
+    cmd.u.lease.what = FO_LEASE_FENCED;
+    cmd.u.lease.at_ms = fo_clock_wall_ms();
+    (void)st;
+    l->propose(l, &cmd);
+}
+
+/* Is the guardian's fence of the previous primary committed yet? */
+static bool fenced_mark_committed(const struct fo_lease *l)
+{
+    const struct fo_state *st = fo_node_state(l->node);
+    for (size_t k = 0; k < st->nleases; k++) {
+        const struct fo_lease_mark *m = &st->leases[k];
+        if (m->what == FO_LEASE_FENCED && m->epoch == l->epoch && strcmp(m->site, l->site) == 0 &&
+            strcmp(m->guardian, l->cfg->self->name) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void guard(struct fo_lease *l, uint64_t now)
+{
+    const struct fo_state *st = fo_node_state(l->node);
+    bool guards_primary =
+        st->primary != NULL && fo_lease_is_guardian(l->cfg, st->primary, l->cfg->self);
+
+    if (guards_primary && (strcmp(st->primary, l->site) != 0 || st->epoch != l->epoch)) {
+        /* A new (site, epoch) to guard: a failover back to this region, or the first
+         * state this node applied. It starts without a lease (see lease.h, start-up). */
+        if (l->site[0] != '\0' && !l->fenced)
+            fo_log_info("lease.guard", "site=%s epoch=%llu", st->primary,
+                        (unsigned long long)st->epoch);
+        snprintf(l->site, sizeof(l->site), "%s", st->primary);
+        l->epoch = st->epoch;
+        l->valid_ms = now + l->params.lease_ms;
+        l->fenced_marked = false;
+        memset(l->rounds, 0, sizeof(l->rounds));
+    }
+    l->guarding = guards_primary;
+    if (l->site[0] == '\0')
+        return;
+    if (!guards_primary || strcmp(st->primary, l->site) != 0 || st->epoch != l->epoch) {
+        /* The site this node guarded is no longer the decided primary: fenced for good. */
+        if (!(l->fenced_marked && fenced_mark_committed(l) && l->fence_confirmed))
+            fence(l, FO_LEASE_CAUSE_NOT_PRIMARY, now);
+        else if (now - l->refence_ms >= REFENCE_MS)
+            fence(l, FO_LEASE_CAUSE_NOT_PRIMARY, now);
+        return;
+    }
+    send_round(l, now);
+    if (fo_lease_site_held_down(st, l->cfg, l->site) && st->mode == FO_MODE_AUTO) {
+        fence(l, FO_LEASE_CAUSE_HELD_DOWN, now);
+        return;
+    }
+    if (now >= l->valid_ms) {
+        fence(l, FO_LEASE_CAUSE_LAPSED, now);
+        return;
+    }
+    if (l->fenced) {
+        /* Every cause is gone; lift only on a round sent after the fence began, granted
+         * by a majority that applied "this site is the primary of this epoch". */
+        for (size_t i = 0; i < FO_LEASE_ROUNDS; i++) {
+            const struct fo_lease_round *r = &l->rounds[i];
+            size_t granted = 0;
+            for (size_t k = 0; k < l->cfg->npeers; k++)
+                granted += (r->granted >> k) & 1;
+            if (r->id != 0 && r->sent_ms > l->fenced_ms && granted * 2 > l->cfg->npeers) {
+                lift(l);
+                break;
+            }
+        }
+    }
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct fo_lease *l = t->data;
+    uint64_t now = uv_now(l->loop);
+    guard(l, now);
+    attest(l, now);
+}
+
+void fo_lease_init(struct fo_lease *l, uv_loop_t *loop, struct fo_node *node,
+                   const struct fo_config *cfg, const struct fo_lease_params *params)
+{
+    void *data = l->data;
+    fo_lease_fence_cb on_fence = l->on_fence;
+    fo_lease_propose_cb propose = l->propose;
+    fo_lease_send_cb send = l->send;
+
+    memset(l, 0, sizeof(*l));
+    l->data = data;
+    l->on_fence = on_fence;
+    l->propose = propose;
+    l->send = send;
+    l->loop = loop;
+    l->node = node;
+    l->cfg = cfg;
+    l->params = *params;
+    uv_timer_init(loop, &l->timer);
+    l->timer.data = l;
+}
+
+void fo_lease_start(struct fo_lease *l)
+{
+    l->started_ms = uv_now(l->loop);
+    uv_timer_start(&l->timer, on_timer, l->params.renew_ms, l->params.renew_ms);
+}
+
+void fo_lease_kick(struct fo_lease *l)
+{
+    uint64_t now = uv_now(l->loop);
+    const struct fo_state *st;
+
+    if (l->closing || l->started_ms == 0)
+        return;
+    st = fo_node_state(l->node);
+    /* Only what the committed state changes is urgent; renewals keep their rhythm. */
+    if (l->site[0] != '\0' &&
+        (st->primary == NULL || strcmp(st->primary, l->site) != 0 || st->epoch != l->epoch ||
+         fo_lease_site_held_down(st, l->cfg, l->site)))
+        guard(l, now);
+    attest(l, now);
+}
+
+void fo_lease_close(struct fo_lease *l, uv_close_cb cb)
+{
+    l->closing = true;
+    uv_close((uv_handle_t *)&l->timer, cb);
+}

@@ -1,0 +1,256 @@
+/*
+ * tests/unit/test_lease.c — the write lease's rules (coordinator/run/lease.h) on states the
+ * real FSM (consensus/fsm.h) reaches: which lease marks it keeps, and when the gate lets
+ * a promote of the next epoch go.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "consensus/fsm.h"
+#include "coordinator/config/config.h"
+#include "coordinator/run/lease.h"
+#include "proto/command.h"
+
+static const char cfg_text[] =
+    "cluster: t\n"
+    "node: {name: us-east-1, data_dir: /tmp/x}\n"
+    "admin: {token_file: /t}\n"
+    "peers:\n"
+    "  - {name: us-east-1, id: 1, region: us-east-1, raft: 10.0.0.1:1, admin: 10.0.0.1:2}\n"
+    "  - {name: us-west-2, id: 2, region: us-west-2, raft: 10.0.0.2:1, admin: 10.0.0.2:2}\n"
+    "  - {name: eu-west-1, id: 3, region: eu-west-1, raft: 10.0.0.3:1, admin: 10.0.0.3:2}\n"
+    "regions: [us-east-1, us-west-2, eu-west-1]\n"
+    "initial_primary: main\n"
+    "sites:\n"
+    "  main: {priority: 1, postgres: {region: us-east-1, host: h}, redis: {region: us-east-1, "
+    "host: h}}\n"
+    "  dr: {priority: 2, postgres: {region: eu-west-1, host: h}, redis: {region: us-west-2, "
+    "host: h}}\n";
+
+static struct fo_config cfg;
+
+static int setup(void **state)
+{
+    struct fo_error err = {0};
+    (void)state;
+    if (fo_config_load_buffer("t.yaml", cfg_text, strlen(cfg_text), &cfg, &err) != 0) {
+        fprintf(stderr, "config: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    fo_config_free(&cfg);
+    return 0;
+}
+
+static void init(struct fo_fsm *f)
+{
+    struct fo_cmd c = {.type = FO_CMD_INIT};
+    fo_fsm_init(f);
+    c.u.init.cluster = "t";
+    c.u.init.primary = "main";
+    c.u.init.at_ms = 1;
+    fo_fsm_apply(f, &c);
+    assert_int_equal(f->last.outcome, FO_FSM_APPLIED);
+}
+
+static int mark(struct fo_fsm *f, const char *site, uint64_t epoch, const char *guardian,
+                const char *node, int what)
+{
+    struct fo_cmd c = {.type = FO_CMD_LEASE};
+    c.u.lease.site = (char *)site;
+    c.u.lease.epoch = epoch;
+    c.u.lease.guardian = (char *)guardian;
+    c.u.lease.node = (char *)node;
+    c.u.lease.what = what;
+    c.u.lease.at_ms = 2;
+    fo_fsm_apply(f, &c);
+    return f->last.outcome;
+}
+
+static void begin(struct fo_fsm *f, const char *from, const char *to, uint64_t epoch)
+{
+    struct fo_cmd c = {.type = FO_CMD_OP_BEGIN};
+    char id[32];
+    snprintf(id, sizeof(id), "op-%llu", (unsigned long long)epoch);
+    c.u.op_begin.id = id;
+    c.u.op_begin.kind = FO_OP_MANUAL;
+    c.u.op_begin.from = (char *)from;
+    c.u.op_begin.to = (char *)to;
+    c.u.op_begin.reason = "test";
+    c.u.op_begin.requested_by = "t";
+    c.u.op_begin.epoch = epoch;
+    c.u.op_begin.at_ms = 3;
+    fo_fsm_apply(f, &c);
+    assert_int_equal(f->last.outcome, FO_FSM_APPLIED);
+}
+
+static void end(struct fo_fsm *f, uint64_t epoch)
+{
+    struct fo_cmd c = {.type = FO_CMD_OP_END};
+    char id[32];
+    snprintf(id, sizeof(id), "op-%llu", (unsigned long long)epoch);
+    c.u.op_end.op_id = id;
+    c.u.op_end.epoch = epoch;
+    c.u.op_end.result = FO_RESULT_SUCCEEDED;
+    c.u.op_end.at_ms = 4;
+    fo_fsm_apply(f, &c);
+    assert_int_equal(f->last.outcome, FO_FSM_APPLIED);
+}
+
+static void verdict(struct fo_fsm *f, const char *observer, const char *region, int status)
+{
+    struct fo_cmd c = {.type = FO_CMD_VERDICT};
+    c.u.verdict.observer = (char *)observer;
+    c.u.verdict.region = (char *)region;
+    c.u.verdict.status = status;
+    c.u.verdict.at_ms = 5;
+    fo_fsm_apply(f, &c);
+    assert_int_equal(f->last.outcome, FO_FSM_APPLIED);
+}
+
+/* W = (L + F)(1 + rho)/(1 - rho), rounded up: the attest window of the model. */
+static void test_timing(void **state)
+{
+    struct fo_lease_params p = fo_lease_defaults;
+    char msg[128];
+    (void)state;
+    assert_int_equal(fo_lease_attest_ms(&p), 781); /* 750 * 1.02 / 0.98 = 780.6 */
+    assert_int_equal(fo_lease_params_check(&p, msg, sizeof(msg)), 0);
+    p.rate_margin_permille = 0;
+    assert_int_equal(fo_lease_attest_ms(&p), 750);
+    p.renew_ms = 400;
+    assert_int_equal(fo_lease_params_check(&p, msg, sizeof(msg)), -1);
+    assert_non_null(strstr(msg, "renew_ms (400) must be at most half of lease_ms (600)"));
+    p = fo_lease_defaults;
+    p.rate_margin_permille = 500;
+    assert_int_equal(fo_lease_params_check(&p, msg, sizeof(msg)), -1);
+}
+
+/* One guardian per component region that has a node. */
+static void test_guardians(void **state)
+{
+    const struct fo_peer *g[4];
+    (void)state;
+    assert_int_equal(fo_lease_guardians(&cfg, "main", g, 4), 1);
+    assert_string_equal(g[0]->name, "us-east-1");
+    assert_int_equal(fo_lease_guardians(&cfg, "dr", g, 4), 2);
+    assert_true(fo_lease_is_guardian(&cfg, "dr", fo_config_peer_by_name(&cfg, "eu-west-1")));
+    assert_true(fo_lease_is_guardian(&cfg, "dr", fo_config_peer_by_name(&cfg, "us-west-2")));
+    assert_false(fo_lease_is_guardian(&cfg, "dr", fo_config_peer_by_name(&cfg, "us-east-1")));
+    assert_int_equal(fo_lease_guardians(&cfg, "nowhere", g, 4), 0);
+    assert_true(fo_lease_kind_gated("postgres.promote"));
+    assert_true(fo_lease_kind_gated("redis.promote"));
+    assert_false(fo_lease_kind_gated("postgres.fence"));
+}
+
+/* The FSM keeps marks only for a (site, epoch) that held the lease. */
+static void test_marks_kept_and_refused(void **state)
+{
+    struct fo_fsm f;
+    (void)state;
+    init(&f);
+    assert_int_equal(mark(&f, "dr", 0, "eu-west-1", "us-west-2", FO_LEASE_EXPIRED),
+                     FO_FSM_REJECTED); /* dr never held the lease */
+    assert_int_equal(mark(&f, "main", 1, "us-east-1", "us-west-2", FO_LEASE_EXPIRED),
+                     FO_FSM_REJECTED); /* no epoch 1 yet */
+    assert_int_equal(mark(&f, "main", 0, "us-east-1", "us-west-2", FO_LEASE_FENCED),
+                     FO_FSM_REJECTED); /* only the guardian can say it fenced */
+    assert_int_equal(mark(&f, "main", 0, "us-east-1", "us-west-2", FO_LEASE_EXPIRED),
+                     FO_FSM_APPLIED);
+    assert_int_equal(mark(&f, "main", 0, "us-east-1", "us-west-2", FO_LEASE_EXPIRED),
+                     FO_FSM_APPLIED); /* a repeat: no second row */
+    assert_int_equal(f.state.nleases, 1);
+    begin(&f, "main", "dr", 1);
+    assert_string_equal(f.state.prev_primary, "main");
+    /* the previous primary and epoch still take marks: the operation waits for them */
+    assert_int_equal(mark(&f, "main", 0, "us-east-1", "eu-west-1", FO_LEASE_EXPIRED),
+                     FO_FSM_APPLIED);
+    assert_int_equal(mark(&f, "dr", 1, "eu-west-1", "eu-west-1", FO_LEASE_FENCED), FO_FSM_APPLIED);
+    assert_int_equal(f.state.nleases, 3);
+    end(&f, 1);
+    begin(&f, "dr", "main", 2);
+    /* epoch 0's marks are gone; epoch 1's stay (the previous epoch) */
+    assert_int_equal(f.state.nleases, 1);
+    assert_int_equal(f.state.leases[0].epoch, 1);
+    assert_int_equal(mark(&f, "main", 0, "us-east-1", "us-west-2", FO_LEASE_EXPIRED),
+                     FO_FSM_REJECTED);
+    fo_fsm_close(&f);
+}
+
+/* The gate opens on the guardian's committed fence, or on a majority's attests. */
+static void test_gate(void **state)
+{
+    struct fo_fsm f;
+    char why[FO_TEXT_MAX];
+    (void)state;
+    init(&f);
+    begin(&f, "main", "dr", 1);
+    assert_false(fo_lease_gate(&f.state, &cfg, "main", 0, why, sizeof(why)));
+    assert_non_null(strstr(why, "us-east-1's write lease on main (epoch 0)"));
+    assert_non_null(strstr(why, "attested by 0 of 3"));
+    mark(&f, "main", 0, "us-east-1", "us-west-2", FO_LEASE_EXPIRED);
+    assert_false(fo_lease_gate(&f.state, &cfg, "main", 0, why, sizeof(why)));
+    assert_non_null(strstr(why, "attested by 1 of 3"));
+    mark(&f, "main", 0, "us-east-1", "eu-west-1", FO_LEASE_EXPIRED);
+    assert_true(fo_lease_gate(&f.state, &cfg, "main", 0, why, sizeof(why)));
+    /* a mark of another epoch says nothing about this one */
+    assert_false(fo_lease_gate(&f.state, &cfg, "dr", 1, why, sizeof(why)));
+    fo_fsm_close(&f);
+
+    init(&f);
+    begin(&f, "main", "dr", 1);
+    assert_int_equal(mark(&f, "main", 0, "us-east-1", "us-east-1", FO_LEASE_FENCED),
+                     FO_FSM_APPLIED);
+    assert_true(fo_lease_gate(&f.state, &cfg, "main", 0, why, sizeof(why)));
+    end(&f, 1);
+    /* dr has two guardians: both must be accounted for */
+    begin(&f, "dr", "main", 2);
+    mark(&f, "dr", 1, "eu-west-1", "eu-west-1", FO_LEASE_FENCED);
+    assert_false(fo_lease_gate(&f.state, &cfg, "dr", 1, why, sizeof(why)));
+    assert_non_null(strstr(why, "us-west-2's write lease on dr"));
+    mark(&f, "dr", 1, "us-west-2", "us-east-1", FO_LEASE_EXPIRED);
+    mark(&f, "dr", 1, "us-west-2", "us-west-2", FO_LEASE_EXPIRED);
+    assert_true(fo_lease_gate(&f.state, &cfg, "dr", 1, why, sizeof(why)));
+    fo_fsm_close(&f);
+}
+
+/* A quorum of observers holding the site DOWN, whatever the guardian sees itself. */
+static void test_held_down(void **state)
+{
+    struct fo_fsm f;
+    (void)state;
+    init(&f);
+    assert_false(fo_lease_site_held_down(&f.state, &cfg, "main"));
+    verdict(&f, "us-west-2", "us-east-1", FO_STATUS_DOWN);
+    verdict(&f, "us-east-1", "us-east-1", FO_STATUS_UP);
+    assert_false(fo_lease_site_held_down(&f.state, &cfg, "main"));
+    verdict(&f, "eu-west-1", "us-east-1", FO_STATUS_DOWN);
+    assert_true(fo_lease_site_held_down(&f.state, &cfg, "main"));
+    verdict(&f, "eu-west-1", "us-east-1", FO_STATUS_UP);
+    assert_false(fo_lease_site_held_down(&f.state, &cfg, "main"));
+    fo_fsm_close(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_timing),
+        cmocka_unit_test(test_guardians),
+        cmocka_unit_test(test_marks_kept_and_refused),
+        cmocka_unit_test(test_gate),
+        cmocka_unit_test(test_held_down),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
