@@ -20,12 +20,19 @@
  * detail, not the status. That discards the old master's data after the sync: writes
  * that reached it after the promotion are lost by design (the epoch says who is primary).
  *
- * redis.fence on the old master, when it can be reached: mode=pause (default) sends
- * CLIENT PAUSE <pause_ms> WRITE — clients stay connected, reads go on, every write
- * (and EVAL) waits; the pause ENDS by itself after pause_ms, so the runbook re-points the
- * old master before then. mode=replicaof makes it a replica of repoint_host:repoint_port
- * at once (a replica refuses client writes while replica-read-only is on, the default).
- * A server that cannot be reached is SKIPPED: it takes no writes either.
+ * redis.fence on the old master, when it can be reached. mode=refuse (default) sets
+ * CONFIG SET min-replicas-to-write 2147483647: no master has that many replicas, so every
+ * write (EVAL and MULTI included) fails at once with NOREPLICAS, reads go on, and the fence
+ * never ends by itself — a fence that runs out on a timer would make the old master a
+ * second primary (DESIGN §5). It is runtime configuration: a restarted Redis forgets it,
+ * which is why the node guarding the site re-asserts it (coordinator/run/lease.h).
+ * mode=pause sends CLIENT PAUSE <pause_ms> WRITE (writes wait; the pause ENDS by itself).
+ * mode=replicaof makes it a replica of repoint_host:repoint_port at once (a replica
+ * refuses client writes while replica-read-only is on, the default).
+ * A server that cannot be reached is SKIPPED: it takes no writes either. A server that
+ * recorded a newer epoch than the request's was promoted since: REFUSED, left alone.
+ * redis.unfence lifts either fence (min-replicas-to-write back to min_replicas_to_write,
+ * default 0; CLIENT UNPAUSE), refusing a server that recorded a newer epoch.
  *
  * Time: the connect and every command get the time left until req->deadline_ms as their
  * socket timeout (redisConnectWithTimeout, redisSetTimeout); the cancel flag is looked at
@@ -45,18 +52,21 @@
 #include "actions/kinds.h"
 #include "actions/secret.h"
 
-#define REDIS_DEFAULT_PORT  6379
-#define REDIS_DEFAULT_PAUSE 3600000 /* ms: an hour, long enough to re-point the old master */
-#define REDIS_EPOCH_KEY     "failoverd:epoch"
+#define REDIS_DEFAULT_PORT   6379
+#define REDIS_DEFAULT_PAUSE  3600000 /* ms: an hour, long enough to re-point the old master */
+#define REDIS_EPOCH_KEY      "failoverd:epoch"
+#define REDIS_FENCE_REPLICAS "2147483647" /* min-replicas-to-write that no master meets */
 
 static const char *const promote_required[] = {"host", NULL};
 static const char *const promote_optional[] = {
     "port",          "password_file", "repoint_host",           "repoint_port",
     "catch_up_host", "catch_up_port", "catch_up_password_file", NULL};
 static const char *const fence_required[] = {"host", NULL};
-static const char *const unfence_optional[] = {"port", "password_file", NULL};
-static const char *const fence_optional[] = {"port",         "password_file", "pause_ms", "mode",
-                                             "repoint_host", "repoint_port",  NULL};
+static const char *const unfence_optional[] = {"port", "password_file", "min_replicas_to_write",
+                                               NULL};
+static const char *const fence_optional[] = {
+    "port",         "password_file",         "pause_ms", "mode", "repoint_host",
+    "repoint_port", "min_replicas_to_write", NULL};
 
 /* KEYS[1] the epoch key, ARGV[1] our epoch (decimal, no leading zeros), ARGV[2] the
  * operation. Returns what the key holds afterwards. A value that does not start with an
@@ -325,6 +335,35 @@ static int read_state(struct redis_session *s, struct redis_state *st)
     return rc;
 }
 
+/* Lift a mode=refuse fence: min-replicas-to-write back to the step's
+ * min_replicas_to_write (default 0, Redis' own default). */
+static int lift_refuse(struct redis_session *s)
+{
+    const char *v = fo_action_param(s->req, "min_replicas_to_write");
+    uint64_t n;
+
+    if (fo_action_param_u64(s->req, "min_replicas_to_write", 0, 0, 1000, &n, s->res) != 0)
+        return -1;
+    return rcmd_ok(s, "CONFIG SET min-replicas-to-write",
+                   rcmd(s, "CONFIG SET min-replicas-to-write",
+                        "CONFIG SET min-replicas-to-write %s", v != NULL ? v : "0"));
+}
+
+/* A server that recorded a newer epoch than the request's was promoted by a newer
+ * operation: fences and unfences of an older one must leave it alone. 0 when it may be
+ * touched, -1 with res REFUSED. */
+static int epoch_allows(struct redis_session *s, const struct redis_state *st)
+{
+    if (st->has_epoch && st->epoch > s->req->epoch) {
+        fo_action_set(s->res, FO_ACTION_REFUSED,
+                      "%s holds epoch %" PRIu64
+                      " (operation %s), newer than this request's %" PRIu64 ": left alone",
+                      REDIS_EPOCH_KEY, st->epoch, st->op_id, s->req->epoch);
+        return -1;
+    }
+    return 0;
+}
+
 /* Lift a write pause, then write our epoch unless a higher one is there; st gets what
  * the key holds afterwards. Returns 0 or -1 with res set. */
 static int record_epoch(struct redis_session *s, struct redis_state *st)
@@ -332,7 +371,8 @@ static int record_epoch(struct redis_session *s, struct redis_state *st)
     char epoch[24];
     redisReply *r;
 
-    if (rcmd_ok(s, "CLIENT UNPAUSE", rcmd(s, "CLIENT UNPAUSE", "CLIENT UNPAUSE")) != 0)
+    if (rcmd_ok(s, "CLIENT UNPAUSE", rcmd(s, "CLIENT UNPAUSE", "CLIENT UNPAUSE")) != 0 ||
+        lift_refuse(s) != 0)
         return -1;
     snprintf(epoch, sizeof(epoch), "%" PRIu64, s->req->epoch);
     r = rcmd(s, "recording the epoch (EVAL)", "EVAL %s 1 %s %s %s", cas_script, REDIS_EPOCH_KEY,
@@ -580,19 +620,21 @@ static void fence_run(const struct fo_action_req *req, struct fo_action_result *
     struct redis_state st;
     uint64_t pause_ms;
     const char *mode = fo_action_param(req, "mode");
-    bool replicaof;
+    bool replicaof, pause;
     char port[8];
 
     if (target_parse(req, &fo_action_redis_fence, &t, res) != 0 ||
         fo_action_param_u64(req, "pause_ms", REDIS_DEFAULT_PAUSE, 1, 7 * 24 * 3600 * 1000ULL,
                             &pause_ms, res) != 0)
         return;
-    if (mode != NULL && strcmp(mode, "pause") != 0 && strcmp(mode, "replicaof") != 0) {
-        fo_action_set(res, FO_ACTION_REFUSED, "parameter mode: '%.32s' is not pause or replicaof",
-                      mode);
+    if (mode != NULL && strcmp(mode, "refuse") != 0 && strcmp(mode, "pause") != 0 &&
+        strcmp(mode, "replicaof") != 0) {
+        fo_action_set(res, FO_ACTION_REFUSED,
+                      "parameter mode: '%.32s' is not refuse, pause or replicaof", mode);
         return;
     }
     replicaof = mode != NULL && strcmp(mode, "replicaof") == 0;
+    pause = mode != NULL && strcmp(mode, "pause") == 0;
     if (replicaof && t.repoint_host == NULL) {
         fo_action_set(res, FO_ACTION_REFUSED,
                       "parameter repoint_host (and repoint_port) is required with mode=replicaof");
@@ -612,7 +654,7 @@ static void fence_run(const struct fo_action_req *req, struct fo_action_result *
     default:
         goto out;
     }
-    if (read_state(&s, &st) != 0)
+    if (read_state(&s, &st) != 0 || epoch_allows(&s, &st) != 0)
         goto out;
     if (strcmp(st.role, "slave") == 0 &&
         (!replicaof || (strcmp(st.master_host, t.repoint_host) == 0 &&
@@ -629,9 +671,11 @@ static void fence_run(const struct fo_action_req *req, struct fo_action_result *
         if (replicaof)
             fo_action_set(res, FO_ACTION_DONE, "reachable %s; would make it a replica of %s:%s",
                           st.role, t.repoint_host, port);
-        else
+        else if (pause)
             fo_action_set(res, FO_ACTION_DONE,
                           "reachable master; would pause its writes for %" PRIu64 " ms", pause_ms);
+        else
+            fo_action_set(res, FO_ACTION_DONE, "reachable master; would refuse its writes");
         goto out;
     }
     if (replicaof) {
@@ -643,6 +687,14 @@ static void fence_run(const struct fo_action_req *req, struct fo_action_result *
         }
         fo_action_set(res, FO_ACTION_DONE, "now a replica of %s:%s: takes no client writes",
                       t.repoint_host, port);
+    } else if (!pause) {
+        if (rcmd_ok(&s, "CONFIG SET min-replicas-to-write",
+                    rcmd(&s, "CONFIG SET min-replicas-to-write",
+                         "CONFIG SET min-replicas-to-write " REDIS_FENCE_REPLICAS)) != 0)
+            goto out;
+        fo_action_set(res, FO_ACTION_DONE,
+                      "writes refused (min-replicas-to-write " REDIS_FENCE_REPLICAS
+                      ": NOREPLICAS) until a committed decision lifts it");
     } else {
         char ms[24];
         snprintf(ms, sizeof(ms), "%" PRIu64, pause_ms);
@@ -669,14 +721,16 @@ static void unfence_run(const struct fo_action_req *req, struct fo_action_result
 
     if (target_parse(req, &fo_action_redis_unfence, &t, res) != 0)
         return;
-    if (redis_open(&s, &t) != REDIS_OPEN_OK || read_state(&s, &st) != 0)
+    if (redis_open(&s, &t) != REDIS_OPEN_OK || read_state(&s, &st) != 0 ||
+        epoch_allows(&s, &st) != 0)
         goto out;
     if (strcmp(st.role, "master") != 0) {
         fo_action_set(res, FO_ACTION_SKIPPED, "a %s: nothing to lift", st.role);
     } else if (req->check_only) {
-        fo_action_set(res, FO_ACTION_DONE, "reachable master; would lift a write pause");
-    } else if (rcmd_ok(&s, "CLIENT UNPAUSE", rcmd(&s, "CLIENT UNPAUSE", "CLIENT UNPAUSE")) == 0) {
-        fo_action_set(res, FO_ACTION_DONE, "write pause lifted");
+        fo_action_set(res, FO_ACTION_DONE, "reachable master; would lift its write fence");
+    } else if (rcmd_ok(&s, "CLIENT UNPAUSE", rcmd(&s, "CLIENT UNPAUSE", "CLIENT UNPAUSE")) == 0 &&
+               lift_refuse(&s) == 0) {
+        fo_action_set(res, FO_ACTION_DONE, "write fence lifted");
     }
 out:
     redis_close(&s);
