@@ -37,6 +37,7 @@ const char *const fo_decision_reason_names[] = {
     [FO_REASON_UNKNOWN_SITE] = "unknown_site",
     [FO_REASON_SAME_SITE] = "same_site",
     [FO_REASON_PRIMARY_NOT_UP] = "primary_not_up",
+    [FO_REASON_NOT_REPLICA] = "not_replica",
     [FO_REASON_COUNT] = NULL,
 };
 
@@ -430,6 +431,8 @@ static void assess(struct eval *ev, const struct fo_site *s, bool manual, bool f
         c->reason = FO_REASON_FAILOVER;
     else if (c->healthy < majority)
         c->reason = FO_REASON_STANDBY_UNHEALTHY;
+    else if (lag != NULL && lag->not_replica)
+        c->reason = FO_REASON_NOT_REPLICA; /* promoting it would drop what P took since */
     else if (!c->lag_known)
         c->reason = FO_REASON_LAG_UNKNOWN;
     else if (c->lag_bytes > d->max_lag_bytes)
@@ -458,6 +461,12 @@ static void block_candidate(struct eval *ev, const struct fo_decision_candidate 
         block(ev, FO_REASON_STANDBY_UNHEALTHY,
               "%s is seen healthy by %u of %u observers (majority %u)", c->site, c->healthy,
               ev->out->counted, ev->out->counted / 2 + 1);
+        break;
+    case FO_REASON_NOT_REPLICA:
+        block(ev, FO_REASON_NOT_REPLICA,
+              "%s's Postgres is not a replica of the primary (it is not in recovery): re-seed it "
+              "as a standby first, or --force",
+              c->site);
         break;
     case FO_REASON_LAG_UNKNOWN:
         block(ev, FO_REASON_LAG_UNKNOWN, "%s's replication lag is unknown (RPO gate)", c->site);

@@ -70,6 +70,8 @@ enum fo_decision_reason {
     FO_REASON_UNKNOWN_SITE,      /* "unknown_site": manual target is not a configured site */
     FO_REASON_SAME_SITE,         /* "same_site": manual target is already the primary */
     FO_REASON_PRIMARY_NOT_UP,    /* "primary_not_up": switchover needs P seen UP by a majority */
+    FO_REASON_NOT_REPLICA,       /* "not_replica": the target is not a replica of P (it takes
+                                    writes itself, e.g. the old primary before a re-seed) */
     FO_REASON_COUNT
 };
 extern const char *const fo_decision_reason_names[]; /* FO_REASON_COUNT + NULL */
@@ -80,6 +82,7 @@ extern const char *const fo_decision_reason_names[]; /* FO_REASON_COUNT + NULL *
 struct fo_site_lag {
     const char *site;
     bool known;
+    bool not_replica; /* its Postgres is not in recovery: no replica of P at all */
     uint64_t bytes;
     uint64_t ms;
 };

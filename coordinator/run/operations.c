@@ -22,6 +22,7 @@ static void site_lag(const struct fo_daemon *d, const struct fo_site *site, stru
 
     l->site = site->name;
     l->known = false;
+    l->not_replica = false;
     if (!d->prober_started || site->postgres == NULL)
         return;
     snprintf(name, sizeof(name), "postgres:%s", site->name);
@@ -30,8 +31,10 @@ static void site_lag(const struct fo_daemon *d, const struct fo_site *site, stru
         return;
     r = fo_prober_result(&d->prober, i);
     if (!r->pg.in_recovery) {
-        /* Already a primary (promoted earlier): nothing left to replay. */
-        l->known = true;
+        /* Not a standby: a server that takes writes of its own (an old primary not yet
+         * re-seeded) has no lag to P at all, and promoting it would lose everything P
+         * took since. Only --force may. */
+        l->not_replica = true;
         return;
     }
     if (r->pg.lag_bytes_known && r->pg.lag_ms_known) {
@@ -620,7 +623,7 @@ static void operator_move(struct fo_daemon *d, struct fo_admin_call *call, int k
     }
     if (dec->kind != FO_DECISION_FAILOVER) {
         bool gate = dec->reason == FO_REASON_LAG_BYTES || dec->reason == FO_REASON_LAG_MS ||
-                    dec->reason == FO_REASON_LAG_UNKNOWN ||
+                    dec->reason == FO_REASON_LAG_UNKNOWN || dec->reason == FO_REASON_NOT_REPLICA ||
                     dec->reason == FO_REASON_STANDBY_UNHEALTHY;
         fo_admin_call_replyf(call, FO_REPLY_REFUSED, "%s%s", dec->text,
                              !gate                      ? ""

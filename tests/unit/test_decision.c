@@ -18,8 +18,8 @@
  *   run:K:F>T   the same, begun only: in flight
  *   drill:F     a drill of F, begun and finished
  *   noinit      (first) never initialise;  init:P  initialise with primary P, not main
- * Lags: "dr=48M/1000" (bytes, M = MiB; then ms), "dr=?" unknown; a site not listed is
- * unknown too.
+ * Lags: "dr=48M/1000" (bytes, M = MiB; then ms), "dr=?" unknown, "dr=W" not a replica
+ * (its Postgres is not in recovery); a site not listed is unknown too.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -262,7 +262,9 @@ static void parse_lags(struct lags *lg, const char *text)
         *eq = '\0';
         snprintf(lg->names[lg->n], 64, "%s", tok);
         l->site = lg->names[lg->n];
-        if (strcmp(eq + 1, "?") != 0) {
+        if (strcmp(eq + 1, "W") == 0) {
+            l->not_replica = true; /* its Postgres takes writes: not in recovery */
+        } else if (strcmp(eq + 1, "?") != 0) {
             l->known = true;
             l->bytes = strtoull(eq + 1, &end, 10);
             if (*end == 'M') {
@@ -454,6 +456,13 @@ static const struct row rows[] = {
      FO_REASON_UNINITIALIZED, NULL, 0},
     {"manual: fail back is the operator's call", C3, "op:a:main>dr " MAIN_UP, "main=0/0", 100, NULL,
      MANUAL, "main", F, "main", FO_REASON_FAILOVER, NULL, 0},
+    /* Issue 13 (4): the old primary, not re-seeded, takes writes of its own: promoting it
+     * would drop everything dr took since. Refused, whatever its "lag" looks like. */
+    {"manual: fail back onto a server that is no replica", C3, "op:a:main>dr " MAIN_UP, "main=W",
+     100, NULL, MANUAL, "main", N, NULL, FO_REASON_NOT_REPLICA, "main's Postgres is not a replica",
+     0},
+    {"manual --force: no replica, the operator's call", C3, "op:a:main>dr " MAIN_UP, "main=W", 100,
+     NULL, FORCED, "main", F, "main", FO_REASON_FAILOVER, NULL, 0},
 
     /* switchover: the planned move needs the old primary up, and has no --force */
     {"switchover: both up, caught up", C3, MAIN_UP DR_UP, "dr=0/0", 100, NULL, SWITCH, "dr", F,
@@ -468,6 +477,8 @@ static const struct row rows[] = {
      NULL, FO_REASON_LAG_BYTES, "exceeds max_lag_bytes", 0},
     {"switchover: unhealthy target", C3, MAIN_UP, "dr=0/0", 100, NULL, SWITCH, "dr", N, NULL,
      FO_REASON_STANDBY_UNHEALTHY, NULL, 0},
+    {"switchover: back onto a server that is no replica", C3, "op:a:main>dr " MAIN_UP DR_UP,
+     "main=W", 100, NULL, SWITCH, "main", N, NULL, FO_REASON_NOT_REPLICA, "re-seed it", 0},
     {"switchover: pause is for the automatic path", C3, MAIN_UP DR_UP "pause:bob:window cool:900",
      "dr=0/0", 100, NULL, SWITCH, "dr", F, "dr", FO_REASON_FAILOVER, NULL, 0},
     {"switchover: same site", C3, MAIN_UP DR_UP, "dr=0/0", 100, NULL, SWITCH, "main", N, NULL,
