@@ -30,7 +30,8 @@
 #include <string.h>
 
 #include "coordinator/config/config_internal.h"
-#include "proto/state.h"
+#include "coordinator/config/config_schema.h"
+#include "proto/state.h" /* FO_MAX_STEPS */
 
 #define PLAN_MAX_PARAMS 32
 
@@ -72,55 +73,38 @@ static int parse_params(struct loader *ld, const yaml_node_t *m, const char *pat
     return 0;
 }
 
+static const struct cfg_enum targets[] = {
+    {"none", FO_TARGET_NONE}, {"from", FO_TARGET_FROM}, {"to", FO_TARGET_TO}, {NULL, 0}};
+static const struct cfg_enum on_failure[] = {{"abort", false}, {"continue", true}, {NULL, 0}};
+
+#define STEP_AT(f) CFG_AT(struct fo_plan_step, f)
+static const struct cfg_key step_keys[] = {
+    {"name", CFG_NAME, true, STEP_AT(name)},
+    {"action", CFG_STRING, true, STEP_AT(action), .max = 64},
+    {"target", CFG_ENUM, false, STEP_AT(target), .names = targets,
+     .why = "is not none, from or to"},
+    {"timeout_ms", CFG_UINT, false, STEP_AT(timeout_ms), .min = 100, .max = 86400000,
+     .dflt = 60000},
+    {"attempts", CFG_UINT, false, STEP_AT(attempts), .min = 1, .max = 100, .dflt = 3},
+    {"backoff_ms", CFG_UINT, false, STEP_AT(backoff_ms), .max = 3600000, .dflt = 2000},
+    {"on_failure", CFG_ENUM, false, STEP_AT(continue_on_failure), .names = on_failure,
+     .why = "is not abort or continue"},
+    {"group", CFG_UINT, false, STEP_AT(group), .max = 1000},
+    {"params", CFG_NODE, false},
+};
+#define STEP_PARAMS (NFIELDS(step_keys) - 1)
+
 static int parse_step(struct loader *ld, const yaml_node_t *n, const char *path,
                       struct fo_plan_step *st)
 {
-    struct field f[] = {
-        {"name", true},        {"action", true},    {"target", false},
-        {"timeout_ms", false}, {"attempts", false}, {"backoff_ms", false},
-        {"on_failure", false}, {"group", false},    {"params", false},
-    };
+    const yaml_node_t *at[NFIELDS(step_keys)];
     char p[PATH_LEN];
 
-    st->timeout_ms = 60000;
-    st->attempts = 3;
-    st->backoff_ms = 2000;
-    if (cfg_read_map(ld, n, path, f, NFIELDS(f)) != 0 ||
-        cfg_get_name(ld, f[0].value, cfg_join(p, path, "name"), &st->name) != 0 ||
-        cfg_get_string(ld, f[1].value, cfg_join(p, path, "action"), 64, &st->action) != 0 ||
-        (f[3].value != NULL && cfg_get_u32(ld, f[3].value, cfg_join(p, path, "timeout_ms"), 100,
-                                           86400000, &st->timeout_ms) != 0) ||
-        (f[4].value != NULL &&
-         cfg_get_u32(ld, f[4].value, cfg_join(p, path, "attempts"), 1, 100, &st->attempts) != 0) ||
-        (f[5].value != NULL && cfg_get_u32(ld, f[5].value, cfg_join(p, path, "backoff_ms"), 0,
-                                           3600000, &st->backoff_ms) != 0) ||
-        (f[7].value != NULL &&
-         cfg_get_u32(ld, f[7].value, cfg_join(p, path, "group"), 0, 1000, &st->group) != 0) ||
-        (f[8].value != NULL && parse_params(ld, f[8].value, cfg_join(p, path, "params"), st) != 0))
+    if (cfg_read_map(ld, n, path, step_keys, NFIELDS(step_keys), st, at) != 0 ||
+        (at[STEP_PARAMS] != NULL &&
+         parse_params(ld, at[STEP_PARAMS], cfg_join(p, path, "params"), st) != 0))
         return ld->code;
     st->line = (uint32_t)cfg_line_of(n);
-    if (f[2].value != NULL) {
-        const char *t = cfg_scalar_text(ld, f[2].value, cfg_join(p, path, "target"));
-        if (t == NULL)
-            return ld->code;
-        if (strcmp(t, "to") == 0)
-            st->target = FO_TARGET_TO;
-        else if (strcmp(t, "from") == 0)
-            st->target = FO_TARGET_FROM;
-        else if (strcmp(t, "none") == 0)
-            st->target = FO_TARGET_NONE;
-        else
-            return cfg_fail_value(ld, f[2].value, p, t, "is not none, from or to");
-    }
-    if (f[6].value != NULL) {
-        const char *v = cfg_scalar_text(ld, f[6].value, cfg_join(p, path, "on_failure"));
-        if (v == NULL)
-            return ld->code;
-        if (strcmp(v, "continue") == 0)
-            st->continue_on_failure = true;
-        else if (strcmp(v, "abort") != 0)
-            return cfg_fail_value(ld, f[6].value, p, v, "is not abort or continue");
-    }
     return 0;
 }
 
@@ -144,42 +128,46 @@ static int default_plan(struct loader *ld)
         return cfg_no_memory(ld);
     for (size_t i = 0; i < NFIELDS(steps); i++) {
         struct fo_plan_step *st = &plan->steps[plan->nsteps++];
+        if (cfg_read_map(ld, NULL, "", step_keys, NFIELDS(step_keys), st, NULL) != 0)
+            return ld->code; /* a written step's defaults (attempts, backoff) */
         st->name = strdup(steps[i].name);
         st->action = strdup(steps[i].action);
         if (st->name == NULL || st->action == NULL)
             return cfg_no_memory(ld);
         st->target = steps[i].target;
         st->timeout_ms = steps[i].timeout_ms;
-        st->attempts = 3;
-        st->backoff_ms = 2000;
         st->continue_on_failure = steps[i].cont;
     }
     return 0;
 }
 
+enum { PLAN_RTO, PLAN_STEPS, PLAN_NKEYS };
+
+static const struct cfg_key plan_keys[PLAN_NKEYS] = {
+    [PLAN_RTO] = {"rto_target_ms", CFG_UINT, false, CFG_AT(struct fo_plan, rto_target_ms),
+                  .min = 1000, .max = 30ull * 24 * 3600 * 1000, .dflt = 2u * 60u * 60u * 1000u},
+    [PLAN_STEPS] = {"steps", CFG_NODE, true},
+};
+
 int cfg_parse_plan(struct loader *ld, const yaml_node_t *n)
 {
     struct fo_plan *plan = &ld->cfg->plan;
-    struct field f[] = {{"rto_target_ms", false}, {"steps", true}};
-    const yaml_node_t *steps;
+    const yaml_node_t *at[PLAN_NKEYS], *steps;
     char p[PATH_LEN];
     size_t count;
 
-    plan->rto_target_ms = 2u * 60u * 60u * 1000u;
+    if (cfg_read_map(ld, n, "plan", plan_keys, PLAN_NKEYS, plan, at) != 0)
+        return ld->code;
     if (n == NULL)
         return default_plan(ld);
-    if (cfg_read_map(ld, n, "plan", f, NFIELDS(f)) != 0 ||
-        (f[0].value != NULL && cfg_get_u64(ld, f[0].value, "plan.rto_target_ms", 1000,
-                                           30ull * 24 * 3600 * 1000, &plan->rto_target_ms) != 0) ||
-        cfg_expect(ld, f[1].value, "plan.steps", YAML_SEQUENCE_NODE) != 0)
+    steps = at[PLAN_STEPS];
+    if (cfg_expect(ld, steps, "plan.steps", YAML_SEQUENCE_NODE) != 0)
         return ld->code;
-    steps = f[1].value;
     count = cfg_seq_size(steps);
     if (count == 0 || count > FO_MAX_STEPS)
         return cfg_fail(ld, steps, "plan.steps", "1 to %d steps", FO_MAX_STEPS);
-    plan->steps = calloc(count, sizeof(*plan->steps));
-    if (plan->steps == NULL)
-        return cfg_no_memory(ld);
+    if ((plan->steps = cfg_calloc(ld, count, sizeof(*plan->steps))) == NULL)
+        return ld->code;
     for (yaml_node_item_t *it = steps->data.sequence.items.start;
          it < steps->data.sequence.items.top; it++) {
         struct fo_plan_step *st = &plan->steps[plan->nsteps++];

@@ -1,7 +1,8 @@
 /*
  * coordinator/config/config_policy.c — the policy sections of a node's configuration: decision,
  * checks, feeds, health and alertmanager, and the local http section (config.h has the
- * contract, config.c the YAML walk and the topology these sections refer to).
+ * contract, config_internal.h the entry points config.c calls, config_schema.h the table
+ * reader every section here is read with).
  *
  * Every section is optional and read after regions, peers and sites, so that a check's
  * region and a feed's name are checked against them where the value (and its line) is at
@@ -12,81 +13,13 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "coordinator/config/config_internal.h"
-#include "proto/state.h" /* FO_NAME_MAX */
+#include "coordinator/config/config_schema.h"
 
 #define MS_DAY  86400000u
 #define MS_HOUR 3600000u
 #define MS_WEEK (7ull * MS_DAY)
-
-/* ---- scalars ----------------------------------------------------------------------- */
-
-/* A plain true or false. YAML 1.1's yes/no/on/off are refused: a file that means one of
- * them should say so plainly, and a quoted "false" is a string, not a boolean. */
-static int get_bool(struct loader *ld, const yaml_node_t *n, const char *path, bool *out)
-{
-    const char *s = cfg_scalar_text(ld, n, path);
-    char q[48];
-
-    if (s == NULL)
-        return ld->code;
-    if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && strcmp(s, "true") == 0)
-        *out = true;
-    else if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && strcmp(s, "false") == 0)
-        *out = false;
-    else
-        return cfg_fail(ld, n, path, "'%s' is not true or false",
-                        cfg_quote(s, n->data.scalar.length, q));
-    return 0;
-}
-
-/* A Prometheus label name: letters, digits and '_', not starting with a digit. */
-static int get_label(struct loader *ld, const yaml_node_t *n, const char *path, char **out)
-{
-    int rv = cfg_get_string(ld, n, path, FO_NAME_MAX, out);
-
-    if (rv == 0 && !cfg_is_env_name((const unsigned char *)*out, strlen(*out)))
-        return cfg_fail_value(ld, n, path, *out,
-                              "is not a label name (letters, digits and '_', not starting with a "
-                              "digit)");
-    return rv;
-}
-
-/* http:// or https://, a host, no spaces (control characters: cfg_scalar_text). */
-static int get_url(struct loader *ld, const yaml_node_t *n, const char *path, char **out)
-{
-    int rv = cfg_get_string(ld, n, path, FO_CONFIG_URL_MAX, out);
-    const char *rest;
-
-    if (rv != 0)
-        return rv;
-    if (strncasecmp(*out, "http://", 7) == 0)
-        rest = *out + 7;
-    else if (strncasecmp(*out, "https://", 8) == 0)
-        rest = *out + 8;
-    else
-        return cfg_fail_value(ld, n, path, *out, "is not an http:// or https:// URL");
-    if (rest[0] == '\0' || rest[0] == '/' || rest[0] == ':')
-        return cfg_fail_value(ld, n, path, *out, "has no host");
-    if (strchr(*out, ' ') != NULL)
-        return cfg_fail_value(ld, n, path, *out, "contains a space");
-    return 0;
-}
-
-static bool is_peer_name(const struct fo_config *cfg, const char *name)
-{
-    return fo_config_peer_by_name(cfg, name) != NULL;
-}
-
-static const struct fo_feed *feed_by_name(const struct fo_config *cfg, const char *name)
-{
-    for (size_t i = 0; i < cfg->nfeeds; i++)
-        if (strcmp(cfg->feeds[i].name, name) == 0)
-            return &cfg->feeds[i];
-    return NULL;
-}
 
 static uint32_t counted_feeds(const struct fo_config *cfg)
 {
@@ -98,32 +31,33 @@ static uint32_t counted_feeds(const struct fo_config *cfg)
 
 /* ---- feeds ------------------------------------------------------------------------- */
 
+enum { FEED_NAME, FEED_TOKEN_FILE, FEED_COUNT, FEED_NKEYS };
+
+static const struct cfg_key feed_keys[FEED_NKEYS] = {
+    [FEED_NAME] = {"name", CFG_NAME, true, CFG_AT(struct fo_feed, name)},
+    [FEED_TOKEN_FILE] = {"token_file", CFG_STRING, true, CFG_AT(struct fo_feed, token_file)},
+    [FEED_COUNT] = {"count_in_quorum", CFG_BOOL, false, CFG_AT(struct fo_feed, count_in_quorum)},
+};
+
 static int parse_feed(struct loader *ld, const yaml_node_t *n, size_t i)
 {
     struct fo_config *cfg = ld->cfg;
     struct fo_feed *fd = &cfg->feeds[i];
-    struct field f[] = {{"name", true}, {"token_file", true}, {"count_in_quorum", false}};
+    const yaml_node_t *at[FEED_NKEYS];
     char path[PATH_LEN], sub[PATH_LEN];
 
     cfg_join_index(path, "feeds", i);
-    if (cfg_read_map(ld, n, path, f, NFIELDS(f)) != 0 ||
-        cfg_get_name(ld, f[0].value, cfg_join(sub, path, "name"), &fd->name) != 0 ||
-        cfg_get_string(ld, f[1].value, cfg_join(sub, path, "token_file"), FO_CONFIG_STRING_MAX,
-                       &fd->token_file) != 0 ||
-        (f[2].value != NULL && get_bool(ld, f[2].value, cfg_join(sub, path, "count_in_quorum"),
-                                        &fd->count_in_quorum) != 0))
+    if (cfg_read_map(ld, n, path, feed_keys, FEED_NKEYS, fd, at) != 0)
         return ld->code;
+    cfg_join(sub, path, "name");
     /* Verdicts are keyed by observer name: a feed named like a node would overwrite that
      * node's verdicts and vote in its place. */
-    if (is_peer_name(cfg, fd->name))
-        return cfg_fail(ld, f[0].value, cfg_join(sub, path, "name"),
+    if (fo_config_peer_by_name(cfg, fd->name) != NULL)
+        return cfg_fail(ld, at[FEED_NAME], sub,
                         "'%s' is a peer's name: a feed cannot speak for a coordinator node",
                         fd->name);
-    for (size_t j = 0; j < i; j++)
-        if (strcmp(cfg->feeds[j].name, fd->name) == 0)
-            return cfg_fail(ld, f[0].value, cfg_join(sub, path, "name"),
-                            "'%s' is also feeds[%zu]'s name", fd->name, j);
-    return 0;
+    return cfg_check_unique(ld, at[FEED_NAME], sub, "feeds", cfg->feeds, sizeof(*cfg->feeds),
+                            offsetof(struct fo_feed, name), i);
 }
 
 static int parse_feeds(struct loader *ld, const yaml_node_t *n)
@@ -136,9 +70,8 @@ static int parse_feeds(struct loader *ld, const yaml_node_t *n)
     count = cfg_seq_size(n);
     if (count > FO_CONFIG_MAX_FEEDS)
         return cfg_fail(ld, n, "feeds", "%zu feeds: at most %d", count, FO_CONFIG_MAX_FEEDS);
-    cfg->feeds = calloc(count > 0 ? count : 1, sizeof(*cfg->feeds));
-    if (cfg->feeds == NULL)
-        return cfg_no_memory(ld);
+    if ((cfg->feeds = cfg_calloc(ld, count, sizeof(*cfg->feeds))) == NULL)
+        return ld->code;
     for (size_t i = 0; i < count; i++) {
         cfg->nfeeds = i + 1;
         if (parse_feed(ld, cfg_node_at(ld, n->data.sequence.items.start[i]), i) != 0)
@@ -187,43 +120,52 @@ int cfg_check_fence_timing(struct loader *ld, const yaml_node_t *at)
     return 0;
 }
 
+enum {
+    DEC_AUTO,
+    DEC_QUORUM,
+    DEC_FAILOVER_AFTER,
+    DEC_MAX_LAG_BYTES,
+    DEC_MAX_LAG_MS,
+    DEC_COOLDOWN,
+    DEC_SELF_FENCE,
+    DEC_CLOCK_MARGIN,
+    DEC_NKEYS
+};
+
+/* quorum has no default here: a majority of peers, which parse_decision sets first. */
+#define DEC_AT(f) CFG_AT(struct fo_config_decision, f)
+static const struct cfg_key decision_keys[DEC_NKEYS] = {
+    [DEC_AUTO] = {"auto", CFG_BOOL, false, DEC_AT(automatic), .dflt = true},
+    [DEC_QUORUM] = {"quorum", CFG_UINT, false, DEC_AT(quorum), .min = 1, .max = 1000},
+    [DEC_FAILOVER_AFTER] = {"failover_after_ms", CFG_UINT, false, DEC_AT(failover_after_ms),
+                            .min = 1000, .max = MS_DAY, .dflt = 30000},
+    [DEC_MAX_LAG_BYTES] = {"max_lag_bytes", CFG_UINT, false, DEC_AT(max_lag_bytes),
+                           .max = UINT64_MAX / 2, .dflt = 16u * 1024u * 1024u},
+    [DEC_MAX_LAG_MS] = {"max_lag_ms", CFG_UINT, false, DEC_AT(max_lag_ms), .max = MS_WEEK,
+                        .dflt = MS_HOUR},
+    [DEC_COOLDOWN] = {"cooldown_ms", CFG_UINT, false, DEC_AT(cooldown_ms), .max = MS_WEEK,
+                      .dflt = 600000},
+    [DEC_SELF_FENCE] = {"self_fence_after_ms", CFG_UINT, false, DEC_AT(self_fence_after_ms),
+                        .min = 100, .max = MS_DAY, .dflt = 10000},
+    [DEC_CLOCK_MARGIN] = {"clock_margin_ms", CFG_UINT, false, DEC_AT(clock_margin_ms),
+                          .max = MS_HOUR, .dflt = 2000},
+};
+
+/* n NULL: no decision section, the defaults (the loader checks the fence timing then). */
 static int parse_decision(struct loader *ld, const yaml_node_t *n)
 {
     struct fo_config_decision *d = &ld->cfg->decision;
-    struct field f[] = {
-        {"auto", false},
-        {"quorum", false},
-        {"failover_after_ms", false},
-        {"max_lag_bytes", false},
-        {"max_lag_ms", false},
-        {"cooldown_ms", false},
-        {"self_fence_after_ms", false},
-        {"clock_margin_ms", false},
-    };
+    const yaml_node_t *at[DEC_NKEYS];
 
-    if (cfg_read_map(ld, n, "decision", f, NFIELDS(f)) != 0 ||
-        (f[0].value != NULL && get_bool(ld, f[0].value, "decision.auto", &d->automatic) != 0) ||
-        (f[1].value != NULL &&
-         cfg_get_u32(ld, f[1].value, "decision.quorum", 1, 1000, &d->quorum) != 0) ||
-        (f[2].value != NULL && cfg_get_u64(ld, f[2].value, "decision.failover_after_ms", 1000,
-                                           MS_DAY, &d->failover_after_ms) != 0) ||
-        (f[3].value != NULL && cfg_get_u64(ld, f[3].value, "decision.max_lag_bytes", 0,
-                                           UINT64_MAX / 2, &d->max_lag_bytes) != 0) ||
-        (f[4].value != NULL &&
-         cfg_get_u64(ld, f[4].value, "decision.max_lag_ms", 0, MS_WEEK, &d->max_lag_ms) != 0) ||
-        (f[5].value != NULL &&
-         cfg_get_u64(ld, f[5].value, "decision.cooldown_ms", 0, MS_WEEK, &d->cooldown_ms) != 0) ||
-        (f[6].value != NULL && cfg_get_u64(ld, f[6].value, "decision.self_fence_after_ms", 100,
-                                           MS_DAY, &d->self_fence_after_ms) != 0) ||
-        (f[7].value != NULL && cfg_get_u64(ld, f[7].value, "decision.clock_margin_ms", 0, MS_HOUR,
-                                           &d->clock_margin_ms) != 0))
+    d->quorum = (uint32_t)(ld->cfg->npeers / 2 + 1);
+    if (cfg_read_map(ld, n, "decision", decision_keys, DEC_NKEYS, d, at) != 0 || n == NULL)
         return ld->code;
-    if (f[1].value != NULL && check_quorum(ld, f[1].value) != 0)
+    if (at[DEC_QUORUM] != NULL && check_quorum(ld, at[DEC_QUORUM]) != 0)
         return ld->code;
-    return cfg_check_fence_timing(ld, f[6].value != NULL   ? f[6].value
-                                      : f[2].value != NULL ? f[2].value
-                                      : f[7].value != NULL ? f[7].value
-                                                           : n);
+    return cfg_check_fence_timing(ld, at[DEC_SELF_FENCE] != NULL       ? at[DEC_SELF_FENCE]
+                                      : at[DEC_FAILOVER_AFTER] != NULL ? at[DEC_FAILOVER_AFTER]
+                                      : at[DEC_CLOCK_MARGIN] != NULL   ? at[DEC_CLOCK_MARGIN]
+                                                                       : n);
 }
 
 /* ---- checks ------------------------------------------------------------------------ */
@@ -243,50 +185,41 @@ static int check_timeout(struct loader *ld, const yaml_node_t *at, const char *p
     return 0;
 }
 
-/* postgres: {critical: B} / redis: {critical: B}. */
-static int parse_component(struct loader *ld, const yaml_node_t *n, const char *path, bool *crit)
-{
-    struct field f[] = {{"critical", false}};
-    char sub[PATH_LEN];
+/* checks.postgres / checks.redis: {critical: B} into one bool (its default set before). */
+static const struct cfg_key component_keys[] = {
+    {"critical", CFG_BOOL, false, 0, sizeof(bool)},
+};
 
-    if (cfg_read_map(ld, n, path, f, NFIELDS(f)) != 0 ||
-        (f[0].value != NULL && get_bool(ld, f[0].value, cfg_join(sub, path, "critical"), crit)))
-        return ld->code;
-    return 0;
-}
+enum { HC_NAME, HC_REGION, HC_URL, HC_EXPECT, HC_CRITICAL, HC_TIMEOUT, HC_NKEYS };
+
+/* timeout_ms has no default here: checks.timeout_ms, which parse_http_check sets first. */
+#define HC_AT(f) CFG_AT(struct fo_check_http, f)
+static const struct cfg_key http_check_keys[HC_NKEYS] = {
+    [HC_NAME] = {"name", CFG_NAME, true, HC_AT(name)},
+    [HC_REGION] = {"region", CFG_REGION, true, HC_AT(region)},
+    [HC_URL] = {"url", CFG_URL, true, HC_AT(url)},
+    [HC_EXPECT] = {"expect_status", CFG_UINT, false, HC_AT(expect_status), .min = 100, .max = 599,
+                   .dflt = 200},
+    [HC_CRITICAL] = {"critical", CFG_BOOL, false, HC_AT(critical)},
+    [HC_TIMEOUT] = {"timeout_ms", CFG_UINT, false, HC_AT(timeout_ms), .min = 1, .max = MS_HOUR},
+};
 
 static int parse_http_check(struct loader *ld, const yaml_node_t *n, size_t i)
 {
     struct fo_config_checks *c = &ld->cfg->checks;
     struct fo_check_http *h = &c->http[i];
-    struct field f[] = {
-        {"name", true},           {"region", true},    {"url", true},
-        {"expect_status", false}, {"critical", false}, {"timeout_ms", false},
-    };
+    const yaml_node_t *at[HC_NKEYS];
     char path[PATH_LEN], sub[PATH_LEN];
 
     cfg_join_index(path, "checks.http", i);
-    h->expect_status = 200;
     h->timeout_ms = c->timeout_ms;
-    if (cfg_read_map(ld, n, path, f, NFIELDS(f)) != 0 ||
-        cfg_get_name(ld, f[0].value, cfg_join(sub, path, "name"), &h->name) != 0 ||
-        cfg_get_region(ld, f[1].value, cfg_join(sub, path, "region"), &h->region) != 0 ||
-        get_url(ld, f[2].value, cfg_join(sub, path, "url"), &h->url) != 0 ||
-        (f[3].value != NULL && cfg_get_u32(ld, f[3].value, cfg_join(sub, path, "expect_status"),
-                                           100, 599, &h->expect_status) != 0) ||
-        (f[4].value != NULL &&
-         get_bool(ld, f[4].value, cfg_join(sub, path, "critical"), &h->critical) != 0) ||
-        (f[5].value != NULL && cfg_get_u32(ld, f[5].value, cfg_join(sub, path, "timeout_ms"), 1,
-                                           MS_HOUR, &h->timeout_ms) != 0))
+    if (cfg_read_map(ld, n, path, http_check_keys, HC_NKEYS, h, at) != 0)
         return ld->code;
-    if (f[5].value != NULL &&
-        check_timeout(ld, f[5].value, cfg_join(sub, path, "timeout_ms"), h->timeout_ms) != 0)
+    if (at[HC_TIMEOUT] != NULL &&
+        check_timeout(ld, at[HC_TIMEOUT], cfg_join(sub, path, "timeout_ms"), h->timeout_ms) != 0)
         return ld->code;
-    for (size_t j = 0; j < i; j++)
-        if (strcmp(c->http[j].name, h->name) == 0)
-            return cfg_fail(ld, f[0].value, cfg_join(sub, path, "name"),
-                            "'%s' is also checks.http[%zu]'s name", h->name, j);
-    return 0;
+    return cfg_check_unique(ld, at[HC_NAME], cfg_join(sub, path, "name"), "checks.http", c->http,
+                            sizeof(*c->http), offsetof(struct fo_check_http, name), i);
 }
 
 static int parse_http_checks(struct loader *ld, const yaml_node_t *n)
@@ -300,9 +233,8 @@ static int parse_http_checks(struct loader *ld, const yaml_node_t *n)
     if (count > FO_CONFIG_MAX_CHECKS)
         return cfg_fail(ld, n, "checks.http", "%zu checks: at most %d", count,
                         FO_CONFIG_MAX_CHECKS);
-    c->http = calloc(count > 0 ? count : 1, sizeof(*c->http));
-    if (c->http == NULL)
-        return cfg_no_memory(ld);
+    if ((c->http = cfg_calloc(ld, count, sizeof(*c->http))) == NULL)
+        return ld->code;
     for (size_t i = 0; i < count; i++) {
         c->nhttp = i + 1;
         if (parse_http_check(ld, cfg_node_at(ld, n->data.sequence.items.start[i]), i) != 0)
@@ -311,165 +243,116 @@ static int parse_http_checks(struct loader *ld, const yaml_node_t *n)
     return 0;
 }
 
+enum { CHK_INTERVAL, CHK_TIMEOUT, CHK_DOWN, CHK_UP, CHK_POSTGRES, CHK_REDIS, CHK_HTTP, CHK_NKEYS };
+
+#define CHK_AT(f) CFG_AT(struct fo_config_checks, f)
+static const struct cfg_key checks_keys[CHK_NKEYS] = {
+    [CHK_INTERVAL] = {"interval_ms", CFG_UINT, false, CHK_AT(interval_ms), .min = 100,
+                      .max = MS_HOUR, .dflt = 5000},
+    [CHK_TIMEOUT] = {"timeout_ms", CFG_UINT, false, CHK_AT(timeout_ms), .min = 1, .max = MS_HOUR,
+                     .dflt = 2000},
+    [CHK_DOWN] = {"down_after_ms", CFG_UINT, false, CHK_AT(down_after_ms), .max = MS_DAY,
+                  .dflt = 15000},
+    [CHK_UP] = {"up_after_ms", CFG_UINT, false, CHK_AT(up_after_ms), .max = MS_DAY, .dflt = 10000},
+    [CHK_POSTGRES] = {"postgres", CFG_NODE, false},
+    [CHK_REDIS] = {"redis", CFG_NODE, false},
+    [CHK_HTTP] = {"http", CFG_NODE, false},
+};
+
+/* n NULL: no checks section, the defaults. */
 static int parse_checks(struct loader *ld, const yaml_node_t *n)
 {
     struct fo_config_checks *c = &ld->cfg->checks;
-    struct field f[] = {
-        {"interval_ms", false}, {"timeout_ms", false}, {"down_after_ms", false},
-        {"up_after_ms", false}, {"postgres", false},   {"redis", false},
-        {"http", false},
-    };
+    const yaml_node_t *at[CHK_NKEYS];
 
-    if (cfg_read_map(ld, n, "checks", f, NFIELDS(f)) != 0 ||
-        (f[0].value != NULL &&
-         cfg_get_u32(ld, f[0].value, "checks.interval_ms", 100, MS_HOUR, &c->interval_ms) != 0) ||
-        (f[1].value != NULL &&
-         cfg_get_u32(ld, f[1].value, "checks.timeout_ms", 1, MS_HOUR, &c->timeout_ms) != 0) ||
-        (f[2].value != NULL &&
-         cfg_get_u32(ld, f[2].value, "checks.down_after_ms", 0, MS_DAY, &c->down_after_ms) != 0) ||
-        (f[3].value != NULL &&
-         cfg_get_u32(ld, f[3].value, "checks.up_after_ms", 0, MS_DAY, &c->up_after_ms) != 0))
+    c->postgres_critical = true; /* a site's Postgres being down is its outage */
+    if (cfg_read_map(ld, n, "checks", checks_keys, CHK_NKEYS, c, at) != 0 || n == NULL)
         return ld->code;
-    if (check_timeout(ld, f[1].value != NULL ? f[1].value : f[0].value,
-                      f[1].value != NULL ? "checks.timeout_ms" : "checks.interval_ms",
+    if (check_timeout(ld, at[CHK_TIMEOUT] != NULL ? at[CHK_TIMEOUT] : at[CHK_INTERVAL],
+                      at[CHK_TIMEOUT] != NULL ? "checks.timeout_ms" : "checks.interval_ms",
                       c->timeout_ms) != 0 ||
-        (f[4].value != NULL &&
-         parse_component(ld, f[4].value, "checks.postgres", &c->postgres_critical) != 0) ||
-        (f[5].value != NULL &&
-         parse_component(ld, f[5].value, "checks.redis", &c->redis_critical) != 0) ||
-        (f[6].value != NULL && parse_http_checks(ld, f[6].value) != 0))
+        (at[CHK_POSTGRES] != NULL &&
+         cfg_read_map(ld, at[CHK_POSTGRES], "checks.postgres", component_keys,
+                      NFIELDS(component_keys), &c->postgres_critical, NULL) != 0) ||
+        (at[CHK_REDIS] != NULL &&
+         cfg_read_map(ld, at[CHK_REDIS], "checks.redis", component_keys, NFIELDS(component_keys),
+                      &c->redis_critical, NULL) != 0) ||
+        (at[CHK_HTTP] != NULL && parse_http_checks(ld, at[CHK_HTTP]) != 0))
         return ld->code;
     return 0;
 }
 
-/* ---- health, alertmanager ---------------------------------------------------------- */
+/* ---- health, http, alertmanager ---------------------------------------------------- */
 
-static int parse_health(struct loader *ld, const yaml_node_t *n)
-{
-    struct fo_config_health *h = &ld->cfg->health;
-    struct field f[] = {{"listen", false}, {"max_connections", false}};
-
-    if (cfg_read_map(ld, n, "health", f, NFIELDS(f)) != 0 ||
-        (f[0].value != NULL &&
-         cfg_get_ipv4_port(ld, f[0].value, "health.listen",
-                           "the health listener listens on a.b.c.d:port", &h->listen) != 0) ||
-        (f[1].value != NULL &&
-         cfg_get_u32(ld, f[1].value, "health.max_connections", 1, 65536, &h->max_connections) != 0))
-        return ld->code;
-    return 0;
-}
-
-static int set_default(struct loader *ld, char **out, const char *dflt)
-{
-    if (*out == NULL && (*out = strdup(dflt)) == NULL)
-        return cfg_no_memory(ld);
-    return 0;
-}
+static const struct cfg_key health_keys[] = {
+    {"listen", CFG_ADDR, false, CFG_AT(struct fo_config_health, listen),
+     .why = "the health listener listens on a.b.c.d:port"},
+    {"max_connections", CFG_UINT, false, CFG_AT(struct fo_config_health, max_connections), .min = 1,
+     .max = 65536, .dflt = 64},
+};
 
 /* Local, not in the digest: where this node serves /metrics, /v1/status, /v1/primary and
  * the webhooks. The section's presence turns the listener on; loopback by default. */
+static const struct cfg_key http_keys[] = {
+    {"listen", CFG_ADDR, false, CFG_AT(struct fo_config_http, listen),
+     .why = "the HTTP API listens on a.b.c.d:port", .dflt_str = "127.0.0.1:7601"},
+    {"max_connections", CFG_UINT, false, CFG_AT(struct fo_config_http, max_connections), .min = 1,
+     .max = 65536, .dflt = 64},
+    {"timeout_ms", CFG_UINT, false, CFG_AT(struct fo_config_http, timeout_ms), .min = 1000,
+     .max = MS_HOUR, .dflt = 5000},
+};
+
 int cfg_parse_http(struct loader *ld, const yaml_node_t *n)
 {
-    struct fo_config_http *h = &ld->cfg->http;
-    struct field f[] = {{"listen", false}, {"max_connections", false}, {"timeout_ms", false}};
-
-    h->max_connections = 64;
-    h->timeout_ms = 5000;
-    if (cfg_read_map(ld, n, "http", f, NFIELDS(f)) != 0 ||
-        (f[0].value != NULL &&
-         cfg_get_ipv4_port(ld, f[0].value, "http.listen", "the HTTP API listens on a.b.c.d:port",
-                           &h->listen) != 0) ||
-        (f[1].value != NULL &&
-         cfg_get_u32(ld, f[1].value, "http.max_connections", 1, 65536, &h->max_connections) != 0) ||
-        (f[2].value != NULL &&
-         cfg_get_u32(ld, f[2].value, "http.timeout_ms", 1000, MS_HOUR, &h->timeout_ms) != 0) ||
-        set_default(ld, &h->listen, "127.0.0.1:7601") != 0)
-        return ld->code;
-    return 0;
+    return cfg_read_map(ld, n, "http", http_keys, NFIELDS(http_keys), &ld->cfg->http, NULL);
 }
 
+enum { AM_REGION_LABEL, AM_COMPONENT_LABEL, AM_OBSERVER, AM_NKEYS };
+
+#define AM_AT(f) CFG_AT(struct fo_config_alertmanager, f)
+static const struct cfg_key alertmanager_keys[AM_NKEYS] = {
+    [AM_REGION_LABEL] = {"region_label", CFG_LABEL, false, AM_AT(region_label),
+                         .dflt_str = "region"},
+    [AM_COMPONENT_LABEL] = {"component_label", CFG_LABEL, false, AM_AT(component_label),
+                            .dflt_str = "component"},
+    [AM_OBSERVER] = {"observer", CFG_NAME, false, AM_AT(observer), .dflt_str = "alertmanager"},
+};
+
+/* n NULL: no alertmanager section, the defaults (and no feed needed). */
 static int parse_alertmanager(struct loader *ld, const yaml_node_t *n)
 {
     struct fo_config_alertmanager *a = &ld->cfg->alertmanager;
-    struct field f[] = {{"region_label", false}, {"component_label", false}, {"observer", false}};
+    const yaml_node_t *at[AM_NKEYS];
 
-    if (cfg_read_map(ld, n, "alertmanager", f, NFIELDS(f)) != 0 ||
-        (f[0].value != NULL &&
-         get_label(ld, f[0].value, "alertmanager.region_label", &a->region_label) != 0) ||
-        (f[1].value != NULL &&
-         get_label(ld, f[1].value, "alertmanager.component_label", &a->component_label) != 0) ||
-        (f[2].value != NULL &&
-         cfg_get_name(ld, f[2].value, "alertmanager.observer", &a->observer) != 0) ||
-        set_default(ld, &a->observer, "alertmanager") != 0)
+    if (cfg_read_map(ld, n, "alertmanager", alertmanager_keys, AM_NKEYS, a, at) != 0 || n == NULL)
         return ld->code;
     /* Its alerts are reports of one observer: the feed of that name says how the webhook
      * authenticates (its token) and whether those reports count in the quorum. */
-    if (feed_by_name(ld->cfg, a->observer) == NULL)
-        return cfg_fail(ld, f[2].value != NULL ? f[2].value : n, "alertmanager.observer",
-                        "'%s' is not one of feeds (its token authenticates the webhook, its "
-                        "count_in_quorum says whether alerts are evidence)",
-                        a->observer);
-    return 0;
+    for (size_t i = 0; i < ld->cfg->nfeeds; i++)
+        if (strcmp(ld->cfg->feeds[i].name, a->observer) == 0)
+            return 0;
+    return cfg_fail(ld, at[AM_OBSERVER] != NULL ? at[AM_OBSERVER] : n, "alertmanager.observer",
+                    "'%s' is not one of feeds (its token authenticates the webhook, its "
+                    "count_in_quorum says whether alerts are evidence)",
+                    a->observer);
 }
 
 /* ---- the sections together --------------------------------------------------------- */
-
-static void set_defaults(struct fo_config *cfg)
-{
-    cfg->decision = (struct fo_config_decision){
-        .automatic = true,
-        .quorum = (uint32_t)(cfg->npeers / 2 + 1),
-        .failover_after_ms = 30000,
-        .max_lag_bytes = 16u * 1024u * 1024u,
-        .max_lag_ms = MS_HOUR,
-        .cooldown_ms = 600000,
-        .self_fence_after_ms = 10000,
-        .clock_margin_ms = 2000,
-    };
-    cfg->checks.interval_ms = 5000;
-    cfg->checks.timeout_ms = 2000;
-    cfg->checks.down_after_ms = 15000;
-    cfg->checks.up_after_ms = 10000;
-    cfg->checks.postgres_critical = true;
-    cfg->checks.redis_critical = false;
-    cfg->health.max_connections = 64;
-}
 
 int cfg_parse_policy(struct loader *ld, const yaml_node_t *decision, const yaml_node_t *checks,
                      const yaml_node_t *feeds, const yaml_node_t *health,
                      const yaml_node_t *alertmanager)
 {
-    struct fo_config_alertmanager *a = &ld->cfg->alertmanager;
-
-    set_defaults(ld->cfg);
-    if ((feeds != NULL && parse_feeds(ld, feeds) != 0) ||
-        (decision != NULL && parse_decision(ld, decision) != 0) ||
-        (checks != NULL && parse_checks(ld, checks) != 0) ||
-        (health != NULL && parse_health(ld, health) != 0) ||
-        (alertmanager != NULL && parse_alertmanager(ld, alertmanager) != 0))
-        return ld->code;
-    if (set_default(ld, &a->region_label, "region") != 0 ||
-        set_default(ld, &a->component_label, "component") != 0 ||
-        set_default(ld, &a->observer, "alertmanager") != 0)
+    if ((feeds != NULL && parse_feeds(ld, feeds) != 0) || parse_decision(ld, decision) != 0 ||
+        parse_checks(ld, checks) != 0 ||
+        cfg_read_map(ld, health, "health", health_keys, NFIELDS(health_keys), &ld->cfg->health,
+                     NULL) != 0 ||
+        parse_alertmanager(ld, alertmanager) != 0)
         return ld->code;
     return 0;
 }
 
 /* ---- digest ------------------------------------------------------------------------ */
-
-static int cmp_check(const void *a, const void *b)
-{
-    const struct fo_check_http *x = *(const struct fo_check_http *const *)a;
-    const struct fo_check_http *y = *(const struct fo_check_http *const *)b;
-    return strcmp(x->name, y->name);
-}
-
-static int cmp_feed(const void *a, const void *b)
-{
-    const struct fo_feed *x = *(const struct fo_feed *const *)a;
-    const struct fo_feed *y = *(const struct fo_feed *const *)b;
-    return strcmp(x->name, y->name);
-}
 
 /* What every node must agree on to decide alike: every decision value; which checks are
  * critical (a region's verdict depends on them); the feeds and whether they count; the
@@ -498,7 +381,7 @@ void cfg_put_policy(struct hasher *h, const struct fo_config *cfg)
     for (size_t i = 0; i < cfg->checks.nhttp; i++)
         if (cfg->checks.http[i].critical)
             checks[ncrit++] = &cfg->checks.http[i];
-    qsort(checks, ncrit, sizeof(checks[0]), cmp_check);
+    cfg_sort_by_name((const void **)checks, ncrit);
     cfg_put_u64(h, ncrit);
     for (size_t i = 0; i < ncrit; i++) {
         cfg_put_str(h, checks[i]->name);
@@ -508,7 +391,7 @@ void cfg_put_policy(struct hasher *h, const struct fo_config *cfg)
     cfg_put_str(h, "feeds");
     for (size_t i = 0; i < cfg->nfeeds; i++)
         feeds[i] = &cfg->feeds[i];
-    qsort(feeds, cfg->nfeeds, sizeof(feeds[0]), cmp_feed);
+    cfg_sort_by_name((const void **)feeds, cfg->nfeeds);
     cfg_put_u64(h, cfg->nfeeds);
     for (size_t i = 0; i < cfg->nfeeds; i++) {
         cfg_put_str(h, feeds[i]->name);

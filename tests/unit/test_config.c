@@ -326,6 +326,38 @@ static void test_plan(void **state)
     assert_int_equal(cfg.plan.steps[1].target, FO_TARGET_TO);
     assert_false(cfg.plan.steps[1].continue_on_failure);
     assert_string_equal(cfg.plan.steps[2].action, "redis.promote");
+    /* the built-in steps take a written step's defaults where they set nothing else */
+    for (size_t i = 0; i < cfg.plan.nsteps; i++) {
+        assert_int_equal(cfg.plan.steps[i].attempts, 3);
+        assert_int_equal(cfg.plan.steps[i].backoff_ms, 2000);
+        assert_int_equal(cfg.plan.steps[i].group, 0);
+        assert_int_equal(cfg.plan.steps[i].nparams, 0);
+        assert_int_equal(cfg.plan.steps[i].line, 0);
+    }
+    assert_int_equal(cfg.plan.steps[0].timeout_ms, 15000);
+    assert_int_equal(cfg.plan.steps[1].timeout_ms, 90000);
+    assert_int_equal(cfg.plan.steps[2].timeout_ms, 30000);
+    fo_config_free(&cfg);
+
+    /* a written step's defaults; an enum may be quoted */
+    text = patch(BASE, LAST,
+                 LAST "plan:\n  steps:\n    - {name: a, action: x.y}\n"
+                      "    - {name: b, action: x.z, target: 'from', on_failure: \"abort\"}\n");
+    assert_int_equal(load_text(text, &cfg, &err), 0);
+    free(text);
+    assert_int_equal(cfg.plan.rto_target_ms, 7200000);
+    st = fo_plan_step_find(&cfg.plan, "a");
+    assert_non_null(st);
+    assert_int_equal(st->target, FO_TARGET_NONE);
+    assert_int_equal(st->timeout_ms, 60000);
+    assert_int_equal(st->attempts, 3);
+    assert_int_equal(st->backoff_ms, 2000);
+    assert_false(st->continue_on_failure);
+    assert_int_equal(st->group, 0);
+    assert_int_equal(st->nparams, 0);
+    st = fo_plan_step_find(&cfg.plan, "b");
+    assert_int_equal(st->target, FO_TARGET_FROM);
+    assert_false(st->continue_on_failure);
     fo_config_free(&cfg);
 
     text = patch(BASE, LAST,
@@ -358,6 +390,8 @@ static void test_defaults(void **state)
 {
     struct fo_config cfg;
     const struct fo_site *s;
+    struct fo_error err = {0};
+    char *text;
     (void)state;
 
     load_sample("single-node.yaml", &cfg);
@@ -407,6 +441,15 @@ static void test_defaults(void **state)
     assert_string_equal(cfg.alertmanager.region_label, "region");
     assert_string_equal(cfg.alertmanager.component_label, "component");
     assert_string_equal(cfg.alertmanager.observer, "alertmanager");
+    fo_config_free(&cfg);
+
+    /* a component written without critical keeps its default; one with it, the value */
+    text = patch(BASE, LAST, LAST "checks: {postgres: {}, redis: {critical: true}}\n");
+    assert_int_equal(load_text(text, &cfg, &err), 0);
+    free(text);
+    assert_true(cfg.checks.postgres_critical);
+    assert_true(cfg.checks.redis_critical);
+    assert_int_equal(cfg.checks.interval_ms, 5000);
     fo_config_free(&cfg);
 }
 
@@ -693,6 +736,16 @@ static const struct error_row {
      "node.yaml:51: plan.steps[0].target: 'there' is not none, from or to"},
     {LAST, LAST "plan: {steps: [{name: a, action: x.y, on_failure: maybe}]}\n", FO_CONFIG_EINVALID,
      "node.yaml:51: plan.steps[0].on_failure: 'maybe' is not abort or continue"},
+    {LAST, LAST "plan: {steps: [{name: a, action: x.y, target: [to]}]}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: plan.steps[0].target: expected a scalar, found a list"},
+    {LAST, LAST "plan: {steps: [{name: a, action: x.y, target: ~}]}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: plan.steps[0].target: has no value"},
+    {LAST, LAST "plan: {steps: [{name: a, action: x.y, params: {k: 1, k: 2}}]}\n",
+     FO_CONFIG_EINVALID, "node.yaml:51: plan.steps[0].params.k: duplicate parameter"},
+    {LAST, LAST "plan: {steps: [{name: a, action: " NAME65 "}]}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: plan.steps[0].action: is longer than 64 bytes"},
+    {LAST, LAST "plan: {steps: [{name: a, action: x.y}], steps: []}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: plan.steps: duplicate key (first on line 51)"},
     {LAST, LAST "plan: {steps: [{name: a, action: x.y}, {name: a, action: x.z}]}\n",
      FO_CONFIG_EINVALID, "node.yaml:51: plan.steps[1]: step name 'a' is used twice"},
     {LAST, LAST "plan: {steps: [{name: a, action: x.y, attempts: 0}]}\n", FO_CONFIG_EINVALID,
