@@ -318,6 +318,13 @@ static void apply_step(struct fo_fsm *f, const struct fo_cmd_step *c)
                fo_enum_name(fo_step_state_names, c->state));
         return;
     }
+    /* The executor decides by the outcome: one that contradicts the state is a bug. */
+    if (!fo_step_outcome_fits(c->state, c->outcome)) {
+        reject(f, FO_FSM_REJECTED, "step %s: outcome %s does not fit state %s", st->name,
+               fo_enum_name(fo_step_outcome_names, c->outcome),
+               fo_enum_name(fo_step_state_names, c->state));
+        return;
+    }
     if (c->state == FO_STEP_RUNNING) {
         st->started_ms = c->at_ms;
         st->ended_ms = 0;
@@ -329,6 +336,7 @@ static void apply_step(struct fo_fsm *f, const struct fo_cmd_step *c)
         st->ended_ms = c->at_ms;
     }
     st->state = c->state;
+    st->outcome = c->outcome; /* running: NONE, the new attempt's outcome is not known */
     /* The last error stays visible while the step is retried; success clears it. */
     if (c->error != NULL || c->state == FO_STEP_DONE)
         replace_str(&st->error, c->error);

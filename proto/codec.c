@@ -364,14 +364,16 @@ static void mkpath(char *dst, size_t n, const char *fmt, ...)
 }
 
 static enum fo_proto_code decode_obj(const struct fo_schema *s, const msgpack_object *map,
-                                     void *obj, const char *path, bool envelope,
+                                     void *obj, const char *path, bool envelope, unsigned version,
                                      struct fo_proto_error *err);
 
 #define MEMBER(obj, off, T)  ((T *)((char *)(obj) + (off)))
 #define CMEMBER(obj, off, T) ((const T *)((const char *)(obj) + (off)))
 
+/* version: the frame's "v"; nested objects obey the same field set. */
 static enum fo_proto_code decode_field(const struct fo_field *f, const msgpack_object *v, void *obj,
-                                       const char *path, struct fo_proto_error *err)
+                                       const char *path, unsigned version,
+                                       struct fo_proto_error *err)
 {
     char sub[PATH_MAX_LEN];
     enum fo_proto_code rc;
@@ -429,7 +431,7 @@ static enum fo_proto_code decode_field(const struct fo_field *f, const msgpack_o
             return fo_proto_fail(err, FO_PROTO_ENOMEM, "%s: out of memory", path);
         /* Store first so that a failure below is released by the caller's free. */
         *MEMBER(obj, f->off, void *) = child;
-        return decode_obj(f->sub, v, child, path, false, err);
+        return decode_obj(f->sub, v, child, path, false, version, err);
     }
 
     case FO_FIELD_KV: {
@@ -490,7 +492,7 @@ static enum fo_proto_code decode_field(const struct fo_field *f, const msgpack_o
             } else if (e->type != MSGPACK_OBJECT_MAP) {
                 rc = fo_proto_fail(err, FO_PROTO_EFIELDTYPE, "%s: expected a map", sub);
             } else {
-                rc = decode_obj(f->sub, e, items + i * elem, sub, false, err);
+                rc = decode_obj(f->sub, e, items + i * elem, sub, false, version, err);
             }
             if (rc != FO_PROTO_OK)
                 return rc;
@@ -502,7 +504,7 @@ static enum fo_proto_code decode_field(const struct fo_field *f, const msgpack_o
 }
 
 static enum fo_proto_code decode_obj(const struct fo_schema *s, const msgpack_object *map,
-                                     void *obj, const char *path, bool envelope,
+                                     void *obj, const char *path, bool envelope, unsigned version,
                                      struct fo_proto_error *err)
 {
     uint64_t seen = 0;
@@ -525,12 +527,16 @@ static enum fo_proto_code decode_obj(const struct fo_schema *s, const msgpack_ob
         if (fi == s->nfields)
             return fo_proto_fail(err, FO_PROTO_EUNKNOWN, "%s: unknown field '%s'", path,
                                  quote(k->via.str.ptr, k->via.str.size, q));
+        /* A field newer than the frame: no encoder of that version wrote it. */
+        if (s->fields[fi].since > version)
+            return fo_proto_fail(err, FO_PROTO_EUNKNOWN, "%s: unknown field '%s' in a v=%u frame",
+                                 path, s->fields[fi].name, version);
         if (seen & (UINT64_C(1) << fi))
             return fo_proto_fail(err, FO_PROTO_EDUP, "%s: field '%s' appears twice", path,
                                  s->fields[fi].name);
         seen |= UINT64_C(1) << fi;
         mkpath(sub, sizeof(sub), "%s.%s", path, s->fields[fi].name);
-        rc = decode_field(&s->fields[fi], v, obj, sub, err);
+        rc = decode_field(&s->fields[fi], v, obj, sub, version, err);
         if (rc != FO_PROTO_OK)
             return rc;
     }
@@ -594,9 +600,11 @@ enum fo_proto_code fo_msg_decode(const struct fo_msg_type *types, size_t ntypes,
         rc = fo_proto_fail(err, FO_PROTO_EMISSING, "missing version field 'v'");
         goto out;
     }
-    if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 != FO_PROTO_VERSION) {
+    if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 < FO_PROTO_VERSION_MIN ||
+        v->via.u64 > FO_PROTO_VERSION) {
         rc = fo_proto_fail(err, FO_PROTO_EVERSION,
-                           "unsupported format version (this node speaks v=%d)", FO_PROTO_VERSION);
+                           "unsupported format version (this node speaks v=%d to v=%d)",
+                           FO_PROTO_VERSION_MIN, FO_PROTO_VERSION);
         goto out;
     }
     if (t == NULL) {
@@ -615,7 +623,7 @@ enum fo_proto_code fo_msg_decode(const struct fo_msg_type *types, size_t ntypes,
                            quote(t->via.str.ptr, t->via.str.size, q));
         goto out;
     }
-    rc = decode_obj(type->schema, root, obj, type->t, true, err);
+    rc = decode_obj(type->schema, root, obj, type->t, true, (unsigned)v->via.u64, err);
     if (rc != FO_PROTO_OK)
         fo_schema_free(type->schema, obj);
     else
@@ -746,6 +754,32 @@ static size_t count_present(const struct fo_schema *s, const void *obj)
     return n;
 }
 
+/* The lowest format version that carries obj: the newest field it writes, nested ones
+ * included (codec.h, "Versions"). */
+static unsigned msg_version(const struct fo_schema *s, const void *obj)
+{
+    unsigned v = FO_PROTO_VERSION_MIN;
+    for (size_t i = 0; i < s->nfields; i++) {
+        const struct fo_field *f = &s->fields[i];
+        unsigned sub = FO_PROTO_VERSION_MIN;
+        if (!field_present(f, obj))
+            continue;
+        if (f->kind == FO_FIELD_PTR && *CMEMBER(obj, f->off, void *) != NULL) {
+            sub = msg_version(f->sub, *CMEMBER(obj, f->off, void *));
+        } else if (f->kind == FO_FIELD_ARR) {
+            size_t n = *CMEMBER(obj, f->count_off, size_t);
+            const char *items = *CMEMBER(obj, f->off, char *);
+            for (size_t k = 0; k < n; k++) {
+                unsigned e = msg_version(f->sub, items + k * f->sub->size);
+                sub = e > sub ? e : sub;
+            }
+        }
+        v = f->since > v ? f->since : v;
+        v = sub > v ? sub : v;
+    }
+    return v;
+}
+
 int fo_schema_pack(const struct fo_schema *s, const void *obj, msgpack_packer *pk)
 {
     if (msgpack_pack_map(pk, count_present(s, obj)) != 0)
@@ -774,7 +808,7 @@ enum fo_proto_code fo_msg_encode(const struct fo_msg_type *type, const void *obj
     if (rc == 0)
         rc = pack_cstr(&pk, "v");
     if (rc == 0)
-        rc = msgpack_pack_int(&pk, FO_PROTO_VERSION);
+        rc = msgpack_pack_int(&pk, (int)msg_version(s, obj));
     if (rc == 0)
         rc = pack_cstr(&pk, "t");
     if (rc == 0)

@@ -6,13 +6,14 @@
  * fo_field); the same table drives encoding, decoding, validation and freeing, so every
  * message gets the same strictness:
  *
- *   - the outer object must be a map with string keys, "v" == FO_PROTO_VERSION and a
- *     "t" known to the caller's family of messages;
+ *   - the outer object must be a map with string keys, a "v" this node speaks (see
+ *     "Versions" below) and a "t" known to the caller's family of messages;
  *   - every required field present, every field of the declared wire type, strings
  *     within their byte limit, free of NUL bytes and valid UTF-8, arrays within their
  *     count limit, enum strings from their table;
  *   - unknown fields and duplicate fields are REJECTED: the wire format only changes
- *     with a new "v", so an unexpected key is a bug or an attack, never a feature;
+ *     with a new "v", so an unexpected key is a bug or an attack, never a feature (a
+ *     field newer than the frame's "v" is unknown too);
  *   - no trailing bytes after the message, nesting at most FO_PROTO_MAX_DEPTH deep.
  *
  * Errors are values: a code and a message that names the field by its path, e.g.
@@ -33,7 +34,28 @@
 
 #include <msgpack.h>
 
-#define FO_PROTO_VERSION 1
+/*
+ * Versions. "v" is the format version of the frame's field set. The rules:
+ *
+ *   - A new version only ADDS fields, and every added field is FO_F_OPTIONAL with its
+ *     zero value meaning "not recorded" — so a struct decoded from an older frame is a
+ *     valid struct of the new version. Removing a field or changing a field's type or
+ *     meaning is not a version bump: it is a new message type.
+ *   - Each field records the version that introduced it (fo_field.since; 0 = v1).
+ *   - A decoder accepts every v from FO_PROTO_VERSION_MIN to FO_PROTO_VERSION; a frame
+ *     of version v may only carry fields whose since <= v (a newer one is "unknown").
+ *   - An encoder stamps the LOWEST version that can carry the message: the largest since
+ *     among the fields it writes, nested ones included. A message that uses no newer
+ *     field is byte for byte what the older version wrote, so older nodes and tools keep
+ *     reading it; one that does is refused by them (bad_version), and a Raft node skips
+ *     an entry it cannot decode — so every node of a cluster runs the new version before
+ *     any of them writes a newer field: upgrade every node, then operate.
+ *
+ * History: v1 — the first format. v2 — step.outcome (struct fo_cmd_step) and the
+ * journal's steps[].outcome (struct fo_step): a typed step outcome (proto/state.h).
+ */
+#define FO_PROTO_VERSION     2
+#define FO_PROTO_VERSION_MIN 1
 
 /* Containers deeper than this are rejected before msgpack-c sees them. Our deepest
  * message (snapshot -> history[] -> steps[] -> step) needs 4 levels. */
@@ -131,6 +153,7 @@ struct fo_field {
     const struct fo_schema *sub; /* PTR/ARR */
     const char *const *names;    /* ENUM: NULL-terminated table of wire names */
     uint32_t str_max;            /* STRS/KV: max bytes of each string */
+    uint32_t since;              /* the format version that added the field; 0 = v1 */
 };
 
 struct fo_schema {
@@ -177,6 +200,11 @@ struct fo_schema {
     {                                                                                              \
 #m, FO_FIELD_KV, (fl), offsetof(T, m), offsetof(T, n), (mx), NULL, NULL, (smx)             \
     }
+/* A field added by format version v (> 1): must be FO_F_OPTIONAL (see "Versions"). */
+#define FO_ENUM_SINCE(T, m, fl, nm, v)                                                             \
+    {                                                                                              \
+#m, FO_FIELD_ENUM, (fl), offsetof(T, m), 0, 0, NULL, (nm), 0, (v)                          \
+    }
 #define FO_SCHEMA(T, tbl)                                                                          \
     {                                                                                              \
 #T, sizeof(T), (tbl), sizeof(tbl) / sizeof((tbl)[0])                                       \
@@ -207,7 +235,8 @@ struct fo_msg_type {
 
 /*
  * Encode obj (described by type->schema) as one frame: 4-byte big-endian length, then
- * the map {"v", "t", fields in table order}. Deterministic: the same struct always
+ * the map {"v", "t", fields in table order}; "v" is the lowest version that carries
+ * every field written (see "Versions"). Deterministic: the same struct always
  * gives the same bytes (golden vectors rely on it). out is owned by the caller.
  * Fails only with FO_PROTO_ENOMEM, or FO_PROTO_EVALUE if an enum member is out of range.
  */

@@ -54,6 +54,7 @@ static const struct fo_field step_fields[] = {
     FO_U64(struct fo_cmd_step, at_ms, 0),
     FO_STR(struct fo_cmd_step, error, OPT, FO_TEXT_MAX),
     FO_STR(struct fo_cmd_step, leader, OPT, FO_NAME_MAX),
+    FO_ENUM_SINCE(struct fo_cmd_step, outcome, OPT, fo_step_outcome_names, 2),
 };
 
 static const struct fo_field op_end_fields[] = {

@@ -74,6 +74,7 @@ struct fo_cmd_step {
     uint64_t at_ms;
     char *error;  /* optional */
     char *leader; /* optional: the node running it */
+    int outcome;  /* optional, v2: enum fo_step_outcome; must fit state */
 };
 
 struct fo_cmd_op_end {

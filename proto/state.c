@@ -9,8 +9,35 @@ const char *const fo_status_names[] = {"unknown", "up", "down", NULL};
 const char *const fo_lease_what_names[] = {"expired", "fenced", NULL};
 const char *const fo_op_kind_names[] = {"auto", "manual", "switchover", "drill", NULL};
 const char *const fo_step_state_names[] = {"pending", "running", "done", "failed", "skipped", NULL};
+const char *const fo_step_outcome_names[] = {"none",
+                                             "done",
+                                             "skipped",
+                                             "skipped_no_component",
+                                             "skipped_not_repeated",
+                                             "failed_retryable",
+                                             "refused",
+                                             NULL};
 const char *const fo_op_result_names[] = {"running", "succeeded", "failed", "aborted", NULL};
 const char *const fo_mode_names[] = {"auto", "paused", NULL};
+
+bool fo_step_outcome_fits(int state, int outcome)
+{
+    switch (outcome) {
+    case FO_STEP_OUTCOME_NONE:
+        return true;
+    case FO_STEP_OUTCOME_DONE:
+        return state == FO_STEP_DONE;
+    case FO_STEP_OUTCOME_SKIPPED:
+    case FO_STEP_OUTCOME_SKIPPED_NO_COMPONENT:
+    case FO_STEP_OUTCOME_SKIPPED_NOT_REPEATED:
+        return state == FO_STEP_SKIPPED;
+    case FO_STEP_OUTCOME_FAILED_RETRYABLE:
+    case FO_STEP_OUTCOME_REFUSED:
+        return state == FO_STEP_FAILED;
+    default:
+        return false;
+    }
+}
 
 #define NAME (FO_F_REQUIRED | FO_F_NONEMPTY)
 #define OPT  FO_F_OPTIONAL
@@ -33,6 +60,7 @@ static const struct fo_field step_fields[] = {
     FO_U64(struct fo_step, ended_ms, OPT),
     FO_STR(struct fo_step, error, OPT, FO_TEXT_MAX),
     FO_STR(struct fo_step, leader, OPT, FO_NAME_MAX),
+    FO_ENUM_SINCE(struct fo_step, outcome, OPT, fo_step_outcome_names, 2),
 };
 const struct fo_schema fo_step_schema = FO_SCHEMA(struct fo_step, step_fields);
 

@@ -52,6 +52,32 @@ enum fo_step_state {
 };
 extern const char *const fo_step_state_names[];
 
+/*
+ * How a step's latest attempt ended, as a type: the executor decides retry, skip and
+ * abort by this code alone; the step's error text is for people. Format v2 (codec.h,
+ * "Versions"); a v1 journal entry has NONE. Each finished state has its own codes:
+ *   done    <- DONE
+ *   skipped <- SKIPPED, SKIPPED_NO_COMPONENT, SKIPPED_NOT_REPEATED
+ *   failed  <- FAILED_RETRYABLE, REFUSED
+ * pending and running have NONE. Wire: "none", "done", "skipped",
+ * "skipped_no_component", "skipped_not_repeated", "failed_retryable", "refused".
+ */
+enum fo_step_outcome {
+    FO_STEP_OUTCOME_NONE = 0,             /* not finished, or recorded before v2 */
+    FO_STEP_OUTCOME_DONE,                 /* the target is as asked */
+    FO_STEP_OUTCOME_SKIPPED,              /* the action found nothing to do (FO_ACTION_SKIPPED) */
+    FO_STEP_OUTCOME_SKIPPED_NO_COMPONENT, /* the target site has no such component (no Redis) */
+    FO_STEP_OUTCOME_SKIPPED_NOT_REPEATED, /* at-most-once step of unknown outcome after a
+                                             leader change: not sent again */
+    FO_STEP_OUTCOME_FAILED_RETRYABLE,     /* it did not happen; another attempt may work */
+    FO_STEP_OUTCOME_REFUSED,              /* it must not or cannot happen: never retried */
+};
+extern const char *const fo_step_outcome_names[];
+
+/* True when outcome may end a step in state (the table above); NONE fits every state, so
+ * that v1 entries still apply. */
+bool fo_step_outcome_fits(int state, int outcome);
+
 /* How an operation ended. Wire: "running", "succeeded", "failed", "aborted". */
 enum fo_op_result {
     FO_RESULT_RUNNING = 0,
@@ -93,6 +119,7 @@ struct fo_step {
     uint64_t ended_ms;   /* optional */
     char *error;         /* optional: the last error */
     char *leader;        /* optional: the node that ran the latest attempt */
+    int outcome;         /* optional, v2: enum fo_step_outcome of the latest attempt */
 };
 
 /* A failover / switchover / drill, in flight or finished. */

@@ -16,7 +16,7 @@
 #include "proto/codec.h" /* struct fo_kv */
 
 /* Whose resources a step acts on; their connection parameters are merged into the
- * step's own (see fo_plan_params in executor.h). */
+ * step's own (see fo_plan_params in run/plan_params.h). */
 enum fo_plan_target {
     FO_TARGET_NONE = 0, /* only the step's own parameters */
     FO_TARGET_FROM,     /* the site that was primary (fence it) */

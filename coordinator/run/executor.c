@@ -20,8 +20,7 @@
 /* A rejected or unknown proposal is retried after this, not in a tight loop. */
 #define RETRY_PROPOSAL_MS 500
 /* Parameters a step may pass to its action: its own plus a site's. */
-#define MAX_PARAMS     64
-#define REFUSED_PREFIX "refused: "
+#define MAX_PARAMS 64
 
 struct fo_executor_work {
     uv_work_t work;
@@ -72,143 +71,6 @@ static void kv_free(struct fo_kv *kv, size_t n)
         free(kv[i].value);
     }
     free(kv);
-}
-
-/* ---- parameters ------------------------------------------------------------------- */
-
-static bool has_key(const struct fo_kv *kv, size_t n, const char *key)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(kv[i].key, key) == 0)
-            return true;
-    return false;
-}
-
-/* Append key=value unless the step set key itself. Returns -1 when out is full. */
-static int add(struct fo_kv *out, size_t *n, size_t cap, const char *key, const char *value)
-{
-    if (value == NULL || has_key(out, *n, key))
-        return 0;
-    if (*n == cap)
-        return -1;
-    out[*n].key = strdup(key);
-    out[*n].value = strdup(value);
-    if (out[*n].key == NULL || out[*n].value == NULL) {
-        free(out[*n].key);
-        free(out[*n].value);
-        return -1;
-    }
-    (*n)++;
-    return 0;
-}
-
-static int add_port(struct fo_kv *out, size_t *n, size_t cap, unsigned port)
-{
-    char p[8];
-    snprintf(p, sizeof(p), "%u", port);
-    return add(out, n, cap, "port", p);
-}
-
-int fo_plan_params(const struct fo_config *cfg, const struct fo_plan_step *step,
-                   const char *site_name, struct fo_kv *out, size_t cap, char *msg, size_t msgcap)
-{
-    const struct fo_site *site = site_name != NULL ? fo_config_site(cfg, site_name) : NULL;
-    size_t n = 0;
-    int rc = 0;
-
-    for (size_t i = 0; i < step->nparams && rc == 0; i++)
-        rc = add(out, &n, cap, step->params[i].key, step->params[i].value);
-    if (rc == 0 && site_name != NULL && site == NULL) {
-        snprintf(msg, msgcap, "site '%s' is not in this node's configuration", site_name);
-        rc = -2;
-    }
-    if (rc == 0 && site != NULL && strncmp(step->action, "postgres.", 9) == 0) {
-        const struct fo_site_postgres *pg = site->postgres;
-        if (pg == NULL) {
-            snprintf(msg, msgcap, "site %s has no postgres", site->name);
-            rc = -2;
-        } else if (add(out, &n, cap, "host", pg->host) != 0 || add_port(out, &n, cap, pg->port) ||
-                   add(out, &n, cap, "dbname", pg->dbname) != 0 ||
-                   add(out, &n, cap, "user", pg->user) != 0 ||
-                   add(out, &n, cap, "password_file", pg->password_file) != 0) {
-            rc = -1;
-        }
-    } else if (rc == 0 && site != NULL && strncmp(step->action, "redis.", 6) == 0) {
-        const struct fo_site_redis *rd = site->redis;
-        if (rd == NULL) {
-            snprintf(msg, msgcap, "site %s has no redis", site->name);
-            rc = -2;
-        } else if (add(out, &n, cap, "host", rd->host) != 0 || add_port(out, &n, cap, rd->port) ||
-                   add(out, &n, cap, "password_file", rd->password_file) != 0) {
-            rc = -1;
-        }
-    } else if (rc == 0 && site != NULL && strcmp(step->action, "vercel.env") == 0) {
-        for (size_t i = 0; i < site->nvercel_env && rc == 0; i++) {
-            const struct fo_env_var *v = &site->vercel_env[i];
-            char key[FO_NAME_MAX + 16];
-            snprintf(key, sizeof(key), "%s%s", v->value_file != NULL ? "env_file." : "env.",
-                     v->name);
-            rc = add(out, &n, cap, key, v->value_file != NULL ? v->value_file : v->value);
-        }
-    } else if (rc == 0 && site != NULL && strcmp(step->action, "cloudflare.dns") == 0) {
-        if (site->dns_origin == NULL && !has_key(out, n, "content")) {
-            snprintf(msg, msgcap, "site %s has no dns_origin", site->name);
-            rc = -2;
-        } else {
-            rc = add(out, &n, cap, "content", site->dns_origin);
-        }
-    }
-    if (rc == -1)
-        snprintf(msg, msgcap, "step %s: too many parameters or out of memory", step->name);
-    if (rc != 0) {
-        for (size_t i = 0; i < n; i++) {
-            free(out[i].key);
-            free(out[i].value);
-        }
-        return -1;
-    }
-    return (int)n;
-}
-
-int fo_plan_catch_up_params(const struct fo_config *cfg, const char *action, const char *from_site,
-                            struct fo_kv *out, size_t n, size_t cap)
-{
-    const struct fo_site *site = fo_config_site(cfg, from_site);
-    const size_t n0 = n;
-    char port[8];
-
-    if (site == NULL)
-        return (int)n;
-    if (strcmp(action, "postgres.promote") == 0 && site->postgres != NULL) {
-        const struct fo_site_postgres *pg = site->postgres;
-        snprintf(port, sizeof(port), "%u", (unsigned)pg->port);
-        if (add(out, &n, cap, "catch_up_host", pg->host) != 0 ||
-            add(out, &n, cap, "catch_up_port", port) != 0 ||
-            add(out, &n, cap, "catch_up_dbname", pg->dbname) != 0 ||
-            add(out, &n, cap, "catch_up_user", pg->user) != 0 ||
-            add(out, &n, cap, "catch_up_password_file", pg->password_file) != 0)
-            goto full;
-    } else if (strcmp(action, "redis.promote") == 0 && site->redis != NULL) {
-        const struct fo_site_redis *rd = site->redis;
-        snprintf(port, sizeof(port), "%u", (unsigned)rd->port);
-        if (add(out, &n, cap, "catch_up_host", rd->host) != 0 ||
-            add(out, &n, cap, "catch_up_port", port) != 0 ||
-            add(out, &n, cap, "catch_up_password_file", rd->password_file) != 0)
-            goto full;
-    }
-    return (int)n;
-full: /* out keeps what it held; what we added is released */
-    for (size_t i = n0; i < n; i++) {
-        free(out[i].key);
-        free(out[i].value);
-    }
-    return -1;
-}
-
-bool fo_plan_step_required_in_switchover(const char *action)
-{
-    return action != NULL &&
-           (strcmp(action, "postgres.fence") == 0 || strcmp(action, "redis.fence") == 0);
 }
 
 /* ---- the timeline ------------------------------------------------------------------ */
@@ -436,8 +298,9 @@ static int propose(struct fo_executor *ex, int what, uint32_t index, const struc
     return 0;
 }
 
-static int propose_step(struct fo_executor *ex, uint32_t index, int state, uint32_t attempt,
-                        const char *error, uint64_t retry_after_ms)
+/* outcome: enum fo_step_outcome, which the FSM checks against state (NONE for running). */
+static int propose_step(struct fo_executor *ex, uint32_t index, int state, int outcome,
+                        uint32_t attempt, const char *error, uint64_t retry_after_ms)
 {
     struct fo_cmd cmd = {.type = FO_CMD_STEP};
     char err[FO_TEXT_MAX];
@@ -446,6 +309,7 @@ static int propose_step(struct fo_executor *ex, uint32_t index, int state, uint3
     cmd.u.step.epoch = ex->op_epoch;
     cmd.u.step.index = index;
     cmd.u.step.state = state;
+    cmd.u.step.outcome = outcome;
     cmd.u.step.attempt = attempt;
     cmd.u.step.at_ms = wall_ms();
     cmd.u.step.leader = (char *)ex->cfg->self->name;
@@ -484,7 +348,7 @@ static void work_done(uv_work_t *req, int status)
     struct fo_executor_work *w = req->data;
     struct fo_executor *ex = w->ex;
     const char *kind = w->kind;
-    int state;
+    int state, outcome;
     char error[FO_TEXT_MAX + 16];
     const char *err = NULL;
 
@@ -508,12 +372,15 @@ static void work_done(uv_work_t *req, int status)
     switch (w->res.status) {
     case FO_ACTION_DONE:
         state = FO_STEP_DONE;
+        outcome = FO_STEP_OUTCOME_DONE;
         ex->actions_done++;
         break;
     case FO_ACTION_SKIPPED:
         if (w->switchover && fo_plan_step_required_in_switchover(kind)) {
-            /* An old primary we could not fence cannot be drained: no switchover. */
+            /* An old primary we could not fence cannot be drained: no switchover yet; a
+             * later attempt may reach it. */
             state = FO_STEP_FAILED;
+            outcome = FO_STEP_OUTCOME_FAILED_RETRYABLE;
             char detail[sizeof(w->res.detail)]; /* cut at a character boundary: committed */
             snprintf(detail, sizeof(detail), "%s", w->res.detail);
             fo_utf8_cut(detail, 400);
@@ -523,24 +390,30 @@ static void work_done(uv_work_t *req, int status)
             break;
         }
         state = FO_STEP_SKIPPED;
+        outcome = FO_STEP_OUTCOME_SKIPPED;
         err = w->res.detail;
         break;
     case FO_ACTION_REFUSED:
+        /* The "refused: " in the text is for people; the executor reads the outcome. */
         state = FO_STEP_FAILED;
-        snprintf(error, sizeof(error), REFUSED_PREFIX "%s", w->res.detail);
+        outcome = FO_STEP_OUTCOME_REFUSED;
+        snprintf(error, sizeof(error), "refused: %s", w->res.detail);
         err = error;
         ex->actions_failed++;
         break;
-    default:
+    default: /* FO_ACTION_FAILED, or a status no action should give: a retry may help */
         state = FO_STEP_FAILED;
+        outcome = FO_STEP_OUTCOME_FAILED_RETRYABLE;
         err = w->res.detail[0] != '\0' ? w->res.detail : "failed";
         ex->actions_failed++;
         break;
     }
-    fo_log_info("executor.step", "op=%s epoch=%llu step=%u action=%s result=%s detail=\"%s\"",
-                w->op_id, (unsigned long long)w->req.epoch, w->index, kind,
-                fo_enum_name(fo_step_state_names, state), w->res.detail);
-    if (propose_step(ex, w->index, state, 0, err, w->res.retry_after_ms) != 0) {
+    fo_log_info("executor.step",
+                "op=%s epoch=%llu step=%u action=%s result=%s outcome=%s detail=\"%s\"", w->op_id,
+                (unsigned long long)w->req.epoch, w->index, kind,
+                fo_enum_name(fo_step_state_names, state),
+                fo_enum_name(fo_step_outcome_names, outcome), w->res.detail);
+    if (propose_step(ex, w->index, state, outcome, 0, err, w->res.retry_after_ms) != 0) {
         ex->slots[w->index].busy = false;
         ex->slots[w->index].not_before_ms = uv_now(ex->loop) + RETRY_PROPOSAL_MS;
     }
@@ -578,7 +451,7 @@ static void queue_action(struct fo_executor *ex, uint32_t index)
 
     n = ps != NULL
             ? fo_plan_params(ex->cfg, ps, target_site(ps, op), params, MAX_PARAMS, msg, sizeof(msg))
-            : -1;
+            : FO_PLAN_PARAMS_INVALID;
     if (ps == NULL)
         snprintf(msg, sizeof(msg), "step %s is not in this node's plan", st->name);
     if (n >= 0 && op->kind == FO_OP_SWITCHOVER) {
@@ -591,15 +464,17 @@ static void queue_action(struct fo_executor *ex, uint32_t index)
             }
             snprintf(msg, sizeof(msg), "step %s: too many parameters or out of memory", st->name);
         }
-        n = m;
+        n = m < 0 ? FO_PLAN_PARAMS_INVALID : m;
     }
     if (n < 0) {
         /* A site without the component (no Redis in this site) has nothing to do; any
          * other parameter problem is the plan's, and retrying cannot fix it. */
-        bool nothing = strstr(msg, " has no ") != NULL;
+        bool nothing = n == FO_PLAN_PARAMS_NO_COMPONENT;
         char err[300];
-        snprintf(err, sizeof(err), "%s%s", nothing ? "" : REFUSED_PREFIX, msg);
-        if (propose_step(ex, index, nothing ? FO_STEP_SKIPPED : FO_STEP_FAILED, 0, err, 0) != 0)
+        snprintf(err, sizeof(err), "%s%s", nothing ? "" : "refused: ", msg);
+        if (propose_step(ex, index, nothing ? FO_STEP_SKIPPED : FO_STEP_FAILED,
+                         nothing ? FO_STEP_OUTCOME_SKIPPED_NO_COMPONENT : FO_STEP_OUTCOME_REFUSED,
+                         0, err, 0) != 0)
             ex->slots[index].busy = false;
         return;
     }
@@ -688,7 +563,9 @@ static enum progress step_progress(struct fo_executor *ex, const struct fo_opera
         return ABORT;
     }
     if (st->state == FO_STEP_FAILED) {
-        bool refused = st->error != NULL && strncmp(st->error, REFUSED_PREFIX, 9) == 0;
+        /* Decided by the typed outcome alone. A failure journalled before format v2 has
+         * NONE and counts as retryable: at worst the action refuses again. */
+        bool refused = st->outcome == FO_STEP_OUTCOME_REFUSED;
         if (refused || st->attempts >= ps->attempts) {
             if (ps->continue_on_failure &&
                 !(op->kind == FO_OP_SWITCHOVER && fo_plan_step_required_in_switchover(st->action)))
@@ -704,7 +581,7 @@ static enum progress step_progress(struct fo_executor *ex, const struct fo_opera
     if (st->state == FO_STEP_RUNNING && kind != NULL && kind->at_most_once) {
         /* Started by an earlier leader (ours would be busy): it may have been sent. */
         slot->busy = true;
-        if (propose_step(ex, i, FO_STEP_SKIPPED, 0,
+        if (propose_step(ex, i, FO_STEP_SKIPPED, FO_STEP_OUTCOME_SKIPPED_NOT_REPEATED, 0,
                          "outcome unknown after a leader change: not repeated (at most once)",
                          0) != 0)
             slot->busy = false;
@@ -721,7 +598,8 @@ static enum progress step_progress(struct fo_executor *ex, const struct fo_opera
     /* pending, failed with attempts left, or running under an earlier leader (every
      * other kind is idempotent, so running it again is safe). */
     slot->busy = true;
-    if (propose_step(ex, i, FO_STEP_RUNNING, st->attempts + 1, NULL, 0) != 0) {
+    if (propose_step(ex, i, FO_STEP_RUNNING, FO_STEP_OUTCOME_NONE, st->attempts + 1, NULL, 0) !=
+        0) {
         slot->busy = false;
         slot->not_before_ms = now + RETRY_PROPOSAL_MS;
     }

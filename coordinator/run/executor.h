@@ -17,9 +17,12 @@
  * A new leader resumes from the journal: done and skipped steps stay so; a step left
  * `running` by the previous leader has an unknown outcome and is run again — every action
  * is idempotent — except kinds that are at_most_once (a Slack message), which are marked
- * skipped ("outcome unknown, not repeated"). A step whose action was REFUSED (retrying
- * cannot help: a newer epoch at the target, bad credentials) is not retried; its error
- * starts with "refused: ". Retries wait backoff_ms, doubling, or the server's Retry-After.
+ * skipped ("outcome unknown, not repeated"). Every finished step carries a typed outcome
+ * (enum fo_step_outcome, proto/state.h) and the executor decides by it alone, never by
+ * the error text: REFUSED (retrying cannot help: a newer epoch at the target, bad
+ * credentials, a plan this node cannot fill) is not retried, FAILED_RETRYABLE is while
+ * attempts are left; a target site without the step's component (no Redis there) gives
+ * SKIPPED_NO_COMPONENT. Retries wait backoff_ms, doubling, or the server's Retry-After.
  * A failed step aborts the operation unless the plan says on_failure: continue.
  * A drill runs the same steps in check mode: nothing changes anywhere.
  *
@@ -47,6 +50,7 @@
 #include "consensus/node.h"
 #include "coordinator/config/config.h"
 #include "coordinator/config/plan.h"
+#include "coordinator/run/plan_params.h"
 
 struct fo_executor;
 
@@ -115,32 +119,6 @@ void fo_executor_kick(struct fo_executor *ex);
 /* Cancel actions in flight; close_cb runs once none of them or of the executor's
  * proposals can call back any more (proposals end when the node closes). */
 void fo_executor_close(struct fo_executor *ex, fo_executor_close_cb close_cb);
-
-/*
- * The parameters a step's action receives: the step's own, then — for keys it does not
- * set — the target site's: postgres.* get host, port, dbname, user, password_file of
- * the site's Postgres; redis.* host, port, password_file of its Redis; vercel.env its
- * env values (env.NAME / env_file.NAME); cloudflare.dns content = its dns_origin.
- * Returns the number of parameters written to out (at most cap), or -1 with msg when
- * the target site lacks the component the kind needs. Strings point into cfg/plan.
- */
-int fo_plan_params(const struct fo_config *cfg, const struct fo_plan_step *step,
-                   const char *site_name, struct fo_kv *out, size_t cap, char *msg, size_t msgcap);
-
-/*
- * A switchover's extra parameters for a promote step (DESIGN §6; actions/postgres.c and
- * redis.c, "catch_up"): postgres.promote gets catch_up_host, _port, _dbname, _user,
- * _password_file of from_site's Postgres, redis.promote catch_up_host, _port,
- * _password_file of its Redis, so that the action drains the old primary before it
- * promotes. Other kinds, or a from_site without the component: nothing. Appends to out
- * (which holds n entries, room for cap). Returns the new count, or -1 when out is full.
- */
-int fo_plan_catch_up_params(const struct fo_config *cfg, const char *action, const char *from_site,
-                            struct fo_kv *out, size_t n, size_t cap);
-
-/* True when a switchover may not go on without this step: its fences (a drain needs the
- * old primary fenced; skipped or failed, the switchover stops, whatever on_failure says). */
-bool fo_plan_step_required_in_switchover(const char *action);
 
 /* The operation's timeline as text for notifications and reports: detected, decided,
  * each step's start and duration, the RTO achieved against rto_target_ms. */

@@ -23,6 +23,12 @@ static json_t *step_json(const struct fo_step *st)
     json_object_set_new(o, "name", str_or_null(st->name));
     json_object_set_new(o, "action", str_or_null(st->action));
     json_object_set_new(o, "state", json_string(fo_enum_name(fo_step_state_names, st->state)));
+    /* The typed outcome beside the text: null while the step is unfinished (or was
+     * journalled before format v2), else e.g. "skipped_no_component", "refused". */
+    json_object_set_new(o, "outcome",
+                        st->outcome != FO_STEP_OUTCOME_NONE
+                            ? str_or_null(fo_enum_name(fo_step_outcome_names, st->outcome))
+                            : json_null());
     json_object_set_new(o, "attempts", json_integer(st->attempts));
     json_object_set_new(o, "started_ms", ms_or_null(st->started_ms));
     json_object_set_new(o, "ended_ms", ms_or_null(st->ended_ms));

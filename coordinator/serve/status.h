@@ -8,7 +8,8 @@
  *   nodes [{name, id, region, raft, admin, role, reachable}],
  *   operation (null | {id, kind, from, to, state, epoch, reason, requested_by, force,
  *              detected_ms, started_ms, ended_ms, error,
- *              steps [{name, action, state, attempts, duration_ms, error, leader}]}),
+ *              steps [{name, action, state, outcome, attempts, duration_ms, error,
+ *                      leader}]}),
  *   verdicts [{observer, region, status, since_ms, reason}],
  *   config {digest, mismatched [{node, digest}]}, warnings [text...]
  *

@@ -85,7 +85,8 @@ static enum fo_proto_code s_step(struct fo_buf *out)
                                     1,
                                     T0 + 33000,
                                     S("pg_promote: timed out after 60 s"),
-                                    S("us-west-2")};
+                                    S("us-west-2"),
+                                    FO_STEP_OUTCOME_FAILED_RETRYABLE};
     return enc_cmd(&c, out);
 }
 
@@ -165,7 +166,8 @@ void fo_sample_state(struct fo_state *st)
                                             T0 + 31000 + 5000 * i,
                                             T0 + 34000 + 5000 * i,
                                             i == 2 ? S("attempt 1: timed out") : NULL,
-                                            S(i < 4 ? "us-west-2" : "eu-west-1")};
+                                            S(i < 4 ? "us-west-2" : "eu-west-1"),
+                                            FO_STEP_OUTCOME_DONE};
         }
     }
     st->operation = calloc(1, sizeof(*st->operation));

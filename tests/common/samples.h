@@ -1,7 +1,8 @@
 /*
  * tests/common/samples.h — one realistic sample of every message type. The golden
  * vectors in tests/golden/ are these samples encoded; a change of the wire format shows
- * up as a diff there.
+ * up as a diff there. tests/golden/v1/ keeps the frames format v1 wrote (before step
+ * outcomes), frozen: newer decoders must keep reading them.
  */
 #ifndef FO_TEST_SAMPLES_H
 #define FO_TEST_SAMPLES_H

@@ -3,8 +3,9 @@
  * (raft_uv in a temporary directory: a single voter elects itself at once), with a
  * scripted action runner in place of the real actions.
  *
- * What is checked: steps run in order and each transition is committed; retries with
- * backoff; REFUSED is not retried and aborts; on_failure: continue; a step left running
+ * What is checked: steps run in order and each transition is committed, with its typed
+ * outcome; retries with backoff; REFUSED is not retried and aborts, decided by the outcome
+ * and never by the error text; on_failure: continue; a step left running
  * by an earlier leader is re-run (idempotent kinds) or skipped (at-most-once kinds);
  * drills run in check mode; a parallel group runs together; a site without the
  * component skips the step; a deposed leader's result never reaches the log; the
@@ -84,6 +85,8 @@ static void fake_run(const struct fo_action_req *req, struct fo_action_result *r
         fo_action_set(res, fail ? FO_ACTION_FAILED : FO_ACTION_DONE, fail ? "try again" : "ok");
     } else if (strcmp(req->kind, "test.refuse") == 0) {
         fo_action_set(res, FO_ACTION_REFUSED, "a newer epoch (9) already promoted the target");
+    } else if (strcmp(req->kind, "test.textrefused") == 0) {
+        fo_action_set(res, FO_ACTION_FAILED, "refused: by the text only, a plain failure");
     } else if (strcmp(req->kind, "test.fail") == 0) {
         fo_action_set(res, FO_ACTION_FAILED, "connection refused");
     } else if (strcmp(req->kind, "test.par") == 0) {
@@ -124,6 +127,7 @@ KIND(k_ok, "test.ok", false);
 KIND(k_flaky, "test.flaky", false);
 KIND(k_refuse, "test.refuse", false);
 KIND(k_fail, "test.fail", false);
+KIND(k_textrefused, "test.textrefused", false);
 KIND(k_once, "test.once", true);
 KIND(k_par, "test.par", false);
 KIND(k_slow, "test.slow", false);
@@ -132,8 +136,9 @@ KIND(k_redis, "redis.promote", false);
 
 static const struct fo_action_kind *fake_find(const char *name)
 {
-    static const struct fo_action_kind *const all[] = {
-        &k_ok, &k_flaky, &k_refuse, &k_fail, &k_once, &k_par, &k_slow, &k_pg, &k_redis};
+    static const struct fo_action_kind *const all[] = {&k_ok,          &k_flaky, &k_refuse, &k_fail,
+                                                       &k_textrefused, &k_once,  &k_par,    &k_slow,
+                                                       &k_pg,          &k_redis};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         if (strcmp(all[i]->name, name) == 0)
             return all[i];
@@ -378,6 +383,7 @@ static void test_runs_plan_in_order(void **state)
     assert_null(op->error);
     for (size_t i = 0; i < 3; i++) {
         assert_int_equal(op->steps[i].state, FO_STEP_DONE);
+        assert_int_equal(op->steps[i].outcome, FO_STEP_OUTCOME_DONE);
         assert_int_equal(op->steps[i].attempts, 1);
         assert_string_equal(op->steps[i].leader, "solo");
         assert_true(op->steps[i].ended_ms >= op->steps[i].started_ms);
@@ -405,6 +411,7 @@ static void test_retries_with_backoff(void **state)
     assert_int_equal(last_op(e)->result, FO_RESULT_SUCCEEDED);
     assert_int_equal(last_op(e)->steps[0].state, FO_STEP_DONE);
     assert_int_equal(last_op(e)->steps[0].attempts, 3);
+    assert_int_equal(last_op(e)->steps[0].outcome, FO_STEP_OUTCOME_DONE);
     assert_null(last_op(e)->steps[0].error); /* success clears the last error */
     assert_int_equal(R.ncalls, 3);
     env_free(e);
@@ -423,6 +430,7 @@ static void test_refused_is_not_retried_and_aborts(void **state)
     assert_int_equal(op->result, FO_RESULT_FAILED);
     assert_int_equal(op->steps[0].state, FO_STEP_FAILED);
     assert_int_equal(op->steps[0].attempts, 1);
+    assert_int_equal(op->steps[0].outcome, FO_STEP_OUTCOME_REFUSED);
     assert_non_null(strstr(op->steps[0].error, "refused: a newer epoch"));
     assert_non_null(strstr(op->error, "step promote failed"));
     assert_int_equal(op->steps[1].state, FO_STEP_PENDING); /* never started */
@@ -439,6 +447,7 @@ static void test_failure_exhausts_attempts_then_aborts(void **state)
     run_until(e, op_over);
     assert_int_equal(last_op(e)->result, FO_RESULT_FAILED);
     assert_int_equal(last_op(e)->steps[0].attempts, 2);
+    assert_int_equal(last_op(e)->steps[0].outcome, FO_STEP_OUTCOME_FAILED_RETRYABLE);
     assert_string_equal(last_op(e)->steps[0].error, "connection refused");
     assert_int_equal(R.ncalls, 2);
     env_free(e);
@@ -454,6 +463,7 @@ static void test_continue_on_failure(void **state)
     run_until(e, op_over);
     assert_int_equal(last_op(e)->result, FO_RESULT_SUCCEEDED);
     assert_string_equal(last_op(e)->error, "continued past: fence-old");
+    assert_int_equal(last_op(e)->steps[0].outcome, FO_STEP_OUTCOME_FAILED_RETRYABLE);
     assert_int_equal(last_op(e)->steps[1].state, FO_STEP_DONE);
     env_free(e);
 }
@@ -491,6 +501,7 @@ static void test_resumes_after_leader_change(void **state)
     assert_int_equal(op->steps[0].attempts, 2);
     assert_string_equal(op->steps[0].leader, "solo");
     assert_int_equal(op->steps[1].state, FO_STEP_SKIPPED);
+    assert_int_equal(op->steps[1].outcome, FO_STEP_OUTCOME_SKIPPED_NOT_REPEATED);
     assert_non_null(strstr(op->steps[1].error, "not repeated"));
     assert_int_equal(R.ncalls, 1); /* the Slack message was not sent again */
     env_free(e);
@@ -537,7 +548,83 @@ static void test_site_without_component_skips(void **state)
     run_until(e, op_over);
     assert_int_equal(last_op(e)->result, FO_RESULT_SUCCEEDED);
     assert_int_equal(last_op(e)->steps[0].state, FO_STEP_SKIPPED);
+    assert_int_equal(last_op(e)->steps[0].outcome, FO_STEP_OUTCOME_SKIPPED_NO_COMPONENT);
     assert_string_equal(last_op(e)->steps[0].error, "site dr has no redis");
+    assert_int_equal(R.ncalls, 0);
+    env_free(e);
+}
+
+/* Parameters the plan cannot give (here: more than an action may take) are the plan's
+ * problem: refused, typed, never run, never retried. */
+static void test_unfillable_params_are_refused(void **state)
+{
+    struct env *e = env_new();
+    struct fo_plan_step *st;
+    (void)state;
+    add_step(e, "promote-postgres", "postgres.promote", FO_TARGET_TO, 3, false, 0);
+    st = &e->plan.steps[0];
+    st->params = calloc(64, sizeof(*st->params));
+    assert_non_null(st->params);
+    for (st->nparams = 0; st->nparams < 64; st->nparams++) {
+        char key[16];
+        snprintf(key, sizeof(key), "k%zu", st->nparams);
+        st->params[st->nparams].key = strdup(key);
+        st->params[st->nparams].value = strdup("v");
+    }
+    env_start(e, FO_OP_AUTO, NULL);
+    run_until(e, op_over);
+    assert_int_equal(last_op(e)->result, FO_RESULT_FAILED);
+    assert_int_equal(last_op(e)->steps[0].state, FO_STEP_FAILED);
+    assert_int_equal(last_op(e)->steps[0].outcome, FO_STEP_OUTCOME_REFUSED);
+    assert_int_equal(last_op(e)->steps[0].attempts, 1);
+    assert_int_equal(R.ncalls, 0);
+    env_free(e);
+}
+
+/* The journal's outcome decides, never the text: a plain failure whose detail happens to
+ * read "refused: ..." is retried... */
+static void test_retry_decided_by_outcome_not_text(void **state)
+{
+    struct env *e = env_new();
+    (void)state;
+    add_step(e, "dns", "test.textrefused", FO_TARGET_NONE, 2, false, 0);
+    env_start(e, FO_OP_AUTO, NULL);
+    run_until(e, op_over);
+    assert_int_equal(last_op(e)->result, FO_RESULT_FAILED);
+    assert_int_equal(last_op(e)->steps[0].outcome, FO_STEP_OUTCOME_FAILED_RETRYABLE);
+    assert_int_equal(last_op(e)->steps[0].attempts, 2);
+    assert_int_equal(R.ncalls, 2);
+    env_free(e);
+}
+
+/* ...and a REFUSED step whose text says nothing of the kind is not. */
+static void leave_refused(struct env *e)
+{
+    static const int states[] = {FO_STEP_RUNNING, FO_STEP_FAILED};
+    for (size_t i = 0; i < 2; i++) {
+        struct fo_cmd cmd = {.type = FO_CMD_STEP};
+        cmd.u.step.op_id = "op-1";
+        cmd.u.step.epoch = 1;
+        cmd.u.step.state = states[i];
+        cmd.u.step.outcome = i == 1 ? FO_STEP_OUTCOME_REFUSED : FO_STEP_OUTCOME_NONE;
+        cmd.u.step.attempt = 1;
+        cmd.u.step.at_ms = 1100;
+        cmd.u.step.error = i == 1 ? "a newer epoch owns the target" : NULL;
+        fo_fsm_apply(&e->node.fsm.fsm, &cmd);
+        assert_int_equal(e->node.fsm.fsm.last.outcome, FO_FSM_APPLIED);
+    }
+}
+
+static void test_refused_outcome_without_text_is_not_retried(void **state)
+{
+    struct env *e = env_new();
+    (void)state;
+    add_step(e, "promote", "test.ok", FO_TARGET_NONE, 3, false, 0);
+    env_start(e, FO_OP_AUTO, leave_refused);
+    run_until(e, op_over);
+    assert_int_equal(last_op(e)->result, FO_RESULT_FAILED);
+    assert_int_equal(last_op(e)->steps[0].attempts, 1);
+    assert_non_null(strstr(last_op(e)->error, "a newer epoch owns the target"));
     assert_int_equal(R.ncalls, 0);
     env_free(e);
 }
@@ -615,14 +702,14 @@ static void test_plan_params(void **state)
     st.params = NULL;
     st.nparams = 0;
     n = fo_plan_params(&e->cfg, &st, "main", out, 16, msg, sizeof(msg));
-    assert_int_equal(n, -1);
+    assert_int_equal(n, FO_PLAN_PARAMS_NO_COMPONENT);
     assert_string_equal(msg, "site main has no dns_origin");
     n = fo_plan_params(&e->cfg, &st, "elsewhere", out, 16, msg, sizeof(msg));
-    assert_int_equal(n, -1);
+    assert_int_equal(n, FO_PLAN_PARAMS_INVALID);
     assert_non_null(strstr(msg, "'elsewhere' is not in this node's configuration"));
     st.action = "postgres.fence";
     n = fo_plan_params(&e->cfg, &st, "main", out, 2, msg, sizeof(msg));
-    assert_int_equal(n, -1); /* more than fit */
+    assert_int_equal(n, FO_PLAN_PARAMS_INVALID); /* more than fit */
     assert_non_null(strstr(msg, "too many parameters"));
     uv_close((uv_handle_t *)&e->poll, NULL);
     uv_run(&e->loop, UV_RUN_DEFAULT);
@@ -672,6 +759,9 @@ int main(void)
         cmocka_unit_test(test_drill_is_check_only),
         cmocka_unit_test(test_parallel_group),
         cmocka_unit_test(test_site_without_component_skips),
+        cmocka_unit_test(test_unfillable_params_are_refused),
+        cmocka_unit_test(test_retry_decided_by_outcome_not_text),
+        cmocka_unit_test(test_refused_outcome_without_text_is_not_retried),
         cmocka_unit_test(test_deposed_leader_drops_result),
         cmocka_unit_test(test_plan_params),
         cmocka_unit_test(test_timeline),

@@ -569,6 +569,112 @@ static void test_steps(void **state)
     fo_fsm_close(&f);
 }
 
+/* The typed outcome (format v2): stored with the state it fits, reset by a new attempt,
+ * refused when it contradicts the state, NONE (a v1 entry) accepted with any state, and
+ * kept by snapshot / restore. */
+static void test_step_outcomes(void **state)
+{
+    struct fo_fsm f, g;
+    struct fo_cmd c;
+    struct fo_buf s1;
+    struct fo_proto_error err;
+    const struct fo_step *st;
+    (void)state;
+
+    fsm_ready(&f);
+    begin_cmd(&c, "op-1", FO_OP_AUTO, "main", "dr", 1, T0 + 10);
+    apply(&f, &c);
+    st = &f.state.operation->steps[0];
+
+    step_cmd(&c, "op-1", 1, 0, FO_STEP_RUNNING, 1, T0 + 20, NULL, "us-west-2");
+    c.u.step.outcome = FO_STEP_OUTCOME_DONE;
+    expect_rejected(&f, &c, "outcome done does not fit state running");
+    c.u.step.outcome = FO_STEP_OUTCOME_NONE;
+    apply(&f, &c);
+    assert_int_equal(f.last.outcome, FO_FSM_APPLIED);
+
+    step_cmd(&c, "op-1", 1, 0, FO_STEP_FAILED, 1, T0 + 30, "refused: newer epoch", NULL);
+    c.u.step.outcome = FO_STEP_OUTCOME_SKIPPED_NO_COMPONENT;
+    expect_rejected(&f, &c, "outcome skipped_no_component does not fit state failed");
+    c.u.step.outcome = FO_STEP_OUTCOME_DONE;
+    expect_rejected(&f, &c, "outcome done does not fit state failed");
+    c.u.step.outcome = FO_STEP_OUTCOME_REFUSED;
+    apply(&f, &c);
+    assert_int_equal(f.last.outcome, FO_FSM_APPLIED);
+    assert_int_equal(st->state, FO_STEP_FAILED);
+    assert_int_equal(st->outcome, FO_STEP_OUTCOME_REFUSED);
+
+    /* A new attempt's outcome is not known yet. */
+    step_cmd(&c, "op-1", 1, 0, FO_STEP_RUNNING, 2, T0 + 40, NULL, "us-west-2");
+    apply(&f, &c);
+    assert_int_equal(st->outcome, FO_STEP_OUTCOME_NONE);
+    step_cmd(&c, "op-1", 1, 0, FO_STEP_DONE, 2, T0 + 50, NULL, NULL);
+    c.u.step.outcome = FO_STEP_OUTCOME_REFUSED;
+    expect_rejected(&f, &c, "outcome refused does not fit state done");
+    c.u.step.outcome = FO_STEP_OUTCOME_DONE;
+    apply(&f, &c);
+    assert_int_equal(st->outcome, FO_STEP_OUTCOME_DONE);
+
+    step_cmd(&c, "op-1", 1, 1, FO_STEP_SKIPPED, 0, T0 + 60, "site dr has no redis", NULL);
+    c.u.step.outcome = FO_STEP_OUTCOME_FAILED_RETRYABLE;
+    expect_rejected(&f, &c, "outcome failed_retryable does not fit state skipped");
+    c.u.step.outcome = FO_STEP_OUTCOME_SKIPPED_NO_COMPONENT;
+    apply(&f, &c);
+    assert_int_equal(f.state.operation->steps[1].outcome, FO_STEP_OUTCOME_SKIPPED_NO_COMPONENT);
+
+    /* A v1 entry (no outcome) still applies: the journal then says NONE. */
+    step_cmd(&c, "op-1", 1, 2, FO_STEP_RUNNING, 1, T0 + 70, NULL, NULL);
+    apply(&f, &c);
+    step_cmd(&c, "op-1", 1, 2, FO_STEP_FAILED, 1, T0 + 80, "timed out", NULL);
+    apply(&f, &c);
+    assert_int_equal(f.last.outcome, FO_FSM_APPLIED);
+    assert_int_equal(f.state.operation->steps[2].state, FO_STEP_FAILED);
+    assert_int_equal(f.state.operation->steps[2].outcome, FO_STEP_OUTCOME_NONE);
+
+    /* Snapshot and restore keep the outcomes. */
+    s1 = snap(&f);
+    fo_fsm_init(&g);
+    assert_int_equal(fo_fsm_restore(&g, s1.data, s1.len, &err), 0);
+    assert_int_equal(g.state.operation->steps[0].outcome, FO_STEP_OUTCOME_DONE);
+    assert_int_equal(g.state.operation->steps[1].outcome, FO_STEP_OUTCOME_SKIPPED_NO_COMPONENT);
+    assert_int_equal(g.state.operation->steps[2].outcome, FO_STEP_OUTCOME_NONE);
+    fo_buf_free(&s1);
+    fo_fsm_close(&g);
+    fo_fsm_close(&f);
+}
+
+/* Which outcome fits which state: the table in proto/state.h, and nothing else. */
+static void test_step_outcome_fits(void **state)
+{
+    static const struct {
+        int state, outcome;
+        bool fits;
+    } cases[] = {
+        {FO_STEP_PENDING, FO_STEP_OUTCOME_NONE, true},
+        {FO_STEP_RUNNING, FO_STEP_OUTCOME_NONE, true},
+        {FO_STEP_DONE, FO_STEP_OUTCOME_NONE, true},
+        {FO_STEP_FAILED, FO_STEP_OUTCOME_NONE, true},
+        {FO_STEP_SKIPPED, FO_STEP_OUTCOME_NONE, true},
+        {FO_STEP_DONE, FO_STEP_OUTCOME_DONE, true},
+        {FO_STEP_SKIPPED, FO_STEP_OUTCOME_SKIPPED, true},
+        {FO_STEP_SKIPPED, FO_STEP_OUTCOME_SKIPPED_NO_COMPONENT, true},
+        {FO_STEP_SKIPPED, FO_STEP_OUTCOME_SKIPPED_NOT_REPEATED, true},
+        {FO_STEP_FAILED, FO_STEP_OUTCOME_FAILED_RETRYABLE, true},
+        {FO_STEP_FAILED, FO_STEP_OUTCOME_REFUSED, true},
+        {FO_STEP_RUNNING, FO_STEP_OUTCOME_DONE, false},
+        {FO_STEP_PENDING, FO_STEP_OUTCOME_SKIPPED, false},
+        {FO_STEP_DONE, FO_STEP_OUTCOME_SKIPPED, false},
+        {FO_STEP_SKIPPED, FO_STEP_OUTCOME_REFUSED, false},
+        {FO_STEP_FAILED, FO_STEP_OUTCOME_SKIPPED_NOT_REPEATED, false},
+        {FO_STEP_DONE, 99, false},
+        {FO_STEP_DONE, -1, false},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (fo_step_outcome_fits(cases[i].state, cases[i].outcome) != cases[i].fits)
+            fail_msg("case %zu: state %d outcome %d", i, cases[i].state, cases[i].outcome);
+}
+
 /* ---- op_end and history ---------------------------------------------------------- */
 
 static void test_op_end(void **state)
@@ -1047,6 +1153,8 @@ int main(void)
         cmocka_unit_test(test_manual_while_paused_and_in_cooldown),
         cmocka_unit_test(test_drill),
         cmocka_unit_test(test_steps),
+        cmocka_unit_test(test_step_outcomes),
+        cmocka_unit_test(test_step_outcome_fits),
         cmocka_unit_test(test_op_end),
         cmocka_unit_test(test_history_ring),
         cmocka_unit_test(test_mode_cooldown_digest),

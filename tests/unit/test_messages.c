@@ -198,6 +198,176 @@ static void test_encode_rejects_what_decode_would(void **state)
     fo_buf_free(&f);
 }
 
+/* ---- format versions (codec.h, "Versions") ------------------------------------- */
+
+/* The format version a frame says: the encoder writes "v" first, as a fixint. */
+static unsigned frame_v(const struct fo_buf *frame)
+{
+    assert_true(frame->len > 7);
+    assert_memory_equal(frame->data + 5, "\xa1v", 2);
+    return frame->data[7];
+}
+
+static void clear_step_outcomes(struct fo_operation *op)
+{
+    for (size_t i = 0; op != NULL && i < op->nsteps; i++)
+        op->steps[i].outcome = FO_STEP_OUTCOME_NONE;
+}
+
+/* tests/golden/v1/ holds frames format v1 wrote (no step outcomes), frozen. A v2 node
+ * reads them (outcome NONE), and writes a message that carries no v2 field byte for
+ * byte as v1 did: the current sample without its outcomes IS the v1 frame. */
+static void test_v1_frames(void **state)
+{
+    struct fo_buf v1, cur, again;
+    struct fo_proto_error err;
+    struct fo_cmd c;
+    struct fo_state st;
+    const uint8_t *p;
+    size_t n;
+    (void)state;
+
+    /* a step command */
+    v1 = read_file(FO_GOLDEN_DIR "/v1/cmd_step.frame");
+    cur = read_file(FO_GOLDEN_DIR "/cmd_step.frame");
+    assert_non_null(v1.data);
+    assert_non_null(cur.data);
+    assert_int_equal(frame_v(&v1), 1);
+    assert_int_equal(frame_v(&cur), 2);
+    assert_int_equal(fo_frame_payload(v1.data, v1.len, FO_FRAME_MAX_DEFAULT, &p, &n, &err),
+                     FO_PROTO_OK);
+    assert_int_equal(fo_cmd_decode(p, n, &c, &err), FO_PROTO_OK);
+    assert_int_equal(c.u.step.state, FO_STEP_FAILED);
+    assert_int_equal(c.u.step.outcome, FO_STEP_OUTCOME_NONE);
+    assert_string_equal(c.u.step.error, "pg_promote: timed out after 60 s");
+    fo_cmd_free(&c);
+    assert_int_equal(fo_frame_payload(cur.data, cur.len, FO_FRAME_MAX_DEFAULT, &p, &n, &err),
+                     FO_PROTO_OK);
+    assert_int_equal(fo_cmd_decode(p, n, &c, &err), FO_PROTO_OK);
+    assert_int_equal(c.u.step.outcome, FO_STEP_OUTCOME_FAILED_RETRYABLE);
+    c.u.step.outcome = FO_STEP_OUTCOME_NONE;
+    assert_int_equal(fo_cmd_encode(&c, &again, &err), FO_PROTO_OK);
+    assert_int_equal(again.len, v1.len);
+    assert_memory_equal(again.data, v1.data, v1.len);
+    fo_cmd_free(&c);
+    fo_buf_free(&again);
+    fo_buf_free(&v1);
+    fo_buf_free(&cur);
+
+    /* a snapshot: the outcomes sit two levels down (history[].steps[]) */
+    v1 = read_file(FO_GOLDEN_DIR "/v1/snapshot.frame");
+    cur = read_file(FO_GOLDEN_DIR "/snapshot.frame");
+    assert_non_null(v1.data);
+    assert_non_null(cur.data);
+    assert_int_equal(frame_v(&v1), 1);
+    assert_int_equal(frame_v(&cur), 2);
+    assert_int_equal(fo_frame_payload(v1.data, v1.len, FO_SNAPSHOT_MAX, &p, &n, &err), 0);
+    assert_int_equal(fo_state_decode(p, n, &st, &err), FO_PROTO_OK);
+    assert_int_equal(st.nhistory, 1);
+    for (size_t i = 0; i < st.history[0].nsteps; i++) {
+        assert_int_equal(st.history[0].steps[i].state, FO_STEP_DONE);
+        assert_int_equal(st.history[0].steps[i].outcome, FO_STEP_OUTCOME_NONE);
+    }
+    fo_state_free(&st);
+    assert_int_equal(fo_frame_payload(cur.data, cur.len, FO_SNAPSHOT_MAX, &p, &n, &err), 0);
+    assert_int_equal(fo_state_decode(p, n, &st, &err), FO_PROTO_OK);
+    assert_int_equal(st.history[0].steps[8].outcome, FO_STEP_OUTCOME_DONE);
+    for (size_t i = 0; i < st.nhistory; i++)
+        clear_step_outcomes(&st.history[i]);
+    clear_step_outcomes(st.operation);
+    assert_int_equal(fo_state_encode(&st, &again, &err), FO_PROTO_OK);
+    assert_int_equal(again.len, v1.len);
+    assert_memory_equal(again.data, v1.data, v1.len);
+    fo_state_free(&st);
+    fo_buf_free(&again);
+    fo_buf_free(&v1);
+    fo_buf_free(&cur);
+}
+
+/* Every outcome survives the wire; the frame is v2 exactly when one is written. */
+static void test_outcome_roundtrip(void **state)
+{
+    (void)state;
+    for (int o = FO_STEP_OUTCOME_NONE; fo_step_outcome_names[o] != NULL; o++) {
+        struct fo_cmd c = {.type = FO_CMD_STEP}, back;
+        struct fo_buf f;
+        struct fo_proto_error err;
+        const uint8_t *p;
+        size_t n;
+
+        c.u.step = (struct fo_cmd_step){
+            .op_id = "op-1", .epoch = 1, .state = FO_STEP_FAILED, .at_ms = 5, .outcome = o};
+        assert_int_equal(fo_cmd_encode(&c, &f, &err), FO_PROTO_OK);
+        assert_int_equal(frame_v(&f), o == FO_STEP_OUTCOME_NONE ? 1 : 2);
+        assert_int_equal(fo_frame_payload(f.data, f.len, FO_FRAME_MAX_DEFAULT, &p, &n, &err), 0);
+        assert_int_equal(fo_cmd_decode(p, n, &back, &err), FO_PROTO_OK);
+        assert_int_equal(back.u.step.outcome, o);
+        fo_cmd_free(&back);
+        fo_buf_free(&f);
+    }
+    {
+        struct fo_cmd c = {.type = FO_CMD_STEP};
+        struct fo_buf f;
+        struct fo_proto_error err;
+        c.u.step = (struct fo_cmd_step){.op_id = "op-1", .outcome = 42};
+        assert_int_equal(fo_cmd_encode(&c, &f, &err), FO_PROTO_EVALUE);
+        assert_null(f.data);
+    }
+}
+
+/* A frame may only carry the fields of the version it claims, at any depth; the outcome
+ * must be one of the names. */
+static void test_version_field_sets(void **state)
+{
+    struct fo_cmd c;
+    struct fo_state st;
+    struct fo_proto_error err;
+    struct fo_buf in, f;
+    const uint8_t *p;
+    size_t n;
+    (void)state;
+
+#define STEP9 "M9 s u s s s s s u s u s s s u s u s s"
+#define STEPV(v, outcome)                                                                          \
+    "v", U(v), "t", "step", "op_id", "op-1", "epoch", U(1), "index", U(0), "state", "failed",      \
+        "attempt", U(1), "at_ms", U(5), "outcome", outcome
+    in = mp_build(STEP9, STEPV(2, "refused"));
+    assert_int_equal(fo_cmd_decode(in.data, in.len, &c, &err), FO_PROTO_OK);
+    assert_int_equal(c.u.step.outcome, FO_STEP_OUTCOME_REFUSED);
+    fo_cmd_free(&c);
+    fo_buf_free(&in);
+    /* "none" written out is the same as absent */
+    in = mp_build(STEP9, STEPV(2, "none"));
+    assert_int_equal(fo_cmd_decode(in.data, in.len, &c, &err), FO_PROTO_OK);
+    assert_int_equal(c.u.step.outcome, FO_STEP_OUTCOME_NONE);
+    fo_cmd_free(&c);
+    fo_buf_free(&in);
+    in = mp_build(STEP9, STEPV(1, "refused"));
+    assert_int_equal(fo_cmd_decode(in.data, in.len, &c, &err), FO_PROTO_EUNKNOWN);
+    assert_string_equal(err.msg, "step: unknown field 'outcome' in a v=1 frame");
+    assert_int_equal(c.type, FO_CMD_INIT); /* zeroed */
+    fo_buf_free(&in);
+    in = mp_build(STEP9, STEPV(2, "maybe"));
+    assert_int_equal(fo_cmd_decode(in.data, in.len, &c, &err), FO_PROTO_EVALUE);
+    assert_string_equal(err.msg, "step.outcome: 'maybe' is not a known value");
+    fo_buf_free(&in);
+#undef STEP9
+#undef STEPV
+
+    /* Nested: a v2 snapshot relabelled v=1 is refused at the first outcome. */
+    fo_sample_state(&st);
+    assert_int_equal(fo_state_encode(&st, &f, &err), FO_PROTO_OK);
+    fo_state_free(&st);
+    assert_int_equal(frame_v(&f), 2);
+    f.data[7] = 1;
+    assert_int_equal(fo_frame_payload(f.data, f.len, FO_SNAPSHOT_MAX, &p, &n, &err), 0);
+    assert_int_equal(fo_state_decode(p, n, &st, &err), FO_PROTO_EUNKNOWN);
+    assert_string_equal(err.msg, "snapshot.history[0].steps[0]: unknown field 'outcome' in a v=1 "
+                                 "frame");
+    assert_null(st.history);
+    fo_buf_free(&f);
+}
+
 /* ---- malformed inputs ----------------------------------------------------------- */
 
 /* Decode payload as a health report; expect code and a message containing needle. */
@@ -259,7 +429,9 @@ static void test_malformed_table(void **state)
     /* envelope */
     expect_health(mp_build("M1 s s", "t", "health"), FO_PROTO_EMISSING, "'v'");
     expect_health(mp_build("M1 s u", "v", U(1)), FO_PROTO_EMISSING, "'t'");
-    expect_health(mp_build("M2 s u s s", "v", U(2), "t", "health"), FO_PROTO_EVERSION, "v=1");
+    expect_health(mp_build("M2 s u s s", "v", U(3), "t", "health"), FO_PROTO_EVERSION,
+                  "v=1 to v=2");
+    expect_health(mp_build("M2 s u s s", "v", U(0), "t", "health"), FO_PROTO_EVERSION, "version");
     expect_health(mp_build("M2 s s s s", "v", "1", "t", "health"), FO_PROTO_EVERSION, "version");
     expect_health(mp_build("M2 s u s u", "v", U(1), "t", U(3)), FO_PROTO_EFIELDTYPE, "t:");
     expect_health(mp_build("M2 s u s s", "v", U(1), "t", "req"), FO_PROTO_EMSGTYPE, "'req'");
@@ -429,6 +601,9 @@ int main(void)
         cmocka_unit_test(test_deep_copy),
         cmocka_unit_test(test_encode_rejects_bad_enum),
         cmocka_unit_test(test_encode_rejects_what_decode_would),
+        cmocka_unit_test(test_v1_frames),
+        cmocka_unit_test(test_outcome_roundtrip),
+        cmocka_unit_test(test_version_field_sets),
         cmocka_unit_test(test_valid_health_baseline),
         cmocka_unit_test(test_malformed_table),
         cmocka_unit_test(test_nested_paths),
