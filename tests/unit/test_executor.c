@@ -8,13 +8,16 @@
  * and never by the error text; on_failure: continue; a step left running
  * by an earlier leader is re-run (idempotent kinds) or skipped (at-most-once kinds);
  * drills run in check mode; a parallel group runs together; a site without the
- * component skips the step; a deposed leader's result never reaches the log; the
- * parameters merged from the target site; the timeline text.
+ * component skips the step; a leader deposed mid-action (two real voters, the follower
+ * goes away, the leader steps down) cancels the action, commits nothing more and starts
+ * no later step; closing cancels likewise; the parameters merged from the target site;
+ * the timeline text.
  */
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +30,7 @@
 #include <cmocka.h>
 
 #include "coordinator/run/executor.h"
+#include "raft_nodes.h"
 
 /* ---- the scripted runner (called on thread-pool threads) ------------------------- */
 
@@ -155,11 +159,16 @@ struct env {
     struct fo_config cfg;
     struct fo_plan plan;
     struct fo_node node;
+    struct fo_test_nodes nodes; /* the two-voter tests: instead of node */
+    struct fo_node *lead;       /* the executor's node: &node or one of nodes */
     struct fo_executor ex;
     uv_timer_t poll;
     bool (*until)(struct env *e);
-    int finished; /* on_finished calls */
+    bool housekeeping;   /* kick the executor on every poll, as the daemon's timer does */
+    unsigned long kicks; /* housekeeping kicks so far */
+    int finished;        /* on_finished calls */
     int closed;
+    int committed; /* the test's own proposals that committed and applied */
 };
 
 static const char config_yaml[] =
@@ -203,6 +212,12 @@ static void add_step(struct env *e, const char *name, const char *action, int ta
 static void on_poll(uv_timer_t *t)
 {
     struct env *e = t->data;
+    if (e->housekeeping) {
+        /* The daemon kicks its executor from a housekeeping timer: that is how it notices
+         * that its node is no longer a ready leader. */
+        e->kicks++;
+        fo_executor_kick(&e->ex);
+    }
     if (e->until != NULL && e->until(e))
         uv_stop(&e->loop);
 }
@@ -227,7 +242,7 @@ static bool is_ready(struct env *e)
 
 static bool op_over(struct env *e)
 {
-    return fo_node_state(&e->node)->operation == NULL && fo_node_state(&e->node)->nhistory > 0 &&
+    return fo_node_state(e->lead)->operation == NULL && fo_node_state(e->lead)->nhistory > 0 &&
            e->finished > 0;
 }
 
@@ -243,11 +258,11 @@ static struct env *env_new(void)
     struct env *e = calloc(1, sizeof(*e));
     struct fo_error err;
     char yaml[2048];
-    static unsigned port_seq;
-    unsigned port = 19300 + (unsigned)(getpid() % 200) * 4 + (port_seq++ % 4);
+    unsigned port = fo_test_free_port(); /* build trees run their unit tests at once */
 
     snprintf(e->dir, sizeof(e->dir), "/tmp/fo-exec-XXXXXX");
     assert_non_null(mkdtemp(e->dir));
+    assert_int_not_equal(port, 0);
     snprintf(yaml, sizeof(yaml), config_yaml, port);
     assert_int_equal(fo_config_load_buffer("exec.yaml", yaml, strlen(yaml), &e->cfg, &err), 0);
     uv_loop_init(&e->loop);
@@ -284,6 +299,7 @@ static void env_start(struct env *e, int kind, void (*before)(struct env *))
     assert_int_equal(fo_node_init(&e->node, &e->loop, &nc, &err), 0);
     assert_int_equal(fo_node_bootstrap(&e->node, &nc, &err), 0);
     assert_int_equal(fo_node_start(&e->node, &err), 0);
+    e->lead = &e->node;
     run_until(e, is_ready);
 
     memset(&cmd, 0, sizeof(cmd));
@@ -362,7 +378,7 @@ static void env_free(struct env *e)
 
 static const struct fo_operation *last_op(struct env *e)
 {
-    const struct fo_state *st = fo_node_state(&e->node);
+    const struct fo_state *st = fo_node_state(e->lead);
     return &st->history[st->nhistory - 1];
 }
 
@@ -638,9 +654,160 @@ static bool action_started(struct env *e)
     return started;
 }
 
-/* Leadership goes away while the action runs: it is cancelled and its result is never
- * proposed — the step stays running for the next leader. */
-static void test_deposed_leader_drops_result(void **state)
+/* ---- a leader deposed: two real voters, the follower goes away ---------------------- */
+
+static bool has_leader(struct env *e)
+{
+    return fo_test_nodes_leader(&e->nodes) >= 0;
+}
+
+static void committed(struct fo_node_propose *req, int status, const struct fo_fsm_result *res)
+{
+    struct env *e = req->data;
+    assert_int_equal(status, 0);
+    assert_int_equal(res->outcome, FO_FSM_APPLIED);
+    e->committed++;
+}
+
+static bool two_committed(struct env *e)
+{
+    return e->committed == 2;
+}
+
+/* Commit init and an operation over the plan through Raft (both voters apply them),
+ * then start the executor on the leader. */
+static void duo_start(struct env *e)
+{
+    struct fo_node_propose init_req = {.data = e}, begin_req = {.data = e};
+    struct fo_cmd init = {.type = FO_CMD_INIT}, begin = {.type = FO_CMD_OP_BEGIN};
+    struct fo_step_spec specs[16];
+
+    assert_int_equal(fo_test_nodes_init(&e->nodes, &e->loop, 2, 1000, 100), 0);
+    assert_int_equal(fo_test_nodes_start(&e->nodes, 0), 0);
+    assert_int_equal(fo_test_nodes_start(&e->nodes, 1), 0);
+    run_until(e, has_leader);
+    e->lead = &e->nodes.node[fo_test_nodes_leader(&e->nodes)];
+
+    init.u.init.cluster = "test";
+    init.u.init.primary = "main";
+    init.u.init.at_ms = 1;
+    begin.u.op_begin.id = "op-1";
+    begin.u.op_begin.kind = FO_OP_AUTO;
+    begin.u.op_begin.from = "main";
+    begin.u.op_begin.to = "dr";
+    begin.u.op_begin.reason = "test";
+    begin.u.op_begin.requested_by = "test";
+    begin.u.op_begin.epoch = 1;
+    begin.u.op_begin.at_ms = 1000;
+    begin.u.op_begin.detected_ms = 900;
+    for (size_t i = 0; i < e->plan.nsteps; i++) {
+        specs[i].name = e->plan.steps[i].name;
+        specs[i].action = e->plan.steps[i].action;
+    }
+    begin.u.op_begin.steps = specs;
+    begin.u.op_begin.nsteps = e->plan.nsteps;
+    assert_int_equal(fo_node_propose(e->lead, &init_req, &init, committed), 0);
+    assert_int_equal(fo_node_propose(e->lead, &begin_req, &begin, committed), 0);
+    run_until(e, two_committed);
+
+    e->ex.data = e;
+    e->ex.on_finished = finished;
+    fo_executor_init(&e->ex, &e->loop, e->lead, &e->cfg, &e->plan, &runner);
+    fo_executor_kick(&e->ex);
+}
+
+static bool deposed(struct env *e)
+{
+    return !fo_node_ready(e->lead) && fo_node_role(e->lead) != RAFT_LEADER;
+}
+
+/* The action returned (it saw its cancel flag) and the executor let go of it. */
+static bool action_dropped(struct env *e)
+{
+    pthread_mutex_lock(&R.mu);
+    bool returned = R.ncalls == 1 && R.running == 0;
+    pthread_mutex_unlock(&R.mu);
+    return returned && e->ex.inflight == 0;
+}
+
+static unsigned long kicks_until;
+
+static bool kicked_enough(struct env *e)
+{
+    return e->kicks >= kicks_until;
+}
+
+static bool duo_closed(struct env *e)
+{
+    return e->closed == 1 && fo_test_nodes_closed(&e->nodes);
+}
+
+/* The leader loses its majority while the first step's action runs: its node stops being
+ * a ready leader (as the daemon sees it: role no longer leader), the next housekeeping
+ * kick cancels the action, its result is dropped, nothing more is committed, and the
+ * next step never starts: the step stays running for the next leader to decide. */
+static void test_deposed_leader_stops(void **state)
+{
+    struct env *e = env_new();
+    const struct fo_operation *op;
+    uint64_t commit_index;
+    int lead;
+    (void)state;
+    R.hold_ms = 10000; /* longer than run_until allows: only a cancel ends it in time */
+    add_step(e, "promote", "test.slow", FO_TARGET_NONE, 3, false, 0);
+    add_step(e, "after", "test.ok", FO_TARGET_NONE, 1, false, 0);
+    duo_start(e);
+    lead = fo_test_nodes_leader(&e->nodes);
+    assert_true(lead >= 0);
+    run_until(e, action_started);
+    op = fo_node_state(e->lead)->operation;
+    assert_non_null(op);
+    assert_int_equal(op->steps[0].state, FO_STEP_RUNNING);
+
+    /* Depose: the only other voter goes away; the leader steps down within an election
+     * timeout or two (it no longer hears from a majority). */
+    e->housekeeping = true;
+    fo_test_nodes_close(&e->nodes, (size_t)(1 - lead));
+    run_until(e, deposed);
+    run_until(e, action_dropped);
+    assert_true(R.calls[0].cancelled);
+    commit_index = fo_node_commit_index(e->lead);
+
+    /* Keep kicking, as the daemon's timer would: nothing starts, nothing is proposed. */
+    kicks_until = e->kicks + 200;
+    run_until(e, kicked_enough);
+    assert_true(deposed(e));
+    assert_int_equal(R.ncalls, 1); /* "after" never ran, "promote" was not retried */
+    assert_int_equal(e->ex.inflight, 0);
+    assert_int_equal(e->ex.attempts_started, 1);
+    assert_int_equal(e->ex.actions_done, 0);
+    assert_int_equal(e->ex.actions_failed, 0);
+    assert_int_equal(e->finished, 0);
+    assert_int_equal(fo_node_commit_index(e->lead), commit_index);
+    op = fo_node_state(e->lead)->operation;
+    assert_non_null(op); /* still in flight: the next leader decides */
+    assert_string_equal(op->id, "op-1");
+    assert_int_equal(op->steps[0].state, FO_STEP_RUNNING);
+    assert_int_equal(op->steps[0].attempts, 1);
+    assert_int_equal(op->steps[1].state, FO_STEP_PENDING);
+
+    e->housekeeping = false;
+    fo_executor_close(&e->ex, closed_ex);
+    fo_test_nodes_close_all(&e->nodes);
+    run_until(e, duo_closed);
+    uv_close((uv_handle_t *)&e->poll, NULL);
+    uv_run(&e->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&e->loop), 0);
+    fo_test_nodes_release(&e->nodes);
+    fo_plan_free(&e->plan);
+    fo_config_free(&e->cfg);
+    nftw(e->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    free(e);
+}
+
+/* The executor closes (the daemon stops) while the action runs: it is cancelled and its
+ * result is never proposed — the step stays running for the next leader. */
+static void test_close_cancels_action(void **state)
 {
     struct env *e = env_new();
     (void)state;
@@ -762,9 +929,12 @@ int main(void)
         cmocka_unit_test(test_unfillable_params_are_refused),
         cmocka_unit_test(test_retry_decided_by_outcome_not_text),
         cmocka_unit_test(test_refused_outcome_without_text_is_not_retried),
-        cmocka_unit_test(test_deposed_leader_drops_result),
+        cmocka_unit_test(test_deposed_leader_stops),
+        cmocka_unit_test(test_close_cancels_action),
         cmocka_unit_test(test_plan_params),
         cmocka_unit_test(test_timeline),
     };
+    /* As failoverd does: a write to a peer that went away fails with EPIPE, not a signal. */
+    signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
