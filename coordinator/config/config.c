@@ -32,11 +32,9 @@
 #include <openssl/evp.h>
 #include <yaml.h>
 
+#include "coordinator/config/addr.h"
 #include "coordinator/config/config_internal.h"
 #include "proto/state.h" /* FO_NAME_MAX */
-
-/* Longest address we parse: "255.255.255.255:65535". */
-#define ADDR_LEN 21
 
 /* ---- messages ---------------------------------------------------------------------- */
 
@@ -319,24 +317,14 @@ static int get_port(struct loader *ld, const yaml_node_t *n, const char *path, u
     return rv;
 }
 
-/* "a.b.c.d:port" with a dotted-quad IPv4 literal: what libraft 0.15's TCP transport and
- * the admin client (uv_ip4_addr) accept. */
+/* "a.b.c.d:port" with a dotted-quad IPv4 literal: what libraft 0.15's TCP transport takes.
+ * The listeners and clients (addr.h) also take "[v6]:port", but one config file names
+ * every address the same way, so the loader keeps to IPv4 until libraft does not. */
 static bool is_ipv4_port(const char *s)
 {
-    const char *colon = strrchr(s, ':');
-    char host[ADDR_LEN + 1];
-    struct in_addr a;
-    uint64_t port;
-    const char *why;
-    size_t hlen;
+    struct sockaddr_storage ss;
 
-    if (colon == NULL || strlen(s) > ADDR_LEN)
-        return false;
-    hlen = (size_t)(colon - s);
-    memcpy(host, s, hlen);
-    host[hlen] = '\0';
-    return inet_pton(AF_INET, host, &a) == 1 &&
-           parse_u64(colon + 1, strlen(colon + 1), 1, 65535, &port, &why);
+    return fo_addr_parse(s, &ss, NULL) == FO_ADDR_OK && ss.ss_family == AF_INET;
 }
 
 int cfg_get_ipv4_port(struct loader *ld, const yaml_node_t *n, const char *path, const char *needs,
