@@ -17,6 +17,7 @@
 #include "coordinator/run/operations.h"
 #include "coordinator/config/plan_check.h"
 #include "actions/action.h"
+#include "coordinator/clock.h"
 #include "coordinator/log.h"
 #include "actions/secret.h"
 
@@ -30,9 +31,7 @@
  * never depends on it: the FSM orders by the log, not by these stamps. */
 uint64_t fo_daemon_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return fo_clock_wall_ms();
 }
 
 const struct fo_peer *fo_daemon_leader(const struct fo_daemon *d)

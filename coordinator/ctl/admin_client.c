@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coordinator/serve/frame_server.h" /* fo_addr_parse */
+#include "coordinator/config/addr.h"
 
 static void handle_closed(uv_handle_t *h)
 {
@@ -128,7 +128,7 @@ int fo_admin_client_call(struct fo_admin_client *c, uv_loop_t *loop, const char 
                          const struct fo_admin_req *req, unsigned timeout_ms, fo_admin_client_cb cb,
                          fo_admin_client_free_cb free_cb)
 {
-    struct sockaddr_in addr;
+    struct sockaddr_storage addr;
     void *data = c->data;
 
     memset(c, 0, sizeof(*c));
@@ -137,7 +137,7 @@ int fo_admin_client_call(struct fo_admin_client *c, uv_loop_t *loop, const char 
     c->free_cb = free_cb;
     c->timeout_ms = timeout_ms;
     snprintf(c->address, sizeof(c->address), "%s", address != NULL ? address : "");
-    if (fo_addr_parse(address, &addr) != 0)
+    if (fo_addr_parse(address, &addr, NULL) != FO_ADDR_OK)
         return -1;
     if (fo_admin_req_encode(req, &c->out, NULL) != FO_PROTO_OK)
         return -1;

@@ -27,6 +27,7 @@
 
 #include "coordinator/ctl/admin_client.h"
 #include "coordinator/ctl/ctl_render.h"
+#include "coordinator/clock.h"
 #include "actions/secret.h"
 #include "proto/admin.h"
 
@@ -195,13 +196,6 @@ static void call_cluster(const struct ctl *ctl, const char *cmd, struct fo_kv *a
 
 /* ---- output ----------------------------------------------------------------------- */
 
-static uint64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Print a reply body: JSON for --json, else verb's table (ctl_render.h). */
 static int print_body(const struct ctl *ctl, const char *verb, const json_t *doc)
 {
@@ -211,7 +205,7 @@ static int print_body(const struct ctl *ctl, const char *verb, const json_t *doc
     if (ctl->json || !fo_ctl_render_has_table(verb))
         rc = fo_ctl_render_json(stdout, doc, &err);
     else
-        rc = fo_ctl_render_table(stdout, verb, doc, wall_ms(), &err);
+        rc = fo_ctl_render_table(stdout, verb, doc, fo_clock_wall_ms(), &err);
     if (rc != 0) {
         fprintf(stderr, "failoverctl: %s\n", err.msg);
         return EXIT_FAILED;

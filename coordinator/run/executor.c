@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "coordinator/clock.h"
 #include "coordinator/log.h"
 
 /* A rejected or unknown proposal is retried after this, not in a tight loop. */
@@ -52,9 +53,7 @@ struct ex_prop {
 
 static uint64_t wall_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return fo_clock_wall_ms(); /* coordinator/clock.h */
 }
 
 static void maybe_closed(struct fo_executor *ex);

@@ -5,8 +5,8 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "coordinator/clock.h"
 #include "coordinator/decide/decision.h"
 #include "coordinator/log.h"
 #include "proto/command.h"
@@ -25,14 +25,6 @@ const char *const fo_lease_cause_names[] = {"none", "lapsed", "held_down", "not_
 /* A fence that holds is re-asserted this often (someone may have lifted it by hand, or a
  * restarted Redis forgot its runtime configuration). */
 #define REFENCE_MS 2000
-
-/* Wall-clock milliseconds: only the "at" of a mark, for people. */
-static uint64_t fo_clock_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 uint64_t fo_lease_attest_ms(const struct fo_lease_params *p)
 {

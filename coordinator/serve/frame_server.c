@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coordinator/config/addr.h"
 #include "coordinator/log.h"
 #include "proto/frame.h"
 
@@ -44,23 +45,6 @@ struct frame_write {
 
 static void conn_close(struct frame_conn *c);
 static void conn_read_start(struct frame_conn *c);
-
-int fo_addr_parse(const char *s, struct sockaddr_in *out)
-{
-    char host[64];
-    const char *colon = s != NULL ? strrchr(s, ':') : NULL;
-    char *end;
-    unsigned long port;
-
-    if (colon == NULL || (size_t)(colon - s) >= sizeof(host) || colon == s)
-        return -1;
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = '\0';
-    port = strtoul(colon + 1, &end, 10);
-    if (*end != '\0' || colon[1] == '\0' || port == 0 || port > 65535)
-        return -1;
-    return uv_ip4_addr(host, (int)port, out) == 0 ? 0 : -1;
-}
 
 /* ---- connection life cycle -------------------------------------------------------- */
 
@@ -306,12 +290,8 @@ static void on_connection(uv_stream_t *listener, int status)
         return;
     }
     snprintf(c->peer, sizeof(c->peer), "?");
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0 && ss.ss_family == AF_INET) {
-        char ip[32];
-        const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
-        uv_ip4_name(in, ip, sizeof(ip));
-        snprintf(c->peer, sizeof(c->peer), "%s:%u", ip, (unsigned)ntohs(in->sin_port));
-    }
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
+        fo_addr_format((const struct sockaddr *)&ss, c->peer, sizeof(c->peer));
     uv_tcp_nodelay(&c->tcp, 1);
     if (s->nconns > s->cfg.max_connections) {
         s->rejected++;
@@ -328,7 +308,8 @@ int fo_frame_server_start(struct fo_frame_server *s, uv_loop_t *loop,
                           const struct fo_frame_server_config *cfg, fo_frame_handler handler,
                           struct fo_error *err)
 {
-    struct sockaddr_in addr;
+    struct sockaddr_storage addr;
+    enum fo_addr_err bad;
     int rv;
     void *data = s->data;
 
@@ -345,9 +326,9 @@ int fo_frame_server_start(struct fo_frame_server *s, uv_loop_t *loop,
         s->cfg.request_timeout_ms = 5000;
     if (s->cfg.max_frame == 0)
         s->cfg.max_frame = FO_FRAME_MAX_DEFAULT;
-    if (fo_addr_parse(cfg->listen, &addr) != 0)
-        return fo_error_set(err, 1, "%s listen address '%s' is not a.b.c.d:port", s->cfg.name,
-                            cfg->listen != NULL ? cfg->listen : "");
+    if ((bad = fo_addr_parse(cfg->listen, &addr, NULL)) != FO_ADDR_OK)
+        return fo_error_set(err, 1, "%s listen address '%s': %s", s->cfg.name,
+                            cfg->listen != NULL ? cfg->listen : "", fo_addr_strerror(bad));
     uv_tcp_init(loop, &s->listener);
     s->listener.data = s;
     rv = uv_tcp_bind(&s->listener, (const struct sockaddr *)&addr, 0);

@@ -43,7 +43,7 @@ typedef void (*fo_frame_server_close_cb)(struct fo_frame_server *s);
 
 struct fo_frame_server_config {
     const char *name;            /* for logs: "admin", "health" */
-    const char *listen;          /* "a.b.c.d:port" */
+    const char *listen;          /* "a.b.c.d:port" or "[v6]:port" (addr.h) */
     unsigned max_connections;    /* 0: 64 */
     unsigned request_timeout_ms; /* 0: 5000 */
     size_t max_frame;            /* 0: FO_FRAME_MAX_DEFAULT */
@@ -77,10 +77,7 @@ void fo_frame_server_close(struct fo_frame_server *s, fo_frame_server_close_cb c
 /* Send the reply and release the call. */
 void fo_frame_call_reply(struct fo_frame_call *call, const struct fo_reply *rep);
 
-/* The client's address ("127.0.0.1:54012"), for logs; valid until the reply. */
+/* The client's address ("127.0.0.1:54012", "[::1]:54012"), for logs; valid until the reply. */
 const char *fo_frame_call_peer(const struct fo_frame_call *call);
-
-/* Parse "a.b.c.d:port" (libraft 0.15 and our listeners take IPv4 literals). */
-int fo_addr_parse(const char *s, struct sockaddr_in *out);
 
 #endif

@@ -27,6 +27,9 @@
  * and headers (over it libmicrohttpd itself answers 431, not in JSON), and request bodies
  * up to FO_HTTP_BODY_MAX.
  *
+ * Listens on IPv4 ("a.b.c.d:port") or IPv6 ("[v6]:port"), as coordinator/config/addr.h
+ * parses http.listen.
+ *
  * Ownership: caller-allocated (in struct fo_daemon), alive until close_cb. Borrows the
  * daemon (config, node, prober, tokens), which outlives it. Loop thread only.
  */
@@ -38,10 +41,11 @@
 #include <uv.h>
 
 #include "coordinator/config/config.h"
+#include "coordinator/serve/feed_json.h" /* FO_FEED_JSON_MAX */
 #include "proto/error.h"
 
-#define FO_HTTP_BODY_MAX     (64u * 1024u) /* a POST body; larger: 413 */
-#define FO_HTTP_CONN_MEM_MAX (32u * 1024u) /* per connection: request line + headers */
+#define FO_HTTP_BODY_MAX     FO_FEED_JSON_MAX /* a POST body (a feed's); larger: 413 */
+#define FO_HTTP_CONN_MEM_MAX (32u * 1024u)    /* per connection: request line + headers */
 
 struct fo_daemon;
 struct MHD_Daemon;

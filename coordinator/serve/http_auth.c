@@ -1,0 +1,76 @@
+/*
+ * coordinator/serve/http_auth.c — see http_auth.h.
+ */
+#include "coordinator/serve/http_auth.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <microhttpd.h>
+
+#include "actions/secret.h"
+#include "coordinator/daemon.h"
+#include "coordinator/log.h"
+
+const char *fo_http_auth_bearer(struct MHD_Connection *c)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+
+    if (v == NULL || strncasecmp(v, "Bearer", 6) != 0 || (v[6] != ' ' && v[6] != '\t'))
+        return NULL;
+    v += 6;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    return *v != '\0' ? v : NULL;
+}
+
+bool fo_http_auth_read(const struct fo_daemon *d, const char *token)
+{
+    bool admin = fo_secret_equal(token, d->admin_token);
+    bool read = fo_secret_equal(token, d->read_token[0] != '\0' ? d->read_token : NULL);
+    return admin || read;
+}
+
+bool fo_http_auth_any_feed(const struct fo_daemon *d, const char *token)
+{
+    bool any = false;
+
+    for (size_t i = 0; i < d->cfg.nfeeds; i++)
+        any |= fo_secret_equal(token, d->feeds[i].token);
+    return any;
+}
+
+const struct fo_health_feed *fo_http_auth_feed(const struct fo_daemon *d, const char *name)
+{
+    for (size_t i = 0; name != NULL && i < d->cfg.nfeeds; i++)
+        if (d->feeds[i].name != NULL && strcmp(d->feeds[i].name, name) == 0)
+            return &d->feeds[i];
+    return NULL;
+}
+
+/* The client's IP address (either family, the listener may be IPv6), or "?". */
+static const char *client_ip(struct MHD_Connection *c, char *buf, size_t cap)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+
+    snprintf(buf, cap, "?");
+    if (sa != NULL && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf,
+                  (socklen_t)cap);
+    else if (sa != NULL && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf,
+                  (socklen_t)cap);
+    return buf;
+}
+
+void fo_http_auth_log(struct MHD_Connection *c, const char *path, const char *why)
+{
+    char ip[INET6_ADDRSTRLEN + 1];
+
+    fo_log_warn("http.auth", "path=%s client=%s reason=%s", path, client_ip(c, ip, sizeof(ip)),
+                why);
+}
