@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coordinator/serve/frame_server.h" /* fo_addr_parse */
+#include "coordinator/ctl/addr.h"
 
 static void handle_closed(uv_handle_t *h)
 {

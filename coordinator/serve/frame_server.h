@@ -29,6 +29,7 @@
 
 #include <uv.h>
 
+#include "coordinator/ctl/addr.h" /* fo_addr_parse, for listen addresses */
 #include "proto/admin.h"
 #include "proto/error.h"
 
@@ -79,8 +80,5 @@ void fo_frame_call_reply(struct fo_frame_call *call, const struct fo_reply *rep)
 
 /* The client's address ("127.0.0.1:54012"), for logs; valid until the reply. */
 const char *fo_frame_call_peer(const struct fo_frame_call *call);
-
-/* Parse "a.b.c.d:port" (libraft 0.15 and our listeners take IPv4 literals). */
-int fo_addr_parse(const char *s, struct sockaddr_in *out);
 
 #endif
