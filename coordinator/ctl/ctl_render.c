@@ -1,29 +1,17 @@
 /*
- * coordinator/ctl/ctl_render.c — see ctl_render.h: the choice of a table by verb. The
- * tables are output_table.c, the --json output output_json.c.
+ * coordinator/ctl/ctl_render.c — see ctl_render.h: the choice of a table by verb. The verb
+ * table (verbs.h) names each verb's renderer; the tables are output_table.c, the --json
+ * output output_json.c.
  */
 #include "coordinator/ctl/ctl_render.h"
 
-#include <string.h>
-
-#include "coordinator/ctl/output.h"
-
-static const struct {
-    const char *verb;
-    fo_output_fn table;
-} tables[] = {
-    {"status", fo_output_status},    {"history", fo_output_history},
-    {"report", fo_output_report},    {"members", fo_output_members},
-    {"failover", fo_output_dry_run}, {"switchover", fo_output_dry_run},
-};
+#include "coordinator/ctl/verbs.h"
 
 /* The verb's table renderer, or NULL (unknown verb, or a verb without a table). */
 static fo_output_fn table_of(const char *verb)
 {
-    for (size_t i = 0; verb != NULL && i < sizeof(tables) / sizeof(tables[0]); i++)
-        if (strcmp(verb, tables[i].verb) == 0)
-            return tables[i].table;
-    return NULL;
+    int id = fo_admin_verb_find(verb);
+    return id >= 0 ? fo_ctl_verbs[id].table : NULL;
 }
 
 bool fo_ctl_render_has_table(const char *verb)

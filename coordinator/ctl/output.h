@@ -1,8 +1,8 @@
 /*
  * coordinator/ctl/output.h — failoverctl's table renderers, one per verb that has a table
  * (bgpctl's output.c): each writes the reply body of its verb to out for people. The
- * entry point callers use is ctl_render.h, which picks the renderer by verb. Internal
- * to fo_ctl_render.
+ * verb table (verbs.h) names which renderer a verb has; ctl_render.h is the entry point
+ * callers use. Internal to fo_ctl_render.
  *
  * All share one signature: verb is the command the body answers (the dry-run renderer
  * prints it when the body has no "kind"); now_ms is the caller's wall clock in Unix ms,
