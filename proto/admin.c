@@ -9,6 +9,78 @@ const char *const fo_reply_code_names[] = {
     "ok",      "bad_request", "unauthorized", "forbidden", "not_leader", "no_quorum",
     "refused", "failed",      "busy",         "internal",  NULL};
 
+/* An argument is {key, kind, required}; the list ends at the first empty entry.
+ * CHANGE: the admin token only, and not resent when unanswered (admin.h). */
+#define CHANGE .needs_admin = true, .changes_state = true
+
+const struct fo_admin_verb fo_admin_verbs[FO_VERB_COUNT] = {
+    [FO_VERB_STATUS] = {.name = "status"},
+    [FO_VERB_MEMBERS] = {.name = "members"},
+    [FO_VERB_HISTORY] = {.name = "history", .args = {{"limit", FO_ARG_COUNT}}},
+    [FO_VERB_REPORT] = {.name = "report", .args = {{"id", FO_ARG_TEXT}}},
+    [FO_VERB_PAUSE] = {.name = "pause",
+                       CHANGE,
+                       .args = {{"reason", FO_ARG_TEXT}, {"by", FO_ARG_REQUESTER}}},
+    [FO_VERB_RESUME] = {.name = "resume", CHANGE, .args = {{"by", FO_ARG_REQUESTER}}},
+    [FO_VERB_FAILOVER] = {.name = "failover",
+                          CHANGE,
+                          .args = {{"to", FO_ARG_TEXT, true},
+                                   {"force", FO_ARG_FLAG},
+                                   {"dry_run", FO_ARG_FLAG},
+                                   {"reason", FO_ARG_TEXT},
+                                   {"by", FO_ARG_REQUESTER}}},
+    [FO_VERB_SWITCHOVER] = {.name = "switchover",
+                            CHANGE,
+                            .args = {{"to", FO_ARG_TEXT, true},
+                                     {"dry_run", FO_ARG_FLAG},
+                                     {"reason", FO_ARG_TEXT},
+                                     {"by", FO_ARG_REQUESTER}}},
+    [FO_VERB_DRILL] = {.name = "drill",
+                       CHANGE,
+                       .args = {{"to", FO_ARG_TEXT}, {"by", FO_ARG_REQUESTER}}},
+    /* A follower forwards a digest (t=digest: node, digest) or a verdict (t=verdict:
+     * observer, region, status, reason) to the leader, with at_ms. */
+    [FO_VERB_PROPOSE] = {.name = "propose",
+                         CHANGE,
+                         .internal = true,
+                         .args = {{"t", FO_ARG_TEXT, true},
+                                  {"at_ms", FO_ARG_COUNT, true},
+                                  {"node", FO_ARG_TEXT},
+                                  {"digest", FO_ARG_TEXT},
+                                  {"observer", FO_ARG_TEXT},
+                                  {"region", FO_ARG_TEXT},
+                                  {"status", FO_ARG_TEXT},
+                                  {"reason", FO_ARG_TEXT},
+                                  {"site", FO_ARG_TEXT},
+                                  {"epoch", FO_ARG_TEXT},
+                                  {"guardian", FO_ARG_TEXT},
+                                  {"what", FO_ARG_TEXT}}},
+    /* Not a change: a grant is answered at once and a lost one is simply not counted. */
+    [FO_VERB_LEASE] = {.name = "lease",
+                       .needs_admin = true,
+                       .internal = true,
+                       .args = {{"site", FO_ARG_TEXT, true},
+                                {"epoch", FO_ARG_TEXT, true},
+                                {"guardian", FO_ARG_TEXT, true},
+                                {"round", FO_ARG_COUNT}}},
+};
+
+int fo_admin_verb_find(const char *name)
+{
+    for (int i = 0; name != NULL && i < FO_VERB_COUNT; i++)
+        if (strcmp(fo_admin_verbs[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+const struct fo_admin_arg *fo_admin_verb_arg(const struct fo_admin_verb *verb, const char *key)
+{
+    for (const struct fo_admin_arg *a = verb->args; key != NULL && a->key != NULL; a++)
+        if (strcmp(a->key, key) == 0)
+            return a;
+    return NULL;
+}
+
 static const struct fo_field req_fields[] = {
     FO_U64(struct fo_admin_req, id, 0),
     FO_STR(struct fo_admin_req, cmd, FO_F_NONEMPTY, FO_CMD_NAME_MAX),

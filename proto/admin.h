@@ -17,6 +17,8 @@
 #ifndef FO_PROTO_ADMIN_H
 #define FO_PROTO_ADMIN_H
 
+#include <stdbool.h>
+
 #include "proto/state.h"
 
 #define FO_CMD_NAME_MAX 32
@@ -56,6 +58,63 @@ struct fo_reply {
     char *leader;  /* optional: with not_leader, the leader's admin address */
     char *body;    /* optional: JSON text */
 };
+
+/*
+ * The admin verbs: the one list of the commands a node answers, shared by the server
+ * (coordinator/serve/commands.c dispatches on it and checks the token's role), the CLI
+ * (coordinator/ctl/verbs.c adds usage, help and a renderer per verb, indexed by the same
+ * enum) and every other client. A verb's name, role, whether it changes the cluster and
+ * its arguments are written here and nowhere else.
+ */
+enum fo_admin_verb_id {
+    FO_VERB_STATUS = 0,
+    FO_VERB_MEMBERS,
+    FO_VERB_HISTORY,
+    FO_VERB_REPORT,
+    FO_VERB_PAUSE,
+    FO_VERB_RESUME,
+    FO_VERB_FAILOVER,
+    FO_VERB_SWITCHOVER,
+    FO_VERB_DRILL,
+    FO_VERB_PROPOSE,
+    FO_VERB_LEASE, /* node to node: a guardian renews its write lease (run/lease.h) */
+    FO_VERB_COUNT
+};
+
+/* How a request argument's value reads. */
+enum fo_admin_arg_kind {
+    FO_ARG_TEXT = 0,  /* free text or a name */
+    FO_ARG_FLAG,      /* "true" (or "1") when set; absent otherwise */
+    FO_ARG_COUNT,     /* a positive decimal number */
+    FO_ARG_REQUESTER, /* who asks ("user@host"): filled in by the client, not the user */
+};
+
+struct fo_admin_arg {
+    const char *key; /* as on the wire: "to", "dry_run" */
+    enum fo_admin_arg_kind kind;
+    bool required; /* the verb cannot run without it */
+};
+
+#define FO_VERB_ARGS_MAX 12
+
+struct fo_admin_verb {
+    const char *name; /* the request's "cmd" */
+    bool needs_admin; /* the admin token only; else the read-only token is enough */
+    /* It changes the cluster. A client must not resend an unanswered change to another
+     * node: the first may have run, and some (a drill) are not idempotent. */
+    bool changes_state;
+    bool internal; /* node to node (propose): no operator client offers it */
+    const struct fo_admin_arg args[FO_VERB_ARGS_MAX + 1]; /* ends with {NULL} */
+};
+
+/* Indexed by enum fo_admin_verb_id; the order is the one people see (failoverctl --help). */
+extern const struct fo_admin_verb fo_admin_verbs[FO_VERB_COUNT];
+
+/* The verb named name, or -1 (also for NULL). */
+int fo_admin_verb_find(const char *name);
+
+/* The argument key of verb, or NULL when the verb takes no such argument. */
+const struct fo_admin_arg *fo_admin_verb_arg(const struct fo_admin_verb *verb, const char *key);
 
 /* Encode as one frame (header included); out is owned by the caller. */
 enum fo_proto_code fo_admin_req_encode(const struct fo_admin_req *req, struct fo_buf *out,

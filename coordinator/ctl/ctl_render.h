@@ -1,7 +1,8 @@
 /*
  * coordinator/ctl/ctl_render.h — failoverctl's output (DESIGN §9): the JSON body of an admin
  * reply in, text for people or scripts out. bgpctl's shape: the CLI sends a request,
- * gets one reply, and hands its body to one of these renderers.
+ * gets one reply, and hands its body to one of these renderers: the tables for people
+ * (output_table.c, one renderer per verb) or JSON for scripts (output_json.c).
  *
  * Pure: the only I/O is writing to the FILE the caller passes; no clock is read (times
  * are printed as absolute UTC, "2026-11-23 19:03:58Z", or relative to the caller's
@@ -33,10 +34,10 @@ enum {
 };
 
 /*
- * Whether verb's reply body has a table: status, history, report, members, and the
- * dry-run bodies of failover and switchover (verb "failover" or "switchover"; the body's
- * own "kind" wins when present). Other replies carry only a message, which failoverctl
- * prints as is.
+ * Whether verb's reply body has a table (the verb table, verbs.h, names each verb's
+ * renderer): status, history, report, members, and the dry-run bodies of failover and
+ * switchover (verb "failover" or "switchover"; the body's own "kind" wins when present).
+ * Other replies carry only a message, which failoverctl prints as is.
  */
 bool fo_ctl_render_has_table(const char *verb);
 

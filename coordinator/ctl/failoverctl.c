@@ -1,7 +1,8 @@
 /*
  * coordinator/ctl/failoverctl.c — the admin CLI (DESIGN §9, §13), shaped like bgpctl: one
- * command table drives parsing; a command sends one request, gets one reply, and the
- * reply's JSON body is rendered either as a table for people or as JSON for scripts
+ * verb table drives parsing (proto/admin.h's verbs, with the CLI's options, help and
+ * renderer in coordinator/ctl/verbs.h); a command sends one request, gets one reply, and
+ * the reply's JSON body is rendered either as a table for people or as JSON for scripts
  * (coordinator/ctl/ctl_render.h; this file does the I/O and the parsing, not the tables).
  * `failoverctl VERB --help` and `failoverctl help VERB` print one command's usage, its
  * token and its exit codes, all from the same table.
@@ -28,17 +29,9 @@
 #include "coordinator/ctl/admin_client.h"
 #include "coordinator/ctl/ctl_render.h"
 #include "coordinator/clock.h"
+#include "coordinator/ctl/verbs.h"
 #include "actions/secret.h"
 #include "proto/admin.h"
-
-enum {
-    EXIT_OK = 0,
-    EXIT_FAILED = 1,
-    EXIT_USAGE = 2,
-    EXIT_NO_QUORUM = 3,
-    EXIT_REFUSED = 4,
-    EXIT_AUTH = 5,
-};
 
 #define FOLLOW_MAX     3
 #define RESULT_UNKNOWN (-2)
@@ -119,33 +112,29 @@ static int exit_for_code(int code)
 {
     switch (code) {
     case FO_REPLY_OK:
-        return EXIT_OK;
+        return FO_CTL_EXIT_OK;
     case FO_REPLY_BAD_REQUEST:
-        return EXIT_USAGE;
+        return FO_CTL_EXIT_USAGE;
     case FO_REPLY_UNAUTHORIZED:
     case FO_REPLY_FORBIDDEN:
-        return EXIT_AUTH;
+        return FO_CTL_EXIT_AUTH;
     case FO_REPLY_NOT_LEADER:
     case FO_REPLY_NO_QUORUM:
     case FO_REPLY_BUSY:
-        return EXIT_NO_QUORUM;
+        return FO_CTL_EXIT_NO_QUORUM;
     case FO_REPLY_REFUSED:
-        return EXIT_REFUSED;
+        return FO_CTL_EXIT_REFUSED;
     default:
-        return EXIT_FAILED;
+        return FO_CTL_EXIT_FAILED;
     }
 }
 
-/* Commands that change the cluster. Sent again to another node after a timeout, one
- * could run twice (two drills), so their unanswered request is reported, not retried. */
+/* Whether cmd changes the cluster (admin.h): sent again to another node after a timeout,
+ * one could run twice (two drills), so its unanswered request is reported, not retried. */
 static bool is_change(const char *cmd)
 {
-    static const char *const changes[] = {"pause",      "resume", "failover",
-                                          "switchover", "drill",  NULL};
-    for (size_t i = 0; changes[i] != NULL; i++)
-        if (strcmp(cmd, changes[i]) == 0)
-            return true;
-    return false;
+    int id = fo_admin_verb_find(cmd);
+    return id < 0 || fo_admin_verbs[id].changes_state;
 }
 
 /*
@@ -208,20 +197,20 @@ static int print_body(const struct ctl *ctl, const char *verb, const json_t *doc
         rc = fo_ctl_render_table(stdout, verb, doc, fo_clock_wall_ms(), &err);
     if (rc != 0) {
         fprintf(stderr, "failoverctl: %s\n", err.msg);
-        return EXIT_FAILED;
+        return FO_CTL_EXIT_FAILED;
     }
-    return EXIT_OK;
+    return FO_CTL_EXIT_OK;
 }
 
 static int report_failure(const struct result *r)
 {
     if (r->status == RESULT_UNKNOWN) {
         fprintf(stderr, "failoverctl: %s\n", r->error);
-        return EXIT_FAILED;
+        return FO_CTL_EXIT_FAILED;
     }
     if (r->status != 0) {
         fprintf(stderr, "failoverctl: %s\n", r->error);
-        return EXIT_NO_QUORUM;
+        return FO_CTL_EXIT_NO_QUORUM;
     }
     fprintf(stderr, "failoverctl: %s: %s\n", fo_enum_name(fo_reply_code_names, r->code),
             r->message != NULL ? r->message : "(no message)");
@@ -243,25 +232,25 @@ static json_t *parse_body(const char *body)
 static int simple_call(const struct ctl *ctl, const char *cmd, struct fo_kv *args, size_t nargs)
 {
     struct result r; /* owns the reply's strings until result_free */
-    int rc = EXIT_OK;
+    int rc = FO_CTL_EXIT_OK;
 
     call_cluster(ctl, cmd, args, nargs, &r);
     if (r.status != 0 || r.code != FO_REPLY_OK) {
         rc = report_failure(&r);
     } else if (r.body != NULL) {
         json_t *doc = parse_body(r.body); /* ours: freed below */
-        rc = doc != NULL ? print_body(ctl, cmd, doc) : EXIT_FAILED;
+        rc = doc != NULL ? print_body(ctl, cmd, doc) : FO_CTL_EXIT_FAILED;
         /* A dry run is a precheck for scripts: "would be refused" is exit 4, as the real
          * request would be. */
-        if (rc == EXIT_OK && json_is_true(json_object_get(doc, "dry_run")) &&
+        if (rc == FO_CTL_EXIT_OK && json_is_true(json_object_get(doc, "dry_run")) &&
             json_is_false(json_object_get(doc, "would_fail_over")))
-            rc = EXIT_REFUSED;
+            rc = FO_CTL_EXIT_REFUSED;
         json_decref(doc);
     } else {
         struct fo_error err;
         if (fo_ctl_render_message(stdout, r.message, ctl->json, &err) != 0) {
             fprintf(stderr, "failoverctl: %s\n", err.msg);
-            rc = EXIT_FAILED;
+            rc = FO_CTL_EXIT_FAILED;
         }
     }
     result_free(&r);
@@ -281,34 +270,34 @@ static void requester(char *out, size_t cap)
     fo_utf8_cut(out, cap - 1 < FO_NAME_MAX ? cap - 1 : FO_NAME_MAX);
 }
 
-/* ---- the command table ------------------------------------------------------------ */
+/* ---- the verbs (verbs.h) ---------------------------------------------------------- */
 
-#define MAX_OPTS 4
-
-struct opt_spec {
-    const char *name; /* "--to" */
-    const char *arg;  /* "SITE", or NULL for a flag */
-    const char *help;
-    bool required;
-};
-
-/* A command line after parsing: value[i] for opts[i] (a flag: "true"), or NULL. */
+/* A command line after parsing: value[i] for the verb's opts[i] (a flag: "true"), or
+ * NULL when not given. */
 struct parsed {
-    const char *value[MAX_OPTS];
-    const char *operand; /* report's OPERATION */
+    enum fo_admin_verb_id verb;
+    const char *value[FO_VERB_ARGS_MAX];
 };
 
-struct command {
-    const char *name;
-    const char *synopsis; /* options and operands, for usage lines */
-    const char *summary;  /* one line, for failoverctl --help */
-    const char *about;    /* two or three lines, for failoverctl VERB --help */
-    bool admin;           /* needs the admin token (else the read-only one is enough) */
-    unsigned exits;       /* 1 << code for each exit code the command can return */
-    const struct opt_spec opts[MAX_OPTS + 1]; /* ends with {NULL} */
-    const char *operand;                      /* a positional argument, or NULL */
-    int (*run)(const struct ctl *ctl, const struct parsed *p);
-};
+/* The request arguments of a parsed command line: every value given, under its key,
+ * and who asks when the verb records it (its FO_ARG_REQUESTER argument). by is the
+ * caller's buffer for that; args has room for FO_VERB_ARGS_MAX. Returns the count. */
+static size_t request_args(const struct parsed *p, struct fo_kv *args, char *by, size_t bycap)
+{
+    const struct fo_ctl_opt *opts = fo_ctl_verbs[p->verb].opts;
+    size_t n = 0;
+
+    for (size_t i = 0; opts[i].key != NULL; i++)
+        if (p->value[i] != NULL)
+            args[n++] = (struct fo_kv){(char *)opts[i].key, (char *)p->value[i]};
+    for (const struct fo_admin_arg *a = fo_admin_verbs[p->verb].args; a->key != NULL; a++) {
+        if (a->kind == FO_ARG_REQUESTER && n < FO_VERB_ARGS_MAX) {
+            requester(by, bycap);
+            args[n++] = (struct fo_kv){(char *)a->key, by};
+        }
+    }
+    return n;
+}
 
 static bool answered_by_leader(const json_t *status)
 {
@@ -316,14 +305,16 @@ static bool answered_by_leader(const json_t *status)
     return role != NULL && strcmp(role, "leader") == 0;
 }
 
-static int cmd_status(const struct ctl *ctl, const struct parsed *p)
+/* A verb whose answer is the answering node's own view (status): a follower's is
+ * partial, so ask the leader it names, if it is reachable; no leader known is exit 3. */
+static int leader_view_call(const struct ctl *ctl, const char *cmd, struct fo_kv *args,
+                            size_t nargs)
 {
     struct result r; /* owns the reply's strings until result_free */
     json_t *doc;     /* ours: freed below */
     int rc;
 
-    (void)p;
-    call_cluster(ctl, "status", NULL, 0, &r);
+    call_cluster(ctl, cmd, args, nargs, &r);
     if (r.status != 0 || r.code != FO_REPLY_OK) {
         rc = report_failure(&r);
         result_free(&r);
@@ -332,11 +323,10 @@ static int cmd_status(const struct ctl *ctl, const struct parsed *p)
     doc = parse_body(r.body);
     result_free(&r);
     if (doc == NULL)
-        return EXIT_FAILED;
-    /* A follower's view is partial: ask the leader it names, if it is reachable. */
+        return FO_CTL_EXIT_FAILED;
     if (!answered_by_leader(doc) && json_is_string(json_object_get(doc, "leader_admin"))) {
         struct result lr; /* owns the leader's reply until result_free */
-        call_one(ctl, json_string_value(json_object_get(doc, "leader_admin")), "status", NULL, 0,
+        call_one(ctl, json_string_value(json_object_get(doc, "leader_admin")), cmd, args, nargs,
                  &lr);
         if (lr.status == 0 && lr.code == FO_REPLY_OK && lr.body != NULL) {
             json_error_t jerr;
@@ -348,238 +338,68 @@ static int cmd_status(const struct ctl *ctl, const struct parsed *p)
         }
         result_free(&lr);
     }
-    rc = print_body(ctl, "status", doc);
+    rc = print_body(ctl, cmd, doc);
     /* No leader means no decision can be made: scripts must see that. */
-    if (rc == EXIT_OK && !json_is_string(json_object_get(doc, "leader")))
-        rc = EXIT_NO_QUORUM;
+    if (rc == FO_CTL_EXIT_OK && !json_is_string(json_object_get(doc, "leader")))
+        rc = FO_CTL_EXIT_NO_QUORUM;
     json_decref(doc);
     return rc;
 }
 
-static int cmd_history(const struct ctl *ctl, const struct parsed *p)
+/* Run a parsed command against the cluster. */
+static int run_command(const struct ctl *ctl, const struct parsed *p)
 {
-    struct fo_kv args[1] = {{"limit", (char *)p->value[0]}};
-    return simple_call(ctl, "history", args, p->value[0] != NULL ? 1 : 0);
-}
-
-static int cmd_report(const struct ctl *ctl, const struct parsed *p)
-{
-    struct fo_kv args[1] = {{"id", (char *)p->operand}};
-    return simple_call(ctl, "report", args, p->operand != NULL ? 1 : 0);
-}
-
-static int cmd_members(const struct ctl *ctl, const struct parsed *p)
-{
-    (void)p;
-    return simple_call(ctl, "members", NULL, 0);
-}
-
-static int cmd_pause(const struct ctl *ctl, const struct parsed *p)
-{
+    struct fo_kv args[FO_VERB_ARGS_MAX];
     char by[128];
-    struct fo_kv args[2] = {{"by", by}, {"reason", (char *)p->value[0]}};
+    size_t n = request_args(p, args, by, sizeof(by));
+    const char *cmd = fo_admin_verbs[p->verb].name;
 
-    requester(by, sizeof(by));
-    return simple_call(ctl, "pause", args, p->value[0] != NULL ? 2 : 1);
-}
-
-static int cmd_resume(const struct ctl *ctl, const struct parsed *p)
-{
-    char by[128];
-    struct fo_kv args[1] = {{"by", by}};
-
-    (void)p;
-    requester(by, sizeof(by));
-    return simple_call(ctl, "resume", args, 1);
-}
-
-/* Append the options that are set as admin arguments named key[i]; then "by". */
-static int send_with(const struct ctl *ctl, const char *cmd, const struct parsed *p,
-                     const char *const key[MAX_OPTS])
-{
-    struct fo_kv args[MAX_OPTS + 1];
-    size_t n = 0;
-    char by[128];
-
-    for (size_t i = 0; i < MAX_OPTS; i++)
-        if (key[i] != NULL && p->value[i] != NULL)
-            args[n++] = (struct fo_kv){(char *)key[i], (char *)p->value[i]};
-    requester(by, sizeof(by));
-    args[n++] = (struct fo_kv){"by", by};
+    if (fo_ctl_verbs[p->verb].leader_view)
+        return leader_view_call(ctl, cmd, args, n);
     return simple_call(ctl, cmd, args, n);
 }
 
-static int cmd_failover(const struct ctl *ctl, const struct parsed *p)
+/* The verb that failoverctl offers under this name, or -1 (also for internal verbs). */
+static int find_verb(const char *name)
 {
-    static const char *const key[MAX_OPTS] = {"to", "force", "dry_run", "reason"};
-    return send_with(ctl, "failover", p, key);
+    int id = fo_admin_verb_find(name);
+    return id >= 0 && !fo_admin_verbs[id].internal ? id : -1;
 }
 
-static int cmd_switchover(const struct ctl *ctl, const struct parsed *p)
+static void command_help(FILE *out, enum fo_admin_verb_id id)
 {
-    static const char *const key[MAX_OPTS] = {"to", "dry_run", "reason", NULL};
-    return send_with(ctl, "switchover", p, key);
-}
+    const struct fo_admin_verb *v = &fo_admin_verbs[id];
+    const struct fo_ctl_verb *c = &fo_ctl_verbs[id];
+    char synopsis[160];
 
-static int cmd_drill(const struct ctl *ctl, const struct parsed *p)
-{
-    static const char *const key[MAX_OPTS] = {"to", NULL, NULL, NULL};
-    return send_with(ctl, "drill", p, key);
-}
-
-#define X(c)        (1u << (c))
-#define READ_EXITS  (X(EXIT_OK) | X(EXIT_USAGE) | X(EXIT_NO_QUORUM) | X(EXIT_AUTH))
-#define ADMIN_EXITS (X(EXIT_OK) | X(EXIT_FAILED) | X(EXIT_USAGE) | X(EXIT_NO_QUORUM) | X(EXIT_AUTH))
-#define OP_EXITS    (ADMIN_EXITS | X(EXIT_REFUSED))
-
-static const struct command commands[] = {
-    {"status",
-     "",
-     "leader, primary site, epoch, nodes, operation, verdicts",
-     "The leader's view (failoverctl follows a follower to the leader): nodes, the decision\n"
-     "and why, the operation in flight, this node's checks and the committed verdicts.\n"
-     "Exit 3 (after printing) when no leader is known: no decision can be made.",
-     false,
-     READ_EXITS,
-     {{NULL}},
-     NULL,
-     cmd_status},
-    {"members",
-     "",
-     "Raft members as the leader sees them: role, reachable",
-     "Every node of the cluster with its region, Raft address, role (leader or follower),\n"
-     "whether the leader hears from it and how far it has applied the log. Asked of the\n"
-     "leader; without one, the node that answers cannot know reachable and applied (?).",
-     false,
-     READ_EXITS,
-     {{NULL}},
-     NULL,
-     cmd_members},
-    {"history",
-     "[--limit N]",
-     "finished operations and notable events, newest first",
-     "Finished operations (failovers, switchovers, drills) and events (pause, resume,\n"
-     "cooldown, rejected commands), newest first, from the leader's replicated state.",
-     false,
-     READ_EXITS,
-     {{"--limit", "N", "at most N operations and N events (default 20)", false}, {NULL}},
-     NULL,
-     cmd_history},
-    {"report",
-     "[OPERATION]",
-     "an operation's incident timeline and the RTO achieved",
-     "The incident report of one operation (default: the one in flight, else the latest):\n"
-     "who asked and why, each step's timing and error, the timeline, the RTO achieved\n"
-     "against the plan's target.",
-     false,
-     READ_EXITS,
-     {{NULL}},
-     "OPERATION",
-     cmd_report},
-    {"pause",
-     "[--reason TEXT]",
-     "maintenance: no automatic failover (replicated)",
-     "Stop automatic failover on every node until resume; status shows who paused (user@host)\n"
-     "and why. Operator failovers and switchovers still run.",
-     true,
-     ADMIN_EXITS,
-     {{"--reason", "TEXT", "why, shown by status and history", false}, {NULL}},
-     NULL,
-     cmd_pause},
-    {"resume",
-     "",
-     "automatic failover again",
-     "Let the leader fail over automatically again (the cooldown still applies).",
-     true,
-     ADMIN_EXITS,
-     {{NULL}},
-     NULL,
-     cmd_resume},
-    {"failover",
-     "--to SITE [--force] [--dry-run] [--reason TEXT]",
-     "operator failover; health and RPO gates unless --force",
-     "Make SITE the primary now, without waiting for the primary to be seen DOWN: one\n"
-     "op_begin committed (epoch + 1), then the plan. The target must be healthy and within\n"
-     "the RPO gate unless --force; --dry-run prints the decision, the lags and the plan.",
-     true,
-     OP_EXITS,
-     {{"--to", "SITE", "the site to promote", true},
-      {"--force", NULL, "skip the health and RPO gates (may lose data)", false},
-      {"--dry-run", NULL, "decide and print the plan; change nothing (exit 4: would be refused)",
-       false},
-      {"--reason", "TEXT", "why, recorded in the operation", false},
-      {NULL}},
-     NULL,
-     cmd_failover},
-    {"switchover",
-     "--to SITE [--dry-run] [--reason TEXT]",
-     "planned move without data loss (fence, catch up, promote)",
-     "The planned, no-data-loss move of the primary to SITE: the old primary is fenced, the\n"
-     "target promoted only once it has replayed everything. Refused when SITE is unhealthy\n"
-     "or lagging, or when the primary is not seen up (there is no --force); --dry-run\n"
-     "prints the decision and the plan.",
-     true,
-     OP_EXITS,
-     {{"--to", "SITE", "the site to move the primary to", true},
-      {"--dry-run", NULL, "decide and print the plan; change nothing (exit 4: would be refused)",
-       false},
-      {"--reason", "TEXT", "why, recorded in the operation", false},
-      {NULL}},
-     NULL,
-     cmd_switchover},
-    {"drill",
-     "[--to SITE]",
-     "the whole plan in check mode; changes nothing",
-     "The monthly failover simulation: every step of the plan checks its credentials and\n"
-     "preconditions against SITE (default: the primary), timed, and changes nothing. Follow\n"
-     "it with failoverctl status, then failoverctl report.",
-     true,
-     OP_EXITS,
-     {{"--to", "SITE", "the site a failover would promote", false}, {NULL}},
-     NULL,
-     cmd_drill},
-};
-
-#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
-
-static const char *const exit_meaning[] = {
-    "ok",
-    "the operation failed",
-    "usage error",
-    "no leader or no quorum reachable",
-    "refused by policy",
-    "authentication failed (wrong token, token file unreadable)",
-};
-
-static const struct command *find_command(const char *name)
-{
-    for (size_t i = 0; i < NCOMMANDS; i++)
-        if (strcmp(commands[i].name, name) == 0)
-            return &commands[i];
-    return NULL;
-}
-
-static void command_help(FILE *out, const struct command *c)
-{
-    fprintf(out, "usage: failoverctl [GLOBAL OPTIONS] %s%s%s\n\n%s\n", c->name,
-            c->synopsis[0] ? " " : "", c->synopsis, c->about);
-    if (c->opts[0].name != NULL || c->operand != NULL)
+    fo_ctl_verb_synopsis(id, synopsis, sizeof(synopsis));
+    fprintf(out, "usage: failoverctl [GLOBAL OPTIONS] %s%s%s\n\n%s\n", v->name,
+            synopsis[0] ? " " : "", synopsis, c->about);
+    if (c->opts[0].key != NULL)
         fprintf(out, "\noptions:\n");
-    if (c->operand != NULL)
-        fprintf(out, "  %-22s %s\n", c->operand, "an operation id (failoverctl history)");
-    for (const struct opt_spec *o = c->opts; o->name != NULL; o++) {
-        char lhs[48];
-        snprintf(lhs, sizeof(lhs), "%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
-        fprintf(out, "  %-22s %s%s\n", lhs, o->help, o->required ? " (required)" : "");
+    /* Operands first, then options, in table order. */
+    for (int operands = 1; operands >= 0; operands--) {
+        for (const struct fo_ctl_opt *o = c->opts; o->key != NULL; o++) {
+            const struct fo_admin_arg *a = fo_admin_verb_arg(v, o->key);
+            char name[FO_CTL_OPT_NAME_MAX], lhs[48];
+
+            if (o->operand != (operands == 1))
+                continue;
+            fo_ctl_opt_name(o, name, sizeof(name));
+            snprintf(lhs, sizeof(lhs), "%s%s%s", name, o->metavar && !o->operand ? " " : "",
+                     o->metavar && !o->operand ? o->metavar : "");
+            fprintf(out, "  %-22s %s%s\n", lhs, o->help,
+                    !o->operand && a != NULL && a->required ? " (required)" : "");
+        }
     }
     fprintf(out, "  %-22s %s\n", "-h, --help", "this help");
     fprintf(out, "\ntoken: %s\nexit codes:\n",
-            c->admin ? "the admin token (FAILOVERCTL_TOKEN_FILE)"
-                     : "the read-only or the admin token");
-    for (int code = 0; code <= EXIT_AUTH; code++)
-        if (c->exits & X(code))
-            fprintf(out, "  %d  %s%s\n", code, exit_meaning[code],
-                    code == EXIT_AUTH && c->admin ? ", or the read-only token" : "");
+            v->needs_admin ? "the admin token (FAILOVERCTL_TOKEN_FILE)"
+                           : "the read-only or the admin token");
+    for (int code = 0; code < FO_CTL_NEXITS; code++)
+        if (c->exits & (1u << code))
+            fprintf(out, "  %d  %s%s\n", code, fo_ctl_exit_meaning[code],
+                    code == FO_CTL_EXIT_AUTH && v->needs_admin ? ", or the read-only token" : "");
 }
 
 static void usage(FILE *out)
@@ -590,9 +410,10 @@ static void usage(FILE *out)
                  "       failoverctl [-h|--help] [-V|--version]\n"
                  "\n"
                  "commands (and the token they need):\n");
-    for (size_t i = 0; i < NCOMMANDS; i++)
-        fprintf(out, "  %-11s %-5s  %s\n", commands[i].name, commands[i].admin ? "admin" : "read",
-                commands[i].summary);
+    for (int id = 0; id < FO_VERB_COUNT; id++)
+        if (!fo_admin_verbs[id].internal)
+            fprintf(out, "  %-11s %-5s  %s\n", fo_admin_verbs[id].name,
+                    fo_admin_verbs[id].needs_admin ? "admin" : "read", fo_ctl_verbs[id].summary);
     fprintf(out, "\n"
                  "  -s, --server ADDR[,ADDR...]  admin addresses of the nodes (a.b.c.d:port),\n"
                  "                               tried in order; default $FAILOVERCTL_ADDR\n"
@@ -607,53 +428,84 @@ static void usage(FILE *out)
                  "quorum reachable, 4 refused by policy, 5 authentication failed.\n");
 }
 
-/*
- * Parse a command's own arguments against its table entry. Returns -1 when they are
- * fine, else the exit code to return now: 0 after --help, EXIT_USAGE after a message.
- */
-static int parse_command(const struct command *c, int argc, char **argv, struct parsed *p)
+/* The option of c named by a ("--to" of "--to=dr"; len bytes), or NULL. */
+static const struct fo_ctl_opt *find_opt(const struct fo_ctl_verb *c, const char *a, size_t len)
 {
+    for (const struct fo_ctl_opt *o = c->opts; o->key != NULL; o++) {
+        char name[FO_CTL_OPT_NAME_MAX];
+        if (!o->operand && strlen(fo_ctl_opt_name(o, name, sizeof(name))) == len &&
+            strncmp(name, a, len) == 0)
+            return o;
+    }
+    return NULL;
+}
+
+/* The verb's next operand not yet given, or NULL. */
+static const struct fo_ctl_opt *free_operand(const struct fo_ctl_verb *c, const struct parsed *p)
+{
+    for (const struct fo_ctl_opt *o = c->opts; o->key != NULL; o++)
+        if (o->operand && p->value[o - c->opts] == NULL)
+            return o;
+    return NULL;
+}
+
+/*
+ * Parse a command's own arguments against its table entries. Returns -1 when they are
+ * fine, else the exit code to return now: 0 after --help, FO_CTL_EXIT_USAGE after a
+ * message.
+ */
+static int parse_command(enum fo_admin_verb_id id, int argc, char **argv, struct parsed *p)
+{
+    const struct fo_admin_verb *v = &fo_admin_verbs[id];
+    const struct fo_ctl_verb *c = &fo_ctl_verbs[id];
+
     memset(p, 0, sizeof(*p));
+    p->verb = id;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *eq = strchr(a, '=');
         size_t len = eq != NULL ? (size_t)(eq - a) : strlen(a);
-        const struct opt_spec *o = NULL;
+        const struct fo_ctl_opt *o;
+        char name[FO_CTL_OPT_NAME_MAX];
 
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            command_help(stdout, c);
-            return EXIT_OK;
+            command_help(stdout, id);
+            return FO_CTL_EXIT_OK;
         }
         if (a[0] != '-' || a[1] == '\0') {
-            if (c->operand == NULL || p->operand != NULL) {
+            o = free_operand(c, p);
+            if (o == NULL) {
                 fprintf(stderr,
                         "failoverctl: %s: unexpected argument '%s' (see failoverctl %s "
                         "--help)\n",
-                        c->name, a, c->name);
-                return EXIT_USAGE;
+                        v->name, a, v->name);
+                return FO_CTL_EXIT_USAGE;
             }
-            p->operand = a;
+            p->value[o - c->opts] = a;
             continue;
         }
-        for (size_t k = 0; c->opts[k].name != NULL && o == NULL; k++)
-            if (strlen(c->opts[k].name) == len && strncmp(c->opts[k].name, a, len) == 0)
-                o = &c->opts[k];
-        if (o == NULL || (o->arg == NULL && eq != NULL)) {
+        o = find_opt(c, a, len);
+        if (o == NULL || (o->metavar == NULL && eq != NULL)) {
             fprintf(stderr, "failoverctl: %s: unknown option '%s' (see failoverctl %s --help)\n",
-                    c->name, a, c->name);
-            return EXIT_USAGE;
+                    v->name, a, v->name);
+            return FO_CTL_EXIT_USAGE;
         }
-        if (o->arg != NULL && eq == NULL && i + 1 >= argc) {
-            fprintf(stderr, "failoverctl: %s: option '%s' needs a value (%s %s)\n", c->name,
-                    o->name, o->name, o->arg);
-            return EXIT_USAGE;
+        fo_ctl_opt_name(o, name, sizeof(name));
+        if (o->metavar != NULL && eq == NULL && i + 1 >= argc) {
+            fprintf(stderr, "failoverctl: %s: option '%s' needs a value (%s %s)\n", v->name, name,
+                    name, o->metavar);
+            return FO_CTL_EXIT_USAGE;
         }
-        p->value[o - c->opts] = o->arg == NULL ? "true" : eq != NULL ? eq + 1 : argv[++i];
+        p->value[o - c->opts] = o->metavar == NULL ? "true" : eq != NULL ? eq + 1 : argv[++i];
     }
-    for (size_t k = 0; c->opts[k].name != NULL; k++) {
-        if (c->opts[k].required && p->value[k] == NULL) {
-            fprintf(stderr, "failoverctl: %s: %s %s is required (see failoverctl %s --help)\n",
-                    c->name, c->opts[k].name, c->opts[k].arg, c->name);
-            return EXIT_USAGE;
+    for (const struct fo_ctl_opt *o = c->opts; o->key != NULL; o++) {
+        const struct fo_admin_arg *a = fo_admin_verb_arg(v, o->key);
+        if (a != NULL && a->required && p->value[o - c->opts] == NULL) {
+            char name[FO_CTL_OPT_NAME_MAX];
+            bool valued = o->metavar != NULL && !o->operand; /* "--to SITE", else "NAME" */
+            fprintf(stderr, "failoverctl: %s: %s%s%s is required (see failoverctl %s --help)\n",
+                    v->name, fo_ctl_opt_name(o, name, sizeof(name)), valued ? " " : "",
+                    valued ? o->metavar : "", v->name);
+            return FO_CTL_EXIT_USAGE;
         }
     }
     return -1;
@@ -675,20 +527,20 @@ static int split_addrs(struct ctl *ctl, char *list)
 /* failoverctl help [COMMAND] */
 static int help_command(int argc, char **argv)
 {
-    const struct command *c;
+    int id;
 
     if (argc == 0) {
         usage(stdout);
-        return EXIT_OK;
+        return FO_CTL_EXIT_OK;
     }
-    c = find_command(argv[0]);
-    if (argc > 1 || c == NULL) {
+    id = find_verb(argv[0]);
+    if (argc > 1 || id < 0) {
         fprintf(stderr, "failoverctl: help: unknown command '%s' (see failoverctl --help)\n",
                 argv[argc > 1 ? 1 : 0]);
-        return EXIT_USAGE;
+        return FO_CTL_EXIT_USAGE;
     }
-    command_help(stdout, c);
-    return EXIT_OK;
+    command_help(stdout, (enum fo_admin_verb_id)id);
+    return FO_CTL_EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -706,7 +558,7 @@ int main(int argc, char **argv)
     const char *token_file = getenv("FAILOVERCTL_TOKEN_FILE");
     char *servers = NULL, *env_addr = getenv("FAILOVERCTL_ADDR");
     char *list; /* ours: the split address list, freed before returning */
-    const struct command *c;
+    int verb;
     struct parsed p;
     struct fo_error err;
     int ch, rc;
@@ -730,21 +582,21 @@ int main(int argc, char **argv)
             unsigned long v = strtoul(optarg, &end, 10);
             if (*end != '\0' || v == 0 || v > 600000) {
                 fprintf(stderr, "failoverctl: --timeout: '%s' is not 1..600000 ms\n", optarg);
-                return EXIT_USAGE;
+                return FO_CTL_EXIT_USAGE;
             }
             ctl.timeout_ms = (unsigned)v;
             break;
         }
         case 'h':
             usage(stdout);
-            return EXIT_OK;
+            return FO_CTL_EXIT_OK;
         case 'V':
             printf("failoverctl %s\n", FO_VERSION);
-            return EXIT_OK;
+            return FO_CTL_EXIT_OK;
         case ':':
             fprintf(stderr, "failoverctl: option '%s' needs a value (see failoverctl --help)\n",
                     argv[optind - 1]);
-            return EXIT_USAGE;
+            return FO_CTL_EXIT_USAGE;
         default:
             if (optopt != 0)
                 fprintf(stderr, "failoverctl: unknown option '-%c' (see failoverctl --help)\n",
@@ -752,34 +604,34 @@ int main(int argc, char **argv)
             else
                 fprintf(stderr, "failoverctl: unknown option '%s' (see failoverctl --help)\n",
                         argv[optind - 1]);
-            return EXIT_USAGE;
+            return FO_CTL_EXIT_USAGE;
         }
     }
     if (optind >= argc) {
         usage(stderr);
-        return EXIT_USAGE;
+        return FO_CTL_EXIT_USAGE;
     }
     if (strcmp(argv[optind], "help") == 0)
         return help_command(argc - optind - 1, argv + optind + 1);
-    c = find_command(argv[optind]);
-    if (c == NULL) {
+    verb = find_verb(argv[optind]);
+    if (verb < 0) {
         fprintf(stderr, "failoverctl: unknown command '%s' (see failoverctl --help)\n",
                 argv[optind]);
-        return EXIT_USAGE;
+        return FO_CTL_EXIT_USAGE;
     }
-    rc = parse_command(c, argc - optind - 1, argv + optind + 1, &p);
+    rc = parse_command((enum fo_admin_verb_id)verb, argc - optind - 1, argv + optind + 1, &p);
     if (rc >= 0)
         return rc;
     if (servers == NULL)
         servers = env_addr;
     if (servers == NULL || servers[0] == '\0') {
         fprintf(stderr, "failoverctl: no node address: use -s ADDR or FAILOVERCTL_ADDR\n");
-        return EXIT_USAGE;
+        return FO_CTL_EXIT_USAGE;
     }
     list = strdup(servers);
     if (list == NULL || split_addrs(&ctl, list) != 0) {
         free(list);
-        return EXIT_USAGE;
+        return FO_CTL_EXIT_USAGE;
     }
     /* A token that cannot be read is an authentication failure: the command would be
      * refused (and scripts treat 5 as "fix the credentials"). */
@@ -787,10 +639,10 @@ int main(int argc, char **argv)
         fo_secret_read_file(token_file, ctl.token, sizeof(ctl.token), &err) != 0) {
         fprintf(stderr, "failoverctl: token file: %s\n", err.msg);
         free(list);
-        return EXIT_AUTH;
+        return FO_CTL_EXIT_AUTH;
     }
     signal(SIGPIPE, SIG_IGN);
-    rc = c->run(&ctl, &p);
+    rc = run_command(&ctl, &p);
     fo_secret_wipe(ctl.token, sizeof(ctl.token));
     free(list);
     return rc;

@@ -468,41 +468,42 @@ static void cmd_lease(struct fo_daemon *d, struct fo_admin_call *call,
 
 /* ---- the table -------------------------------------------------------------------- */
 
-struct command {
-    const char *name;
-    bool needs_admin; /* false: the read-only token may run it */
-    void (*run)(struct fo_daemon *d, struct fo_admin_call *call, const struct fo_admin_req *req);
-};
+typedef void (*command_fn)(struct fo_daemon *d, struct fo_admin_call *call,
+                           const struct fo_admin_req *req);
 
-static const struct command commands[] = {
-    {"status", false, cmd_status},    {"history", false, cmd_history},
-    {"report", false, cmd_report},    {"pause", true, cmd_pause},
-    {"resume", true, cmd_resume},     {"propose", true, cmd_propose},
-    {"failover", true, cmd_failover}, {"drill", true, cmd_drill},
-    {"members", false, cmd_members},  {"switchover", true, cmd_switchover},
-    {"lease", true, cmd_lease},
+/* The handler of each verb of proto/admin.h's table, which has the names, the role each
+ * needs and the arguments; a verb left out here is answered as unknown. */
+static const command_fn handlers[FO_VERB_COUNT] = {
+    [FO_VERB_STATUS] = cmd_status,     [FO_VERB_MEMBERS] = cmd_members,
+    [FO_VERB_HISTORY] = cmd_history,   [FO_VERB_REPORT] = cmd_report,
+    [FO_VERB_PAUSE] = cmd_pause,       [FO_VERB_RESUME] = cmd_resume,
+    [FO_VERB_FAILOVER] = cmd_failover, [FO_VERB_SWITCHOVER] = cmd_switchover,
+    [FO_VERB_DRILL] = cmd_drill,       [FO_VERB_PROPOSE] = cmd_propose,
+    [FO_VERB_LEASE] = cmd_lease,
 };
 
 void fo_commands_dispatch(struct fo_daemon *d, struct fo_admin_call *call,
                           const struct fo_admin_req *req, enum fo_admin_access access)
 {
+    int id = fo_admin_verb_find(req->cmd);
     char known[256];
     size_t n = 0;
 
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-        if (strcmp(commands[i].name, req->cmd) != 0)
-            continue;
-        if (commands[i].needs_admin && access != FO_ACCESS_ADMIN) {
+    if (id >= 0 && handlers[id] != NULL) {
+        if (fo_admin_verbs[id].needs_admin && access != FO_ACCESS_ADMIN) {
             fo_log_warn("admin.forbidden", "cmd=%s", req->cmd);
             fo_admin_call_replyf(call, FO_REPLY_FORBIDDEN,
                                  "'%s' needs the admin token; this token is read-only", req->cmd);
             return;
         }
-        commands[i].run(d, call, req);
+        handlers[id](d, call, req);
         return;
     }
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-        int k = snprintf(known + n, sizeof(known) - n, "%s%s", i ? ", " : "", commands[i].name);
+    for (size_t i = 0; i < FO_VERB_COUNT; i++) {
+        int k;
+        if (handlers[i] == NULL)
+            continue;
+        k = snprintf(known + n, sizeof(known) - n, "%s%s", n ? ", " : "", fo_admin_verbs[i].name);
         if (k > 0 && (size_t)k < sizeof(known) - n)
             n += (size_t)k;
     }

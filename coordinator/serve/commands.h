@@ -1,20 +1,21 @@
 /*
- * coordinator/serve/commands.h — the admin commands a node answers (DESIGN §9, §13), one table
- * in commands.c. Each command is read-only (the read token may run it) or needs the
- * admin token; leader-only commands are redirected by followers.
+ * coordinator/serve/commands.h — the admin commands a node answers (DESIGN §9, §13). The verbs,
+ * the token each needs (read-only or admin) and their arguments are proto/admin.h's
+ * fo_admin_verbs, which failoverctl reads too; commands.c maps each verb to its handler.
+ * Leader-only commands are redirected by followers.
  *
- *   status [read]            the status document (status.h)
- *   history [read]           finished operations, newest first; arg limit (default 20)
- *   report [read]            one operation's incident report; arg id (default: latest)
- * status is the answering node's own view; history, report and members come from the leader
- * (a follower redirects) unless no leader is known.
- *   pause [admin]            maintenance: no automatic failover; args by, reason
- *   resume [admin]           automatic failover again; arg by
- *   failover [admin]         operator failover: args to, force, dry_run, reason, by
- *   drill [admin]            the plan in check mode: args to, by
- *   members [read]           the nodes as the leader sees them (reachable, applied index)
- *   switchover [admin]       planned, no-data-loss move: args to, dry_run, reason, by
- *   propose [admin]          node-to-leader forwarding (t=digest | t=verdict)
+ *   status       the status document (status.h): the answering node's own view
+ *   members      the nodes as the leader sees them (reachable, applied index)
+ *   history      finished operations and events, newest first (limit, default 20)
+ *   report       one operation's incident report (id, default: in flight, else latest)
+ *   pause        maintenance: no automatic failover
+ *   resume       automatic failover again
+ *   failover     operator failover (or its --dry-run decision and plan)
+ *   switchover   planned, no-data-loss move (or its --dry-run)
+ *   drill        the plan in check mode
+ *   propose      node-to-leader forwarding (t=digest | t=verdict)
+ * history, report and members come from the leader (a follower redirects) unless no
+ * leader is known.
  *
  * Loop thread only. A command replies exactly once, now or after a commit.
  */

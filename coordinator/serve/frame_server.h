@@ -29,6 +29,7 @@
 
 #include <uv.h>
 
+#include "coordinator/config/addr.h" /* fo_addr_parse, for listen addresses */
 #include "proto/admin.h"
 #include "proto/error.h"
 

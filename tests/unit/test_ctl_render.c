@@ -5,9 +5,13 @@
  * prints for it, byte for byte; NAME--json.txt the --json output where failoverctl
  * reformats. A change of the tables is a visible diff of the .txt files.
  *
+ * Also the verb table the renderers and the CLI share (coordinator/ctl/verbs.h); the admin
+ * addresses the CLI dials are tested in tests/unit/test_addr.c.
+ *
  * FO_GOLDEN_UPDATE=1 build/bin/test_ctl_render rewrites the .txt files from the current
  * renderer instead of comparing (then review the diff with git).
  */
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +23,7 @@
 #include <cmocka.h>
 
 #include "coordinator/ctl/ctl_render.h"
+#include "coordinator/ctl/verbs.h"
 
 /* One golden: the body NAME.json rendered for verb at now_ms gives NAME.txt. now_ms is
  * when the body was taken (the clock failoverctl would have read printing it). */
@@ -299,12 +304,84 @@ static void test_missing_and_mistyped_keys(void **state)
     }
 }
 
+/* One verb table (proto/admin.h, coordinator/ctl/verbs.h): every name is found, the CLI
+ * offers every argument a verb takes (but the requester, which it fills in) and nothing
+ * else, a flag has no value, and internal verbs are not offered at all. */
+static void test_verb_table(void **state)
+{
+    (void)state;
+    assert_int_equal(fo_admin_verb_find(NULL), -1);
+    assert_int_equal(fo_admin_verb_find("frobnicate"), -1);
+    assert_int_equal(fo_admin_verb_find(""), -1);
+    for (int id = 0; id < FO_VERB_COUNT; id++) {
+        const struct fo_admin_verb *v = &fo_admin_verbs[id];
+        const struct fo_ctl_verb *c = &fo_ctl_verbs[id];
+        size_t offered = 0, takes = 0;
+
+        assert_non_null(v->name);
+        assert_int_equal(fo_admin_verb_find(v->name), id); /* and so: names are unique */
+        assert_null(fo_admin_verb_arg(v, "no_such_argument"));
+        assert_null(fo_admin_verb_arg(v, NULL));
+        /* An unanswered change is not resent: a change needs the admin token. */
+        if (v->changes_state)
+            assert_true(v->needs_admin);
+        if (v->internal) {
+            assert_null(c->summary);
+            assert_null(c->opts[0].key);
+            assert_null(c->table);
+            continue;
+        }
+        assert_non_null(c->summary);
+        assert_non_null(c->about);
+        assert_true(c->exits & (1u << FO_CTL_EXIT_OK));
+        assert_true(c->exits & (1u << FO_CTL_EXIT_USAGE));
+        assert_true(c->exits & (1u << FO_CTL_EXIT_AUTH));
+        for (const struct fo_ctl_opt *o = c->opts; o->key != NULL; o++) {
+            const struct fo_admin_arg *a = fo_admin_verb_arg(v, o->key);
+            if (a == NULL)
+                fail_msg("%s: failoverctl offers '%s', which the verb does not take", v->name,
+                         o->key);
+            assert_int_not_equal(a->kind, FO_ARG_REQUESTER);
+            assert_true((o->metavar == NULL) == (a->kind == FO_ARG_FLAG));
+            assert_non_null(o->help);
+            offered++;
+        }
+        for (const struct fo_admin_arg *a = v->args; a->key != NULL; a++)
+            takes += a->kind != FO_ARG_REQUESTER;
+        if (offered != takes)
+            fail_msg("%s: failoverctl offers %zu of its %zu arguments", v->name, offered, takes);
+    }
+}
+
+/* Usage lines and option names come from the table. */
+static void test_verb_synopsis(void **state)
+{
+    struct fo_ctl_opt dry = {"dry_run", NULL, "x", false};
+    struct fo_ctl_opt op = {"id", "OPERATION", "x", true};
+    char buf[160], tiny[8];
+
+    (void)state;
+    assert_string_equal(fo_ctl_opt_name(&dry, buf, sizeof(buf)), "--dry-run");
+    assert_string_equal(fo_ctl_opt_name(&op, buf, sizeof(buf)), "OPERATION");
+    assert_string_equal(fo_ctl_verb_synopsis(FO_VERB_FAILOVER, buf, sizeof(buf)),
+                        "--to SITE [--force] [--dry-run] [--reason TEXT]");
+    assert_string_equal(fo_ctl_verb_synopsis(FO_VERB_SWITCHOVER, buf, sizeof(buf)),
+                        "--to SITE [--dry-run] [--reason TEXT]");
+    assert_string_equal(fo_ctl_verb_synopsis(FO_VERB_DRILL, buf, sizeof(buf)), "[--to SITE]");
+    assert_string_equal(fo_ctl_verb_synopsis(FO_VERB_HISTORY, buf, sizeof(buf)), "[--limit N]");
+    assert_string_equal(fo_ctl_verb_synopsis(FO_VERB_REPORT, buf, sizeof(buf)), "[OPERATION]");
+    assert_string_equal(fo_ctl_verb_synopsis(FO_VERB_STATUS, buf, sizeof(buf)), "");
+    /* Too small a buffer: cut, still a string. */
+    assert_true(strlen(fo_ctl_verb_synopsis(FO_VERB_FAILOVER, tiny, sizeof(tiny))) < sizeof(tiny));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_goldens), cmocka_unit_test(test_json_is_the_body),
-        cmocka_unit_test(test_message), cmocka_unit_test(test_message_golden),
-        cmocka_unit_test(test_errors),  cmocka_unit_test(test_missing_and_mistyped_keys),
+        cmocka_unit_test(test_goldens),    cmocka_unit_test(test_json_is_the_body),
+        cmocka_unit_test(test_message),    cmocka_unit_test(test_message_golden),
+        cmocka_unit_test(test_errors),     cmocka_unit_test(test_missing_and_mistyped_keys),
+        cmocka_unit_test(test_verb_table), cmocka_unit_test(test_verb_synopsis),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
