@@ -20,7 +20,9 @@
  *
  * postgres.fence is a SOFT fence on the old primary, when it can be reached:
  *   ALTER SYSTEM SET default_transaction_read_only = on; SELECT pg_reload_conf();
- *   then pg_terminate_backend() on every other non-superuser client session.
+ *   then pg_terminate_backend() on every other non-superuser client session (but
+ *   failoverd's own). A server that recorded a newer epoch than the request's is left
+ *   alone: REFUSED.
  * From then on a new transaction is read-only BY DEFAULT. That stops applications that
  * never ask otherwise, but a session may still write with SET transaction_read_only = off
  * or BEGIN READ WRITE, and superuser sessions are neither terminated nor prevented from
@@ -788,7 +790,10 @@ static void promote_run(const struct fo_action_req *req, struct fo_action_result
 
 /* End every other client session that can be ended; superuser sessions cannot be (by
  * PostgreSQL's rule) and are counted instead. The CASE guarantees that
- * pg_terminate_backend() is never even called on them (it would raise an error). */
+ * pg_terminate_backend() is never even called on them (it would raise an error).
+ * failoverd's own sessions (its role, application_name failoverd) are left alone: the
+ * guardian's fence and the plan's fence step may run at once, and each ending the other's
+ * session would fail both. */
 static int terminate_sessions(struct pg_session *s, long *ended, long *left)
 {
     static const char sql[] =
@@ -796,7 +801,8 @@ static int terminate_sessions(struct pg_session *s, long *ended, long *left)
         "  ELSE pg_terminate_backend(a.pid) END),"
         " count(*) FILTER (WHERE r.rolsuper)"
         " FROM pg_stat_activity a JOIN pg_roles r ON r.oid = a.usesysid"
-        " WHERE a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()";
+        " WHERE a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()"
+        " AND NOT (a.usename = current_user AND a.application_name = 'failoverd')";
     PGresult *r = pg_exec(s, "terminating client sessions", sql, 0, NULL);
     if (r == NULL)
         return -1;
@@ -853,6 +859,17 @@ static void fence_run(const struct fo_action_req *req, struct fo_action_result *
         goto out;
     }
     PQclear(r);
+    {
+        /* A server that recorded a newer epoch was promoted since: a late fence of an
+         * older operation must leave the current primary alone. */
+        struct pg_state st;
+        if (read_state(&s, &st) != 0)
+            goto out;
+        if (st.has_epoch && st.epoch > req->epoch) {
+            refuse_newer(res, &st);
+            goto out;
+        }
+    }
     snprintf(missing, sizeof(missing), "%s%s%s",
              alter ? "" : " ALTER SYSTEM on default_transaction_read_only;",
              reload ? "" : " EXECUTE on pg_reload_conf();",

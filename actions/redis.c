@@ -654,7 +654,7 @@ static void fence_run(const struct fo_action_req *req, struct fo_action_result *
     default:
         goto out;
     }
-    if (read_state(&s, &st) != 0 || epoch_allows(&s, &st) != 0)
+    if (read_state(&s, &st) != 0)
         goto out;
     if (strcmp(st.role, "slave") == 0 &&
         (!replicaof || (strcmp(st.master_host, t.repoint_host) == 0 &&
@@ -667,6 +667,10 @@ static void fence_run(const struct fo_action_req *req, struct fo_action_result *
                       st.master_host, st.master_port);
         goto out;
     }
+    /* A master: a newer epoch recorded on it means it is the current primary. (A
+     * replica carries its master's key: it was handled above, already fenced.) */
+    if (epoch_allows(&s, &st) != 0)
+        goto out;
     if (req->check_only) {
         if (replicaof)
             fo_action_set(res, FO_ACTION_DONE, "reachable %s; would make it a replica of %s:%s",

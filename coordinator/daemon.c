@@ -200,7 +200,12 @@ static void on_change(struct fo_node *n)
                                          "restart to rebuild the state from the log\"");
         fo_daemon_stop(d);
         d->exit_code = 1;
+        return;
     }
+    /* A deposed leader cancels its in-flight actions now, on the state change itself,
+     * not on the next housekeeping tick (issue 13, 7). */
+    if (!d->stopping)
+        fo_executor_kick(&d->executor);
 }
 
 static void on_reject(struct fo_raft_fsm *rf, const struct fo_fsm_result *res)

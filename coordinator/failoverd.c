@@ -18,6 +18,7 @@
 #include "actions/http.h"
 #include "coordinator/log.h"
 #include "coordinator/config/plan_check.h"
+#include "coordinator/run/operations.h"
 
 static void usage(FILE *out)
 {
@@ -108,8 +109,17 @@ int main(int argc, char **argv)
             fo_config_free(&cfg); /* a failed load leaves it zeroed: safe to free */
             return 2;
         }
+        const struct fo_lease_params lp = fo_ops_lease_params(&cfg);
         printf("%s: ok, node %s, %zu peers, %zu sites, digest %s\n", opts.config_path,
                cfg.self->name, cfg.npeers, cfg.nsites, cfg.digest);
+        /* The write lease's budget (run/lease.h): what the safety argument rests on. */
+        printf("write lease: renewed every %u ms, held %u ms from a granted round's send, "
+               "fence within %u ms, clock rates within %.1f %%: a lapsed primary is fenced "
+               "%u ms after its last granted round; a promote waits until its guardian "
+               "confirmed the fence or a majority attests expiry, %llu ms after its last "
+               "grant\n",
+               lp.renew_ms, lp.lease_ms, lp.fence_budget_ms, lp.rate_margin_permille / 10.0,
+               lp.lease_ms + lp.fence_budget_ms, (unsigned long long)fo_lease_attest_ms(&lp));
         fo_config_free(&cfg);
         return 0;
     }

@@ -534,8 +534,7 @@ static int load_root(struct loader *ld, const yaml_node_t *root)
                          at[ROOT_ALERTMANAGER]) != 0 ||
         /* without a decision section, a long raft election timeout can still break the
          * fence timing with the default decision timings */
-        (at[ROOT_DECISION] == NULL && at[ROOT_RAFT] != NULL &&
-         cfg_check_fence_timing(ld, at[ROOT_RAFT]) != 0) ||
+        (at[ROOT_DECISION] == NULL && cfg_check_lease(ld, root) != 0) ||
         cfg_parse_plan(ld, at[ROOT_PLAN]) != 0 ||
         (at[ROOT_HTTP] != NULL && cfg_parse_http(ld, at[ROOT_HTTP]) != 0))
         return ld->code;

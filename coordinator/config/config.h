@@ -70,18 +70,19 @@
  *   decision:                        # optional; these are the defaults
  *     auto: true                     # false: never fail over automatically
  *     quorum: 2                      # default: a majority of peers
- *     failover_after_ms: 30000
+ *     failover_after_ms: 250         # an outage must last this long (after DOWN)
  *     max_lag_bytes: 16777216
  *     max_lag_ms: 3600000
  *     cooldown_ms: 600000
- *     self_fence_after_ms: 10000     # + clock_margin_ms + raft.election_timeout_ms
- *                                    # + FO_CONFIG_TICK_MS must be < failover_after_ms
- *     clock_margin_ms: 2000
- *   checks:                          # optional
- *     interval_ms: 5000
- *     timeout_ms: 2000
- *     down_after_ms: 15000
- *     up_after_ms: 10000
+ *     lease_renew_ms: 100            # the write lease (run/lease.h): renew this often,
+ *     lease_ms: 600                  # hold a granted round this long (>= 2 x renew),
+ *     fence_budget_ms: 150           # fence within this once it lapses;
+ *     clock_rate_margin_permille: 20 # clocks run within 1 +- 2 % of real time
+ *   checks:                          # optional; the fast profile
+ *     interval_ms: 200
+ *     timeout_ms: 180
+ *     down_after_ms: 500
+ *     up_after_ms: 3000
  *     postgres: {critical: true}
  *     redis: {critical: false}
  *     http:
@@ -199,11 +200,14 @@ struct fo_config_decision {
     uint64_t max_lag_bytes;       /* RPO gate; default 16 MiB */
     uint64_t max_lag_ms;          /* RPO gate; default 3600000 (the runbook's 1 h) */
     uint64_t cooldown_ms;         /* no automatic failover this long after one; 600000 */
-    uint64_t self_fence_after_ms; /* without a majority this long: fence; default 10000 */
-    uint64_t clock_margin_ms;     /* clock-rate drift over the interval; default 2000.
-                                   * self_fence_after_ms + clock_margin_ms +
-                                   * raft.election_timeout_ms + FO_CONFIG_TICK_MS <
-                                   * failover_after_ms (config_policy.c says why) */
+    /* The write lease (coordinator/run/lease.h), monotonic milliseconds: */
+    uint64_t lease_renew_ms;             /* a renewal round this often; default 100 */
+    uint64_t lease_ms;                   /* a granted round holds this long; default 600;
+                                          * at least 2 x lease_renew_ms */
+    uint64_t fence_budget_ms;            /* a lapsed guardian fences within; default 150 */
+    uint64_t clock_rate_margin_permille; /* clocks' rate within 1 +- this; default 20 (2 %) */
+    uint64_t self_fence_after_ms;        /* gone (refused when set): only read to say so */
+    uint64_t clock_margin_ms;            /* gone (refused when set) */
 };
 
 /* The daemon's housekeeping period: self-fencing is checked this often, so a fence may

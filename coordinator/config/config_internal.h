@@ -30,7 +30,7 @@ int cfg_parse_policy(struct loader *ld, const yaml_node_t *decision, const yaml_
 /* The self-fence timing rule, reported at `at`. cfg_parse_policy runs it with a decision
  * section; the loader runs it too when there is none but a raft section (a long election
  * timeout can break the rule with the default decision timings). */
-int cfg_check_fence_timing(struct loader *ld, const yaml_node_t *at);
+int cfg_check_lease(struct loader *ld, const yaml_node_t *at);
 
 /* Read the local `http:` section (present: the caller checks) into ld->cfg->http. */
 int cfg_parse_http(struct loader *ld, const yaml_node_t *http);

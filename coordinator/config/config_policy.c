@@ -96,27 +96,19 @@ static int check_quorum(struct loader *ld, const yaml_node_t *at)
     return 0;
 }
 
-/* Self-fencing (DESIGN §5): a primary cut off from the majority must have fenced itself
- * before the majority may promote. The majority cannot commit before cut +
- * failover_after_ms. The cut-off node still counts as in contact until it has missed the
- * leader (or a majority of followers) for one raft.election_timeout_ms, then waits
- * self_fence_after_ms, checked every FO_CONFIG_TICK_MS; its clock may run slower than the
- * majority's by clock_margin_ms over the interval. The sum must stay below
- * failover_after_ms. */
-int cfg_check_fence_timing(struct loader *ld, const yaml_node_t *at)
+/* The write lease (coordinator/run/lease.h): two renewals per lease, so that one lost
+ * answer never fences a healthy primary, and a clock-rate margin below 50 %. The attest
+ * window W = (lease + fence budget)(1 + rho)/(1 - rho) follows from these; --check-config
+ * prints it. */
+int cfg_check_lease(struct loader *ld, const yaml_node_t *at)
 {
     const struct fo_config_decision *d = &ld->cfg->decision;
-    const uint64_t et = ld->cfg->raft.election_timeout_ms;
 
-    if (d->self_fence_after_ms + d->clock_margin_ms + et + FO_CONFIG_TICK_MS >=
-        d->failover_after_ms)
-        return cfg_fail(ld, at, "decision.self_fence_after_ms",
-                        "%llu + clock_margin_ms %llu + raft.election_timeout_ms %llu + the %u ms "
-                        "check period must be below failover_after_ms %llu: a cut-off primary "
-                        "must fence itself before the majority may promote",
-                        (unsigned long long)d->self_fence_after_ms,
-                        (unsigned long long)d->clock_margin_ms, (unsigned long long)et,
-                        FO_CONFIG_TICK_MS, (unsigned long long)d->failover_after_ms);
+    if (d->lease_renew_ms * 2 > d->lease_ms)
+        return cfg_fail(ld, at, "decision.lease_renew_ms",
+                        "%llu must be at most half of lease_ms %llu: one lost renewal must not "
+                        "fence a healthy primary",
+                        (unsigned long long)d->lease_renew_ms, (unsigned long long)d->lease_ms);
     return 0;
 }
 
@@ -127,6 +119,10 @@ enum {
     DEC_MAX_LAG_BYTES,
     DEC_MAX_LAG_MS,
     DEC_COOLDOWN,
+    DEC_LEASE_RENEW,
+    DEC_LEASE,
+    DEC_FENCE_BUDGET,
+    DEC_RATE_MARGIN,
     DEC_SELF_FENCE,
     DEC_CLOCK_MARGIN,
     DEC_NKEYS
@@ -137,18 +133,29 @@ enum {
 static const struct cfg_key decision_keys[DEC_NKEYS] = {
     [DEC_AUTO] = {"auto", CFG_BOOL, false, DEC_AT(automatic), .dflt = true},
     [DEC_QUORUM] = {"quorum", CFG_UINT, false, DEC_AT(quorum), .min = 1, .max = 1000},
+    /* Not a safety margin any more (the write lease is): how long an outage must last
+     * before it is worth a failover. */
     [DEC_FAILOVER_AFTER] = {"failover_after_ms", CFG_UINT, false, DEC_AT(failover_after_ms),
-                            .min = 1000, .max = MS_DAY, .dflt = 30000},
+                            .max = MS_DAY, .dflt = 250},
     [DEC_MAX_LAG_BYTES] = {"max_lag_bytes", CFG_UINT, false, DEC_AT(max_lag_bytes),
                            .max = UINT64_MAX / 2, .dflt = 16u * 1024u * 1024u},
     [DEC_MAX_LAG_MS] = {"max_lag_ms", CFG_UINT, false, DEC_AT(max_lag_ms), .max = MS_WEEK,
                         .dflt = MS_HOUR},
     [DEC_COOLDOWN] = {"cooldown_ms", CFG_UINT, false, DEC_AT(cooldown_ms), .max = MS_WEEK,
                       .dflt = 600000},
+    [DEC_LEASE_RENEW] = {"lease_renew_ms", CFG_UINT, false, DEC_AT(lease_renew_ms), .min = 10,
+                         .max = MS_HOUR, .dflt = 100},
+    [DEC_LEASE] = {"lease_ms", CFG_UINT, false, DEC_AT(lease_ms), .min = 20, .max = MS_HOUR,
+                   .dflt = 600},
+    [DEC_FENCE_BUDGET] = {"fence_budget_ms", CFG_UINT, false, DEC_AT(fence_budget_ms), .min = 10,
+                          .max = MS_HOUR, .dflt = 150},
+    [DEC_RATE_MARGIN] = {"clock_rate_margin_permille", CFG_UINT, false,
+                         DEC_AT(clock_rate_margin_permille), .max = 499, .dflt = 20},
+    /* The self-fence these tuned is gone: refused below with what replaced them. */
     [DEC_SELF_FENCE] = {"self_fence_after_ms", CFG_UINT, false, DEC_AT(self_fence_after_ms),
-                        .min = 100, .max = MS_DAY, .dflt = 10000},
+                        .max = UINT64_MAX},
     [DEC_CLOCK_MARGIN] = {"clock_margin_ms", CFG_UINT, false, DEC_AT(clock_margin_ms),
-                          .max = MS_HOUR, .dflt = 2000},
+                          .max = UINT64_MAX},
 };
 
 /* n NULL: no decision section, the defaults (the loader checks the fence timing then). */
@@ -162,10 +169,15 @@ static int parse_decision(struct loader *ld, const yaml_node_t *n)
         return ld->code;
     if (at[DEC_QUORUM] != NULL && check_quorum(ld, at[DEC_QUORUM]) != 0)
         return ld->code;
-    return cfg_check_fence_timing(ld, at[DEC_SELF_FENCE] != NULL       ? at[DEC_SELF_FENCE]
-                                      : at[DEC_FAILOVER_AFTER] != NULL ? at[DEC_FAILOVER_AFTER]
-                                      : at[DEC_CLOCK_MARGIN] != NULL   ? at[DEC_CLOCK_MARGIN]
-                                                                       : n);
+    for (int k = DEC_SELF_FENCE; k <= DEC_CLOCK_MARGIN; k++)
+        if (at[k] != NULL)
+            return cfg_fail(ld, at[k],
+                            k == DEC_SELF_FENCE ? "decision.self_fence_after_ms"
+                                                : "decision.clock_margin_ms",
+                            "no longer exists: write leases replaced the self-fence (see "
+                            "decision.lease_ms, lease_renew_ms, fence_budget_ms and "
+                            "clock_rate_margin_permille); remove it");
+    return cfg_check_lease(ld, at[DEC_LEASE_RENEW] != NULL ? at[DEC_LEASE_RENEW] : n);
 }
 
 /* ---- checks ------------------------------------------------------------------------ */
@@ -247,13 +259,15 @@ enum { CHK_INTERVAL, CHK_TIMEOUT, CHK_DOWN, CHK_UP, CHK_POSTGRES, CHK_REDIS, CHK
 
 #define CHK_AT(f) CFG_AT(struct fo_config_checks, f)
 static const struct cfg_key checks_keys[CHK_NKEYS] = {
+    /* The fast profile (README "Timing profiles"): a kept connection answers one query per
+     * interval; three failed intervals make a check DOWN. */
     [CHK_INTERVAL] = {"interval_ms", CFG_UINT, false, CHK_AT(interval_ms), .min = 100,
-                      .max = MS_HOUR, .dflt = 5000},
+                      .max = MS_HOUR, .dflt = 200},
     [CHK_TIMEOUT] = {"timeout_ms", CFG_UINT, false, CHK_AT(timeout_ms), .min = 1, .max = MS_HOUR,
-                     .dflt = 2000},
+                     .dflt = 180},
     [CHK_DOWN] = {"down_after_ms", CFG_UINT, false, CHK_AT(down_after_ms), .max = MS_DAY,
-                  .dflt = 15000},
-    [CHK_UP] = {"up_after_ms", CFG_UINT, false, CHK_AT(up_after_ms), .max = MS_DAY, .dflt = 10000},
+                  .dflt = 500},
+    [CHK_UP] = {"up_after_ms", CFG_UINT, false, CHK_AT(up_after_ms), .max = MS_DAY, .dflt = 3000},
     [CHK_POSTGRES] = {"postgres", CFG_NODE, false},
     [CHK_REDIS] = {"redis", CFG_NODE, false},
     [CHK_HTTP] = {"http", CFG_NODE, false},
@@ -372,8 +386,10 @@ void cfg_put_policy(struct hasher *h, const struct fo_config *cfg)
     cfg_put_u64(h, d->max_lag_bytes);
     cfg_put_u64(h, d->max_lag_ms);
     cfg_put_u64(h, d->cooldown_ms);
-    cfg_put_u64(h, d->self_fence_after_ms);
-    cfg_put_u64(h, d->clock_margin_ms);
+    cfg_put_u64(h, d->lease_renew_ms);
+    cfg_put_u64(h, d->lease_ms);
+    cfg_put_u64(h, d->fence_budget_ms);
+    cfg_put_u64(h, d->clock_rate_margin_permille);
 
     cfg_put_str(h, "checks");
     cfg_put_u64(h, cfg->checks.postgres_critical);

@@ -527,14 +527,28 @@ json_t *fo_ops_lease_json(struct fo_daemon *d)
     return o;
 }
 
+struct fo_lease_params fo_ops_lease_params(const struct fo_config *cfg)
+{
+    const struct fo_config_decision *dc = &cfg->decision;
+    struct fo_lease_params p = {
+        .renew_ms = (uint32_t)dc->lease_renew_ms,
+        .lease_ms = (uint32_t)dc->lease_ms,
+        .fence_budget_ms = (uint32_t)dc->fence_budget_ms,
+        .rate_margin_permille = (uint32_t)dc->clock_rate_margin_permille,
+    };
+    return p;
+}
+
 void fo_ops_lease_init(struct fo_daemon *d)
 {
+    const struct fo_lease_params p = fo_ops_lease_params(&d->cfg);
+
     d->executor.gate = lease_gate;
     d->lease.data = d;
     d->lease.on_fence = lease_fence;
     d->lease.propose = lease_propose;
     d->lease.send = lease_send;
-    fo_lease_init(&d->lease, d->loop, &d->node, &d->cfg, &fo_lease_defaults);
+    fo_lease_init(&d->lease, d->loop, &d->node, &d->cfg, &p);
 }
 
 void fo_ops_tick(struct fo_daemon *d)

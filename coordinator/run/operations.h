@@ -30,6 +30,9 @@
  * renewals (the admin verb "lease") and proposals through the leader. */
 void fo_ops_lease_init(struct fo_daemon *d);
 
+/* The lease timing the config asks for (decision.lease_*). */
+struct fo_lease_params fo_ops_lease_params(const struct fo_config *cfg);
+
 /* This node's write lease for `status`: guarding, valid_ms_left, fenced, cause, counters. */
 json_t *fo_ops_lease_json(struct fo_daemon *d);
 

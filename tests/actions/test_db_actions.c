@@ -733,7 +733,7 @@ static void test_redis_check_mode(void **state)
     assert_non_null(strstr(res.detail, "would promote"));
     p = redis_params("REDIS_PORT_MAIN");
     run(&fo_action_redis_fence, &p, (struct call){.check_only = true}, &res, NULL);
-    assert_result(&res, FO_ACTION_DONE, "would pause");
+    assert_result(&res, FO_ACTION_DONE, "would refuse its writes");
 
     assert_string_equal(redis_text("REDIS_PORT_DR", "ROLE"), "slave");
     assert_string_equal(redis_text("REDIS_PORT_DR", "GET failoverd:epoch"), "(nil)");
@@ -762,6 +762,37 @@ static void test_redis_unreachable_and_timeout(void **state)
     assert_true(ms >= 950 && ms < 2000);
 }
 
+/* The default fence refuses writes at once (NOREPLICAS) and never ends by itself; only
+ * redis.unfence (or a promote) lifts it, and neither touches a newer epoch's master. */
+static void test_redis_fence_refuse(void **state)
+{
+    struct fo_action_result res;
+    struct params p = redis_params("REDIS_PORT_MAIN");
+
+    (void)state;
+    run(&fo_action_redis_fence, &p, (struct call){.epoch = 3}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "writes refused (min-replicas-to-write");
+    assert_non_null(strstr(redis_text("REDIS_PORT_MAIN", "SET fenced:write 1"), "NOREPLICAS"));
+    assert_string_equal(redis_text("REDIS_PORT_MAIN", "GET check:writable"), "1");
+    /* idempotent: a second fence is done too, and still refuses */
+    run(&fo_action_redis_fence, &p, (struct call){.epoch = 3}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "writes refused");
+    assert_string_equal(redis_text("REDIS_PORT_MAIN", "CONFIG GET min-replicas-to-write"),
+                        "min-replicas-to-write"); /* the array's first element: it exists */
+    /* a master that recorded a newer epoch is the current primary: left alone */
+    assert_non_null(
+        strstr(redis_text("REDIS_PORT_MAIN", "SET failoverd:epoch %s", "9 op-9"), "NOREPLICAS"));
+    run(&fo_action_redis_unfence, &p, (struct call){.epoch = 3}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "write fence lifted");
+    assert_string_equal(redis_text("REDIS_PORT_MAIN", "SET failoverd:epoch %s", "9 op-9"), "OK");
+    run(&fo_action_redis_fence, &p, (struct call){.epoch = 3}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "holds epoch 9");
+    run(&fo_action_redis_unfence, &p, (struct call){.epoch = 3}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "holds epoch 9");
+    assert_string_equal(redis_text("REDIS_PORT_MAIN", "SET check:writable 1"), "OK");
+    assert_string_equal(redis_text("REDIS_PORT_MAIN", "DEL failoverd:epoch"), "1");
+}
+
 static void test_redis_fence_pause(void **state)
 {
     struct fo_action_result res;
@@ -771,6 +802,7 @@ static void test_redis_fence_pause(void **state)
     uint64_t t0;
 
     (void)state;
+    set(&p, "mode", "pause");
     set(&p, "pause_ms", "20000");
     run(&fo_action_redis_fence, &p, (struct call){0}, &res, NULL);
     assert_result(&res, FO_ACTION_DONE, "writes paused for 20000 ms");
@@ -864,6 +896,7 @@ int main(void)
         cmocka_unit_test(test_redis_bad_params),
         cmocka_unit_test(test_redis_check_mode),
         cmocka_unit_test(test_redis_unreachable_and_timeout),
+        cmocka_unit_test(test_redis_fence_refuse),
         cmocka_unit_test(test_redis_fence_pause),
         cmocka_unit_test(test_redis_promote),
         cmocka_unit_test(test_redis_promote_again),

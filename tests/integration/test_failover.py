@@ -24,8 +24,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from harness import NODES, LocalCluster, admin_call, frame, read_frame, wait_for  # noqa: E402
 from dataplane import DataPlane  # noqa: E402
 
-FAILOVER_AFTER_S = 6.0  # local-cluster --dataplane's decision.failover_after_ms
-DOWN_AFTER_S = 2.0      # its checks.down_after_ms
+FAILOVER_AFTER_S = 0.25  # local-cluster --dataplane's decision.failover_after_ms
+DOWN_AFTER_S = 0.5       # its checks.down_after_ms
 
 
 class Cluster(LocalCluster):
@@ -122,7 +122,8 @@ class RegionLoss(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         doc = json.loads(r.stdout)
         self.assertTrue(doc["would_fail_over"], doc)
-        self.assertEqual([s["name"] for s in doc["plan"]][3], "promote-postgres")
+        names = [s["name"] for s in doc["plan"]]
+        self.assertLess(names.index("fence-old-redis"), names.index("promote-postgres"))
         st = self.c.status()
         self.assertEqual((st["primary"], st["epoch"], st["operation"]), ("main", 0, None))
         r = self.c.ctl("failover", "--to", "main")
@@ -147,16 +148,29 @@ class RegionLoss(unittest.TestCase):
         wait_for("us-east-1 back", lambda: self.c.status("us-east-1")["leader"], 20)
 
     def test_6_cut_off_primary_fences_itself_then_lifts(self):
+        # No majority renews main's write lease: its guardian fences main, and lifts the
+        # fence once a majority that applied "main is the primary of epoch 0" grants again.
         self.c.run("kill", "us-west-2")
         self.c.run("kill", "eu-west-1")
-        wait_for("us-east-1 to fence itself", lambda: "event=selffence.start" in self.c.log("us-east-1"), 20)
+        wait_for("us-east-1 to fence itself", lambda: "event=lease.fence" in self.c.log("us-east-1"), 20)
         wait_for("main's Postgres read-only", lambda: self.c.dp.psql(
             self.c.dp.pg_main_port, "SHOW default_transaction_read_only") == "on", 10)
+
+        def redis_refuses():
+            try:
+                out = self.c.dp.redis_cli(self.c.dp.redis_main_port, "SET", "failoverd-test:fenced", "1")
+            except RuntimeError as e:  # redis-cli may exit 1 on an error reply
+                out = str(e)
+            return "NOREPLICAS" in out
+        wait_for("main's Redis refusing writes", redis_refuses, 10)
         for n in ("us-west-2", "eu-west-1"):
             self.c.run("start", n)
-        wait_for("the fence lifted", lambda: "event=selffence.lift" in self.c.log("us-east-1"), 30)
+        wait_for("the fence lifted", lambda: "event=lease.lift" in self.c.log("us-east-1"), 30)
         wait_for("main's Postgres writable", lambda: self.c.dp.psql(
             self.c.dp.pg_main_port, "SHOW default_transaction_read_only") == "off", 15)
+        # main's Redis, fenced with min-replicas-to-write, takes writes again too
+        wait_for("main's Redis writable", lambda: self.c.dp.redis_cli(
+            self.c.dp.redis_main_port, "SET", "failoverd-test:lifted", "1") == "OK", 15)
         self.assertEqual(self.c.status()["epoch"], 0)
         self.c.wait_all_up()
 
@@ -183,6 +197,7 @@ class RegionLoss(unittest.TestCase):
             self.assertEqual(steps[name]["state"], "done", steps[name])
             self.assertIsNotNone(steps[name]["duration_ms"])
         self.assertEqual(steps["fence-old-postgres"]["state"], "skipped")  # unreachable
+        self.assertEqual(steps["fence-old-redis"]["state"], "skipped")
         self.assertIsNotNone(report["rto_ms"])
         # the data-loss estimate: dr's lag as the RPO gate measured it at the decision
         dl = report["data_loss"]

@@ -271,8 +271,10 @@ static void test_three_regions(void **state)
     assert_int_equal(cfg.decision.max_lag_bytes, 16777216);
     assert_int_equal(cfg.decision.max_lag_ms, 3600000);
     assert_int_equal(cfg.decision.cooldown_ms, 600000);
-    assert_int_equal(cfg.decision.self_fence_after_ms, 10000);
-    assert_int_equal(cfg.decision.clock_margin_ms, 2000);
+    assert_int_equal(cfg.decision.lease_renew_ms, 100);
+    assert_int_equal(cfg.decision.lease_ms, 600);
+    assert_int_equal(cfg.decision.fence_budget_ms, 150);
+    assert_int_equal(cfg.decision.clock_rate_margin_permille, 20);
     assert_int_equal(cfg.checks.interval_ms, 5000);
     assert_int_equal(cfg.checks.timeout_ms, 2000);
     assert_int_equal(cfg.checks.down_after_ms, 15000);
@@ -421,16 +423,19 @@ static void test_defaults(void **state)
     /* policy defaults: one voter, so a quorum of 1 */
     assert_true(cfg.decision.automatic);
     assert_int_equal(cfg.decision.quorum, 1);
-    assert_int_equal(cfg.decision.failover_after_ms, 30000);
+    /* the shipped fast profile (README "Timing profiles") */
+    assert_int_equal(cfg.decision.failover_after_ms, 250);
     assert_int_equal(cfg.decision.max_lag_bytes, 16u * 1024 * 1024);
     assert_int_equal(cfg.decision.max_lag_ms, 3600000);
     assert_int_equal(cfg.decision.cooldown_ms, 600000);
-    assert_int_equal(cfg.decision.self_fence_after_ms, 10000);
-    assert_int_equal(cfg.decision.clock_margin_ms, 2000);
-    assert_int_equal(cfg.checks.interval_ms, 5000);
-    assert_int_equal(cfg.checks.timeout_ms, 2000);
-    assert_int_equal(cfg.checks.down_after_ms, 15000);
-    assert_int_equal(cfg.checks.up_after_ms, 10000);
+    assert_int_equal(cfg.decision.lease_renew_ms, 100);
+    assert_int_equal(cfg.decision.lease_ms, 600);
+    assert_int_equal(cfg.decision.fence_budget_ms, 150);
+    assert_int_equal(cfg.decision.clock_rate_margin_permille, 20);
+    assert_int_equal(cfg.checks.interval_ms, 200);
+    assert_int_equal(cfg.checks.timeout_ms, 180);
+    assert_int_equal(cfg.checks.down_after_ms, 500);
+    assert_int_equal(cfg.checks.up_after_ms, 3000);
     assert_true(cfg.checks.postgres_critical);
     assert_false(cfg.checks.redis_critical);
     assert_int_equal(cfg.checks.nhttp, 0);
@@ -449,7 +454,7 @@ static void test_defaults(void **state)
     free(text);
     assert_true(cfg.checks.postgres_critical);
     assert_true(cfg.checks.redis_critical);
-    assert_int_equal(cfg.checks.interval_ms, 5000);
+    assert_int_equal(cfg.checks.interval_ms, 200);
     fo_config_free(&cfg);
 }
 
@@ -499,8 +504,9 @@ static void test_lookups(void **state)
 
 /* three-regions.yaml's digest. It changes only when the canonical serialization or the
  * sample changes; a new serialization must go with every node upgrading together, since
- * until then the nodes report each other as diverging. (v2 added the policy sections.) */
-#define THREE_REGIONS_DIGEST "4e0d1508ed266f7d7cf3e97047f1a3998315515aff3894c5f0c354ba50691a8e"
+ * until then the nodes report each other as diverging. (v2 added the policy sections; v3
+ * replaced the self-fence timings by the write lease's.) */
+#define THREE_REGIONS_DIGEST "4133a9b096ac5207b65ec0e0cf4ed30baf3526ba8a6c431153c48e3eaa186817"
 
 static void digest_of(const char *text, char out[65])
 {
@@ -625,12 +631,12 @@ static const struct digest_pair {
      "plan: {steps: [{name: a, action: x.y, on_failure: continue}]}\n", false},
     {"", "plan: {steps: [{name: a, action: x.y}]}\n", false},
     {"",
-     "decision: {auto: true, quorum: 2, failover_after_ms: 30000, max_lag_bytes: 16777216, "
-     "max_lag_ms: 3600000, cooldown_ms: 600000, self_fence_after_ms: 10000, "
-     "clock_margin_ms: 2000}\n",
+     "decision: {auto: true, quorum: 2, failover_after_ms: 250, max_lag_bytes: 16777216, "
+     "max_lag_ms: 3600000, cooldown_ms: 600000, lease_renew_ms: 100, lease_ms: 600, "
+     "fence_budget_ms: 150, clock_rate_margin_permille: 20}\n",
      true},
     {"",
-     "checks: {interval_ms: 9000, timeout_ms: 100, down_after_ms: 1, up_after_ms: 2, "
+     "checks: {interval_ms: 200, timeout_ms: 180, down_after_ms: 500, up_after_ms: 3000, "
      "postgres: {critical: true}, redis: {critical: false}}\n",
      true},
     {"", "health: {listen: 127.0.0.1:7501, max_connections: 3}\n", true},
@@ -654,8 +660,10 @@ static const struct digest_pair {
     {"", "decision: {max_lag_bytes: 1}\n", false},
     {"", "decision: {max_lag_ms: 1}\n", false},
     {"", "decision: {cooldown_ms: 1}\n", false},
-    {"", "decision: {self_fence_after_ms: 5000}\n", false},
-    {"", "decision: {clock_margin_ms: 0}\n", false},
+    {"", "decision: {lease_ms: 800}\n", false},
+    {"", "decision: {lease_renew_ms: 50}\n", false},
+    {"", "decision: {fence_budget_ms: 100}\n", false},
+    {"", "decision: {clock_rate_margin_permille: 10}\n", false},
     {"", "checks: {postgres: {critical: false}}\n", false},
     {"", "checks: {redis: {critical: true}}\n", false},
     {"", "checks: {http: [{name: w, region: us-east-1, url: 'http://a', critical: true}]}\n",
@@ -1011,34 +1019,27 @@ static const struct error_row {
     {"admin:\n  token_file: /etc/failoverd/admin.token\n" LAST, "admin: []\n", FO_CONFIG_EINVALID,
      "node.yaml:48: admin: expected a map, found a list"},
     /* decision */
-    {LAST, LAST "decision: {failover_after_ms: 8000}\n", FO_CONFIG_EINVALID,
-     "node.yaml:51: decision.self_fence_after_ms: 10000 + clock_margin_ms 2000 + "
-     "raft.election_timeout_ms 1000 + the 500 ms check period must be below failover_after_ms "
-     "8000: a cut-off primary must fence itself before the majority may promote"},
-    {LAST, LAST "decision:\n  failover_after_ms: 20000\n  self_fence_after_ms: 18000\n",
+    /* the self-fence's keys are gone: refused, naming what replaced them */
+    {LAST, LAST "decision: {failover_after_ms: 8000, self_fence_after_ms: 3000}\n",
      FO_CONFIG_EINVALID,
-     "node.yaml:53: decision.self_fence_after_ms: 18000 + clock_margin_ms 2000 + "
-     "raft.election_timeout_ms 1000 + the 500 ms check period must be below failover_after_ms "
-     "20000"},
+     "node.yaml:51: decision.self_fence_after_ms: no longer exists: write leases replaced the "
+     "self-fence (see decision.lease_ms, lease_renew_ms, fence_budget_ms and "
+     "clock_rate_margin_permille); remove it"},
     {LAST, LAST "decision:\n  auto: true\n  clock_margin_ms: 20000\n", FO_CONFIG_EINVALID,
-     "node.yaml:53: decision.self_fence_after_ms: 10000 + clock_margin_ms 20000 + "
-     "raft.election_timeout_ms 1000 + the 500 ms check period must be below failover_after_ms "
-     "30000"},
-    {LAST, LAST "decision: {failover_after_ms: 13500, clock_margin_ms: 2000}\n", FO_CONFIG_EINVALID,
-     "must be below failover_after_ms 13500"},
-    {LAST, LAST "decision: {failover_after_ms: 13501, clock_margin_ms: 2000}\n", FO_CONFIG_OK, ""},
-    /* the election timeout counts: the cut-off node notices one election timeout late */
-    {"  election_timeout_ms: 1000\n", "  election_timeout_ms: 17500\n", FO_CONFIG_EINVALID,
-     "node.yaml:46: decision.self_fence_after_ms: 10000 + clock_margin_ms 2000 + "
-     "raft.election_timeout_ms 17500 + the 500 ms check period must be below failover_after_ms "
-     "30000"},
-    {"  election_timeout_ms: 1000\n", "  election_timeout_ms: 17499\n", FO_CONFIG_OK, ""},
-    {LAST,
-     LAST "decision: {failover_after_ms: 15500, self_fence_after_ms: 12000, "
-          "clock_margin_ms: 2000}\n",
-     FO_CONFIG_EINVALID,
-     "raft.election_timeout_ms 1000 + the 500 ms check period must be below "
-     "failover_after_ms 15500"},
+     "node.yaml:53: decision.clock_margin_ms: no longer exists"},
+    /* the lease: two renewals per lease, a rate margin below 50 % */
+    {LAST, LAST "decision: {lease_renew_ms: 301, lease_ms: 600}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: decision.lease_renew_ms: 301 must be at most half of lease_ms 600: one lost "
+     "renewal must not fence a healthy primary"},
+    {LAST, LAST "decision: {lease_renew_ms: 300, lease_ms: 600}\n", FO_CONFIG_OK, ""},
+    {LAST, LAST "decision: {lease_ms: 150}\n", FO_CONFIG_EINVALID,
+     "decision.lease_renew_ms: 100 must be at most half of lease_ms 150"},
+    {LAST, LAST "decision: {clock_rate_margin_permille: 500}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: decision.clock_rate_margin_permille: '500' is out of range (0 to 499)"},
+    {LAST, LAST "decision: {fence_budget_ms: 0}\n", FO_CONFIG_EINVALID,
+     "decision.fence_budget_ms: '0' is out of range (10 to 3600000)"},
+    /* failover_after_ms is no safety margin any more: 0 is allowed */
+    {LAST, LAST "decision: {failover_after_ms: 0}\n", FO_CONFIG_OK, ""},
     {LAST, LAST "decision: {quorum: 0}\n", FO_CONFIG_EINVALID,
      "node.yaml:51: decision.quorum: '0' is out of range (1 to "},
     {LAST, LAST "decision: {quorum: 4}\n", FO_CONFIG_EINVALID,
@@ -1056,26 +1057,26 @@ static const struct error_row {
      "node.yaml:51: decision.auto: 'true' is not true or false"},
     {LAST, LAST "decision: {quorom: 2}\n", FO_CONFIG_EINVALID,
      "node.yaml:51: decision.quorom: unknown key (expected one of: auto, quorum, "
-     "failover_after_ms, max_lag_bytes, max_lag_ms, cooldown_ms, self_fence_after_ms, "
-     "clock_margin_ms)"},
-    {LAST, LAST "decision: {failover_after_ms: 999}\n", FO_CONFIG_EINVALID,
-     "node.yaml:51: decision.failover_after_ms: '999' is out of range (1000 to 86400000)"},
+     "failover_after_ms, max_lag_bytes, max_lag_ms, cooldown_ms, lease_renew_ms, lease_ms, "
+     "fence_budget_ms, clock_rate_margin_permille, self_fence_after_ms, clock_margin_ms)"},
+    {LAST, LAST "decision: {failover_after_ms: 86400001}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: decision.failover_after_ms: '86400001' is out of range (0 to 86400000)"},
     {LAST, LAST "decision: {max_lag_bytes: -1}\n", FO_CONFIG_EINVALID,
      "node.yaml:51: decision.max_lag_bytes: '-1' is not a decimal number"},
     {LAST, LAST "decision: []\n", FO_CONFIG_EINVALID,
      "node.yaml:51: decision: expected a map, found a list"},
     /* checks */
-    {LAST, LAST "checks: {timeout_ms: 5000}\n", FO_CONFIG_EINVALID,
-     "node.yaml:51: checks.timeout_ms: timeout_ms 5000 must be below interval_ms 5000: a probe "
+    {LAST, LAST "checks: {timeout_ms: 200}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: checks.timeout_ms: timeout_ms 200 must be below interval_ms 200: a probe "
      "must end before the next one starts"},
-    {LAST, LAST "checks:\n  interval_ms: 1000\n", FO_CONFIG_EINVALID,
-     "node.yaml:52: checks.interval_ms: timeout_ms 2000 must be below interval_ms 1000"},
+    {LAST, LAST "checks:\n  interval_ms: 150\n", FO_CONFIG_EINVALID,
+     "node.yaml:52: checks.interval_ms: timeout_ms 180 must be below interval_ms 150"},
     {LAST, LAST "checks: {interval_ms: 99}\n", FO_CONFIG_EINVALID,
      "node.yaml:51: checks.interval_ms: '99' is out of range (100 to 3600000)"},
     {LAST,
      LAST "checks: {http: [{name: w, region: us-east-1, url: 'http://a', timeout_ms: 5000}]}\n",
      FO_CONFIG_EINVALID,
-     "node.yaml:51: checks.http[0].timeout_ms: timeout_ms 5000 must be below interval_ms 5000"},
+     "node.yaml:51: checks.http[0].timeout_ms: timeout_ms 5000 must be below interval_ms 200"},
     {LAST,
      LAST "checks:\n  http:\n    - {name: w, region: us-east-1, url: 'http://a'}\n"
           "    - {name: w, region: us-west-2, url: 'http://b'}\n",

@@ -46,7 +46,9 @@
     "  - {name: us-east-1, id: 1, region: us-east-1, raft: 10.0.0.1:1, admin: 10.0.0.1:2}\n"       \
     "  - {name: us-west-2, id: 2, region: us-west-2, raft: 10.0.0.2:1, admin: 10.0.0.2:2}\n"       \
     "  - {name: eu-west-1, id: 3, region: eu-west-1, raft: 10.0.0.3:1, admin: 10.0.0.3:2}\n"
-#define REGIONS3 "regions: [us-east-1, us-west-2, eu-west-1]\n"
+/* The slow profile's 30 s, so that the rows' times read in seconds. */
+#define REGIONS3   "regions: [us-east-1, us-west-2, eu-west-1]\n" DECISION30
+#define DECISION30 "decision: {failover_after_ms: 30000}\n"
 #define MAIN                                                                                       \
     "  main: {priority: 1, postgres: {region: us-east-1, host: h}, redis: {region: us-east-1, "    \
     "host: h}}\n"
@@ -79,12 +81,14 @@ static const char *const cfg_text[NCFG] = {
            "  - {name: ap-south-1, id: 4, region: ap-south-1, raft: 10.0.0.4:1, admin: "
            "10.0.0.4:2}\n"
            "  - {name: sa-east-1, id: 5, region: sa-east-1, raft: 10.0.0.5:1, admin: 10.0.0.5:2}\n"
-           "regions: [us-east-1, us-west-2, eu-west-1, ap-south-1, sa-east-1]\n"
+           "regions: [us-east-1, us-west-2, eu-west-1, ap-south-1, sa-east-1]\n" DECISION30
            "initial_primary: main\nsites:\n" MAIN DR,
     /* critical Redis, dr primary: dr's critical regions are eu-west-1 AND us-west-2 */
     [CREDIS] = PEERS3 REGIONS3 "initial_primary: dr\nsites:\n" MAIN DR
                                "checks: {redis: {critical: true}}\n",
-    [COFF] = PEERS3 REGIONS3 "initial_primary: main\nsites:\n" MAIN DR "decision: {auto: false}\n",
+    [COFF] = PEERS3 "regions: [us-east-1, us-west-2, eu-west-1]\n"
+                    "initial_primary: main\nsites:\n" MAIN DR
+                    "decision: {auto: false, failover_after_ms: 30000}\n",
     [CONE] = PEERS3 REGIONS3 "initial_primary: main\nsites:\n" MAIN,
 };
 
@@ -728,47 +732,12 @@ static void test_reason_names(void **state)
     assert_null(fo_decision_reason_names[FO_REASON_COUNT]);
 }
 
-/* ---- self-fencing -------------------------------------------------------------------- */
-
-static const struct fence_row {
-    int cfg;
-    const char *region, *primary;
-    uint64_t ms_without_majority;
-    bool fence;
-} fence_rows[] = {
-    {C3, "us-east-1", "main", 10000, true}, /* exactly self_fence_after_ms */
-    {C3, "us-east-1", "main", 9999, false},
-    {C3, "us-east-1", "main", 0, false},
-    {C3, "us-west-2", "main", 60000, false}, /* hosts nothing of main */
-    {C3, "eu-west-1", "dr", 10000, true},    /* dr's Postgres */
-    {C3, "us-west-2", "dr", 10000, true},    /* dr's Redis: a component, critical or not */
-    {C3, "us-east-1", "dr", 60000, false},
-    {CMULTI, "eu-west-1", "west", 60000, false},
-    {CMULTI, "us-west-2", "west", 60000, true},
-    {C3, "us-east-1", "gone", 60000, false}, /* not a site */
-    {C3, "us-east-1", NULL, 60000, false},   /* uninitialised */
-    {C3, NULL, "main", 60000, false},
-};
-
-static void test_self_fence(void **state)
-{
-    (void)state;
-    for (size_t i = 0; i < sizeof(fence_rows) / sizeof(fence_rows[0]); i++) {
-        const struct fence_row *r = &fence_rows[i];
-        bool got = fo_decision_should_self_fence(r->region, r->primary, &cfgs[r->cfg],
-                                                 r->ms_without_majority);
-        if (got != r->fence)
-            fail_msg("fence_rows[%zu]: got %d", i, got);
-    }
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rows),       cmocka_unit_test(test_commit_once_per_epoch),
-        cmocka_unit_test(test_evidence),   cmocka_unit_test(test_explain),
-        cmocka_unit_test(test_site_view),  cmocka_unit_test(test_reason_names),
-        cmocka_unit_test(test_self_fence),
+        cmocka_unit_test(test_rows),      cmocka_unit_test(test_commit_once_per_epoch),
+        cmocka_unit_test(test_evidence),  cmocka_unit_test(test_explain),
+        cmocka_unit_test(test_site_view), cmocka_unit_test(test_reason_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
