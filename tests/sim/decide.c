@@ -161,6 +161,7 @@ static void measured_lag(struct sim *s, unsigned l, unsigned k, struct fo_site_l
 {
     const struct sim_world *w = &s->world;
     out->site = site_names[k];
+    out->not_replica = false; /* the modelled standbys always replicate */
     out->known = w->lag_known[k] && probe(s, l, w->pg_region[k]) == FO_STATUS_UP;
     out->bytes = out->known ? w->lag_bytes[k] : 0;
     out->ms = out->known ? w->lag_ms[k] : 0;
