@@ -81,6 +81,9 @@ struct fo_daemon {
     bool cooldown_pending;
     struct fo_lease lease; /* write leases: guardian and granter (run/lease.h) */
     bool lease_started;
+    bool fence_held; /* the last fence of this node's components was confirmed... */
+    char fence_held_site[FO_NAME_MAX + 1]; /* ...for this site and epoch (run/operations.c) */
+    uint64_t fence_held_epoch;
     uv_timer_t apply_kick; /* runs the kicks an apply calls for, outside libraft's callback */
     bool config_loaded, node_started, admin_started;
     bool stopping;

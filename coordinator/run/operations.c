@@ -264,6 +264,8 @@ struct fence_batch {
     char site[FO_NAME_MAX + 1];
     uint64_t epoch;
     unsigned pending;
+    bool fence;     /* a fence (else an unfence) */
+    bool reassert;  /* the same fence again (run/lease.h re-asserts a held fence) */
     bool confirmed; /* every action done */
 };
 
@@ -272,7 +274,7 @@ struct fence_work {
     struct fence_batch *batch;
     struct fo_action_req req;
     struct fo_action_result res;
-    struct fo_kv params[8];
+    struct fo_kv params[9];
     size_t nparams;
     char kind[32], op_id[FO_NAME_MAX + 1];
 };
@@ -285,9 +287,15 @@ static void fence_run(uv_work_t *w)
 
 static void batch_finish(struct fence_batch *b)
 {
+    struct fo_daemon *d = b->d;
+
     if (--b->pending > 0)
         return;
-    fo_lease_fence_done(&b->d->lease, b->site, b->epoch, b->confirmed);
+    /* Remember a fence that holds, so that its re-assertions stay gentle. */
+    d->fence_held = b->fence && b->confirmed;
+    snprintf(d->fence_held_site, sizeof(d->fence_held_site), "%s", b->site);
+    d->fence_held_epoch = b->epoch;
+    fo_lease_fence_done(&d->lease, b->site, b->epoch, b->confirmed);
     free(b);
 }
 
@@ -295,11 +303,13 @@ static void fence_done(uv_work_t *w, int status)
 {
     struct fence_work *f = w->data;
     (void)status;
-    fo_log_warn("lease.action", "action=%s epoch=%llu result=%s detail=\"%s\"", f->kind,
-                (unsigned long long)f->req.epoch,
-                fo_enum_name((const char *const[]){"done", "skipped", "failed", "refused", NULL},
-                             f->res.status),
-                f->res.detail);
+    /* A re-assertion that found the fence in place is routine: no warning each time. */
+    fo_log(f->batch->reassert && f->res.status == FO_ACTION_DONE ? FO_LOG_DEBUG : FO_LOG_WARN,
+           "lease.action", "action=%s epoch=%llu result=%s detail=\"%s\"", f->kind,
+           (unsigned long long)f->req.epoch,
+           fo_enum_name((const char *const[]){"done", "skipped", "failed", "refused", NULL},
+                        f->res.status),
+           f->res.detail);
     if (f->res.status != FO_ACTION_DONE)
         f->batch->confirmed = false;
     for (size_t i = 0; i < f->nparams; i++) {
@@ -328,6 +338,18 @@ static void run_local(struct fence_batch *b, const struct fo_site *site, const c
         free(f);
         b->confirmed = false;
         return;
+    }
+    /* A held fence's re-assertion ends no sessions: the first fence did, and the clients
+     * reading from the old primary (and our probes) need not be cut every time. */
+    if (b->reassert && strcmp(kind, "postgres.fence") == 0) {
+        f->params[n].key = strdup("terminate_backends");
+        f->params[n].value = strdup("0");
+        if (f->params[n].key != NULL && f->params[n].value != NULL) {
+            n++;
+        } else {
+            free(f->params[n].key);
+            free(f->params[n].value);
+        }
     }
     f->nparams = (size_t)n;
     f->batch = b;
@@ -372,6 +394,11 @@ static void lease_fence(struct fo_lease *l, const char *site_name, uint64_t epoc
     b->d = d;
     snprintf(b->site, sizeof(b->site), "%s", site_name);
     b->epoch = epoch;
+    b->fence = fence;
+    b->reassert = fence && d->fence_held && d->fence_held_epoch == epoch &&
+                  strcmp(d->fence_held_site, site_name) == 0;
+    if (!fence)
+        d->fence_held = false;
     b->confirmed = true;
     b->pending = 1; /* held until every action is queued */
     if (site->postgres != NULL && strcmp(site->postgres->region, region) == 0)

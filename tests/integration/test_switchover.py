@@ -184,8 +184,8 @@ class Switchover(unittest.TestCase):
         self.assertEqual(steps["promote-redis"]["state"], "done", steps["promote-redis"])
         # the promotes drained the old primary first (their results, in the leader's log)
         log = "".join(self.c.log(n) for n in NODES)
-        self.assertRegex(log, r"action=postgres.promote result=done detail=\"drained the fenced")
-        self.assertRegex(log, r"action=redis.promote result=done detail=\"drained the paused")
+        self.assertRegex(log, r"action=postgres.promote result=done outcome=done detail=\"drained the fenced")
+        self.assertRegex(log, r"action=redis.promote result=done outcome=done detail=\"drained the paused")
 
         # Postgres: every acknowledged row is on dr
         rows = set(dp.psql(dp.pg_dr_port, "SELECT note FROM items WHERE note LIKE 'sw-%'").split())
