@@ -67,6 +67,14 @@
  *     (the primary may have been idle before the pending WAL) and includes the clock
  *     offset between the two hosts. Unknown (lag_ms_known false) when nothing has been
  *     replayed yet or streaming never started (NULL LSNs / timestamp).
+ *   received_ago_ms = how long ago the standby last heard from its primary: while its WAL
+ *     receiver streams, now() - pg_stat_wal_receiver.last_msg_receipt_time (one host's
+ *     clock); when it stops streaming (the link or the primary is gone), the prober adds
+ *     the time since it last saw it streaming, on its own monotonic clock. Writes the
+ *     primary acknowledged in that time never reached the standby: a cut database link
+ *     shows as a growing lag, not as "replayed everything". Unknown when the prober
+ *     never saw the receiver stream. On an idle primary it is an upper bound (the
+ *     primary sends keepalives only every wal_sender_timeout / 2).
  *
  * Callbacks run on the loop thread. on_region and on_result may call fo_prober_stop and
  * fo_prober_close (nothing more happens for this prober after that).
@@ -163,12 +171,27 @@ struct fo_probe_pg_info {
     uint64_t lag_bytes;
     bool lag_ms_known; /* standby: replay delay (see above) */
     uint64_t lag_ms;
-    bool receiver_streaming; /* standby: pg_stat_wal_receiver.status = 'streaming' */
-    uint32_t standbys;       /* primary: rows of pg_stat_replication */
+    bool receiver_streaming;  /* standby: pg_stat_wal_receiver.status = 'streaming' */
+    bool received_ago_known;  /* standby: how long ago it last heard from its primary */
+    uint64_t received_ago_ms; /* (see above), as of this result's at_ms */
+    uint32_t standbys;        /* primary: rows of pg_stat_replication */
     uint32_t standbys_streaming;
     bool standby_lag_known; /* primary: max(current LSN - replay_lsn) over standbys */
     uint64_t standby_lag_bytes;
 };
+
+/*
+ * The RPO gate's lag of a standby (pure): bytes received but not replayed, and in ms the
+ * longer of its replay delay and the time it has not heard from its primary
+ * (received_ago_ms, aged by standby_age_ms, the time since the standby's result). When
+ * this node's last probe of the primary, primary_age_ms ago, found a WAL position the
+ * standby had already received, nothing the primary wrote before that probe is missing:
+ * the silence is at most primary_age_ms. primary may be NULL (not probed UP). false (lag
+ * unknown) unless the standby is in recovery with lag_bytes and received_ago known.
+ */
+bool fo_probe_standby_lag(const struct fo_probe_pg_info *standby, uint64_t standby_age_ms,
+                          const struct fo_probe_pg_info *primary, uint64_t primary_age_ms,
+                          uint64_t *bytes, uint64_t *ms);
 
 struct fo_probe_redis_info {
     int role;          /* enum fo_probe_redis_role */

@@ -35,6 +35,11 @@ struct probe_pg {
     bool reused;  /* this probe runs on a connection kept from an earlier one */
     bool retried; /* ... and already reconnected once after it broke */
     void *res;    /* PGresult * of this probe's query, until the last result */
+    /* A standby's last sign of life from its primary, kept across probes: the probe's
+     * uv_now() when the WAL receiver was last seen streaming, and how old its last
+     * message from the primary was then (0: never seen streaming). */
+    uint64_t streamed_at;
+    uint64_t streamed_age_ms;
 };
 
 struct probe_redis {

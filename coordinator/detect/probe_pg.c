@@ -53,10 +53,13 @@ static const char PG_QUERY[] =
     " CASE WHEN NOT r.rec THEN (SELECT count(*) FROM pg_stat_replication"
     "  WHERE state = 'streaming') END,"
     " CASE WHEN NOT r.rec THEN (SELECT max(greatest(0, pg_wal_lsn_diff(pg_current_wal_lsn(),"
-    "  replay_lsn)))::bigint FROM pg_stat_replication) END"
+    "  replay_lsn)))::bigint FROM pg_stat_replication) END,"
+    " CASE WHEN r.rec THEN (SELECT greatest(0, extract(epoch FROM now() -"
+    "  last_msg_receipt_time) * 1000)::bigint FROM pg_stat_wal_receiver"
+    "  WHERE status = 'streaming') END"
     " FROM (SELECT pg_is_in_recovery() AS rec) r";
 
-#define PG_NCOLS 8
+#define PG_NCOLS 9
 
 static void pg_connect(struct fo_probe_check *c);
 static void pg_send(struct fo_probe_check *c);
@@ -182,6 +185,14 @@ static void pg_report(struct fo_probe_check *c, const PGresult *r)
         pg->lag_ms_known = !col_null(r, 3);
         pg->lag_ms = col_u64(r, 3);
         pg->receiver_streaming = !col_null(r, 4) && PQgetvalue(r, 0, 4)[0] == 't';
+        if (pg->receiver_streaming && !col_null(r, 8)) {
+            c->pg.streamed_at = uv_now(c->p->loop);
+            c->pg.streamed_age_ms = col_u64(r, 8);
+        }
+        /* Not streaming: the silence has lasted at least since we last saw it stream. */
+        pg->received_ago_known = c->pg.streamed_at != 0;
+        if (pg->received_ago_known)
+            pg->received_ago_ms = c->pg.streamed_age_ms + (uv_now(c->p->loop) - c->pg.streamed_at);
         char bytes[32] = "?", ms[32] = "?";
         if (pg->lag_bytes_known)
             snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)pg->lag_bytes);
@@ -191,6 +202,7 @@ static void pg_report(struct fo_probe_check *c, const PGresult *r)
                      pg->receiver_streaming ? "streaming" : "not streaming", bytes, ms);
         return;
     }
+    c->pg.streamed_at = 0; /* a primary: a later standby life starts from nothing */
     pg->standbys = (uint32_t)col_u64(r, 5);
     pg->standbys_streaming = (uint32_t)col_u64(r, 6);
     pg->standby_lag_known = !col_null(r, 7);

@@ -78,3 +78,21 @@ int fo_region_verdict(const struct fo_region_member *m, size_t n, size_t *culpri
     }
     return FO_STATUS_UP;
 }
+
+bool fo_probe_standby_lag(const struct fo_probe_pg_info *standby, uint64_t standby_age_ms,
+                          const struct fo_probe_pg_info *primary, uint64_t primary_age_ms,
+                          uint64_t *bytes, uint64_t *ms)
+{
+    uint64_t silence, replay;
+
+    if (!standby->in_recovery || !standby->lag_bytes_known || !standby->received_ago_known)
+        return false;
+    silence = standby->received_ago_ms + standby_age_ms;
+    if (primary != NULL && !primary->in_recovery && primary->wal_lsn_known &&
+        standby->wal_lsn_known && standby->wal_lsn >= primary->wal_lsn && primary_age_ms < silence)
+        silence = primary_age_ms;
+    replay = standby->lag_ms_known ? standby->lag_ms : 0;
+    *bytes = standby->lag_bytes;
+    *ms = replay > silence ? replay : silence;
+    return true;
+}

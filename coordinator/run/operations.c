@@ -37,10 +37,24 @@ static void site_lag(const struct fo_daemon *d, const struct fo_site *site, stru
         l->not_replica = true;
         return;
     }
-    if (r->pg.lag_bytes_known && r->pg.lag_ms_known) {
-        l->known = true;
-        l->bytes = r->pg.lag_bytes;
-        l->ms = r->pg.lag_ms;
+    /* Issue 13 (6): the lag also grows with the time the standby has not heard from the
+     * primary, bounded by this node's own last probe of the primary (probe.h). */
+    {
+        const struct fo_state *st = fo_node_state(&d->node);
+        const struct fo_site *ps =
+            st->primary != NULL ? fo_config_site(&d->cfg, st->primary) : NULL;
+        const struct fo_probe_result *pr = NULL;
+        uint64_t now = uv_now(d->loop);
+        if (ps != NULL && ps != site && ps->postgres != NULL) {
+            size_t k;
+            snprintf(name, sizeof(name), "postgres:%s", ps->name);
+            k = fo_prober_find(&d->prober, name);
+            if (k != (size_t)-1 && fo_prober_check_status(&d->prober, k) == FO_STATUS_UP &&
+                fo_prober_result(&d->prober, k)->ok)
+                pr = fo_prober_result(&d->prober, k);
+        }
+        l->known = fo_probe_standby_lag(&r->pg, now - r->at_ms, pr != NULL ? &pr->pg : NULL,
+                                        pr != NULL ? now - pr->at_ms : 0, &l->bytes, &l->ms);
     }
 }
 

@@ -260,6 +260,84 @@ static void test_region_over_time(void **state)
     assert_int_equal(down_at, 2000 + DOWN_AFTER);
 }
 
+/* ---- the RPO gate's lag of a standby (fo_probe_standby_lag) ---- */
+
+static struct fo_probe_pg_info standby(uint64_t lsn, uint64_t received_ago_ms)
+{
+    struct fo_probe_pg_info s = {.in_recovery = true,
+                                 .wal_lsn_known = true,
+                                 .wal_lsn = lsn,
+                                 .lag_bytes_known = true,
+                                 .lag_bytes = 0,
+                                 .lag_ms_known = true,
+                                 .lag_ms = 0,
+                                 .receiver_streaming = true,
+                                 .received_ago_known = true,
+                                 .received_ago_ms = received_ago_ms};
+    return s;
+}
+
+static void test_lag_grows_with_silence(void **state)
+{
+    struct fo_probe_pg_info sb = standby(1000, 40);
+    uint64_t bytes = 1, ms = 1;
+    (void)state;
+    /* streaming and caught up: the last message's age plus the result's own age */
+    assert_true(fo_probe_standby_lag(&sb, 10, NULL, 0, &bytes, &ms));
+    assert_int_equal(bytes, 0);
+    assert_int_equal(ms, 50);
+    /* issue 13 (6): the database link cut for 8.8 s: nothing left to replay, yet 8.8 s of
+     * the primary's writes are missing */
+    sb.receiver_streaming = false;
+    sb.received_ago_ms = 8800;
+    assert_true(fo_probe_standby_lag(&sb, 0, NULL, 0, &bytes, &ms));
+    assert_int_equal(ms, 8800);
+    /* a replay delay longer than the silence wins */
+    sb.lag_ms = 9000;
+    assert_true(fo_probe_standby_lag(&sb, 0, NULL, 0, &bytes, &ms));
+    assert_int_equal(ms, 9000);
+}
+
+static void test_lag_bounded_by_primary_probe(void **state)
+{
+    struct fo_probe_pg_info sb = standby(1000, 20000); /* idle primary: old keepalive */
+    struct fo_probe_pg_info pri = {.in_recovery = false, .wal_lsn_known = true, .wal_lsn = 1000};
+    uint64_t bytes, ms;
+    (void)state;
+    /* the standby had received all the primary had written 120 ms ago */
+    assert_true(fo_probe_standby_lag(&sb, 0, &pri, 120, &bytes, &ms));
+    assert_int_equal(ms, 120);
+    /* the primary was ahead: no bound from it */
+    pri.wal_lsn = 1001;
+    assert_true(fo_probe_standby_lag(&sb, 0, &pri, 120, &bytes, &ms));
+    assert_int_equal(ms, 20000);
+    /* a "primary" in recovery says nothing */
+    pri.wal_lsn = 1000;
+    pri.in_recovery = true;
+    assert_true(fo_probe_standby_lag(&sb, 0, &pri, 120, &bytes, &ms));
+    assert_int_equal(ms, 20000);
+}
+
+static void test_lag_unknown(void **state)
+{
+    struct fo_probe_pg_info sb = standby(1000, 0);
+    uint64_t bytes, ms;
+    (void)state;
+    sb.received_ago_known = false; /* never seen streaming */
+    assert_false(fo_probe_standby_lag(&sb, 0, NULL, 0, &bytes, &ms));
+    sb = standby(1000, 0);
+    sb.lag_bytes_known = false;
+    assert_false(fo_probe_standby_lag(&sb, 0, NULL, 0, &bytes, &ms));
+    sb = standby(1000, 0);
+    sb.in_recovery = false; /* not a standby */
+    assert_false(fo_probe_standby_lag(&sb, 0, NULL, 0, &bytes, &ms));
+    /* nothing replayed yet (no replay timestamp): the silence alone */
+    sb = standby(1000, 70);
+    sb.lag_ms_known = false;
+    assert_true(fo_probe_standby_lag(&sb, 0, NULL, 0, &bytes, &ms));
+    assert_int_equal(ms, 70);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -279,6 +357,9 @@ int main(void)
         cmocka_unit_test(test_region_noncritical_never_down),
         cmocka_unit_test(test_region_mixed_critical),
         cmocka_unit_test(test_region_over_time),
+        cmocka_unit_test(test_lag_grows_with_silence),
+        cmocka_unit_test(test_lag_bounded_by_primary_probe),
+        cmocka_unit_test(test_lag_unknown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
