@@ -735,6 +735,8 @@ void fo_daemon_stop(struct fo_daemon *d)
 
 void fo_daemon_free(struct fo_daemon *d)
 {
+    free(d->seen);
+    d->seen = NULL;
     fo_secret_wipe(d->admin_token, sizeof(d->admin_token));
     fo_secret_wipe(d->read_token, sizeof(d->read_token));
     for (size_t i = 0; i < sizeof(d->feed_tokens) / sizeof(d->feed_tokens[0]); i++)

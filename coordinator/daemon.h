@@ -72,6 +72,8 @@ struct fo_daemon {
     struct fo_http_api http;                /* GET /metrics, /v1/...; POST webhooks (optional) */
     bool executor_started, verdicts_started, prober_started, health_started, http_started;
     /* the decision (operations.c) */
+    struct verdict_seen *seen; /* when this node first saw each verdict row (monotonic) */
+    size_t nseen;
     struct fo_decision decision_scratch; /* large: kept here, not on the stack */
     struct fo_site_lag lags[FO_DAEMON_MAX_SITES];
     const char *stale[FO_CONFIG_MAX_PEERS];

@@ -192,14 +192,14 @@ struct fo_config_admin {
 /* decision: the automatic failover policy (coordinator/decide/decision.h). Replicated: a node
  * with another quorum or threshold would decide differently. */
 struct fo_config_decision {
-    bool automatic;               /* "auto"; default true. false: never decide automatically
-                                   * (operators still can); unlike pause, not replicated state */
-    uint32_t quorum;              /* observers needed; default: a majority of peers;
-                                   * 1 to npeers + feeds counted in the quorum */
-    uint64_t failover_after_ms;   /* each of them holds the primary DOWN this long; 30000 */
-    uint64_t max_lag_bytes;       /* RPO gate; default 16 MiB */
-    uint64_t max_lag_ms;          /* RPO gate; default 3600000 (the runbook's 1 h) */
-    uint64_t cooldown_ms;         /* no automatic failover this long after one; 600000 */
+    bool automatic;             /* "auto"; default true. false: never decide automatically
+                                 * (operators still can); unlike pause, not replicated state */
+    uint32_t quorum;            /* observers needed; default: a majority of peers;
+                                 * 1 to npeers + feeds counted in the quorum */
+    uint64_t failover_after_ms; /* each of them holds the primary DOWN this long; 30000 */
+    uint64_t max_lag_bytes;     /* RPO gate; default 16 MiB */
+    uint64_t max_lag_ms;        /* RPO gate; default 3600000 (the runbook's 1 h) */
+    uint64_t cooldown_ms;       /* no automatic failover this long after one; 600000 */
     /* The write lease (coordinator/run/lease.h), monotonic milliseconds: */
     uint64_t lease_renew_ms;             /* a renewal round this often; default 100 */
     uint64_t lease_ms;                   /* a granted round holds this long; default 600;

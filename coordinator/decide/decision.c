@@ -239,6 +239,32 @@ int fo_decision_site_view(const struct fo_state *st, const struct fo_config *cfg
     return status;
 }
 
+/* How long observer's DOWN view of p has held: on the caller's monotonic clock when it
+ * gave one (the longest-held of the DOWN critical-region verdicts, as site_view takes the
+ * earliest), else now_ms - since (wall or virtual time, never negative). */
+static uint64_t held_for(const struct eval *ev, const struct fo_site *p, const char *observer,
+                         uint64_t since)
+{
+    const struct fo_decision_input *in = ev->in;
+    const char *regions[2];
+    size_t n;
+    uint64_t held = 0;
+
+    if (in->local_since == NULL)
+        return since <= in->now_ms ? in->now_ms - since : 0;
+    n = critical_regions(ev->cfg, p, regions);
+    for (size_t i = 0; i < n; i++) {
+        const struct fo_verdict *v = verdict_of(ev->st, observer, regions[i]);
+        uint64_t t;
+        if (v == NULL || v->status != FO_STATUS_DOWN)
+            continue;
+        t = in->local_since(in->local_ctx, v);
+        if (t <= in->mono_now_ms && in->mono_now_ms - t > held)
+            held = in->mono_now_ms - t;
+    }
+    return held;
+}
+
 /* Add observer to the evidence table once. */
 static void add_observer(struct eval *ev, const char *name)
 {
@@ -269,7 +295,7 @@ static void observe_primary(struct eval *ev, const struct fo_site *p)
 {
     const struct fo_config *cfg = ev->cfg;
     struct fo_decision *out = ev->out;
-    uint64_t now = ev->in->now_ms, after = cfg->decision.failover_after_ms;
+    uint64_t after = cfg->decision.failover_after_ms;
 
     for (size_t i = 0; i < cfg->npeers; i++)
         add_observer(ev, cfg->peers[i].name);
@@ -289,12 +315,12 @@ static void observe_primary(struct eval *ev, const struct fo_site *p)
         if (o->status != FO_STATUS_DOWN)
             continue;
         o->since_ms = since;
+        o->held_ms = held_for(ev, p, o->name, since);
         copy_name(o->region, region);
         if (!o->counted || o->stale)
             continue;
         out->down++;
-        /* since <= now - after, written so that it cannot wrap. */
-        o->held = since <= now && now - since >= after;
+        o->held = o->held_ms >= after;
         if (o->held) {
             out->held++;
             if (out->held == 1 || since < out->detected_ms) /* 0 is a valid time */
@@ -303,31 +329,33 @@ static void observe_primary(struct eval *ev, const struct fo_site *p)
     }
 }
 
-/* When the quorum-th earliest DOWN among the counted observers will have lasted
- * failover_after_ms: the time a failover could start if nothing recovers. */
-static uint64_t quorum_ready_at(const struct fo_decision *out, uint64_t after)
+/* How long until the quorum-th longest-held DOWN among the counted observers will have
+ * lasted failover_after_ms: when a failover could start if nothing recovers. */
+static uint64_t quorum_ready_in(const struct fo_decision *out, uint64_t after)
 {
-    uint64_t since[FO_DECISION_MAX_OBSERVERS];
+    uint64_t held[FO_DECISION_MAX_OBSERVERS];
     size_t n = 0;
 
     for (size_t i = 0; i < out->nobservers; i++) {
         const struct fo_decision_observer *o = &out->observers[i];
         if (o->status == FO_STATUS_DOWN && o->counted && !o->stale)
-            since[n++] = o->since_ms;
+            held[n++] = o->held_ms;
     }
-    for (size_t i = 1; i < n; i++) /* insertion sort: at most 32 */
-        for (size_t j = i; j > 0 && since[j] < since[j - 1]; j--) {
-            uint64_t t = since[j];
-            since[j] = since[j - 1];
-            since[j - 1] = t;
+    for (size_t i = 1; i < n; i++) /* insertion sort, longest first: at most 32 */
+        for (size_t j = i; j > 0 && held[j] > held[j - 1]; j--) {
+            uint64_t t = held[j];
+            held[j] = held[j - 1];
+            held[j - 1] = t;
         }
-    return out->quorum > 0 && out->quorum <= n ? since[out->quorum - 1] + after : 0;
+    if (out->quorum == 0 || out->quorum > n)
+        return 0;
+    return held[out->quorum - 1] < after ? after - held[out->quorum - 1] : 0;
 }
 
 static void check_primary_down(struct eval *ev, const struct fo_site *p)
 {
     struct fo_decision *out = ev->out;
-    uint64_t after = ev->cfg->decision.failover_after_ms, now = ev->in->now_ms;
+    uint64_t after = ev->cfg->decision.failover_after_ms;
 
     if (out->held >= out->quorum)
         return;
@@ -338,13 +366,13 @@ static void check_primary_down(struct eval *ev, const struct fo_site *p)
         return;
     }
     {
-        uint64_t ready = quorum_ready_at(out, after);
+        uint64_t ready_in = quorum_ready_in(out, after);
         char a[32], b[32];
         block(ev, FO_REASON_DOWN_TOO_SHORT,
               "primary %s is seen DOWN by %u of %u observers (quorum %u), %u of them for "
               "failover_after_ms %s (failover in %s unless it recovers)",
               p->name, out->down, out->counted, out->quorum, out->held, fmt_ms(a, after),
-              fmt_ms(b, ready > now ? ready - now : 0));
+              fmt_ms(b, ready_in));
     }
 }
 

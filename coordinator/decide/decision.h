@@ -98,6 +98,14 @@ struct fo_decision_input {
      * be withdrawn). Shown, not counted as evidence nor as health. */
     const char *const *stale;
     size_t nstale;
+    /* Optional (issue 13, 5): durations on the caller's own monotonic clock. When set, a
+     * DOWN verdict has held for mono_now_ms - local_since(ctx, v): since this node first
+     * saw the row with its current status, on its clock. No rule then compares the
+     * observer's wall clock with this node's; since_ms stays for people (detected_ms).
+     * NULL: now_ms - since_ms (the unit tables and the simulation's virtual time). */
+    uint64_t (*local_since)(const void *ctx, const struct fo_verdict *v);
+    const void *local_ctx;
+    uint64_t mono_now_ms;
 };
 
 /* How one observer sees the primary site (and whether it is evidence). */
@@ -109,6 +117,7 @@ struct fo_decision_observer {
     int status;                   /* enum fo_status: its view of the primary site */
     uint64_t since_ms;            /* DOWN: since when */
     char region[FO_NAME_MAX + 1]; /* DOWN: the critical region DOWN the longest */
+    uint64_t held_ms;             /* DOWN: for how long (on the caller's clock, see input) */
     bool held;                    /* counted, not stale, DOWN for >= failover_after_ms */
 };
 

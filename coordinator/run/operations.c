@@ -58,11 +58,75 @@ static void site_lag(const struct fo_daemon *d, const struct fo_site *site, stru
     }
 }
 
+/* ---- the verdicts' durations on this node's monotonic clock (issue 13, 5) ----------- */
+
+/* When this node first saw each verdict row with its current status and since_ms. A row
+ * seen for the first time (at start-up, or on a new leader) starts counting then: a new
+ * leader waits a whole failover_after_ms, it never takes an observer's word for how long
+ * (the observer's wall clock could be stepped or skewed). */
+struct verdict_seen {
+    char obs[FO_NAME_MAX + 1], reg[FO_NAME_MAX + 1];
+    int status;
+    uint64_t since_ms; /* the row's wall-clock stamp, to notice a change */
+    uint64_t seen_ms;  /* uv_now() when this node first saw it so */
+};
+
+static void verdict_clock_update(struct fo_daemon *d)
+{
+    const struct fo_state *st = fo_node_state(&d->node);
+    uint64_t now = uv_now(d->loop);
+    struct verdict_seen *old = d->seen, *fresh;
+    size_t nold = d->nseen;
+
+    if (st->nverdicts == 0) {
+        d->nseen = 0;
+        return;
+    }
+    fresh = calloc(st->nverdicts, sizeof(*fresh));
+    if (fresh == NULL)
+        return; /* keep the old table; the next update retries */
+    for (size_t i = 0; i < st->nverdicts; i++) {
+        const struct fo_verdict *v = &st->verdicts[i];
+        struct verdict_seen *f = &fresh[i];
+        snprintf(f->obs, sizeof(f->obs), "%s", v->observer);
+        snprintf(f->reg, sizeof(f->reg), "%s", v->region);
+        f->status = v->status;
+        f->since_ms = v->since_ms;
+        f->seen_ms = now;
+        for (size_t k = 0; k < nold; k++) {
+            if (old[k].status == v->status && old[k].since_ms == v->since_ms &&
+                strcmp(old[k].obs, v->observer) == 0 && strcmp(old[k].reg, v->region) == 0) {
+                f->seen_ms = old[k].seen_ms;
+                break;
+            }
+        }
+    }
+    free(old);
+    d->seen = fresh;
+    d->nseen = st->nverdicts;
+}
+
+static uint64_t verdict_local_since(const void *ctx, const struct fo_verdict *v)
+{
+    const struct fo_daemon *d = ctx;
+    for (size_t i = 0; i < d->nseen; i++) {
+        const struct verdict_seen *s = &d->seen[i];
+        if (s->status == v->status && s->since_ms == v->since_ms &&
+            strcmp(s->obs, v->observer) == 0 && strcmp(s->reg, v->region) == 0)
+            return s->seen_ms;
+    }
+    return uv_now(d->loop); /* not seen yet: it starts now */
+}
+
 void fo_ops_input(struct fo_daemon *d, struct fo_decision_input *in)
 {
     size_t n = 0;
 
     memset(in, 0, sizeof(*in));
+    verdict_clock_update(d);
+    in->local_since = verdict_local_since;
+    in->local_ctx = d;
+    in->mono_now_ms = uv_now(d->loop);
     in->state = fo_node_state(&d->node);
     in->cfg = &d->cfg;
     in->now_ms = fo_daemon_now_ms();

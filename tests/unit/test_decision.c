@@ -732,12 +732,61 @@ static void test_reason_names(void **state)
     assert_null(fo_decision_reason_names[FO_REASON_COUNT]);
 }
 
+/* ---- durations on the leader's own clock (issue 13, 5) ------------------------------ */
+
+struct seen_clock {
+    uint64_t seen_ms; /* when "this node" first saw every row */
+};
+
+static uint64_t seen_at(const void *ctx, const struct fo_verdict *v)
+{
+    (void)v;
+    return ((const struct seen_clock *)ctx)->seen_ms;
+}
+
+/* An observer's wall clock says its DOWN is 90 s old (stepped, skewed): the leader counts
+ * from when it saw the row itself, on its monotonic clock, and waits failover_after_ms. */
+static void test_held_on_own_clock(void **state)
+{
+    struct fo_fsm f;
+    struct fo_decision d;
+    struct lags lg;
+    struct seen_clock clk = {.seen_ms = 5000};
+    struct fo_decision_input in;
+    (void)state;
+
+    replay(&f, MAIN_DOWN DR_UP);
+    parse_lags(&lg, "dr=0/0");
+    in = (struct fo_decision_input){&f.state, &cfgs[C3], 100000, lg.l, lg.n, NULL, 0};
+    in.local_since = seen_at;
+    in.local_ctx = &clk;
+    in.mono_now_ms = 5000 + 29999; /* 30 s is C3's failover_after_ms */
+    fo_decision_auto(&in, &d);
+    assert_int_equal(d.kind, FO_DECISION_NONE);
+    assert_int_equal(d.reason, FO_REASON_DOWN_TOO_SHORT);
+    assert_non_null(strstr(d.text, "failover in 1 ms unless it recovers"));
+    in.mono_now_ms = 5000 + 30000;
+    fo_decision_auto(&in, &d);
+    assert_int_equal(d.kind, FO_DECISION_FAILOVER);
+    /* the report's detection time stays the observers' (wall clock, for people) */
+    assert_int_equal(d.detected_ms, 10000);
+    /* a clock that reads earlier than the row was seen (never negative) */
+    in.mono_now_ms = 4000;
+    fo_decision_auto(&in, &d);
+    assert_int_equal(d.reason, FO_REASON_DOWN_TOO_SHORT);
+    fo_fsm_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rows),      cmocka_unit_test(test_commit_once_per_epoch),
-        cmocka_unit_test(test_evidence),  cmocka_unit_test(test_explain),
-        cmocka_unit_test(test_site_view), cmocka_unit_test(test_reason_names),
+        cmocka_unit_test(test_held_on_own_clock),
+        cmocka_unit_test(test_rows),
+        cmocka_unit_test(test_commit_once_per_epoch),
+        cmocka_unit_test(test_evidence),
+        cmocka_unit_test(test_explain),
+        cmocka_unit_test(test_site_view),
+        cmocka_unit_test(test_reason_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
