@@ -14,7 +14,8 @@
  *     from, or streams from, a server promoted for it), gate on the RPO (max_lag_bytes:
  *     WAL received but not yet replayed; promotion replays it all first, so it is what
  *     the promotion must still apply; what the standby never received is unknowable once
- *     the primary is gone), then pg_promote(true, T), verify it left recovery, record.
+ *     the primary is gone), then pg_promote(false) and poll pg_is_in_recovery() every
+ *     5 ms (up to T s), verify it left recovery, record.
  * A server that was once fenced (default_transaction_read_only on, see below) gets the
  * fence removed when it is promoted, so a promoted server always takes writes.
  *
@@ -47,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -662,7 +664,6 @@ static void promote_standby(struct pg_session *s, const struct promote_opts *o, 
 {
     const struct fo_action_req *req = s->req;
     char wait_s[24], lag[64];
-    const char *params[1] = {wait_s};
     uint64_t remaining_s;
     int64_t lag_before = st->lag_bytes;
     bool drained = false;
@@ -717,18 +718,29 @@ static void promote_standby(struct pg_session *s, const struct promote_opts *o, 
     remaining_s = fo_action_remaining_ms(req) / 1000;
     remaining_s = remaining_s > 1 ? remaining_s - 1 : 1;
     snprintf(wait_s, sizeof(wait_s), "%" PRIu64, o->wait_s < remaining_s ? o->wait_s : remaining_s);
-    r = pg_exec_raw(s, "pg_promote", "SELECT pg_promote(true, $1::integer)", 1, params);
+    /* pg_promote(true) polls for the end of recovery in 100 ms steps; asking without the
+     * wait and polling pg_is_in_recovery() every 5 ms ourselves saves most of a step. */
+    r = pg_exec_raw(s, "pg_promote", "SELECT pg_promote(false)", 0, NULL);
     if (r == NULL)
         return;
     /* 55000 "recovery is not in progress": promoted by someone else meanwhile; the state
-     * below tells. A false result (timed out) too: the promotion may still complete. */
+     * below tells. */
     if (PQresultStatus(r) != PGRES_TUPLES_OK && strcmp(sqlstate(r), "55000") != 0) {
         pg_error(s, "pg_promote", r);
         return;
     }
     PQclear(r);
-    if (read_state(s, st) != 0)
-        return;
+    {
+        uint64_t until = fo_action_now_ms() + strtoull(wait_s, NULL, 10) * 1000;
+        const struct timespec slice = {0, 5 * 1000 * 1000};
+        for (;;) {
+            if (read_state(s, st) != 0)
+                return;
+            if (!st->in_recovery || fo_action_now_ms() >= until || fo_action_cancelled(req))
+                break;
+            nanosleep(&slice, NULL);
+        }
+    }
     if (st->in_recovery) {
         fo_action_set(s->res, FO_ACTION_FAILED,
                       "pg_promote: still in recovery after %s s (it may yet complete)", wait_s);

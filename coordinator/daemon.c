@@ -353,12 +353,16 @@ static void apply_kicked(uv_timer_t *t)
         fo_ops_tick(d);
 }
 
+void fo_daemon_kick(struct fo_daemon *d, uint64_t after_ms)
+{
+    if (!d->stopping && d->admin_started)
+        uv_timer_start(&d->apply_kick, apply_kicked, after_ms, 0);
+}
+
 static void on_apply(struct fo_raft_fsm *rf, const struct fo_fsm_result *res)
 {
-    struct fo_daemon *d = rf->data;
     (void)res;
-    if (!d->stopping && d->admin_started)
-        uv_timer_start(&d->apply_kick, apply_kicked, 0, 0);
+    fo_daemon_kick(rf->data, 0);
 }
 
 static void node_closed(struct fo_node *n)

@@ -110,6 +110,11 @@ void fo_daemon_free(struct fo_daemon *d);
  * for a correctness decision inside the FSM). */
 uint64_t fo_daemon_now_ms(void);
 
+/* Run the executor, lease and decision kicks after_ms from now (0: as soon as the loop
+ * turns): what an applied entry or a decision deadline calls for. A later call replaces
+ * an earlier one; every decision arms its own deadline again. */
+void fo_daemon_kick(struct fo_daemon *d, uint64_t after_ms);
+
 /* The peer this node believes leads, or NULL. */
 const struct fo_peer *fo_daemon_leader(const struct fo_daemon *d);
 

@@ -368,6 +368,7 @@ static void check_primary_down(struct eval *ev, const struct fo_site *p)
     {
         uint64_t ready_in = quorum_ready_in(out, after);
         char a[32], b[32];
+        out->ready_in_ms = ready_in;
         block(ev, FO_REASON_DOWN_TOO_SHORT,
               "primary %s is seen DOWN by %u of %u observers (quorum %u), %u of them for "
               "failover_after_ms %s (failover in %s unless it recovers)",

@@ -148,10 +148,12 @@ struct fo_decision {
     bool force;           /* manual with --force: the RPO and health gates were skipped */
 
     /* The evidence, filled for every decision (status shows it). */
-    uint32_t quorum;  /* decision.quorum */
-    uint32_t counted; /* observers that count: peers + feeds with count_in_quorum */
-    uint32_t down;    /* counted, non-stale observers that see P DOWN */
-    uint32_t held;    /* of which for at least failover_after_ms */
+    uint32_t quorum;      /* decision.quorum */
+    uint32_t counted;     /* observers that count: peers + feeds with count_in_quorum */
+    uint32_t down;        /* counted, non-stale observers that see P DOWN */
+    uint32_t held;        /* of which for at least failover_after_ms */
+    uint64_t ready_in_ms; /* down_too_short: when the quorum will have held, if nothing
+                           * recovers (the caller's deadline timer); 0 otherwise */
     struct fo_decision_observer observers[FO_DECISION_MAX_OBSERVERS];
     size_t nobservers;
     struct fo_decision_candidate candidates[FO_CONFIG_MAX_SITES]; /* best first */

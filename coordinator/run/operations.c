@@ -294,6 +294,10 @@ static void decide(struct fo_daemon *d)
     fo_ops_input(d, &in);
     fo_decision_auto(&in, dec);
     log_decision(d, dec);
+    /* Decide on events, not on the 500 ms tick: the moment the quorum will have held
+     * long enough is a deadline of its own. */
+    if (dec->reason == FO_REASON_DOWN_TOO_SHORT && dec->ready_in_ms > 0)
+        fo_daemon_kick(d, dec->ready_in_ms + 1);
     if (dec->kind != FO_DECISION_FAILOVER)
         return;
     snprintf(reason, sizeof(reason), "automatic: %.480s", dec->text); /* wire limit */
