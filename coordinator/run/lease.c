@@ -288,6 +288,7 @@ static void fence(struct fo_lease *l, int cause, uint64_t now)
         return;
     l->refence_ms = now;
     l->fence_inflight = true;
+    l->inflight_fence = true;
     l->on_fence(l, l->site, l->epoch, true);
 }
 
@@ -301,16 +302,31 @@ static void lift(struct fo_lease *l)
     l->fence_cause = FO_LEASE_CAUSE_NONE;
     l->lifts++;
     l->fence_inflight = true;
+    l->inflight_fence = false;
     l->on_fence(l, l->site, l->epoch, false);
 }
 
 void fo_lease_core_fence_done(struct fo_lease *l, const char *site, uint64_t epoch, bool confirmed)
 {
     struct fo_cmd cmd = {.type = FO_CMD_LEASE};
+    bool was_fence = l->inflight_fence;
 
     l->fence_inflight = false;
-    if (!l->fenced || strcmp(site, l->site) != 0 || epoch != l->epoch)
+    if (!l->fenced)
         return;
+    if (!was_fence || strcmp(site, l->site) != 0 || epoch != l->epoch) {
+        /* What returned is not the fence that holds now: a LIFT that was in flight when
+         * the node fenced again (the fence waited for it), or another site's or epoch's.
+         * Taking its answer for the fence marked "fenced" while the components took
+         * writes, and the gate opened on it (sim --decide --seed 164 before this: main's
+         * Redis lifted at t=6726 after op-1 main -> dr was applied, marked fenced, dr's
+         * Redis promoted at t=8409). Run the fence now; its own answer confirms it. */
+        l->fence_confirmed = false;
+        l->fence_inflight = true;
+        l->inflight_fence = true;
+        l->on_fence(l, l->site, l->epoch, true);
+        return;
+    }
     l->fence_confirmed = confirmed;
     /* Only a move away from the site is final: a lapse or a DOWN quorum may clear, and a
      * committed "fenced" would keep the primary fenced for the rest of the epoch. */
@@ -338,18 +354,41 @@ static bool fenced_mark_committed(const struct fo_lease *l, const struct fo_stat
     return false;
 }
 
-static void guard(struct fo_lease *l, const struct fo_state *st, uint64_t now)
+/* The primary this node must guard for: its applied state's, or, before it applied the
+ * cluster's init, the configured initial primary at epoch 0. Its components take writes
+ * from the start, whatever this node applied: a node that guarded nothing until it
+ * applied the init left them writable with no lease while the granters, which never
+ * granted it, attested its expiry and opened the gate (sim --decide, seed 885 before
+ * this rule: us-east-1 partitioned from the start, main -> dr promoted dr's Redis while
+ * main's still took writes). */
+static const char *guarded_primary(const struct fo_lease *l, const struct fo_state *st,
+                                   uint64_t *epoch)
 {
-    bool guards_primary = st->primary != NULL && fo_lease_is_guardian(l->cfg, st->primary, l->self);
+    if (st->cluster == NULL) {
+        *epoch = 0;
+        return l->cfg->initial_primary;
+    }
+    *epoch = st->epoch;
+    return st->primary;
+}
 
-    if (guards_primary && (strcmp(st->primary, l->site) != 0 || st->epoch != l->epoch)) {
+/* renew: send a round (the timer's tick only). A kick must not: every grant kicks, and
+ * while the state holds the site DOWN a kick re-evaluates, so a round per kick made each
+ * answer start a new round to every peer, a storm that grew without bound in no time
+ * (sim --decide --seed 500: 18 000 rounds within a millisecond). */
+static void guard(struct fo_lease *l, const struct fo_state *st, uint64_t now, bool renew)
+{
+    uint64_t epoch;
+    const char *primary = guarded_primary(l, st, &epoch);
+    bool guards_primary = primary != NULL && fo_lease_is_guardian(l->cfg, primary, l->self);
+
+    if (guards_primary && (strcmp(primary, l->site) != 0 || epoch != l->epoch)) {
         /* A new (site, epoch) to guard: a failover back to this region, or the first
          * state this node applied. It starts without a lease (see lease.h, start-up). */
         if (l->site[0] != '\0' && !l->fenced)
-            fo_log_info("lease.guard", "site=%s epoch=%llu", st->primary,
-                        (unsigned long long)st->epoch);
-        snprintf(l->site, sizeof(l->site), "%s", st->primary);
-        l->epoch = st->epoch;
+            fo_log_info("lease.guard", "site=%s epoch=%llu", primary, (unsigned long long)epoch);
+        snprintf(l->site, sizeof(l->site), "%s", primary);
+        l->epoch = epoch;
         l->valid_ms = now + l->params.lease_ms;
         l->fenced_marked = false;
         memset(l->rounds, 0, sizeof(l->rounds));
@@ -357,7 +396,7 @@ static void guard(struct fo_lease *l, const struct fo_state *st, uint64_t now)
     l->guarding = guards_primary;
     if (l->site[0] == '\0')
         return;
-    if (!guards_primary || strcmp(st->primary, l->site) != 0 || st->epoch != l->epoch) {
+    if (!guards_primary || strcmp(primary, l->site) != 0 || epoch != l->epoch) {
         /* The site this node guarded is no longer the decided primary: fenced for good. */
         if (!(l->fenced_marked && fenced_mark_committed(l, st) && l->fence_confirmed))
             fence(l, FO_LEASE_CAUSE_NOT_PRIMARY, now);
@@ -365,7 +404,8 @@ static void guard(struct fo_lease *l, const struct fo_state *st, uint64_t now)
             fence(l, FO_LEASE_CAUSE_NOT_PRIMARY, now);
         return;
     }
-    send_round(l, st, now);
+    if (renew)
+        send_round(l, st, now);
     if (fo_lease_site_held_down(st, l->cfg, l->site) && st->mode == FO_MODE_AUTO) {
         fence(l, FO_LEASE_CAUSE_HELD_DOWN, now);
         return;
@@ -420,19 +460,22 @@ void fo_lease_core_tick(struct fo_lease *l, const struct fo_state *st, uint64_t 
 {
     if (l->closing || !l->started)
         return;
-    guard(l, st, now);
+    guard(l, st, now, true);
     attest(l, st, now);
 }
 
 void fo_lease_core_kick(struct fo_lease *l, const struct fo_state *st, uint64_t now)
 {
+    uint64_t epoch;
+    const char *primary;
+
     if (l->closing || !l->started)
         return;
     /* Only what the committed state changes is urgent; renewals keep their rhythm. */
-    if (l->site[0] != '\0' &&
-        (st->primary == NULL || strcmp(st->primary, l->site) != 0 || st->epoch != l->epoch ||
-         fo_lease_site_held_down(st, l->cfg, l->site)))
-        guard(l, st, now);
+    primary = guarded_primary(l, st, &epoch);
+    if (l->site[0] != '\0' && (primary == NULL || strcmp(primary, l->site) != 0 ||
+                               epoch != l->epoch || fo_lease_site_held_down(st, l->cfg, l->site)))
+        guard(l, st, now, false);
     attest(l, st, now);
 }
 

@@ -176,6 +176,7 @@ struct fo_lease {
     uint64_t fenced_ms;   /* when the fence began */
     uint64_t refence_ms;  /* when the fence was last re-asserted */
     bool fence_inflight;  /* on_fence not yet answered */
+    bool inflight_fence;  /* ... and it was a fence (false: a lift) */
     bool fence_confirmed; /* the last fence's actions reported done */
     bool fenced_marked;   /* lease(fenced) proposed for site/epoch: never lift */
     uint64_t next_round;

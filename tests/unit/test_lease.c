@@ -358,6 +358,59 @@ static void test_core_guardian(void **state)
     fo_fsm_close(&f);
 }
 
+/* A lift still in flight when the node moves away: its answer is not the fence's. */
+static void test_core_lift_then_move(void **state)
+{
+    struct fo_fsm f;
+    struct fo_lease g;
+    struct seen x;
+    (void)state;
+    init(&f);
+    core(&g, &x, "us-east-1");
+    fo_lease_core_start(&g, 0);
+    fo_lease_core_tick(&g, &f.state, 1000); /* round 1; the start-up lease ends at 1600 */
+    fo_lease_core_tick(&g, &f.state, 1600);
+    assert_true(g.fenced); /* lapsed */
+    fo_lease_core_fence_done(&g, "main", 0, true);
+    fo_lease_core_tick(&g, &f.state, 1700); /* round 3, after the fence */
+    fo_lease_core_granted(&g, &f.state, 1710, fo_config_peer_by_name(&cfg, "us-west-2"), 3);
+    fo_lease_core_tick(&g, &f.state, 1800); /* self granted round 3 (W passed): lifted */
+    assert_false(g.fenced);
+    assert_int_equal(x.lifts, 1);
+    assert_int_equal(x.fences, 1);
+    begin(&f, "main", "dr", 1);
+    fo_lease_core_kick(&g, &f.state, 1810); /* fenced, but the lift is still running */
+    assert_true(g.fenced);
+    assert_int_equal(x.fences, 1);
+    fo_lease_core_fence_done(&g, "main", 0, true); /* the LIFT's answer */
+    assert_int_equal(x.proposals, 0);              /* no "fenced" mark on it */
+    assert_int_equal(x.fences, 2);                 /* the fence runs now */
+    fo_lease_core_fence_done(&g, "main", 0, true);
+    assert_int_equal(x.proposals, 1);
+    assert_int_equal(x.last.what, FO_LEASE_FENCED);
+    fo_fsm_close(&f);
+}
+
+/* Before it applied the init, a guardian guards the initial primary at epoch 0: its
+ * components take writes from the start, so it fences when no majority renews. */
+static void test_core_guardian_before_init(void **state)
+{
+    struct fo_fsm f;
+    struct fo_lease g;
+    struct seen x;
+    (void)state;
+    fo_fsm_init(&f); /* nothing applied */
+    core(&g, &x, "us-east-1");
+    fo_lease_core_start(&g, 0);
+    fo_lease_core_tick(&g, &f.state, 100);
+    assert_true(g.guarding);
+    assert_int_equal(x.sends, 2);
+    fo_lease_core_tick(&g, &f.state, 700);
+    assert_true(g.fenced);
+    assert_int_equal(g.fence_cause, FO_LEASE_CAUSE_LAPSED);
+    fo_fsm_close(&f);
+}
+
 /* A granter: nothing for W after its start; a grant; after the move away it refuses, and
  * attests the expiry exactly W after its last grant on its own clock, not before. */
 static void test_core_granter(void **state)
@@ -418,6 +471,8 @@ int main(void)
         cmocka_unit_test(test_held_down),
         cmocka_unit_test(test_core_guardian),
         cmocka_unit_test(test_core_granter),
+        cmocka_unit_test(test_core_lift_then_move),
+        cmocka_unit_test(test_core_guardian_before_init),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
