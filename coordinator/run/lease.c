@@ -280,7 +280,10 @@ static void fence(struct fo_lease *l, int cause, uint64_t now)
         l->fences++;
         fo_log_warn("lease.fence", "site=%s epoch=%llu cause=%s", l->site,
                     (unsigned long long)l->epoch, fo_lease_cause_names[cause]);
-    } else if (cause == l->fence_cause && now - l->refence_ms < REFENCE_MS) {
+    } else if (cause == l->fence_cause && now - l->refence_ms < REFENCE_MS && l->fence_confirmed) {
+        /* A confirmed fence is re-asserted every REFENCE_MS; one that was not (a component
+         * unreachable: SKIPPED) is retried every tick, so that a component coming back
+         * from an outage is fenced within renew_ms + fence_budget_ms, not 2 s. */
         return;
     }
     l->fence_cause = cause;
@@ -392,6 +395,15 @@ static void guard(struct fo_lease *l, const struct fo_state *st, uint64_t now, b
         l->valid_ms = now + l->params.lease_ms;
         l->fenced_marked = false;
         memset(l->rounds, 0, sizeof(l->rounds));
+    }
+    if (!guards_primary && l->site[0] == '\0' && st->cluster != NULL && st->epoch > 0 &&
+        st->prev_primary != NULL && fo_lease_is_guardian(l->cfg, st->prev_primary, l->self)) {
+        /* A (re)started node whose state already moved away from the site it guarded:
+         * it forgot the lease, not the components, which may still take writes. Fence
+         * the previous primary's (sim --decide --seed 707 before this: us-east-1 revived
+         * after op-1 main -> dr, never fenced main's Redis, dr's was promoted). */
+        snprintf(l->site, sizeof(l->site), "%s", st->prev_primary);
+        l->epoch = st->epoch - 1;
     }
     l->guarding = guards_primary;
     if (l->site[0] == '\0')

@@ -172,12 +172,14 @@ struct sim_world {
 /* Decision mode (writes.c): a component of a site (Postgres or Redis). */
 #define SIM_KINDS 2
 struct sim_comp {
-    unsigned region; /* region index = its guardian's server index */
-    bool primary;    /* its role: a primary takes writes unless fenced */
-    bool fenced;     /* postgres.fence / redis.fence applied */
-    uint64_t epoch;  /* the recorded fencing token */
-    bool writable;   /* as last checked */
-    raft_time since; /* writable since */
+    unsigned region;   /* region index = its guardian's server index */
+    bool primary;      /* its role: a primary takes writes unless fenced */
+    bool fenced;       /* postgres.fence / redis.fence applied */
+    uint64_t epoch;    /* the recorded fencing token */
+    bool writable;     /* as last checked */
+    bool was_down;     /* its data plane was down at the last check */
+    raft_time back_at; /* its data plane came back (0: never down) */
+    raft_time since;   /* writable since */
 };
 
 enum sim_ev_type {
@@ -248,7 +250,7 @@ struct sim {
     uint64_t ev_seq;
     raft_time ev_now; /* the virtual time of the event being run */
     unsigned long renewals, marks;
-    unsigned lifts, promotes, gate_waits;
+    unsigned lifts, promotes, gate_waits, returns;
 };
 
 /* cluster.c */

@@ -151,6 +151,18 @@ static bool comp_writable(struct sim *s, const struct sim_comp *c)
     return c->primary && !c->fenced && !region_down(s, c->region);
 }
 
+/* How long a component back from an outage may take writes before its guardian fences it:
+ * unreachable, it could not be fenced, and its guardian (restarted with it, or retrying
+ * its fence every tick) fences it within lease_ms + fence_budget_ms of its clock, the
+ * start-up bound of lease.h. The product cannot do better (actions/postgres.c: a fence
+ * stops nothing when the server cannot be reached); README, (m). */
+static raft_time return_grace(void)
+{
+    const struct fo_lease_params *p = &fo_lease_defaults;
+    return ((raft_time)p->lease_ms + p->fence_budget_ms) * 1000 / (1000 - p->rate_margin_permille) +
+           1;
+}
+
 /* The newest epoch applied by any server, and its primary (what the cluster committed:
  * an applied entry was committed, libraft 0.15's Figure 8 aside, README). */
 static uint64_t committed_epoch(struct sim *s, const char **primary)
@@ -171,13 +183,22 @@ static void check_writes(struct sim *s, const char *what)
     raft_time t = s->ev_now;
     for (unsigned j = 0; j < SIM_KINDS; j++) {
         unsigned n = 0;
+        unsigned back = 0;
         for (unsigned k = 0; k < SIM_SITES; k++) {
             struct sim_comp *c = &s->comp[k][j];
-            bool w = comp_writable(s, c);
+            bool w = comp_writable(s, c), down = region_down(s, c->region);
+            if (c->was_down && !down)
+                c->back_at = t;
+            c->was_down = down;
             if (w && !c->writable)
                 c->since = t;
             c->writable = w;
             n += w;
+            back += w && c->back_at != 0 && t < c->back_at + return_grace();
+        }
+        if (n > 1 && back > 0 && n - back <= 1) {
+            s->returns++; /* back from an outage, its guardian not done yet: counted */
+            continue;
         }
         if (n > 1)
             sim_violation(
