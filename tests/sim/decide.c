@@ -711,7 +711,9 @@ void sim_decide_daemon(struct sim *s, unsigned i, bool ready)
             sv->next_propose = now + 200;
             (void)sim_propose(s, i, &c);
         } else if (st->operation != NULL) { /* the executor: the next step, or op_end */
-            sv->next_propose = now + 50 + sim_below(s, 500);
+            /* the executor proposes the next step as soon as one commits: fast, so that
+             * a promote can race the old primary's lease (the gate matters, (m)) */
+            sv->next_propose = now + 10 + sim_below(s, 60);
             sim_op_progress(s, sv, &c, now_ms);
             /* the executor: the lease gate holds promotes back; actions run (writes.c) */
             if (sim_writes_executor(s, i, &c))
