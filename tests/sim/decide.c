@@ -18,15 +18,16 @@
  * Each alive node runs the daemon's housekeeping every TICK_MS (coordinator/daemon.c):
  * probes -> wanted verdicts -> reconcile (the ready leader proposes, a follower forwards
  * to the leader it knows when the link both ways is up: proposed on the leader's raft),
- * self_fence_tick (coordinator/run/operations.c: a recording fence), and on the ready leader
- * decide(): fo_decision_auto on its FSM with now = virtual time, the lags as its probes
+ * the write lease (writes.c: the real fo_lease_core_* on this node's clock), and on the ready
+ * leader decide(): fo_decision_auto on its FSM with now = virtual time, the lags as its probes
  * would measure them, and stale = peers whose progress shows no recent message. A
  * FAILOVER becomes one op_begin; the operation's steps and op_end follow
  * (sim_op_progress) and the leader whose op_end applied commits the cooldown
  * (operations.c fo_ops_finished).
  *
- * Invariants (README): (g) quorum, (h) gates, (i) RPO, (j) one decision per epoch, (k)
- * the cut-off primary fenced first, (l) no automatic fail back. The checks below do not
+ * Invariants (README): (g) quorum, (h) gates, (i) RPO, (j) one decision per epoch, (l) no
+ * automatic fail back; (k), the cut-off primary fenced first, is retired with the
+ * self-fence (the write lease of writes.c and (m)-(o) replace it). The checks below do not
  * call decision.c: they recompute the rules from the FSM state and the world.
  */
 #include "tests/sim/sim.h"

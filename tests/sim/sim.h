@@ -23,9 +23,9 @@
  *
  * Decision mode (--decide, decide.c) replaces the random workload: the leader runs the
  * real decision policy (coordinator/decide/decision.h) on its FSM, verdicts come from a scripted
- * "world" of probe outcomes, every node records when it would self-fence, and the
- * invariants (g)-(l) of decide.c (tests/sim/README.md) are checked at each decision and
- * at each commit of an automatic op_begin.
+ * "world" of probe outcomes, every node runs the real write-lease core on its own clock
+ * (writes.c), and the invariants (g)-(j), (l) of decide.c and (m)-(o) of writes.c
+ * (tests/sim/README.md) are checked.
  *
  * Everything random comes from the seed through splitmix64: a seed replays exactly.
  * Reads libraft 0.15 struct fields that have no accessor (current_term,
