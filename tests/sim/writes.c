@@ -153,13 +153,15 @@ static bool comp_writable(struct sim *s, const struct sim_comp *c)
 
 /* How long a component back from an outage may take writes before its guardian fences it:
  * unreachable, it could not be fenced, and its guardian (restarted with it, or retrying
- * its fence every tick) fences it within lease_ms + fence_budget_ms of its clock, the
- * start-up bound of lease.h. The product cannot do better (actions/postgres.c: a fence
+ * its fence every tick) fences it within renew_ms + lease_ms + fence_budget_ms of its
+ * clock, the start-up bound of lease.h. The product cannot do better (actions/postgres.c: a fence
  * stops nothing when the server cannot be reached); README, (m). */
 static raft_time return_grace(void)
 {
     const struct fo_lease_params *p = &fo_lease_defaults;
-    return ((raft_time)p->lease_ms + p->fence_budget_ms) * 1000 / (1000 - p->rate_margin_permille) +
+    /* the first tick comes renew_ms after the start, the start-up lease runs lease_ms */
+    return ((raft_time)p->renew_ms + p->lease_ms + p->fence_budget_ms) * 1000 /
+               (1000 - p->rate_margin_permille) +
            1;
 }
 
