@@ -52,6 +52,12 @@ int fo_lease_params_check(const struct fo_lease_params *p, char *msg, size_t cap
     return 0;
 }
 
+/* The wall-clock stamp of a mark (at_ms: for people, never compared). */
+static uint64_t wall_ms(struct fo_lease *l)
+{
+    return l->wall != NULL ? l->wall(l) : fo_clock_wall_ms();
+}
+
 /* ---- who guards what --------------------------------------------------------------- */
 
 /* The regions of a site's components: the one table of what holds writes. */
@@ -159,12 +165,11 @@ static size_t peer_index(const struct fo_config *cfg, const struct fo_peer *p)
     return (size_t)(p - cfg->peers);
 }
 
-enum fo_lease_answer fo_lease_grant(struct fo_lease *l, const char *site, uint64_t epoch,
-                                    const char *guardian)
+enum fo_lease_answer fo_lease_core_grant(struct fo_lease *l, const struct fo_state *st,
+                                         uint64_t now, const char *site, uint64_t epoch,
+                                         const char *guardian)
 {
-    const struct fo_state *st = fo_node_state(l->node);
     const struct fo_peer *g = fo_config_peer_by_name(l->cfg, guardian);
-    uint64_t now = uv_now(l->loop);
 
     if (g == NULL || !fo_lease_is_guardian(l->cfg, site, g))
         return FO_LEASE_NOT_GUARDIAN;
@@ -182,9 +187,8 @@ enum fo_lease_answer fo_lease_grant(struct fo_lease *l, const char *site, uint64
 
 /* Attest the expiry of every lease of the previous primary that this node has not granted
  * for W: the gate of the operation in flight counts these. */
-static void attest(struct fo_lease *l, uint64_t now)
+static void attest(struct fo_lease *l, const struct fo_state *st, uint64_t now)
 {
-    const struct fo_state *st = fo_node_state(l->node);
     const struct fo_peer *g[FO_CONFIG_MAX_PEERS];
     uint64_t w = fo_lease_attest_ms(&l->params), old_epoch;
     size_t n;
@@ -204,7 +208,7 @@ static void attest(struct fo_lease *l, uint64_t now)
             const struct fo_lease_mark *m = &st->leases[k];
             if (m->epoch == old_epoch && strcmp(m->site, st->prev_primary) == 0 &&
                 strcmp(m->guardian, g[i]->name) == 0 &&
-                (m->what == FO_LEASE_FENCED || strcmp(m->node, l->cfg->self->name) == 0))
+                (m->what == FO_LEASE_FENCED || strcmp(m->node, l->self->name) == 0))
                 marked = true;
         }
         if (marked)
@@ -216,9 +220,9 @@ static void attest(struct fo_lease *l, uint64_t now)
         cmd.u.lease.site = st->prev_primary;
         cmd.u.lease.epoch = old_epoch;
         cmd.u.lease.guardian = g[i]->name;
-        cmd.u.lease.node = l->cfg->self->name;
+        cmd.u.lease.node = l->self->name;
         cmd.u.lease.what = FO_LEASE_EXPIRED;
-        cmd.u.lease.at_ms = fo_clock_wall_ms();
+        cmd.u.lease.at_ms = wall_ms(l);
         l->attests++;
         l->propose(l, &cmd);
     }
@@ -226,7 +230,8 @@ static void attest(struct fo_lease *l, uint64_t now)
 
 /* ---- guardian ---------------------------------------------------------------------- */
 
-void fo_lease_granted(struct fo_lease *l, const struct fo_peer *peer, uint64_t round)
+void fo_lease_core_granted(struct fo_lease *l, const struct fo_state *st, uint64_t now,
+                           const struct fo_peer *peer, uint64_t round)
 {
     size_t granted = 0;
 
@@ -238,16 +243,16 @@ void fo_lease_granted(struct fo_lease *l, const struct fo_peer *peer, uint64_t r
         for (size_t k = 0; k < l->cfg->npeers; k++)
             granted += (r->granted >> k) & 1;
         if (granted * 2 > l->cfg->npeers && r->sent_ms + l->params.lease_ms > l->valid_ms) {
-            if (l->valid_ms == 0 || l->valid_ms <= uv_now(l->loop))
+            if (l->valid_ms == 0 || l->valid_ms <= now)
                 l->rounds_granted++;
             l->valid_ms = r->sent_ms + l->params.lease_ms;
         }
         break;
     }
-    fo_lease_kick(l);
+    fo_lease_core_kick(l, st, now);
 }
 
-static void send_round(struct fo_lease *l, uint64_t now)
+static void send_round(struct fo_lease *l, const struct fo_state *st, uint64_t now)
 {
     struct fo_lease_round *r = &l->rounds[l->next_round % FO_LEASE_ROUNDS];
 
@@ -257,8 +262,8 @@ static void send_round(struct fo_lease *l, uint64_t now)
     l->rounds_sent++;
     for (size_t i = 0; i < l->cfg->npeers; i++) {
         const struct fo_peer *p = &l->cfg->peers[i];
-        if (p == l->cfg->self) {
-            if (fo_lease_grant(l, l->site, l->epoch, p->name) == FO_LEASE_GRANTED)
+        if (p == l->self) {
+            if (fo_lease_core_grant(l, st, now, l->site, l->epoch, p->name) == FO_LEASE_GRANTED)
                 r->granted |= UINT64_C(1) << i;
             continue;
         }
@@ -275,7 +280,10 @@ static void fence(struct fo_lease *l, int cause, uint64_t now)
         l->fences++;
         fo_log_warn("lease.fence", "site=%s epoch=%llu cause=%s", l->site,
                     (unsigned long long)l->epoch, fo_lease_cause_names[cause]);
-    } else if (cause == l->fence_cause && now - l->refence_ms < REFENCE_MS) {
+    } else if (cause == l->fence_cause && now - l->refence_ms < REFENCE_MS && l->fence_confirmed) {
+        /* A confirmed fence is re-asserted every REFENCE_MS; one that was not (a component
+         * unreachable: SKIPPED) is retried every tick, so that a component coming back
+         * from an outage is fenced within renew_ms + fence_budget_ms, not 2 s. */
         return;
     }
     l->fence_cause = cause;
@@ -283,6 +291,7 @@ static void fence(struct fo_lease *l, int cause, uint64_t now)
         return;
     l->refence_ms = now;
     l->fence_inflight = true;
+    l->inflight_fence = true;
     l->on_fence(l, l->site, l->epoch, true);
 }
 
@@ -296,17 +305,31 @@ static void lift(struct fo_lease *l)
     l->fence_cause = FO_LEASE_CAUSE_NONE;
     l->lifts++;
     l->fence_inflight = true;
+    l->inflight_fence = false;
     l->on_fence(l, l->site, l->epoch, false);
 }
 
-void fo_lease_fence_done(struct fo_lease *l, const char *site, uint64_t epoch, bool confirmed)
+void fo_lease_core_fence_done(struct fo_lease *l, const char *site, uint64_t epoch, bool confirmed)
 {
     struct fo_cmd cmd = {.type = FO_CMD_LEASE};
-    const struct fo_state *st = fo_node_state(l->node);
+    bool was_fence = l->inflight_fence;
 
     l->fence_inflight = false;
-    if (!l->fenced || strcmp(site, l->site) != 0 || epoch != l->epoch)
+    if (!l->fenced)
         return;
+    if (!was_fence || strcmp(site, l->site) != 0 || epoch != l->epoch) {
+        /* What returned is not the fence that holds now: a LIFT that was in flight when
+         * the node fenced again (the fence waited for it), or another site's or epoch's.
+         * Taking its answer for the fence marked "fenced" while the components took
+         * writes, and the gate opened on it (sim --decide --seed 164 before this: main's
+         * Redis lifted at t=6726 after op-1 main -> dr was applied, marked fenced, dr's
+         * Redis promoted at t=8409). Run the fence now; its own answer confirms it. */
+        l->fence_confirmed = false;
+        l->fence_inflight = true;
+        l->inflight_fence = true;
+        l->on_fence(l, l->site, l->epoch, true);
+        return;
+    }
     l->fence_confirmed = confirmed;
     /* Only a move away from the site is final: a lapse or a DOWN quorum may clear, and a
      * committed "fenced" would keep the primary fenced for the rest of the epoch. */
@@ -315,57 +338,86 @@ void fo_lease_fence_done(struct fo_lease *l, const char *site, uint64_t epoch, b
     l->fenced_marked = true;
     cmd.u.lease.site = l->site;
     cmd.u.lease.epoch = l->epoch;
-    cmd.u.lease.guardian = l->cfg->self->name;
-    cmd.u.lease.node = l->cfg->self->name;
+    cmd.u.lease.guardian = l->self->name;
+    cmd.u.lease.node = l->self->name;
     cmd.u.lease.what = FO_LEASE_FENCED;
-    cmd.u.lease.at_ms = fo_clock_wall_ms();
-    (void)st;
+    cmd.u.lease.at_ms = wall_ms(l);
     l->propose(l, &cmd);
 }
 
 /* Is the guardian's fence of the previous primary committed yet? */
-static bool fenced_mark_committed(const struct fo_lease *l)
+static bool fenced_mark_committed(const struct fo_lease *l, const struct fo_state *st)
 {
-    const struct fo_state *st = fo_node_state(l->node);
     for (size_t k = 0; k < st->nleases; k++) {
         const struct fo_lease_mark *m = &st->leases[k];
         if (m->what == FO_LEASE_FENCED && m->epoch == l->epoch && strcmp(m->site, l->site) == 0 &&
-            strcmp(m->guardian, l->cfg->self->name) == 0)
+            strcmp(m->guardian, l->self->name) == 0)
             return true;
     }
     return false;
 }
 
-static void guard(struct fo_lease *l, uint64_t now)
+/* The primary this node must guard for: its applied state's, or, before it applied the
+ * cluster's init, the configured initial primary at epoch 0. Its components take writes
+ * from the start, whatever this node applied: a node that guarded nothing until it
+ * applied the init left them writable with no lease while the granters, which never
+ * granted it, attested its expiry and opened the gate (sim --decide, seed 885 before
+ * this rule: us-east-1 partitioned from the start, main -> dr promoted dr's Redis while
+ * main's still took writes). */
+static const char *guarded_primary(const struct fo_lease *l, const struct fo_state *st,
+                                   uint64_t *epoch)
 {
-    const struct fo_state *st = fo_node_state(l->node);
-    bool guards_primary =
-        st->primary != NULL && fo_lease_is_guardian(l->cfg, st->primary, l->cfg->self);
+    if (st->cluster == NULL) {
+        *epoch = 0;
+        return l->cfg->initial_primary;
+    }
+    *epoch = st->epoch;
+    return st->primary;
+}
 
-    if (guards_primary && (strcmp(st->primary, l->site) != 0 || st->epoch != l->epoch)) {
+/* renew: send a round (the timer's tick only). A kick must not: every grant kicks, and
+ * while the state holds the site DOWN a kick re-evaluates, so a round per kick made each
+ * answer start a new round to every peer, a storm that grew without bound in no time
+ * (sim --decide --seed 500: 18 000 rounds within a millisecond). */
+static void guard(struct fo_lease *l, const struct fo_state *st, uint64_t now, bool renew)
+{
+    uint64_t epoch;
+    const char *primary = guarded_primary(l, st, &epoch);
+    bool guards_primary = primary != NULL && fo_lease_is_guardian(l->cfg, primary, l->self);
+
+    if (guards_primary && (strcmp(primary, l->site) != 0 || epoch != l->epoch)) {
         /* A new (site, epoch) to guard: a failover back to this region, or the first
          * state this node applied. It starts without a lease (see lease.h, start-up). */
         if (l->site[0] != '\0' && !l->fenced)
-            fo_log_info("lease.guard", "site=%s epoch=%llu", st->primary,
-                        (unsigned long long)st->epoch);
-        snprintf(l->site, sizeof(l->site), "%s", st->primary);
-        l->epoch = st->epoch;
+            fo_log_info("lease.guard", "site=%s epoch=%llu", primary, (unsigned long long)epoch);
+        snprintf(l->site, sizeof(l->site), "%s", primary);
+        l->epoch = epoch;
         l->valid_ms = now + l->params.lease_ms;
         l->fenced_marked = false;
         memset(l->rounds, 0, sizeof(l->rounds));
     }
+    if (!guards_primary && l->site[0] == '\0' && st->cluster != NULL && st->epoch > 0 &&
+        st->prev_primary != NULL && fo_lease_is_guardian(l->cfg, st->prev_primary, l->self)) {
+        /* A (re)started node whose state already moved away from the site it guarded:
+         * it forgot the lease, not the components, which may still take writes. Fence
+         * the previous primary's (sim --decide --seed 707 before this: us-east-1 revived
+         * after op-1 main -> dr, never fenced main's Redis, dr's was promoted). */
+        snprintf(l->site, sizeof(l->site), "%s", st->prev_primary);
+        l->epoch = st->epoch - 1;
+    }
     l->guarding = guards_primary;
     if (l->site[0] == '\0')
         return;
-    if (!guards_primary || strcmp(st->primary, l->site) != 0 || st->epoch != l->epoch) {
+    if (!guards_primary || strcmp(primary, l->site) != 0 || epoch != l->epoch) {
         /* The site this node guarded is no longer the decided primary: fenced for good. */
-        if (!(l->fenced_marked && fenced_mark_committed(l) && l->fence_confirmed))
+        if (!(l->fenced_marked && fenced_mark_committed(l, st) && l->fence_confirmed))
             fence(l, FO_LEASE_CAUSE_NOT_PRIMARY, now);
         else if (now - l->refence_ms >= REFENCE_MS)
             fence(l, FO_LEASE_CAUSE_NOT_PRIMARY, now);
         return;
     }
-    send_round(l, now);
+    if (renew)
+        send_round(l, st, now);
     if (fo_lease_site_held_down(st, l->cfg, l->site) && st->mode == FO_MODE_AUTO) {
         fence(l, FO_LEASE_CAUSE_HELD_DOWN, now);
         return;
@@ -390,55 +442,100 @@ static void guard(struct fo_lease *l, uint64_t now)
     }
 }
 
-static void on_timer(uv_timer_t *t)
-{
-    struct fo_lease *l = t->data;
-    uint64_t now = uv_now(l->loop);
-    guard(l, now);
-    attest(l, now);
-}
-
-void fo_lease_init(struct fo_lease *l, uv_loop_t *loop, struct fo_node *node,
-                   const struct fo_config *cfg, const struct fo_lease_params *params)
+void fo_lease_core_init(struct fo_lease *l, const struct fo_config *cfg, const struct fo_peer *self,
+                        const struct fo_lease_params *params)
 {
     void *data = l->data;
     fo_lease_fence_cb on_fence = l->on_fence;
     fo_lease_propose_cb propose = l->propose;
     fo_lease_send_cb send = l->send;
+    fo_lease_wall_cb wall = l->wall;
 
     memset(l, 0, sizeof(*l));
     l->data = data;
     l->on_fence = on_fence;
     l->propose = propose;
     l->send = send;
+    l->wall = wall;
+    l->cfg = cfg;
+    l->self = self;
+    l->params = *params;
+}
+
+void fo_lease_core_start(struct fo_lease *l, uint64_t now)
+{
+    l->started = true;
+    l->started_ms = now;
+}
+
+void fo_lease_core_tick(struct fo_lease *l, const struct fo_state *st, uint64_t now)
+{
+    if (l->closing || !l->started)
+        return;
+    guard(l, st, now, true);
+    attest(l, st, now);
+}
+
+void fo_lease_core_kick(struct fo_lease *l, const struct fo_state *st, uint64_t now)
+{
+    uint64_t epoch;
+    const char *primary;
+
+    if (l->closing || !l->started)
+        return;
+    /* Only what the committed state changes is urgent; renewals keep their rhythm. */
+    primary = guarded_primary(l, st, &epoch);
+    if (l->site[0] != '\0' && (primary == NULL || strcmp(primary, l->site) != 0 ||
+                               epoch != l->epoch || fo_lease_site_held_down(st, l->cfg, l->site)))
+        guard(l, st, now, false);
+    attest(l, st, now);
+}
+
+/* ---- the daemon's shell: libuv's clock and timer, the node's applied state ---------- */
+
+static void on_timer(uv_timer_t *t)
+{
+    struct fo_lease *l = t->data;
+    fo_lease_core_tick(l, fo_node_state(l->node), uv_now(l->loop));
+}
+
+void fo_lease_init(struct fo_lease *l, uv_loop_t *loop, struct fo_node *node,
+                   const struct fo_config *cfg, const struct fo_lease_params *params)
+{
+    fo_lease_core_init(l, cfg, cfg->self, params);
     l->loop = loop;
     l->node = node;
-    l->cfg = cfg;
-    l->params = *params;
     uv_timer_init(loop, &l->timer);
     l->timer.data = l;
 }
 
 void fo_lease_start(struct fo_lease *l)
 {
-    l->started_ms = uv_now(l->loop);
+    fo_lease_core_start(l, uv_now(l->loop));
     uv_timer_start(&l->timer, on_timer, l->params.renew_ms, l->params.renew_ms);
 }
 
 void fo_lease_kick(struct fo_lease *l)
 {
-    uint64_t now = uv_now(l->loop);
-    const struct fo_state *st;
-
-    if (l->closing || l->started_ms == 0)
+    if (l->closing || !l->started)
         return;
-    st = fo_node_state(l->node);
-    /* Only what the committed state changes is urgent; renewals keep their rhythm. */
-    if (l->site[0] != '\0' &&
-        (st->primary == NULL || strcmp(st->primary, l->site) != 0 || st->epoch != l->epoch ||
-         fo_lease_site_held_down(st, l->cfg, l->site)))
-        guard(l, now);
-    attest(l, now);
+    fo_lease_core_kick(l, fo_node_state(l->node), uv_now(l->loop));
+}
+
+enum fo_lease_answer fo_lease_grant(struct fo_lease *l, const char *site, uint64_t epoch,
+                                    const char *guardian)
+{
+    return fo_lease_core_grant(l, fo_node_state(l->node), uv_now(l->loop), site, epoch, guardian);
+}
+
+void fo_lease_granted(struct fo_lease *l, const struct fo_peer *peer, uint64_t round)
+{
+    fo_lease_core_granted(l, fo_node_state(l->node), uv_now(l->loop), peer, round);
+}
+
+void fo_lease_fence_done(struct fo_lease *l, const char *site, uint64_t epoch, bool confirmed)
+{
+    fo_lease_core_fence_done(l, site, epoch, confirmed);
 }
 
 void fo_lease_close(struct fo_lease *l, uv_close_cb cb)

@@ -47,8 +47,15 @@
  * Start-up: a guardian has no lease; it may assume its last round before a restart was
  * sent no later than its start, so it fences if no round is granted within lease_ms.
  *
- * Ownership: caller-allocated; borrows loop, node and cfg. Loop thread only; the fence
- * actions are the owner's (on_fence), run in the thread pool.
+ * Two layers. The CORE (fo_lease_core_*) is pure and clock-injected: every call takes
+ * `now`, this node's monotonic clock in ms, and `st`, the state this node applied; it
+ * reads no clock and no node, so tests/sim drives it with one simulated clock per server
+ * (running at its own rate) and the simulated FSMs. The SHELL (fo_lease_init, _start,
+ * _kick, _grant, _granted, _fence_done, _close) is the daemon's: it feeds the core
+ * uv_now() and fo_node_state() from a uv timer every renew_ms.
+ *
+ * Ownership: caller-allocated; borrows loop, node, cfg and self. One thread (the loop's
+ * for the daemon); the fence actions are the owner's (on_fence), run in the thread pool.
  */
 #ifndef FO_COORDINATOR_LEASE_H
 #define FO_COORDINATOR_LEASE_H
@@ -124,6 +131,9 @@ typedef void (*fo_lease_propose_cb)(struct fo_lease *l, const struct fo_cmd *cmd
 typedef void (*fo_lease_send_cb)(struct fo_lease *l, const struct fo_peer *peer, const char *site,
                                  uint64_t epoch, uint64_t round);
 
+/* The wall-clock stamp put in a mark's at_ms (for people only). NULL: fo_clock_wall_ms. */
+typedef uint64_t (*fo_lease_wall_cb)(struct fo_lease *l);
+
 struct fo_lease_round {
     uint64_t id;
     uint64_t sent_ms;
@@ -143,6 +153,7 @@ struct fo_lease {
     fo_lease_fence_cb on_fence;
     fo_lease_propose_cb propose;
     fo_lease_send_cb send;
+    fo_lease_wall_cb wall; /* optional */
 
     /* read-only for users (status, metrics) */
     struct fo_lease_params params;
@@ -156,13 +167,16 @@ struct fo_lease {
     uv_loop_t *loop;
     struct fo_node *node;
     const struct fo_config *cfg;
+    const struct fo_peer *self; /* this node (cfg->self for the daemon) */
     uv_timer_t timer;
+    bool started;
     uint64_t started_ms;
     char site[FO_NAME_MAX + 1]; /* what this node guards or guarded */
     uint64_t epoch;
     uint64_t fenced_ms;   /* when the fence began */
     uint64_t refence_ms;  /* when the fence was last re-asserted */
     bool fence_inflight;  /* on_fence not yet answered */
+    bool inflight_fence;  /* ... and it was a fence (false: a lift) */
     bool fence_confirmed; /* the last fence's actions reported done */
     bool fenced_marked;   /* lease(fenced) proposed for site/epoch: never lift */
     uint64_t next_round;
@@ -179,6 +193,38 @@ enum fo_lease_cause {
     FO_LEASE_CAUSE_NOT_PRIMARY, /* committed: another site is the decided primary */
 };
 extern const char *const fo_lease_cause_names[];
+
+/* ---- the core: pure, clock-injected. now: this node's monotonic clock (ms); st: the state
+ * this node applied. The callbacks (on_fence, propose, send) run synchronously inside. */
+
+/* Reset l for self (a peer of cfg), keeping data and the callbacks. Not started. */
+void fo_lease_core_init(struct fo_lease *l, const struct fo_config *cfg, const struct fo_peer *self,
+                        const struct fo_lease_params *params);
+
+/* The node starts (or restarts) at now: it neither grants nor attests for W. */
+void fo_lease_core_start(struct fo_lease *l, uint64_t now);
+
+/* One renew period: guard (send a round, fence on lapse or on the committed state, lift)
+ * and attest. The daemon calls it every renew_ms. No-op before core_start. */
+void fo_lease_core_tick(struct fo_lease *l, const struct fo_state *st, uint64_t now);
+
+/* Re-evaluate what the committed state makes urgent (a move away, a DOWN quorum) and
+ * attest; renewals keep their rhythm. */
+void fo_lease_core_kick(struct fo_lease *l, const struct fo_state *st, uint64_t now);
+
+/* A renewal from guardian for (site, epoch) arriving at now: the answer, recorded. */
+enum fo_lease_answer fo_lease_core_grant(struct fo_lease *l, const struct fo_state *st,
+                                         uint64_t now, const char *site, uint64_t epoch,
+                                         const char *guardian);
+
+/* peer's grant of round arrived at now (then a kick). */
+void fo_lease_core_granted(struct fo_lease *l, const struct fo_state *st, uint64_t now,
+                           const struct fo_peer *peer, uint64_t round);
+
+/* The fence actions for (site, epoch) returned (confirmed: every one was done). */
+void fo_lease_core_fence_done(struct fo_lease *l, const char *site, uint64_t epoch, bool confirmed);
+
+/* ---- the daemon's shell: uv_now() and fo_node_state(node) fed to the core ------------ */
 
 void fo_lease_init(struct fo_lease *l, uv_loop_t *loop, struct fo_node *node,
                    const struct fo_config *cfg, const struct fo_lease_params *params);

@@ -20,8 +20,10 @@ const char *const sim_invariant_names[SIM_NINV] = {
     "(h) automatic failover while paused or in cooldown",
     "(i) automatic failover over the RPO bound",
     "(j) two decisions in one epoch",
-    "(k) the cut-off primary did not fence before the failover",
     "(l) automatic fail back",
+    "(m) two components of one kind take writes at the same time",
+    "(n) a fence lifted on a round sent after a majority moved away",
+    "(o) a late promote of an older epoch took effect",
 };
 
 /* splitmix64: small, fast and good enough; the only source of randomness. */
@@ -369,7 +371,7 @@ void sim_heal(struct sim *s)
 void sim_step(struct sim *s)
 {
     if (s->opt.decide)
-        sim_ground_truth(s);
+        sim_writes_step(s);
     for (unsigned i = 0; i < s->n; i++)
         sim_daemon(s, i);
     s->step++;

@@ -18,15 +18,16 @@
  * Each alive node runs the daemon's housekeeping every TICK_MS (coordinator/daemon.c):
  * probes -> wanted verdicts -> reconcile (the ready leader proposes, a follower forwards
  * to the leader it knows when the link both ways is up: proposed on the leader's raft),
- * self_fence_tick (coordinator/run/operations.c: a recording fence), and on the ready leader
- * decide(): fo_decision_auto on its FSM with now = virtual time, the lags as its probes
+ * the write lease (writes.c: the real fo_lease_core_* on this node's clock), and on the ready
+ * leader decide(): fo_decision_auto on its FSM with now = virtual time, the lags as its probes
  * would measure them, and stale = peers whose progress shows no recent message. A
  * FAILOVER becomes one op_begin; the operation's steps and op_end follow
  * (sim_op_progress) and the leader whose op_end applied commits the cooldown
  * (operations.c fo_ops_finished).
  *
- * Invariants (README): (g) quorum, (h) gates, (i) RPO, (j) one decision per epoch, (k)
- * the cut-off primary fenced first, (l) no automatic fail back. The checks below do not
+ * Invariants (README): (g) quorum, (h) gates, (i) RPO, (j) one decision per epoch, (l) no
+ * automatic fail back; (k), the cut-off primary fenced first, is retired with the
+ * self-fence (the write lease of writes.c and (m)-(o) replace it). The checks below do not
  * call decision.c: they recompute the rules from the FSM state and the world.
  */
 #include "tests/sim/sim.h"
@@ -232,6 +233,7 @@ int sim_decide_open(struct sim *s)
         s->world.pg_region[k] = (unsigned)r;
         lag_normal(s, k);
     }
+    sim_writes_open(s);
     if (s->opt.verbose)
         printf("decision mode: failover_after_ms %llu, self_fence_after_ms %llu, cooldown_ms "
                "%llu, redis critical %s\n",
@@ -246,6 +248,7 @@ void sim_decide_close(struct sim *s)
     if (s->cfg_loaded)
         fo_config_free(&s->cfg);
     s->cfg_loaded = false;
+    sim_writes_close(s);
     free(s->decisions);
     s->decisions = NULL;
     s->ndecisions = s->capdecisions = 0;
@@ -634,101 +637,15 @@ void sim_world_heal(struct sim *s)
         lag_normal(s, k);
 }
 
-/* ---- ground truth for (k) --------------------------------------------------------- */
-
-/* Which nodes are alive and cut off from a majority (counting themselves) by the
- * fixture's links, and since when. A revived node's interval starts at its revival: the
- * daemon restarts and counts from then. */
-void sim_ground_truth(struct sim *s)
-{
-    raft_time now = vnow(s);
-    unsigned majority = s->n / 2 + 1;
-
-    for (unsigned i = 0; i < s->n; i++) {
-        struct sim_server *sv = &s->s[i];
-        unsigned reach = 1;
-        bool cut;
-        if (!raft_fixture_alive(&s->f, i)) {
-            sv->cut = false;
-            continue;
-        }
-        for (unsigned j = 0; j < s->n; j++)
-            if (j != i && raft_fixture_alive(&s->f, j) && !raft_fixture_saturated(&s->f, i, j) &&
-                !raft_fixture_saturated(&s->f, j, i))
-                reach++;
-        cut = reach < majority;
-        if (cut && !sv->cut)
-            sv->cut_since = now;
-        sv->cut = cut;
-    }
-}
-
 void sim_decide_revived(struct sim *s, unsigned i)
 {
     struct sim_server *sv = &s->s[i];
-    /* A restarted daemon: no fence, no contact baseline yet, nothing wanted. */
-    sv->contact_set = false;
-    sv->fenced = false;
+    /* A restarted daemon: nothing wanted; its lease restarts (writes.c). */
     sv->want_cooldown = false;
     sv->last_reason = -1;
-    sv->cut = false; /* the next ground truth pass starts its interval now */
 }
 
 /* ---- the daemon's housekeeping ------------------------------------------------------ */
-
-/* coordinator/run/operations.c self_fence_tick, recording instead of fencing. */
-static void fence_tick(struct sim *s, unsigned i, bool ready)
-{
-    struct sim_server *sv = &s->s[i];
-    struct raft *r = sim_raft(s, i);
-    const struct fo_state *st = &sv->rf.fsm.state;
-    raft_time now = vnow(s);
-    raft_id lid = 0;
-    const char *laddr = NULL;
-    bool contact;
-
-    raft_leader(r, &lid, &laddr);
-    /* coordinator/run/operations.c: a leader is in contact while a majority of voters
-     * answered within the election timeout (progress[].recent_recv, what
-     * fo_node_peer_reachable reads); a follower while it hears its leader. */
-    (void)ready;
-    if (r->state == RAFT_LEADER) {
-        unsigned heard = 0;
-        for (unsigned k = 0; k < r->configuration.n; k++)
-            heard +=
-                r->configuration.servers[k].id == r->id || r->leader_state.progress[k].recent_recv;
-        contact = heard * 2 > r->configuration.n;
-    } else {
-        contact = lid != 0 && lid != r->id && r->state == RAFT_FOLLOWER &&
-                  r->follower_state.current_leader.id == lid &&
-                  now - r->election_timer_start < r->election_timeout;
-    }
-    if (contact || !sv->contact_set) {
-        if (contact && sv->fenced) {
-            sv->fenced = false;
-            if (s->opt.verbose)
-                printf("t=%llu %s: self-fence %s (site %s, primary %s)\n", (unsigned long long)now,
-                       sv->name, same(st->primary, sv->fenced_site) ? "lifted" : "kept",
-                       sv->fenced_site, st->primary != NULL ? st->primary : "-");
-        }
-        sv->contact_set = true;
-        sv->contact_ms = now;
-        return;
-    }
-    if (sv->fenced || st->primary == NULL)
-        return;
-    if (fo_decision_should_self_fence(s->peer[i]->region, st->primary, &s->cfg,
-                                      now - sv->contact_ms)) {
-        sv->fenced = true;
-        sv->fence_at = now;
-        snprintf(sv->fenced_site, sizeof(sv->fenced_site), "%s", st->primary);
-        s->fences++;
-        if (s->opt.verbose)
-            printf("t=%llu %s: self-fence site %s (no majority contact since t=%llu)\n",
-                   (unsigned long long)now, sv->name, st->primary,
-                   (unsigned long long)sv->contact_ms);
-    }
-}
 
 /* Probes -> wanted verdicts; propose (leader) or forward (follower) what differs from this
  * node's FSM (coordinator/detect/verdicts.c fo_verdicts_reconcile). */
@@ -796,9 +713,13 @@ void sim_decide_daemon(struct sim *s, unsigned i, bool ready)
             sv->next_propose = now + 200;
             (void)sim_propose(s, i, &c);
         } else if (st->operation != NULL) { /* the executor: the next step, or op_end */
-            sv->next_propose = now + 50 + sim_below(s, 500);
+            /* the executor proposes the next step as soon as one commits: fast, so that
+             * a promote can race the old primary's lease (the gate matters, (m)) */
+            sv->next_propose = now + 10 + sim_below(s, 60);
             sim_op_progress(s, sv, &c, now_ms);
-            (void)sim_propose(s, i, &c);
+            /* the executor: the lease gate holds promotes back; actions run (writes.c) */
+            if (sim_writes_executor(s, i, &c))
+                (void)sim_propose(s, i, &c);
         } else if (s->drain && sv->inflight == 0) {
             /* Some traffic while draining (README: a stale uncommitted tail). */
             char hex[32];
@@ -813,7 +734,6 @@ void sim_decide_daemon(struct sim *s, unsigned i, bool ready)
         return;
     sv->next_tick = now + TICK_MS;
     verdicts_tick(s, i, ready);
-    fence_tick(s, i, ready);
     if (ready && !s->drain)
         decide(s, i);
 }
@@ -850,52 +770,6 @@ static const struct sim_decision *find_decision(const struct sim *s, const struc
             return d;
     }
     return NULL;
-}
-
-/* (k): nodes in the regions of the site failed away from, cut off from the majority. */
-static void check_fence(struct sim *s, const struct fo_operation *op)
-{
-    const struct fo_site *p = fo_config_site(&s->cfg, op->from);
-    raft_time t = vnow(s);
-    raft_time detected = op->detected_ms >= SIM_T0 ? op->detected_ms - SIM_T0 : 0;
-
-    for (unsigned i = 0; p != NULL && i < s->n; i++) {
-        struct sim_server *sv = &s->s[i];
-        const char *region = s->peer[i]->region;
-        bool hosts = (p->postgres != NULL && same(p->postgres->region, region)) ||
-                     (p->redis != NULL && same(p->redis->region, region));
-        bool fenced = sv->fenced && same(sv->fenced_site, op->from) && sv->fence_at <= t;
-
-        if (!hosts || !sv->cut)
-            continue;
-        if (detected < sv->cut_since) {
-            s->k_before_cut++;
-            if (s->opt.verbose)
-                printf("  (k) %s cut off since t=%llu, but the evidence dates from t=%llu: "
-                       "not covered (%s)\n",
-                       sv->name, (unsigned long long)sv->cut_since, (unsigned long long)detected,
-                       fenced ? "it had fenced anyway" : "it had not fenced");
-            continue;
-        }
-        if (!same(sv->rf.fsm.state.primary, op->from)) {
-            if (s->opt.verbose)
-                printf("  (k) %s cut off, its FSM names %s as primary: not covered\n", sv->name,
-                       sv->rf.fsm.state.primary != NULL ? sv->rf.fsm.state.primary : "-");
-            continue;
-        }
-        s->k_checked++;
-        if (!fenced)
-            sim_violation(s, SIM_INV_FENCE,
-                          "%s -> %s committed at t=%llu; %s (region %s) cut off since t=%llu, "
-                          "evidence since t=%llu, %s (last majority contact t=%llu)",
-                          op->from, op->to, (unsigned long long)t, sv->name, region,
-                          (unsigned long long)sv->cut_since, (unsigned long long)detected,
-                          sv->fenced ? "fenced too late" : "not fenced",
-                          (unsigned long long)sv->contact_ms);
-        else if (s->opt.verbose)
-            printf("  (k) %s cut off since t=%llu fenced at t=%llu, before the commit\n", sv->name,
-                   (unsigned long long)sv->cut_since, (unsigned long long)sv->fence_at);
-    }
 }
 
 /* An automatic op_begin was applied for the first time, i.e. committed now. */
@@ -950,7 +824,6 @@ static void check_auto_commit(struct sim *s, struct sim_server *sv, const struct
                    d->own_pending ? " (the leader's own verdict, proposed before it decided)" : "");
     }
     /* (i) was checked against the world when the decision was made. */
-    check_fence(s, op);
 }
 
 void sim_decide_applied(struct sim *s, struct sim_server *sv, raft_index index, bool first,

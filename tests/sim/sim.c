@@ -19,7 +19,9 @@
 struct totals {
     unsigned seeds, failures, elections, operations;
     unsigned long applied, proposals, lost, rejected;
-    unsigned auto_ops, manual_ops, drills, fences, k_checked, k_before_cut, windows, windows_own;
+    unsigned auto_ops, manual_ops, drills, fences, windows, windows_own;
+    unsigned long renewals, marks;
+    unsigned lifts, promotes, gate_waits;
 };
 
 /* Inject the next fault, chosen by the seed. */
@@ -182,8 +184,11 @@ static int run_seed(const struct sim_options *opt, struct totals *t)
     t->manual_ops += s.manual_ops;
     t->drills += s.drills;
     t->fences += s.fences;
-    t->k_checked += s.k_checked;
-    t->k_before_cut += s.k_before_cut;
+    t->renewals += s.renewals;
+    t->marks += s.marks;
+    t->lifts += s.lifts;
+    t->promotes += s.promotes;
+    t->gate_waits += s.gate_waits;
     t->windows += s.windows;
     t->windows_own += s.windows_own;
     rc = s.failed ? 1 : 0;
@@ -197,11 +202,12 @@ static int run_seed(const struct sim_options *opt, struct totals *t)
                "operations\n",
                opt->seed, s.step, s.elections, s.applied, s.operations);
         if (opt->decide)
-            printf("sim: seed %" PRIu64 " decisions: %u automatic, %u manual, %u drills; %u "
-                   "self-fences; (k) checked %u times (%u evidence before the cut); %u "
-                   "verdict changes between a decision and its commit (%u the leader's own)\n",
-                   opt->seed, s.auto_ops, s.manual_ops, s.drills, s.fences, s.k_checked,
-                   s.k_before_cut, s.windows, s.windows_own);
+            printf("sim: seed %" PRIu64 " decisions: %u automatic, %u manual, %u drills; "
+                   "leases: %lu renewals, %u fences, %u lifts, %lu marks proposed, %u gate "
+                   "waits, %u promotes; %u verdict changes between a decision and its commit "
+                   "(%u the leader's own)\n",
+                   opt->seed, s.auto_ops, s.manual_ops, s.drills, s.renewals, s.fences, s.lifts,
+                   s.marks, s.gate_waits, s.promotes, s.windows, s.windows_own);
     }
     sim_close(&s);
     return rc;
@@ -292,11 +298,11 @@ int main(int argc, char **argv)
            t.seeds, t.failures, t.elections, t.applied, t.operations, opt.servers, opt.run_ms,
            t.proposals, t.lost, t.rejected);
     if (opt.decide)
-        printf("sim: decision mode: %u automatic failovers, %u manual, %u drills; %u "
-               "self-fences; (k) checked %u times (%u with evidence before the cut); %u verdict "
-               "changes between a decision and its commit (%u the leader's own)\n",
-               t.auto_ops, t.manual_ops, t.drills, t.fences, t.k_checked, t.k_before_cut, t.windows,
-               t.windows_own);
+        printf("sim: decision mode: %u automatic failovers, %u manual, %u drills; leases: %lu "
+               "renewals, %u fences, %u lifts, %lu marks proposed, %u gate waits, %u promotes; "
+               "%u verdict changes between a decision and its commit (%u the leader's own)\n",
+               t.auto_ops, t.manual_ops, t.drills, t.renewals, t.fences, t.lifts, t.marks,
+               t.gate_waits, t.promotes, t.windows, t.windows_own);
     return t.failures == 0 ? 0 : 1;
 bad:
     usage(stderr);

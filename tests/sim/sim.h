@@ -23,9 +23,9 @@
  *
  * Decision mode (--decide, decide.c) replaces the random workload: the leader runs the
  * real decision policy (coordinator/decide/decision.h) on its FSM, verdicts come from a scripted
- * "world" of probe outcomes, every node records when it would self-fence, and the
- * invariants (g)-(l) of decide.c (tests/sim/README.md) are checked at each decision and
- * at each commit of an automatic op_begin.
+ * "world" of probe outcomes, every node runs the real write-lease core on its own clock
+ * (writes.c), and the invariants (g)-(j), (l) of decide.c and (m)-(o) of writes.c
+ * (tests/sim/README.md) are checked.
  *
  * Everything random comes from the seed through splitmix64: a seed replays exactly.
  * Reads libraft 0.15 struct fields that have no accessor (current_term,
@@ -43,6 +43,7 @@
 
 #include "consensus/raft_fsm.h"
 #include "coordinator/config/config.h"
+#include "coordinator/run/lease.h"
 
 #define SIM_MAX_SERVERS 5
 #define SIM_T0          UINT64_C(1763856000000) /* proposer clock = T0 + virtual time */
@@ -58,8 +59,10 @@ enum sim_invariant {
     SIM_INV_GATES,    /* (h) */
     SIM_INV_RPO,      /* (i) */
     SIM_INV_ONE,      /* (j) */
-    SIM_INV_FENCE,    /* (k) */
     SIM_INV_FAILBACK, /* (l) */
+    SIM_INV_WRITES,   /* (m) writes.c */
+    SIM_INV_LIFT,     /* (n) */
+    SIM_INV_LATE,     /* (o) */
     SIM_NINV
 };
 extern const char *const sim_invariant_names[SIM_NINV];
@@ -79,6 +82,14 @@ struct sim_epoch {
 };
 
 struct sim;
+
+/* Decision mode (writes.c): one renewal round a guardian sent, as the world was then. */
+struct sim_round {
+    uint64_t id;
+    raft_time at; /* virtual time of the send */
+    bool moved;   /* a majority of the FSMs had applied a move away by then */
+    char why[64];
+};
 
 struct sim_server {
     struct fo_raft_fsm rf; /* rf.data points back here */
@@ -106,16 +117,19 @@ struct sim_server {
     int want[SIM_MAX_SERVERS];         /* enum fo_status this node's probes see per region */
     uint64_t want_at[SIM_MAX_SERVERS]; /* proposer clock of the change */
     bool want_pending[SIM_MAX_SERVERS];
-    bool want_cooldown;   /* an op_end of ours applied: commit the cooldown */
-    bool contact_set;     /* self-fence: contact_ms holds a time */
-    raft_time contact_ms; /* last tick with contact with a majority (daemon's rule) */
-    bool fenced;          /* recording fence: it would have fenced its components */
-    raft_time fence_at;   /* virtual time it fenced */
-    char fenced_site[FO_NAME_MAX + 1];
-    bool cut;                  /* ground truth: alive and cut off from a majority */
-    raft_time cut_since;       /* since when (or since its revival) */
+    bool want_cooldown;        /* an op_end of ours applied: commit the cooldown */
     uint64_t last_begin_epoch; /* (j) */
-    int last_reason;           /* verbose: the decision's reason, logged on change */
+    /* decision mode: the write lease (writes.c), the REAL core on this node's clock */
+    struct fo_lease lease;
+    uint64_t rate_ppm;  /* this node's clock runs at rate_ppm / 10^6 of virtual time */
+    uint64_t clock_off; /* its reading at virtual time 0 */
+    unsigned inc;       /* incarnation: bumped at every (re)start of the lease */
+    bool lease_on;
+    raft_index lease_seen; /* last applied index the lease was kicked for */
+    uint64_t next_renew;   /* its clock: the next renew tick */
+    struct sim_round sent[FO_LEASE_ROUNDS];
+    uint64_t launched; /* the executor's last launched action (epoch, step, attempt) */
+    int last_reason;   /* verbose: the decision's reason, logged on change */
     struct {
         int status; /* -1: no row */
         uint64_t since;
@@ -155,6 +169,41 @@ struct sim_world {
     unsigned pg_region[SIM_SITES];  /* region index of each site's Postgres */
 };
 
+/* Decision mode (writes.c): a component of a site (Postgres or Redis). */
+#define SIM_KINDS 2
+struct sim_comp {
+    unsigned region;   /* region index = its guardian's server index */
+    bool primary;      /* its role: a primary takes writes unless fenced */
+    bool fenced;       /* postgres.fence / redis.fence applied */
+    uint64_t epoch;    /* the recorded fencing token */
+    bool writable;     /* as last checked */
+    bool was_down;     /* its data plane was down at the last check */
+    raft_time back_at; /* its data plane came back (0: never down) */
+    raft_time since;   /* writable since */
+};
+
+enum sim_ev_type {
+    SIM_EV_TICK,
+    SIM_EV_RENEW,
+    SIM_EV_GRANT,
+    SIM_EV_FENCE,
+    SIM_EV_PROMOTE,
+    SIM_EV_PGFENCE
+};
+
+/* A lease or executor event due at a virtual time. */
+struct sim_ev {
+    raft_time at;
+    uint64_t seq;
+    enum sim_ev_type type;
+    unsigned from, to; /* nodes: renew from guardian to granter (a grant goes back) */
+    unsigned inc;      /* incarnation of the node that hears back */
+    char site[FO_NAME_MAX + 1];
+    uint64_t epoch, round, sent_local;
+    bool fence;
+    unsigned comp_site, comp_kind;
+};
+
 struct sim {
     struct raft_fixture f; /* first: the hook finds the sim from it */
     struct sim_options opt;
@@ -192,7 +241,16 @@ struct sim {
     struct sim_world world;
     struct sim_decision *decisions;
     size_t ndecisions, capdecisions;
-    unsigned auto_ops, manual_ops, drills, fences, k_checked, k_before_cut, windows, windows_own;
+    unsigned auto_ops, manual_ops, drills, fences, windows, windows_own;
+    /* decision mode: the write model (writes.c) */
+    struct sim_comp comp[SIM_SITES][SIM_KINDS];
+    uint64_t wrng; /* the write model's own random stream */
+    struct sim_ev *evs;
+    size_t nev, capev;
+    uint64_t ev_seq;
+    raft_time ev_now; /* the virtual time of the event being run */
+    unsigned long renewals, marks;
+    unsigned lifts, promotes, gate_waits, returns;
 };
 
 /* cluster.c */
@@ -226,12 +284,17 @@ void sim_world_fault(struct sim *s);
 bool sim_world_expire(struct sim *s);
 void sim_world_heal(struct sim *s);
 bool sim_world_isolated(struct sim *s, unsigned i);
-void sim_ground_truth(struct sim *s);
 void sim_decide_revived(struct sim *s, unsigned i);
 void sim_decide_daemon(struct sim *s, unsigned i, bool ready);
 void sim_decide_applied(struct sim *s, struct sim_server *sv, raft_index index, bool first,
                         uint64_t pre_epoch);
 void sim_decide_restored(struct sim *s, struct sim_server *sv);
+
+/* writes.c (decision mode) */
+void sim_writes_open(struct sim *s);
+void sim_writes_close(struct sim *s);
+void sim_writes_step(struct sim *s);
+bool sim_writes_executor(struct sim *s, unsigned l, const struct fo_cmd *c);
 
 /* figure8.c */
 int sim_figure8(const struct sim_options *opt);

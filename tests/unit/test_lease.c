@@ -243,6 +243,224 @@ static void test_held_down(void **state)
     fo_fsm_close(&f);
 }
 
+/* ---- the clock-injected core (lease.h): what the callbacks saw -------------------- */
+
+struct seen {
+    unsigned fences, lifts, sends, proposals;
+    struct fo_cmd_lease last; /* the last proposed mark (strings borrowed: copied below) */
+    char site[32], guardian[32], node[32];
+};
+
+static void seen_fence(struct fo_lease *l, const char *site, uint64_t epoch, bool fence)
+{
+    struct seen *x = l->data;
+    (void)site;
+    (void)epoch;
+    if (fence)
+        x->fences++;
+    else
+        x->lifts++;
+}
+
+static void seen_propose(struct fo_lease *l, const struct fo_cmd *cmd)
+{
+    struct seen *x = l->data;
+    x->proposals++;
+    x->last = cmd->u.lease;
+    snprintf(x->site, sizeof(x->site), "%s", cmd->u.lease.site);
+    snprintf(x->guardian, sizeof(x->guardian), "%s", cmd->u.lease.guardian);
+    snprintf(x->node, sizeof(x->node), "%s", cmd->u.lease.node);
+}
+
+static void seen_send(struct fo_lease *l, const struct fo_peer *peer, const char *site,
+                      uint64_t epoch, uint64_t round)
+{
+    struct seen *x = l->data;
+    (void)peer;
+    (void)site;
+    (void)epoch;
+    (void)round;
+    x->sends++;
+}
+
+static uint64_t seen_wall(struct fo_lease *l)
+{
+    (void)l;
+    return 42;
+}
+
+static void core(struct fo_lease *l, struct seen *x, const char *self)
+{
+    memset(l, 0, sizeof(*l));
+    memset(x, 0, sizeof(*x));
+    l->data = x;
+    l->on_fence = seen_fence;
+    l->propose = seen_propose;
+    l->send = seen_send;
+    l->wall = seen_wall;
+    fo_lease_core_init(l, &cfg, fo_config_peer_by_name(&cfg, self), &fo_lease_defaults);
+}
+
+/* The guardian: a majority-granted round keeps the lease for L from its SEND time on its
+ * own clock; at the end it fences (lapsed); the move away is final and marked fenced. */
+static void test_core_guardian(void **state)
+{
+    struct fo_fsm f;
+    struct fo_lease g;
+    struct seen x;
+    (void)state;
+    init(&f);
+    core(&g, &x, "us-east-1");
+    fo_lease_core_tick(&g, &f.state, 1100); /* not started: nothing */
+    assert_int_equal(x.sends, 0);
+    fo_lease_core_start(&g, 1000);
+    fo_lease_core_tick(&g, &f.state, 1100); /* round 1 at 1100; self answers "starting" */
+    assert_true(g.guarding);
+    assert_int_equal(x.sends, 2);
+    fo_lease_core_granted(&g, &f.state, 1400, fo_config_peer_by_name(&cfg, "us-west-2"), 1);
+    assert_int_equal(g.valid_ms, 1700); /* the start-up lease: no majority yet */
+    fo_lease_core_granted(&g, &f.state, 1450, fo_config_peer_by_name(&cfg, "eu-west-1"), 1);
+    assert_int_equal(g.valid_ms, 1100 + 600); /* from the send, not the answer */
+    fo_lease_core_granted(&g, &f.state, 1460, fo_config_peer_by_name(&cfg, "eu-west-1"), 99);
+    assert_int_equal(g.valid_ms, 1700); /* an unknown round changes nothing */
+    fo_lease_core_tick(&g, &f.state, 1699);
+    assert_false(g.fenced);
+    fo_lease_core_tick(&g, &f.state, 1700);
+    assert_true(g.fenced);
+    assert_int_equal(g.fence_cause, FO_LEASE_CAUSE_LAPSED);
+    assert_int_equal(x.fences, 1);
+    /* a lapse is not final: no mark; a round sent after the fence, granted by a majority,
+     * lifts it once the fence actions answered */
+    fo_lease_core_fence_done(&g, "main", 0, true);
+    assert_int_equal(x.proposals, 0);
+    fo_lease_core_granted(&g, &f.state, 1750, fo_config_peer_by_name(&cfg, "us-west-2"), 3);
+    fo_lease_core_granted(&g, &f.state, 1760, fo_config_peer_by_name(&cfg, "eu-west-1"), 3);
+    fo_lease_core_tick(&g, &f.state, 1790); /* round 3 was sent AT the fence: no lift */
+    assert_true(g.fenced);
+    fo_lease_core_tick(&g, &f.state, 1800); /* round 5, after the fence */
+    fo_lease_core_granted(&g, &f.state, 1810, fo_config_peer_by_name(&cfg, "us-west-2"), 5);
+    fo_lease_core_granted(&g, &f.state, 1820, fo_config_peer_by_name(&cfg, "eu-west-1"), 5);
+    assert_true(g.fenced); /* renewals keep their rhythm: lifted at the next tick */
+    fo_lease_core_tick(&g, &f.state, 1900);
+    assert_false(g.fenced);
+    assert_int_equal(x.lifts, 1);
+    fo_lease_core_fence_done(&g, "main", 0, true);
+    /* the move away: fenced at once, and the confirmed fence is marked */
+    begin(&f, "main", "dr", 1);
+    fo_lease_core_kick(&g, &f.state, 1930);
+    assert_true(g.fenced);
+    assert_int_equal(g.fence_cause, FO_LEASE_CAUSE_NOT_PRIMARY);
+    fo_lease_core_fence_done(&g, "main", 0, true);
+    assert_int_equal(x.proposals, 1);
+    assert_int_equal(x.last.what, FO_LEASE_FENCED);
+    assert_string_equal(x.guardian, "us-east-1");
+    assert_int_equal(x.last.at_ms, 42); /* the injected wall clock */
+    fo_fsm_close(&f);
+}
+
+/* A lift still in flight when the node moves away: its answer is not the fence's. */
+static void test_core_lift_then_move(void **state)
+{
+    struct fo_fsm f;
+    struct fo_lease g;
+    struct seen x;
+    (void)state;
+    init(&f);
+    core(&g, &x, "us-east-1");
+    fo_lease_core_start(&g, 0);
+    fo_lease_core_tick(&g, &f.state, 1000); /* round 1; the start-up lease ends at 1600 */
+    fo_lease_core_tick(&g, &f.state, 1600);
+    assert_true(g.fenced); /* lapsed */
+    fo_lease_core_fence_done(&g, "main", 0, true);
+    fo_lease_core_tick(&g, &f.state, 1700); /* round 3, after the fence */
+    fo_lease_core_granted(&g, &f.state, 1710, fo_config_peer_by_name(&cfg, "us-west-2"), 3);
+    fo_lease_core_tick(&g, &f.state, 1800); /* self granted round 3 (W passed): lifted */
+    assert_false(g.fenced);
+    assert_int_equal(x.lifts, 1);
+    assert_int_equal(x.fences, 1);
+    begin(&f, "main", "dr", 1);
+    fo_lease_core_kick(&g, &f.state, 1810); /* fenced, but the lift is still running */
+    assert_true(g.fenced);
+    assert_int_equal(x.fences, 1);
+    fo_lease_core_fence_done(&g, "main", 0, true); /* the LIFT's answer */
+    assert_int_equal(x.proposals, 0);              /* no "fenced" mark on it */
+    assert_int_equal(x.fences, 2);                 /* the fence runs now */
+    fo_lease_core_fence_done(&g, "main", 0, true);
+    assert_int_equal(x.proposals, 1);
+    assert_int_equal(x.last.what, FO_LEASE_FENCED);
+    fo_fsm_close(&f);
+}
+
+/* Before it applied the init, a guardian guards the initial primary at epoch 0: its
+ * components take writes from the start, so it fences when no majority renews. */
+static void test_core_guardian_before_init(void **state)
+{
+    struct fo_fsm f;
+    struct fo_lease g;
+    struct seen x;
+    (void)state;
+    fo_fsm_init(&f); /* nothing applied */
+    core(&g, &x, "us-east-1");
+    fo_lease_core_start(&g, 0);
+    fo_lease_core_tick(&g, &f.state, 100);
+    assert_true(g.guarding);
+    assert_int_equal(x.sends, 2);
+    fo_lease_core_tick(&g, &f.state, 700);
+    assert_true(g.fenced);
+    assert_int_equal(g.fence_cause, FO_LEASE_CAUSE_LAPSED);
+    fo_fsm_close(&f);
+}
+
+/* A granter: nothing for W after its start; a grant; after the move away it refuses, and
+ * attests the expiry exactly W after its last grant on its own clock, not before. */
+static void test_core_granter(void **state)
+{
+    struct fo_fsm f;
+    struct fo_lease l;
+    struct seen x;
+    uint64_t w = fo_lease_attest_ms(&fo_lease_defaults);
+    (void)state;
+    init(&f);
+    core(&l, &x, "us-west-2");
+    fo_lease_core_start(&l, 0);
+    assert_int_equal(fo_lease_core_grant(&l, &f.state, w - 1, "main", 0, "us-east-1"),
+                     FO_LEASE_STARTING);
+    assert_int_equal(fo_lease_core_grant(&l, &f.state, w, "main", 0, "eu-west-1"),
+                     FO_LEASE_NOT_GUARDIAN);
+    assert_int_equal(fo_lease_core_grant(&l, &f.state, w, "main", 1, "us-east-1"),
+                     FO_LEASE_NOT_PRIMARY);
+    assert_int_equal(fo_lease_core_grant(&l, &f.state, 1000, "main", 0, "us-east-1"),
+                     FO_LEASE_GRANTED);
+    begin(&f, "main", "dr", 1);
+    assert_int_equal(fo_lease_core_grant(&l, &f.state, 1001, "main", 0, "us-east-1"),
+                     FO_LEASE_NOT_PRIMARY);
+    fo_lease_core_tick(&l, &f.state, 1000 + w - 1);
+    assert_int_equal(x.proposals, 0);
+    fo_lease_core_tick(&l, &f.state, 1000 + w);
+    assert_int_equal(x.proposals, 1);
+    assert_int_equal(x.last.what, FO_LEASE_EXPIRED);
+    assert_string_equal(x.site, "main");
+    assert_int_equal(x.last.epoch, 0);
+    assert_string_equal(x.guardian, "us-east-1");
+    assert_string_equal(x.node, "us-west-2");
+    /* committed: not proposed again */
+    assert_int_equal(mark(&f, "main", 0, "us-east-1", "us-west-2", FO_LEASE_EXPIRED),
+                     FO_FSM_APPLIED);
+    fo_lease_core_tick(&l, &f.state, 1000 + w + 100);
+    assert_int_equal(x.proposals, 1);
+    /* a restart forgets the grants: it waits W again before it attests anything */
+    fo_fsm_close(&f);
+    init(&f);
+    begin(&f, "main", "dr", 1);
+    core(&l, &x, "eu-west-1");
+    fo_lease_core_start(&l, 5000);
+    fo_lease_core_tick(&l, &f.state, 5000 + w - 1);
+    assert_int_equal(x.proposals, 0);
+    fo_lease_core_tick(&l, &f.state, 5000 + w);
+    assert_int_equal(x.proposals, 1);
+    fo_fsm_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,6 +469,10 @@ int main(void)
         cmocka_unit_test(test_marks_kept_and_refused),
         cmocka_unit_test(test_gate),
         cmocka_unit_test(test_held_down),
+        cmocka_unit_test(test_core_guardian),
+        cmocka_unit_test(test_core_granter),
+        cmocka_unit_test(test_core_lift_then_move),
+        cmocka_unit_test(test_core_guardian_before_init),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
