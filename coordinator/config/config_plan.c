@@ -17,7 +17,7 @@
  *         params: {max_lag_bytes: "16777216"}   # strings; secrets by *_file
  *
  * Without `plan:`, the default plan is the runbook's data-plane part, which needs no
- * credentials: fence the old primary's Postgres (best effort), promote the target's
+ * credentials: fence the old primary's Postgres and Redis (best effort), promote the target's
  * Postgres, promote its Redis. SaaS steps (Vercel, Cloudflare, notifications) need
  * tokens, so they are written out explicitly (deploy/examples/).
  *
@@ -118,6 +118,7 @@ static int default_plan(struct loader *ld)
         bool cont;
     } steps[] = {
         {"fence-old-postgres", "postgres.fence", FO_TARGET_FROM, 15000, true},
+        {"fence-old-redis", "redis.fence", FO_TARGET_FROM, 15000, true},
         {"promote-postgres", "postgres.promote", FO_TARGET_TO, 90000, false},
         {"promote-redis", "redis.promote", FO_TARGET_TO, 30000, false},
     };

@@ -751,37 +751,3 @@ void fo_decision_switchover(const struct fo_decision_input *in, const char *to,
     out->detected_ms = 0; /* planned: nothing was detected */
     finish(&ev, FO_OP_SWITCHOVER);
 }
-
-/* ---- self-fencing ------------------------------------------------------------------- */
-
-/* The timing argument. Say the primary's region is cut off from the majority at time T
- * (by the majority's clocks). The majority can commit a failover only after a quorum of
- * its observers has held P DOWN for failover_after_ms, and their probes of P's resources
- * start failing at T at the earliest: no promotion before T + failover_after_ms. A node
- * in P's region stops hearing from a majority at T too, but counts itself out of contact
- * only once it has missed the leader (or, leading, a majority) for one election timeout,
- * and checks every FO_CONFIG_TICK_MS; then it fences once its own clock has counted
- * self_fence_after_ms. Clocks count intervals at slightly different rates: over this
- * interval they may differ by clock_margin_ms, so the fence happens by T +
- * election_timeout + tick + self_fence_after_ms + clock_margin_ms on the majority's
- * clocks, which the config loader requires to be below T + failover_after_ms. Hence the
- * old primary stops taking writes before the new one can start.
- *
- * What this does not cover, and why that is acceptable: P DOWN verdicts already held
- * before the cut (the majority saw P's resources fail while P's node still talked to it)
- * can let the promotion come sooner than the fence. Self-fencing is defence in depth;
- * correctness rests on the commit point and the epoch fencing of every action (DESIGN §5,
- * §6), and the plan's own fence step runs on the old primary if it is reachable.
- *
- * Only a node whose region hosts a component of the decided primary has anything to
- * fence; a tie-breaker region without a data plane never does. */
-bool fo_decision_should_self_fence(const char *region, const char *primary,
-                                   const struct fo_config *cfg, uint64_t ms_without_majority)
-{
-    const struct fo_site *p = fo_config_site(cfg, primary);
-
-    if (region == NULL || p == NULL || ms_without_majority < cfg->decision.self_fence_after_ms)
-        return false;
-    return (p->postgres != NULL && same(p->postgres->region, region)) ||
-           (p->redis != NULL && same(p->redis->region, region));
-}

@@ -193,14 +193,4 @@ void fo_decision_explain(const struct fo_decision_input *in, struct fo_decision 
 int fo_decision_site_view(const struct fo_state *st, const struct fo_config *cfg,
                           const struct fo_site *site, const char *observer, uint64_t *since_ms);
 
-/* Self-fencing (DESIGN §5): true when this node, in region, has had no contact with a
- * majority for ms_without_majority >= decision.self_fence_after_ms AND region hosts a
- * component (Postgres or Redis, critical or not) of the decided primary site, so its
- * local fence steps must run. ms_without_majority is measured by the caller on its
- * monotonic clock from the last time it heard from a majority (a leader: a majority
- * acknowledged it; a follower: the leader's last heartbeat). See decision.c for why
- * self_fence_after_ms + clock_margin_ms < failover_after_ms makes it fence in time. */
-bool fo_decision_should_self_fence(const char *region, const char *primary,
-                                   const struct fo_config *cfg, uint64_t ms_without_majority);
-
 #endif

@@ -319,15 +319,19 @@ static void test_plan(void **state)
     (void)state;
 
     load_sample("single-node.yaml", &cfg);
-    assert_int_equal(cfg.plan.nsteps, 3);
+    assert_int_equal(cfg.plan.nsteps, 4);
     assert_int_equal(cfg.plan.rto_target_ms, 7200000);
     assert_string_equal(cfg.plan.steps[0].action, "postgres.fence");
     assert_int_equal(cfg.plan.steps[0].target, FO_TARGET_FROM);
     assert_true(cfg.plan.steps[0].continue_on_failure);
-    assert_string_equal(cfg.plan.steps[1].name, "promote-postgres");
-    assert_int_equal(cfg.plan.steps[1].target, FO_TARGET_TO);
-    assert_false(cfg.plan.steps[1].continue_on_failure);
-    assert_string_equal(cfg.plan.steps[2].action, "redis.promote");
+    /* issue 13 (1): Redis is fenced in every plan, the built-in one too */
+    assert_string_equal(cfg.plan.steps[1].action, "redis.fence");
+    assert_int_equal(cfg.plan.steps[1].target, FO_TARGET_FROM);
+    assert_true(cfg.plan.steps[1].continue_on_failure);
+    assert_string_equal(cfg.plan.steps[2].name, "promote-postgres");
+    assert_int_equal(cfg.plan.steps[2].target, FO_TARGET_TO);
+    assert_false(cfg.plan.steps[2].continue_on_failure);
+    assert_string_equal(cfg.plan.steps[3].action, "redis.promote");
     /* the built-in steps take a written step's defaults where they set nothing else */
     for (size_t i = 0; i < cfg.plan.nsteps; i++) {
         assert_int_equal(cfg.plan.steps[i].attempts, 3);
@@ -337,8 +341,9 @@ static void test_plan(void **state)
         assert_int_equal(cfg.plan.steps[i].line, 0);
     }
     assert_int_equal(cfg.plan.steps[0].timeout_ms, 15000);
-    assert_int_equal(cfg.plan.steps[1].timeout_ms, 90000);
-    assert_int_equal(cfg.plan.steps[2].timeout_ms, 30000);
+    assert_int_equal(cfg.plan.steps[1].timeout_ms, 15000);
+    assert_int_equal(cfg.plan.steps[2].timeout_ms, 90000);
+    assert_int_equal(cfg.plan.steps[3].timeout_ms, 30000);
     fo_config_free(&cfg);
 
     /* a written step's defaults; an enum may be quoted */
@@ -506,7 +511,7 @@ static void test_lookups(void **state)
  * sample changes; a new serialization must go with every node upgrading together, since
  * until then the nodes report each other as diverging. (v2 added the policy sections; v3
  * replaced the self-fence timings by the write lease's.) */
-#define THREE_REGIONS_DIGEST "4133a9b096ac5207b65ec0e0cf4ed30baf3526ba8a6c431153c48e3eaa186817"
+#define THREE_REGIONS_DIGEST "063705b9f30ea2b048ff096ff5730b8912f2deb1d1ff92f403d37965d1d2a40c"
 
 static void digest_of(const char *text, char out[65])
 {
