@@ -38,22 +38,17 @@
 
 #include "coordinator/decide/decision.h"
 
-#define TICK_MS                 500             /* coordinator/daemon.c HOUSEKEEPING_MS */
-#define MAX_LAG_BYTES           (1024u * 1024u) /* decision.max_lag_bytes below */
-#define MAX_LAG_MS              60000u          /* decision.max_lag_ms below */
-#define SIM_SELF_FENCE_AFTER_MS 1500u
-
-/* The loader requires self_fence_after_ms + clock_margin_ms + raft.election_timeout_ms +
- * the 500 ms check period < failover_after_ms: 1500 + 500 + 1000 + 500 = 3500 here, so
- * 4000. A leader counts as in contact only while a majority answered within the election
- * timeout (coordinator/run/operations.c); when it counted merely as "leader", libraft's late
- * check-quorum let a cut-off leader fence up to cut + 4100 ms, after the majority had
- * promoted: `sim --decide --seed 729 --failover-after 3000` showed it, before the loader
- * counted the election timeout (tests/sim/README.md, (k)). */
+#define TICK_MS       500             /* coordinator/daemon.c HOUSEKEEPING_MS */
+#define MAX_LAG_BYTES (1024u * 1024u) /* decision.max_lag_bytes below */
+#define MAX_LAG_MS    60000u          /* decision.max_lag_ms below */
+/* The simulation's outage threshold, longer than the daemon's fast profile (250 ms) so
+ * that a decision has to survive several rounds of random faults. Safety does not depend
+ * on it: the write lease (writes.c) does. */
 #define SIM_FAILOVER_AFTER_MS 4000u
 
 /* %s: checks.redis.critical, drawn from the seed (dr's critical regions are {eu-west-1}
- * or {eu-west-1, us-west-2}). The fence timing holds as the loader requires (above). */
+ * or {eu-west-1, us-west-2}). The lease timings are the defaults (fo_lease_defaults,
+ * which writes.c runs). */
 static const char config_fmt[] =
     "cluster: sim\n"
     "node: {name: us-east-1, data_dir: /nonexistent}\n"
@@ -79,8 +74,6 @@ static const char config_fmt[] =
     "  max_lag_bytes: 1048576\n"
     "  max_lag_ms: 60000\n"
     "  cooldown_ms: 10000\n"
-    "  self_fence_after_ms: %u\n"
-    "  clock_margin_ms: 500\n"
     "checks:\n"
     "  postgres: {critical: true}\n"
     "  redis: {critical: %s}\n";
@@ -199,7 +192,7 @@ int sim_decide_open(struct sim *s)
         return -1;
     n = snprintf(yaml, sizeof(yaml), config_fmt,
                  s->opt.failover_after_ms != 0 ? s->opt.failover_after_ms : SIM_FAILOVER_AFTER_MS,
-                 SIM_SELF_FENCE_AFTER_MS, redis_critical ? "true" : "false");
+                 redis_critical ? "true" : "false");
     if (n < 0 || (size_t)n >= sizeof(yaml))
         return -1;
     memset(&err, 0, sizeof(err));
@@ -235,10 +228,10 @@ int sim_decide_open(struct sim *s)
     }
     sim_writes_open(s);
     if (s->opt.verbose)
-        printf("decision mode: failover_after_ms %llu, self_fence_after_ms %llu, cooldown_ms "
+        printf("decision mode: failover_after_ms %llu, lease_ms %llu, cooldown_ms "
                "%llu, redis critical %s\n",
                (unsigned long long)s->cfg.decision.failover_after_ms,
-               (unsigned long long)s->cfg.decision.self_fence_after_ms,
+               (unsigned long long)s->cfg.decision.lease_ms,
                (unsigned long long)s->cfg.decision.cooldown_ms, redis_critical ? "yes" : "no");
     return 0;
 }
