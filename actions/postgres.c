@@ -104,12 +104,14 @@ struct pg_state {
     int64_t lag_bytes;
     bool read_only; /* default_transaction_read_only: fenced */
     bool can_promote;
-    bool can_record; /* may create or write failoverd.epoch */
-    bool has_schema; /* the schema failoverd exists */
-    bool has_table;  /* failoverd.epoch exists */
-    bool has_epoch;  /* ... and holds a row */
-    uint64_t epoch;  /* that row's epoch */
-    char op_id[128]; /* and operation */
+    bool can_record;      /* may create or write failoverd.epoch */
+    bool has_schema;      /* the schema failoverd exists */
+    bool has_table;       /* failoverd.epoch exists */
+    bool has_epoch;       /* ... and holds a row */
+    uint64_t epoch;       /* that row's epoch */
+    char op_id[128];      /* and operation */
+    bool fenced_by;       /* failoverd.fence holds a row: a fence recorded its epoch */
+    uint64_t fence_epoch; /* ...this one: older promotes and unfences leave it on */
 };
 
 enum pg_open_result { PG_OPEN_OK, PG_OPEN_UNREACHABLE, PG_OPEN_REJECTED, PG_OPEN_CANCELLED };
@@ -426,7 +428,8 @@ static int read_state(struct pg_session *s, struct pg_state *st)
         " CASE WHEN to_regclass('failoverd.epoch') IS NOT NULL"
         "  THEN has_table_privilege('failoverd.epoch', 'SELECT, INSERT, UPDATE')"
         "  WHEN to_regnamespace('failoverd') IS NOT NULL"
-        "  THEN has_schema_privilege('failoverd', 'CREATE') ELSE false END";
+        "  THEN has_schema_privilege('failoverd', 'CREATE') ELSE false END,"
+        " to_regclass('failoverd.fence') IS NOT NULL";
     PGresult *r = pg_exec(s, "reading the server's state", sql, 0, NULL);
     const char *lag;
 
@@ -444,7 +447,18 @@ static int read_state(struct pg_session *s, struct pg_state *st)
     st->has_schema = field_true(r, 4);
     st->has_table = field_true(r, 5);
     st->can_record = field_true(r, 6);
+    bool fence_table = field_true(r, 7);
     PQclear(r);
+    if (fence_table) {
+        r = pg_exec(s, "reading failoverd.fence", "SELECT epoch FROM failoverd.fence", 0, NULL);
+        if (r == NULL)
+            return -1;
+        if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0)) {
+            st->fenced_by = true;
+            st->fence_epoch = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+        }
+        PQclear(r);
+    }
     if (!st->has_table)
         return 0;
     r = pg_exec(s, "reading failoverd.epoch", "SELECT epoch, operation_id FROM failoverd.epoch", 0,
@@ -534,6 +548,54 @@ static int unfence(struct pg_session *s)
 /* ---- postgres.promote --------------------------------------------------------------- */
 
 /* The epoch recorded on the server is newer than ours: a newer operation got there. */
+/* A fence recorded by a newer operation than the request's stays on: a deposed leader's
+ * late promote or unfence must not lift what a newer epoch fenced. 0: may go on. */
+static int fence_allows(struct pg_session *s, const struct pg_state *st)
+{
+    if (st->fenced_by && st->fence_epoch > s->req->epoch) {
+        fo_action_set(s->res, FO_ACTION_REFUSED,
+                      "fenced by a newer operation (epoch %" PRIu64 ") than this request's %" PRIu64
+                      ": left fenced",
+                      st->fence_epoch, s->req->epoch);
+        return -1;
+    }
+    return 0;
+}
+
+/* Record the fence's epoch in failoverd.fence (one row, only ever growing), in its own
+ * READ WRITE transaction so that it works on a server already read-only by default.
+ * Without the schema there is nowhere to write: 0, and *recorded false. */
+static int record_fence(struct pg_session *s, const struct pg_state *st, bool *recorded)
+{
+    static const char create[] =
+        "CREATE TABLE IF NOT EXISTS failoverd.fence (epoch bigint NOT NULL,"
+        " fenced_at timestamptz NOT NULL DEFAULT now());"
+        " CREATE UNIQUE INDEX IF NOT EXISTS fence_one_row ON failoverd.fence ((true))";
+    static const char upsert[] =
+        "INSERT INTO failoverd.fence AS f (epoch) VALUES ($1::bigint)"
+        " ON CONFLICT ((true)) DO UPDATE SET epoch = EXCLUDED.epoch, fenced_at = now()"
+        " WHERE f.epoch < EXCLUDED.epoch";
+    char epoch[24];
+    const char *params[1] = {epoch};
+    PGresult *r;
+
+    *recorded = false;
+    if (!st->has_schema)
+        return 0;
+    snprintf(epoch, sizeof(epoch), "%" PRIu64, s->req->epoch);
+    if (pg_do(s, "recording the fence (begin)", "BEGIN READ WRITE") != 0 ||
+        pg_do(s, "creating failoverd.fence", create) != 0)
+        return -1;
+    r = pg_exec(s, "recording the fence", upsert, 1, params);
+    if (r == NULL)
+        return -1;
+    PQclear(r);
+    if (pg_do(s, "recording the fence (commit)", "COMMIT") != 0)
+        return -1;
+    *recorded = true;
+    return 0;
+}
+
 static void refuse_newer(struct fo_action_result *res, const struct pg_state *st)
 {
     fo_action_set(res, FO_ACTION_REFUSED,
@@ -561,6 +623,8 @@ static void promote_primary(struct pg_session *s, struct pg_state *st)
                       st->op_id);
         return;
     }
+    if (fence_allows(s, st) != 0)
+        return;
     if (req->check_only) {
         if (!st->can_record)
             fo_action_set(s->res, FO_ACTION_REFUSED,
@@ -835,7 +899,7 @@ static void fence_run(const struct fo_action_req *req, struct fo_action_result *
     struct pg_session s = {.req = req, .res = res};
     struct pg_target t;
     uint64_t terminate;
-    bool fenced, alter, reload, signal;
+    bool fenced, alter, reload, signal, recorded = false;
     long ended = 0, left = 0;
     char missing[160] = "";
     PGresult *r;
@@ -881,6 +945,9 @@ static void fence_run(const struct fo_action_req *req, struct fo_action_result *
             refuse_newer(res, &st);
             goto out;
         }
+        /* First the record, then the fence: a fence is never on without its epoch. */
+        if (!req->check_only && record_fence(&s, &st, &recorded) != 0)
+            goto out;
     }
     snprintf(missing, sizeof(missing), "%s%s%s",
              alter ? "" : " ALTER SYSTEM on default_transaction_read_only;",
@@ -905,10 +972,10 @@ static void fence_run(const struct fo_action_req *req, struct fo_action_result *
     if (terminate && terminate_sessions(&s, &ended, &left) != 0)
         goto out;
     fo_action_set(res, FO_ACTION_DONE,
-                  "%s; %ld client sessions terminated, %ld superuser sessions left running "
+                  "%s%s; %ld client sessions terminated, %ld superuser sessions left running "
                   "(soft fence: a session can still choose read-write)",
-                  fenced ? "already read-only by default" : "set read-only by default", ended,
-                  left);
+                  fenced ? "already read-only by default" : "set read-only by default",
+                  recorded ? " (epoch recorded in failoverd.fence)" : "", ended, left);
 out:
     PQfinish(s.conn);
 }
@@ -934,6 +1001,8 @@ static void unfence_run(const struct fo_action_req *req, struct fo_action_result
         fo_action_set(res, FO_ACTION_SKIPPED, "a standby (in recovery): nothing to lift");
     } else if (st.has_epoch && st.epoch > req->epoch) {
         refuse_newer(res, &st);
+    } else if (fence_allows(&s, &st) != 0) {
+        /* res says why */
     } else if (!st.read_only) {
         fo_action_set(res, FO_ACTION_DONE, "not fenced: takes writes");
     } else if (req->check_only) {

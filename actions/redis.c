@@ -21,11 +21,13 @@
  * that reached it after the promotion are lost by design (the epoch says who is primary).
  *
  * redis.fence on the old master, when it can be reached. mode=refuse (default) sets
- * CONFIG SET min-replicas-to-write 2147483647: no master has that many replicas, so every
+ * CONFIG SET min-replicas-to-write to over a billion: no master has that many replicas, so every
  * write (EVAL and MULTI included) fails at once with NOREPLICAS, reads go on, and the fence
  * never ends by itself — a fence that runs out on a timer would make the old master a
  * second primary (DESIGN §5). It is runtime configuration: a restarted Redis forgets it,
  * which is why the node guarding the site re-asserts it (coordinator/run/lease.h).
+ * The value is 1000000000 + the fencing operation's epoch: a promote or unfence of an
+ * older epoch (a deposed leader's late action) finds it and leaves the fence on.
  * mode=pause sends CLIENT PAUSE <pause_ms> WRITE (writes wait; the pause ENDS by itself).
  * mode=replicaof makes it a replica of repoint_host:repoint_port at once (a replica
  * refuses client writes while replica-read-only is on, the default).
@@ -52,10 +54,15 @@
 #include "actions/kinds.h"
 #include "actions/secret.h"
 
-#define REDIS_DEFAULT_PORT   6379
-#define REDIS_DEFAULT_PAUSE  3600000 /* ms: an hour, long enough to re-point the old master */
-#define REDIS_EPOCH_KEY      "failoverd:epoch"
-#define REDIS_FENCE_REPLICAS "2147483647" /* min-replicas-to-write that no master meets */
+#define REDIS_DEFAULT_PORT  6379
+#define REDIS_DEFAULT_PAUSE 3600000 /* ms: an hour, long enough to re-point the old master */
+#define REDIS_EPOCH_KEY     "failoverd:epoch"
+/* A refuse fence sets min-replicas-to-write to FENCE_BASE + the fence's epoch: no master
+ * has that many replicas, and the value says which operation fenced it (a promote or
+ * unfence of an older epoch must not lift it). No key can be written once writes are
+ * refused, so the epoch lives in the setting itself. */
+#define REDIS_FENCE_BASE      1000000000ULL
+#define REDIS_FENCE_EPOCH_MAX (2147483647ULL - REDIS_FENCE_BASE)
 
 static const char *const promote_required[] = {"host", NULL};
 static const char *const promote_optional[] = {
@@ -108,6 +115,8 @@ struct redis_state {
     bool has_epoch;
     uint64_t epoch;
     char op_id[128];
+    bool fenced;          /* a refuse fence is on */
+    uint64_t fence_epoch; /* ...set by an operation of this epoch */
 };
 
 enum redis_open_result { REDIS_OPEN_OK, REDIS_OPEN_UNREACHABLE, REDIS_OPEN_REJECTED };
@@ -332,7 +341,31 @@ static int read_state(struct redis_session *s, struct redis_state *st)
         rc = -1;
     }
     freeReplyObject(r);
-    return rc;
+    if (rc != 0)
+        return rc;
+    r = rcmd(s, "CONFIG GET min-replicas-to-write", "CONFIG GET min-replicas-to-write");
+    if (r == NULL)
+        return -1;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[1]->str != NULL) {
+        unsigned long long v = strtoull(r->element[1]->str, NULL, 10);
+        st->fenced = v >= REDIS_FENCE_BASE;
+        st->fence_epoch = st->fenced ? v - REDIS_FENCE_BASE : 0;
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+/* A fence set by a newer operation than the request's stays: REFUSED (0: may go on). */
+static int fence_allows(struct redis_session *s, const struct redis_state *st)
+{
+    if (st->fenced && st->fence_epoch > s->req->epoch) {
+        fo_action_set(s->res, FO_ACTION_REFUSED,
+                      "fenced by a newer operation (epoch %" PRIu64 ") than this request's %" PRIu64
+                      ": left fenced",
+                      st->fence_epoch, s->req->epoch);
+        return -1;
+    }
+    return 0;
 }
 
 /* Lift a mode=refuse fence: min-replicas-to-write back to the step's
@@ -544,6 +577,8 @@ static void promote_run(const struct fo_action_req *req, struct fo_action_result
                       st.epoch, st.op_id, req->epoch);
         goto out;
     }
+    if (fence_allows(&s, &st) != 0)
+        goto out;
     if (st.has_epoch && st.epoch > req->epoch) {
         fo_action_set(res, FO_ACTION_REFUSED,
                       "a newer operation (epoch %" PRIu64 ", operation %s) already promoted "
@@ -692,13 +727,19 @@ static void fence_run(const struct fo_action_req *req, struct fo_action_result *
         fo_action_set(res, FO_ACTION_DONE, "now a replica of %s:%s: takes no client writes",
                       t.repoint_host, port);
     } else if (!pause) {
+        uint64_t e = st.fenced && st.fence_epoch > req->epoch ? st.fence_epoch : req->epoch;
+        char v[24];
+        if (e > REDIS_FENCE_EPOCH_MAX)
+            e = REDIS_FENCE_EPOCH_MAX;
+        snprintf(v, sizeof(v), "%llu", (unsigned long long)(REDIS_FENCE_BASE + e));
         if (rcmd_ok(&s, "CONFIG SET min-replicas-to-write",
                     rcmd(&s, "CONFIG SET min-replicas-to-write",
-                         "CONFIG SET min-replicas-to-write " REDIS_FENCE_REPLICAS)) != 0)
+                         "CONFIG SET min-replicas-to-write %s", v)) != 0)
             goto out;
         fo_action_set(res, FO_ACTION_DONE,
-                      "writes refused (min-replicas-to-write " REDIS_FENCE_REPLICAS
-                      ": NOREPLICAS) until a committed decision lifts it");
+                      "writes refused (min-replicas-to-write %s: NOREPLICAS) for epoch %" PRIu64
+                      " until a committed decision lifts it",
+                      v, e);
     } else {
         char ms[24];
         snprintf(ms, sizeof(ms), "%" PRIu64, pause_ms);
@@ -726,7 +767,7 @@ static void unfence_run(const struct fo_action_req *req, struct fo_action_result
     if (target_parse(req, &fo_action_redis_unfence, &t, res) != 0)
         return;
     if (redis_open(&s, &t) != REDIS_OPEN_OK || read_state(&s, &st) != 0 ||
-        epoch_allows(&s, &st) != 0)
+        epoch_allows(&s, &st) != 0 || fence_allows(&s, &st) != 0)
         goto out;
     if (strcmp(st.role, "master") != 0) {
         fo_action_set(res, FO_ACTION_SKIPPED, "a %s: nothing to lift", st.role);

@@ -439,7 +439,12 @@ static void run_local(struct fence_batch *b, const struct fo_site *site, const c
     snprintf(f->op_id, sizeof(f->op_id), "lease-e%llu", (unsigned long long)b->epoch);
     f->req.kind = f->kind;
     f->req.op_id = f->op_id;
-    f->req.epoch = b->epoch;
+    /* A fence carries the newest epoch this node has applied, so that a deposed leader's
+     * late promote or unfence of an older one finds it and leaves the fence on; a lift
+     * carries the lease's own epoch (it lifts only while that is the current one). */
+    f->req.epoch = b->fence && fo_node_state(&d->node)->epoch > b->epoch
+                       ? fo_node_state(&d->node)->epoch
+                       : b->epoch;
     f->req.op_kind = "auto";
     f->req.from = site->name;
     f->req.to = site->name;

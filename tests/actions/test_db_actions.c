@@ -646,6 +646,15 @@ static void test_pg_fence(void **state)
     assert_result(&res, FO_ACTION_DONE, "already read-only by default");
     run(&fo_action_postgres_fence, &p, (struct call){.check_only = true}, &res, NULL);
     assert_result(&res, FO_ACTION_DONE, "already read-only");
+
+    /* The fence recorded its epoch: a deposed leader's late promote or unfence of an
+     * older epoch leaves it on (issue 13, 7). */
+    assert_string_equal(pg_value("PG_PORT_MAIN", "SELECT epoch FROM failoverd.fence"), "7");
+    run(&fo_action_postgres_promote, &p, (struct call){.epoch = 6, .op_id = "op-6"}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "fenced by a newer operation (epoch 7)");
+    run(&fo_action_postgres_unfence, &p, (struct call){.epoch = 6}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "fenced by a newer operation (epoch 7)");
+    assert_string_equal(pg_value("PG_PORT_MAIN", "SHOW default_transaction_read_only"), "on");
 }
 
 /* A server that was fenced and is promoted again (failing back after a re-seed, or a
@@ -777,8 +786,12 @@ static void test_redis_fence_refuse(void **state)
     /* idempotent: a second fence is done too, and still refuses */
     run(&fo_action_redis_fence, &p, (struct call){.epoch = 3}, &res, NULL);
     assert_result(&res, FO_ACTION_DONE, "writes refused");
-    assert_string_equal(redis_text("REDIS_PORT_MAIN", "CONFIG GET min-replicas-to-write"),
-                        "min-replicas-to-write"); /* the array's first element: it exists */
+    /* the fence carries its epoch: an older unfence or promote leaves it on */
+    run(&fo_action_redis_unfence, &p, (struct call){.epoch = 2}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "fenced by a newer operation (epoch 3)");
+    run(&fo_action_redis_promote, &p, (struct call){.epoch = 2, .op_id = "op-2"}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "fenced by a newer operation (epoch 3)");
+    assert_non_null(strstr(redis_text("REDIS_PORT_MAIN", "SET fenced:write 1"), "NOREPLICAS"));
     /* a master that recorded a newer epoch is the current primary: left alone */
     assert_non_null(
         strstr(redis_text("REDIS_PORT_MAIN", "SET failoverd:epoch %s", "9 op-9"), "NOREPLICAS"));
