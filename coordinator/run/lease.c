@@ -375,6 +375,41 @@ static const char *guarded_primary(const struct fo_lease *l, const struct fo_sta
     return st->primary;
 }
 
+/* The operation that made epoch the current one when it moved the primary from another
+ * site to `site`: the one in flight or the newest finished one of that epoch. NULL for
+ * epoch 0, a drill, or an operation the history no longer holds. */
+static const struct fo_operation *move_into(const struct fo_state *st, const char *site,
+                                            uint64_t epoch)
+{
+    const struct fo_operation *op = NULL;
+
+    if (st->operation != NULL && st->operation->epoch == epoch)
+        op = st->operation;
+    for (size_t i = st->nhistory; op == NULL && i > 0; i--)
+        if (st->history[i - 1].epoch == epoch)
+            op = &st->history[i - 1];
+    if (op == NULL || op->kind == FO_OP_DRILL || op->from == NULL || op->to == NULL ||
+        strcmp(op->to, site) != 0 || strcmp(op->from, site) == 0)
+        return NULL;
+    return op;
+}
+
+/* A lift makes this site's components take writes, as a promote does, so a move back to
+ * this site holds it behind the same gate as its promotes. The components a failover away
+ * left behind are fenced primaries of an OLD epoch: the move back's promote (gated) makes
+ * them the primary of the new one, but a lift ran before it, on the new epoch's first
+ * granted round, and an unfence of epoch E lets a server that recorded an older one take
+ * writes (sim --decide --seed 3362 before this: op-2 dr -> main committed at t=13670,
+ * us-east-1 lifted main's fence at t=13787 while dr's Postgres, promoted for epoch 1,
+ * still took writes: the gate waited for dr's guardian, the lift did not). */
+static bool lift_gated(const struct fo_lease *l, const struct fo_state *st)
+{
+    const struct fo_operation *op = move_into(st, l->site, l->epoch);
+    char why[FO_TEXT_MAX];
+
+    return op != NULL && !fo_lease_gate(st, l->cfg, op->from, l->epoch - 1, why, sizeof(why));
+}
+
 /* renew: send a round (the timer's tick only). A kick must not: every grant kicks, and
  * while the state holds the site DOWN a kick re-evaluates, so a round per kick made each
  * answer start a new round to every peer, a storm that grew without bound in no time
@@ -428,7 +463,10 @@ static void guard(struct fo_lease *l, const struct fo_state *st, uint64_t now, b
     }
     if (l->fenced) {
         /* Every cause is gone; lift only on a round sent after the fence began, granted
-         * by a majority that applied "this site is the primary of this epoch". */
+         * by a majority that applied "this site is the primary of this epoch", and, when
+         * the epoch moved the primary here, once that move's gate is open (see lift_gated). */
+        if (lift_gated(l, st))
+            return;
         for (size_t i = 0; i < FO_LEASE_ROUNDS; i++) {
             const struct fo_lease_round *r = &l->rounds[i];
             size_t granted = 0;

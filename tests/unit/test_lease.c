@@ -391,6 +391,45 @@ static void test_core_lift_then_move(void **state)
     fo_fsm_close(&f);
 }
 
+/* A move back to this site: its components are fenced primaries of an old epoch, and a
+ * lift makes them take writes as a promote does, so it waits for the move's gate (the
+ * previous primary's guardians fenced or their expiry attested), not only for a granted
+ * round (sim --decide --seed 3362). */
+static void test_core_lift_waits_for_gate(void **state)
+{
+    struct fo_fsm f;
+    struct fo_lease g;
+    struct seen x;
+    (void)state;
+    init(&f);
+    begin(&f, "main", "dr", 1);
+    end(&f, 1);
+    core(&g, &x, "us-east-1");
+    fo_lease_core_start(&g, 0);
+    fo_lease_core_tick(&g, &f.state, 1000); /* restarted after the move: fences main */
+    assert_true(g.fenced);
+    assert_int_equal(g.fence_cause, FO_LEASE_CAUSE_NOT_PRIMARY);
+    fo_lease_core_fence_done(&g, "main", 0, true);
+    begin(&f, "dr", "main", 2); /* the move back: main is the decided primary of epoch 2 */
+    fo_lease_core_tick(&g, &f.state, 1100); /* round for (main, 2); self grants (W passed) */
+    assert_true(g.guarding);
+    fo_lease_core_granted(&g, &f.state, 1110, fo_config_peer_by_name(&cfg, "us-west-2"), 1);
+    fo_lease_core_tick(&g, &f.state, 1200);
+    assert_true(g.fenced); /* a majority granted, but dr's guardians are not done */
+    assert_int_equal(x.lifts, 0);
+    /* us-west-2 (dr's Redis) marked fenced; eu-west-1 (dr's Postgres) not yet: held */
+    assert_int_equal(mark(&f, "dr", 1, "us-west-2", "us-west-2", FO_LEASE_FENCED), FO_FSM_APPLIED);
+    fo_lease_core_tick(&g, &f.state, 1300);
+    assert_int_equal(x.lifts, 0);
+    /* eu-west-1's expiry attested by a majority: the gate is open, and so is the lift */
+    assert_int_equal(mark(&f, "dr", 1, "eu-west-1", "us-east-1", FO_LEASE_EXPIRED), FO_FSM_APPLIED);
+    assert_int_equal(mark(&f, "dr", 1, "eu-west-1", "us-west-2", FO_LEASE_EXPIRED), FO_FSM_APPLIED);
+    fo_lease_core_tick(&g, &f.state, 1400); /* round 1 still counts */
+    assert_false(g.fenced);
+    assert_int_equal(x.lifts, 1);
+    fo_fsm_close(&f);
+}
+
 /* Before it applied the init, a guardian guards the initial primary at epoch 0: its
  * components take writes from the start, so it fences when no majority renews. */
 static void test_core_guardian_before_init(void **state)
@@ -473,6 +512,7 @@ int main(void)
         cmocka_unit_test(test_core_granter),
         cmocka_unit_test(test_core_lift_then_move),
         cmocka_unit_test(test_core_guardian_before_init),
+        cmocka_unit_test(test_core_lift_waits_for_gate),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
