@@ -271,7 +271,9 @@ static void send_round(struct fo_lease *l, const struct fo_state *st, uint64_t n
     }
 }
 
-static void fence(struct fo_lease *l, int cause, uint64_t now)
+/* token: the epoch the fence carries to the components (lease.h on_fence), which record
+ * it and refuse a promote or an unfence of an older one. */
+static void fence(struct fo_lease *l, int cause, uint64_t token, uint64_t now)
 {
     if (!l->fenced) {
         l->fenced = true;
@@ -280,19 +282,23 @@ static void fence(struct fo_lease *l, int cause, uint64_t now)
         l->fences++;
         fo_log_warn("lease.fence", "site=%s epoch=%llu cause=%s", l->site,
                     (unsigned long long)l->epoch, fo_lease_cause_names[cause]);
-    } else if (cause == l->fence_cause && now - l->refence_ms < REFENCE_MS && l->fence_confirmed) {
+    } else if (cause == l->fence_cause && token == l->fence_token &&
+               now - l->refence_ms < REFENCE_MS && l->fence_confirmed) {
         /* A confirmed fence is re-asserted every REFENCE_MS; one that was not (a component
          * unreachable: SKIPPED) is retried every tick, so that a component coming back
          * from an outage is fenced within renew_ms + fence_budget_ms, not 2 s. */
         return;
     }
     l->fence_cause = cause;
+    if (token != l->fence_token)
+        l->fence_confirmed = false; /* a newer token: run again, whatever ran before */
+    l->fence_token = token;
     if (l->fence_inflight)
         return;
     l->refence_ms = now;
     l->fence_inflight = true;
     l->inflight_fence = true;
-    l->on_fence(l, l->site, l->epoch, true);
+    l->on_fence(l, l->site, l->fence_token, true);
 }
 
 static void lift(struct fo_lease *l)
@@ -317,7 +323,7 @@ void fo_lease_core_fence_done(struct fo_lease *l, const char *site, uint64_t epo
     l->fence_inflight = false;
     if (!l->fenced)
         return;
-    if (!was_fence || strcmp(site, l->site) != 0 || epoch != l->epoch) {
+    if (!was_fence || strcmp(site, l->site) != 0 || epoch != l->fence_token) {
         /* What returned is not the fence that holds now: a LIFT that was in flight when
          * the node fenced again (the fence waited for it), or another site's or epoch's.
          * Taking its answer for the fence marked "fenced" while the components took
@@ -327,7 +333,7 @@ void fo_lease_core_fence_done(struct fo_lease *l, const char *site, uint64_t epo
         l->fence_confirmed = false;
         l->fence_inflight = true;
         l->inflight_fence = true;
-        l->on_fence(l, l->site, l->epoch, true);
+        l->on_fence(l, l->site, l->fence_token, true);
         return;
     }
     l->fence_confirmed = confirmed;
@@ -444,21 +450,26 @@ static void guard(struct fo_lease *l, const struct fo_state *st, uint64_t now, b
     if (l->site[0] == '\0')
         return;
     if (!guards_primary || strcmp(primary, l->site) != 0 || epoch != l->epoch) {
-        /* The site this node guarded is no longer the decided primary: fenced for good. */
+        /* The site this node guarded is no longer the decided primary: fenced for good,
+         * with the token of the epoch that moved it away, so that a late promote of the
+         * old epoch (an action of the previous operation still in flight) is refused by
+         * the components (sim --decide --seed 3252: us-west-2 fenced dr with epoch 1 after
+         * op-2 dr -> main, and op-1's redis.promote of dr for epoch 1 landed 2.6 s later). */
+        uint64_t token = st->epoch > l->epoch ? st->epoch : l->epoch;
         if (!(l->fenced_marked && fenced_mark_committed(l, st) && l->fence_confirmed))
-            fence(l, FO_LEASE_CAUSE_NOT_PRIMARY, now);
+            fence(l, FO_LEASE_CAUSE_NOT_PRIMARY, token, now);
         else if (now - l->refence_ms >= REFENCE_MS)
-            fence(l, FO_LEASE_CAUSE_NOT_PRIMARY, now);
+            fence(l, FO_LEASE_CAUSE_NOT_PRIMARY, token, now);
         return;
     }
     if (renew)
         send_round(l, st, now);
     if (fo_lease_site_held_down(st, l->cfg, l->site) && st->mode == FO_MODE_AUTO) {
-        fence(l, FO_LEASE_CAUSE_HELD_DOWN, now);
+        fence(l, FO_LEASE_CAUSE_HELD_DOWN, l->epoch, now);
         return;
     }
     if (now >= l->valid_ms) {
-        fence(l, FO_LEASE_CAUSE_LAPSED, now);
+        fence(l, FO_LEASE_CAUSE_LAPSED, l->epoch, now);
         return;
     }
     if (l->fenced) {

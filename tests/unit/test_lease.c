@@ -247,6 +247,7 @@ static void test_held_down(void **state)
 
 struct seen {
     unsigned fences, lifts, sends, proposals;
+    uint64_t epoch;           /* the epoch the last fence or lift carried */
     struct fo_cmd_lease last; /* the last proposed mark (strings borrowed: copied below) */
     char site[32], guardian[32], node[32];
 };
@@ -255,7 +256,7 @@ static void seen_fence(struct fo_lease *l, const char *site, uint64_t epoch, boo
 {
     struct seen *x = l->data;
     (void)site;
-    (void)epoch;
+    x->epoch = epoch;
     if (fence)
         x->fences++;
     else
@@ -350,9 +351,14 @@ static void test_core_guardian(void **state)
     fo_lease_core_kick(&g, &f.state, 1930);
     assert_true(g.fenced);
     assert_int_equal(g.fence_cause, FO_LEASE_CAUSE_NOT_PRIMARY);
-    fo_lease_core_fence_done(&g, "main", 0, true);
+    assert_int_equal(x.epoch, 1); /* the move's epoch: a late promote of 0 is refused */
+    fo_lease_core_fence_done(&g, "main", 0, true); /* not this fence's answer: run again */
+    assert_int_equal(x.proposals, 0);
+    assert_int_equal(x.fences, 3);
+    fo_lease_core_fence_done(&g, "main", 1, true);
     assert_int_equal(x.proposals, 1);
     assert_int_equal(x.last.what, FO_LEASE_FENCED);
+    assert_int_equal(x.last.epoch, 0); /* the mark names the lease: (main, 0) */
     assert_string_equal(x.guardian, "us-east-1");
     assert_int_equal(x.last.at_ms, 42); /* the injected wall clock */
     fo_fsm_close(&f);
@@ -385,7 +391,8 @@ static void test_core_lift_then_move(void **state)
     fo_lease_core_fence_done(&g, "main", 0, true); /* the LIFT's answer */
     assert_int_equal(x.proposals, 0);              /* no "fenced" mark on it */
     assert_int_equal(x.fences, 2);                 /* the fence runs now */
-    fo_lease_core_fence_done(&g, "main", 0, true);
+    assert_int_equal(x.epoch, 1);
+    fo_lease_core_fence_done(&g, "main", 1, true);
     assert_int_equal(x.proposals, 1);
     assert_int_equal(x.last.what, FO_LEASE_FENCED);
     fo_fsm_close(&f);
@@ -409,7 +416,7 @@ static void test_core_lift_waits_for_gate(void **state)
     fo_lease_core_tick(&g, &f.state, 1000); /* restarted after the move: fences main */
     assert_true(g.fenced);
     assert_int_equal(g.fence_cause, FO_LEASE_CAUSE_NOT_PRIMARY);
-    fo_lease_core_fence_done(&g, "main", 0, true);
+    fo_lease_core_fence_done(&g, "main", 1, true);
     begin(&f, "dr", "main", 2); /* the move back: main is the decided primary of epoch 2 */
     fo_lease_core_tick(&g, &f.state, 1100); /* round for (main, 2); self grants (W passed) */
     assert_true(g.guarding);
