@@ -255,7 +255,13 @@ static void promote(struct sim *s, unsigned k, unsigned j, uint64_t epoch, const
                       (unsigned long long)s->ev_now, by, kind_names[j], site_names[k],
                       (unsigned long long)epoch, (unsigned long long)ce, prim);
     c->primary = true;
-    c->fenced = false;
+    /* A fence recorded for this very epoch stays: its guardian fenced it (its lease of
+     * this epoch lapsed) and lifts it once a majority grants it again. A promote that
+     * lifted it left the component writable with no lease until the guardian re-asserted
+     * its fence (every 2 s): sim --decide --seed 3269, dr's Postgres promoted for epoch 1
+     * at t=18674 while eu-west-1, cut off, held it fenced for epoch 1; main lifted for
+     * epoch 2 at t=20421, the gate open on eu-west-1's attested expiry. */
+    c->fenced = c->fenced && c->fenced_at == epoch;
     c->epoch = epoch;
     s->promotes++;
     /* The standby of the same kind streams from the new primary when they can talk. */
