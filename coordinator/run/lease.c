@@ -271,7 +271,9 @@ static void send_round(struct fo_lease *l, const struct fo_state *st, uint64_t n
     }
 }
 
-static void fence(struct fo_lease *l, int cause, uint64_t now)
+/* token: the epoch the fence carries to the components (lease.h on_fence), which record
+ * it and refuse a promote or an unfence of an older one. */
+static void fence(struct fo_lease *l, int cause, uint64_t token, uint64_t now)
 {
     if (!l->fenced) {
         l->fenced = true;
@@ -280,19 +282,23 @@ static void fence(struct fo_lease *l, int cause, uint64_t now)
         l->fences++;
         fo_log_warn("lease.fence", "site=%s epoch=%llu cause=%s", l->site,
                     (unsigned long long)l->epoch, fo_lease_cause_names[cause]);
-    } else if (cause == l->fence_cause && now - l->refence_ms < REFENCE_MS && l->fence_confirmed) {
+    } else if (cause == l->fence_cause && token == l->fence_token &&
+               now - l->refence_ms < REFENCE_MS && l->fence_confirmed) {
         /* A confirmed fence is re-asserted every REFENCE_MS; one that was not (a component
          * unreachable: SKIPPED) is retried every tick, so that a component coming back
          * from an outage is fenced within renew_ms + fence_budget_ms, not 2 s. */
         return;
     }
     l->fence_cause = cause;
+    if (token != l->fence_token)
+        l->fence_confirmed = false; /* a newer token: run again, whatever ran before */
+    l->fence_token = token;
     if (l->fence_inflight)
         return;
     l->refence_ms = now;
     l->fence_inflight = true;
     l->inflight_fence = true;
-    l->on_fence(l, l->site, l->epoch, true);
+    l->on_fence(l, l->site, l->fence_token, true);
 }
 
 static void lift(struct fo_lease *l)
@@ -317,7 +323,7 @@ void fo_lease_core_fence_done(struct fo_lease *l, const char *site, uint64_t epo
     l->fence_inflight = false;
     if (!l->fenced)
         return;
-    if (!was_fence || strcmp(site, l->site) != 0 || epoch != l->epoch) {
+    if (!was_fence || strcmp(site, l->site) != 0 || epoch != l->fence_token) {
         /* What returned is not the fence that holds now: a LIFT that was in flight when
          * the node fenced again (the fence waited for it), or another site's or epoch's.
          * Taking its answer for the fence marked "fenced" while the components took
@@ -327,7 +333,7 @@ void fo_lease_core_fence_done(struct fo_lease *l, const char *site, uint64_t epo
         l->fence_confirmed = false;
         l->fence_inflight = true;
         l->inflight_fence = true;
-        l->on_fence(l, l->site, l->epoch, true);
+        l->on_fence(l, l->site, l->fence_token, true);
         return;
     }
     l->fence_confirmed = confirmed;
@@ -375,6 +381,41 @@ static const char *guarded_primary(const struct fo_lease *l, const struct fo_sta
     return st->primary;
 }
 
+/* The operation that made epoch the current one when it moved the primary from another
+ * site to `site`: the one in flight or the newest finished one of that epoch. NULL for
+ * epoch 0, a drill, or an operation the history no longer holds. */
+static const struct fo_operation *move_into(const struct fo_state *st, const char *site,
+                                            uint64_t epoch)
+{
+    const struct fo_operation *op = NULL;
+
+    if (st->operation != NULL && st->operation->epoch == epoch)
+        op = st->operation;
+    for (size_t i = st->nhistory; op == NULL && i > 0; i--)
+        if (st->history[i - 1].epoch == epoch)
+            op = &st->history[i - 1];
+    if (op == NULL || op->kind == FO_OP_DRILL || op->from == NULL || op->to == NULL ||
+        strcmp(op->to, site) != 0 || strcmp(op->from, site) == 0)
+        return NULL;
+    return op;
+}
+
+/* A lift makes this site's components take writes, as a promote does, so a move back to
+ * this site holds it behind the same gate as its promotes. The components a failover away
+ * left behind are fenced primaries of an OLD epoch: the move back's promote (gated) makes
+ * them the primary of the new one, but a lift ran before it, on the new epoch's first
+ * granted round, and an unfence of epoch E lets a server that recorded an older one take
+ * writes (sim --decide --seed 3362 before this: op-2 dr -> main committed at t=13670,
+ * us-east-1 lifted main's fence at t=13787 while dr's Postgres, promoted for epoch 1,
+ * still took writes: the gate waited for dr's guardian, the lift did not). */
+static bool lift_gated(const struct fo_lease *l, const struct fo_state *st)
+{
+    const struct fo_operation *op = move_into(st, l->site, l->epoch);
+    char why[FO_TEXT_MAX];
+
+    return op != NULL && !fo_lease_gate(st, l->cfg, op->from, l->epoch - 1, why, sizeof(why));
+}
+
 /* renew: send a round (the timer's tick only). A kick must not: every grant kicks, and
  * while the state holds the site DOWN a kick re-evaluates, so a round per kick made each
  * answer start a new round to every peer, a storm that grew without bound in no time
@@ -409,26 +450,34 @@ static void guard(struct fo_lease *l, const struct fo_state *st, uint64_t now, b
     if (l->site[0] == '\0')
         return;
     if (!guards_primary || strcmp(primary, l->site) != 0 || epoch != l->epoch) {
-        /* The site this node guarded is no longer the decided primary: fenced for good. */
+        /* The site this node guarded is no longer the decided primary: fenced for good,
+         * with the token of the epoch that moved it away, so that a late promote of the
+         * old epoch (an action of the previous operation still in flight) is refused by
+         * the components (sim --decide --seed 3252: us-west-2 fenced dr with epoch 1 after
+         * op-2 dr -> main, and op-1's redis.promote of dr for epoch 1 landed 2.6 s later). */
+        uint64_t token = st->epoch > l->epoch ? st->epoch : l->epoch;
         if (!(l->fenced_marked && fenced_mark_committed(l, st) && l->fence_confirmed))
-            fence(l, FO_LEASE_CAUSE_NOT_PRIMARY, now);
+            fence(l, FO_LEASE_CAUSE_NOT_PRIMARY, token, now);
         else if (now - l->refence_ms >= REFENCE_MS)
-            fence(l, FO_LEASE_CAUSE_NOT_PRIMARY, now);
+            fence(l, FO_LEASE_CAUSE_NOT_PRIMARY, token, now);
         return;
     }
     if (renew)
         send_round(l, st, now);
     if (fo_lease_site_held_down(st, l->cfg, l->site) && st->mode == FO_MODE_AUTO) {
-        fence(l, FO_LEASE_CAUSE_HELD_DOWN, now);
+        fence(l, FO_LEASE_CAUSE_HELD_DOWN, l->epoch, now);
         return;
     }
     if (now >= l->valid_ms) {
-        fence(l, FO_LEASE_CAUSE_LAPSED, now);
+        fence(l, FO_LEASE_CAUSE_LAPSED, l->epoch, now);
         return;
     }
     if (l->fenced) {
         /* Every cause is gone; lift only on a round sent after the fence began, granted
-         * by a majority that applied "this site is the primary of this epoch". */
+         * by a majority that applied "this site is the primary of this epoch", and, when
+         * the epoch moved the primary here, once that move's gate is open (see lift_gated). */
+        if (lift_gated(l, st))
+            return;
         for (size_t i = 0; i < FO_LEASE_ROUNDS; i++) {
             const struct fo_lease_round *r = &l->rounds[i];
             size_t granted = 0;

@@ -123,7 +123,11 @@ extern const char *const fo_lease_answer_names[];
 
 struct fo_lease;
 /* Run the fence (fence = true) or lift it (false) of this node's components of site, for
- * epoch. The owner calls fo_lease_fence_done once the actions have returned. */
+ * epoch. The owner calls fo_lease_fence_done once the actions have returned, with the same
+ * site and epoch. A lift and a fence on a lapse or a DOWN quorum carry the lease's epoch;
+ * the fence of a site the primary moved away from carries the epoch of the move (the
+ * newest this node applied), so that the components, which record a fence's epoch and
+ * refuse a promote or an unfence of an older one, refuse the old epoch's late actions. */
 typedef void (*fo_lease_fence_cb)(struct fo_lease *l, const char *site, uint64_t epoch, bool fence);
 /* Propose cmd through the leader (propose when leading, forward otherwise). */
 typedef void (*fo_lease_propose_cb)(struct fo_lease *l, const struct fo_cmd *cmd);
@@ -175,6 +179,7 @@ struct fo_lease {
     uint64_t epoch;
     uint64_t fenced_ms;   /* when the fence began */
     uint64_t refence_ms;  /* when the fence was last re-asserted */
+    uint64_t fence_token; /* the epoch the fence carries (on_fence, fence_done) */
     bool fence_inflight;  /* on_fence not yet answered */
     bool inflight_fence;  /* ... and it was a fence (false: a lift) */
     bool fence_confirmed; /* the last fence's actions reported done */

@@ -547,7 +547,11 @@ void sim_world_fault(struct sim *s)
             r = (unsigned)prim;
         for (unsigned x = 0; x < s->n; x++)
             dead += s->revive_at[x] != 0;
-        w->down_until[r] = now + dur;
+        /* A new fault never shortens an outage in progress: overwriting brought a region's
+         * data plane back while the node killed with it was still down (an outage "with its
+         * node killed" is one event), --seed 3326 before this. */
+        if (w->down_until[r] < now + dur)
+            w->down_until[r] = now + dur;
         if (sim_below(s, 3) == 0 && s->revive_at[r] == 0 && dead + 1 < s->n) {
             raft_fixture_kill(&s->f, r);
             s->revive_at[r] = now + dur;

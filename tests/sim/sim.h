@@ -172,14 +172,15 @@ struct sim_world {
 /* Decision mode (writes.c): a component of a site (Postgres or Redis). */
 #define SIM_KINDS 2
 struct sim_comp {
-    unsigned region;   /* region index = its guardian's server index */
-    bool primary;      /* its role: a primary takes writes unless fenced */
-    bool fenced;       /* postgres.fence / redis.fence applied */
-    uint64_t epoch;    /* the recorded fencing token */
-    bool writable;     /* as last checked */
-    bool was_down;     /* its data plane was down at the last check */
-    raft_time back_at; /* its data plane came back (0: never down) */
-    raft_time since;   /* writable since */
+    unsigned region;    /* region index = its guardian's server index */
+    bool primary;       /* its role: a primary takes writes unless fenced */
+    bool fenced;        /* postgres.fence / redis.fence applied */
+    uint64_t epoch;     /* the recorded fencing token */
+    uint64_t fenced_at; /* the newest epoch a fence recorded (failoverd:fence) */
+    bool writable;      /* as last checked */
+    bool was_down;      /* its data plane was down at the last check */
+    raft_time back_at;  /* its data plane came back (0: never down) */
+    raft_time since;    /* writable since */
 };
 
 enum sim_ev_type {
@@ -188,7 +189,7 @@ enum sim_ev_type {
     SIM_EV_GRANT,
     SIM_EV_FENCE,
     SIM_EV_PROMOTE,
-    SIM_EV_PGFENCE
+    SIM_EV_PLANFENCE /* the plan's postgres.fence / redis.fence of the old primary */
 };
 
 /* A lease or executor event due at a virtual time. */

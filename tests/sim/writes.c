@@ -213,6 +213,19 @@ static void check_writes(struct sim *s, const char *what)
     }
 }
 
+/* A fence (or its lift) for epoch reaching c, its token check passed. A fence records
+ * its epoch on the target before it fences (Redis: the key failoverd:fence; Postgres: the
+ * fenced epoch), and a promote or an unfence of an older epoch than the recorded one is
+ * refused (promote(), run_fence()): a late action of an old epoch cannot undo the fence
+ * of a newer one (sim --decide --seed 3037: op-1's redis.promote of dr landed after op-2
+ * dr -> main was committed). */
+static void fence_comp(struct sim_comp *c, bool fence, uint64_t epoch)
+{
+    if (fence && epoch > c->fenced_at)
+        c->fenced_at = epoch;
+    c->fenced = fence;
+}
+
 /* postgres.promote / redis.promote of site k for epoch, landing now. */
 static void promote(struct sim *s, unsigned k, unsigned j, uint64_t epoch, const char *by)
 {
@@ -222,12 +235,15 @@ static void promote(struct sim *s, unsigned k, unsigned j, uint64_t epoch, const
     unsigned other = 1 - k;
     struct sim_comp *o = &s->comp[other][j];
 
-    if (region_down(s, c->region) || c->epoch > epoch || (c->primary && c->epoch == epoch)) {
+    if (region_down(s, c->region) || c->epoch > epoch || c->fenced_at > epoch ||
+        (c->primary && c->epoch == epoch)) {
         if (s->opt.verbose)
             printf("t=%llu %s: %s.promote of %s for epoch %llu: %s (recorded %llu)\n",
                    (unsigned long long)s->ev_now, by, kind_names[j], site_names[k],
                    (unsigned long long)epoch,
-                   region_down(s, c->region) ? "unreachable" : "no change",
+                   region_down(s, c->region) ? "unreachable"
+                   : c->fenced_at > epoch    ? "refused (fenced for a newer epoch)"
+                                             : "no change",
                    (unsigned long long)c->epoch);
         return;
     }
@@ -239,7 +255,13 @@ static void promote(struct sim *s, unsigned k, unsigned j, uint64_t epoch, const
                       (unsigned long long)s->ev_now, by, kind_names[j], site_names[k],
                       (unsigned long long)epoch, (unsigned long long)ce, prim);
     c->primary = true;
-    c->fenced = false;
+    /* A fence recorded for this very epoch stays: its guardian fenced it (its lease of
+     * this epoch lapsed) and lifts it once a majority grants it again. A promote that
+     * lifted it left the component writable with no lease until the guardian re-asserted
+     * its fence (every 2 s): sim --decide --seed 3269, dr's Postgres promoted for epoch 1
+     * at t=18674 while eu-west-1, cut off, held it fenced for epoch 1; main lifted for
+     * epoch 2 at t=20421, the gate open on eu-west-1's attested expiry. */
+    c->fenced = c->fenced && c->fenced_at == epoch;
     c->epoch = epoch;
     s->promotes++;
     /* The standby of the same kind streams from the new primary when they can talk. */
@@ -309,7 +331,12 @@ static bool majority_moved(struct sim *s, const char *site, uint64_t epoch, char
     unsigned moved = 0;
     for (unsigned i = 0; i < s->n; i++) {
         const struct fo_state *st = &s->s[i].rf.fsm.state;
-        if (st->epoch > epoch || (st->primary != NULL && !same(st->primary, site))) {
+        /* A server still at an older epoch has not moved away from (site, epoch): it is
+         * behind, refuses to grant until it applies the epoch, and then grants rightly
+         * (--seed 3350: us-east-1's round for (main, 2) sent as it applied op-2 dr ->
+         * main, the others still at epoch 1, was flagged as sent after a move away). */
+        if (st->epoch > epoch ||
+            (st->epoch == epoch && st->primary != NULL && !same(st->primary, site))) {
             moved++;
             snprintf(why, cap, "epoch %llu, primary %s", (unsigned long long)st->epoch,
                      st->primary != NULL ? st->primary : "-");
@@ -422,11 +449,11 @@ static void run_fence(struct sim *s, const struct sim_ev *e)
             confirmed = false; /* SKIPPED: unreachable, it takes no writes either */
             continue;
         }
-        if (c->epoch > e->epoch) {
-            confirmed = false; /* REFUSED: promoted for a newer epoch since */
+        if (c->epoch > e->epoch || (!e->fence && c->fenced_at > e->epoch)) {
+            confirmed = false; /* REFUSED: promoted, or fenced, for a newer epoch since */
             continue;
         }
-        c->fenced = e->fence;
+        fence_comp(c, e->fence, e->epoch);
     }
     check_writes(s, e->fence ? "a fence" : "a lift");
     fo_lease_core_fence_done(&sv->lease, e->site, e->epoch, confirmed);
@@ -482,14 +509,16 @@ static void run(struct sim *s, const struct sim_ev *e)
     case SIM_EV_PROMOTE:
         promote(s, e->comp_site, e->comp_kind, e->epoch, s->s[e->from].name);
         return;
-    case SIM_EV_PGFENCE: {
-        struct sim_comp *c = &s->comp[e->comp_site][KIND_PG];
-        /* postgres.fence from the leader: best effort, when it can reach the server. */
+    case SIM_EV_PLANFENCE: {
+        struct sim_comp *c = &s->comp[e->comp_site][e->comp_kind];
+        /* postgres.fence / redis.fence from the leader: best effort, when it can reach
+         * the server. */
         if (region_down(s, c->region) || sim_world_isolated(s, c->region) ||
             sim_world_isolated(s, e->from) || c->epoch > e->epoch)
             return;
-        c->fenced = true;
-        check_writes(s, "the plan's postgres.fence");
+        fence_comp(c, true, e->epoch);
+        check_writes(s, e->comp_kind == KIND_PG ? "the plan's postgres.fence"
+                                                : "the plan's redis.fence");
         return;
     }
     }
@@ -606,7 +635,7 @@ bool sim_writes_executor(struct sim *s, unsigned l, const struct fo_cmd *c)
     sv->launched = key;
     if (same(step->action, "postgres.promote") || same(step->action, "redis.promote")) {
         k = site_index(op->to);
-    } else if (same(step->action, "postgres.fence")) {
+    } else if (same(step->action, "postgres.fence") || same(step->action, "redis.fence")) {
         k = site_index(op->from);
     } else {
         return true;
@@ -616,11 +645,13 @@ bool sim_writes_executor(struct sim *s, unsigned l, const struct fo_cmd *c)
     {
         raft_time delay = wbelow(s, 10) == 0 ? 1000 + wbelow(s, 7000) : 20 + wbelow(s, 281);
         struct sim_ev *e =
-            push(s, same(step->action, "postgres.fence") ? SIM_EV_PGFENCE : SIM_EV_PROMOTE,
+            push(s,
+                 same(step->action + strlen(step->action) - 6, ".fence") ? SIM_EV_PLANFENCE
+                                                                         : SIM_EV_PROMOTE,
                  vnow(s) + delay);
         e->from = l;
         e->comp_site = (unsigned)k;
-        e->comp_kind = same(step->action, "redis.promote") ? KIND_REDIS : KIND_PG;
+        e->comp_kind = strncmp(step->action, "redis.", 6) == 0 ? KIND_REDIS : KIND_PG;
         e->epoch = op->epoch;
     }
     return true;

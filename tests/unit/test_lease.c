@@ -247,6 +247,7 @@ static void test_held_down(void **state)
 
 struct seen {
     unsigned fences, lifts, sends, proposals;
+    uint64_t epoch;           /* the epoch the last fence or lift carried */
     struct fo_cmd_lease last; /* the last proposed mark (strings borrowed: copied below) */
     char site[32], guardian[32], node[32];
 };
@@ -255,7 +256,7 @@ static void seen_fence(struct fo_lease *l, const char *site, uint64_t epoch, boo
 {
     struct seen *x = l->data;
     (void)site;
-    (void)epoch;
+    x->epoch = epoch;
     if (fence)
         x->fences++;
     else
@@ -350,9 +351,14 @@ static void test_core_guardian(void **state)
     fo_lease_core_kick(&g, &f.state, 1930);
     assert_true(g.fenced);
     assert_int_equal(g.fence_cause, FO_LEASE_CAUSE_NOT_PRIMARY);
-    fo_lease_core_fence_done(&g, "main", 0, true);
+    assert_int_equal(x.epoch, 1); /* the move's epoch: a late promote of 0 is refused */
+    fo_lease_core_fence_done(&g, "main", 0, true); /* not this fence's answer: run again */
+    assert_int_equal(x.proposals, 0);
+    assert_int_equal(x.fences, 3);
+    fo_lease_core_fence_done(&g, "main", 1, true);
     assert_int_equal(x.proposals, 1);
     assert_int_equal(x.last.what, FO_LEASE_FENCED);
+    assert_int_equal(x.last.epoch, 0); /* the mark names the lease: (main, 0) */
     assert_string_equal(x.guardian, "us-east-1");
     assert_int_equal(x.last.at_ms, 42); /* the injected wall clock */
     fo_fsm_close(&f);
@@ -385,9 +391,49 @@ static void test_core_lift_then_move(void **state)
     fo_lease_core_fence_done(&g, "main", 0, true); /* the LIFT's answer */
     assert_int_equal(x.proposals, 0);              /* no "fenced" mark on it */
     assert_int_equal(x.fences, 2);                 /* the fence runs now */
-    fo_lease_core_fence_done(&g, "main", 0, true);
+    assert_int_equal(x.epoch, 1);
+    fo_lease_core_fence_done(&g, "main", 1, true);
     assert_int_equal(x.proposals, 1);
     assert_int_equal(x.last.what, FO_LEASE_FENCED);
+    fo_fsm_close(&f);
+}
+
+/* A move back to this site: its components are fenced primaries of an old epoch, and a
+ * lift makes them take writes as a promote does, so it waits for the move's gate (the
+ * previous primary's guardians fenced or their expiry attested), not only for a granted
+ * round (sim --decide --seed 3362). */
+static void test_core_lift_waits_for_gate(void **state)
+{
+    struct fo_fsm f;
+    struct fo_lease g;
+    struct seen x;
+    (void)state;
+    init(&f);
+    begin(&f, "main", "dr", 1);
+    end(&f, 1);
+    core(&g, &x, "us-east-1");
+    fo_lease_core_start(&g, 0);
+    fo_lease_core_tick(&g, &f.state, 1000); /* restarted after the move: fences main */
+    assert_true(g.fenced);
+    assert_int_equal(g.fence_cause, FO_LEASE_CAUSE_NOT_PRIMARY);
+    fo_lease_core_fence_done(&g, "main", 1, true);
+    begin(&f, "dr", "main", 2); /* the move back: main is the decided primary of epoch 2 */
+    fo_lease_core_tick(&g, &f.state, 1100); /* round for (main, 2); self grants (W passed) */
+    assert_true(g.guarding);
+    fo_lease_core_granted(&g, &f.state, 1110, fo_config_peer_by_name(&cfg, "us-west-2"), 1);
+    fo_lease_core_tick(&g, &f.state, 1200);
+    assert_true(g.fenced); /* a majority granted, but dr's guardians are not done */
+    assert_int_equal(x.lifts, 0);
+    /* us-west-2 (dr's Redis) marked fenced; eu-west-1 (dr's Postgres) not yet: held */
+    assert_int_equal(mark(&f, "dr", 1, "us-west-2", "us-west-2", FO_LEASE_FENCED), FO_FSM_APPLIED);
+    fo_lease_core_tick(&g, &f.state, 1300);
+    assert_int_equal(x.lifts, 0);
+    /* eu-west-1's expiry attested by a majority: the gate is open, and so is the lift */
+    assert_int_equal(mark(&f, "dr", 1, "eu-west-1", "us-east-1", FO_LEASE_EXPIRED), FO_FSM_APPLIED);
+    assert_int_equal(mark(&f, "dr", 1, "eu-west-1", "us-west-2", FO_LEASE_EXPIRED), FO_FSM_APPLIED);
+    fo_lease_core_tick(&g, &f.state, 1400); /* round 1 still counts */
+    assert_false(g.fenced);
+    assert_int_equal(x.lifts, 1);
     fo_fsm_close(&f);
 }
 
@@ -473,6 +519,7 @@ int main(void)
         cmocka_unit_test(test_core_granter),
         cmocka_unit_test(test_core_lift_then_move),
         cmocka_unit_test(test_core_guardian_before_init),
+        cmocka_unit_test(test_core_lift_waits_for_gate),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
