@@ -634,6 +634,18 @@ void sim_world_heal(struct sim *s)
         lag_normal(s, k);
 }
 
+/* A guardian runs where its components do (README, "Never two writable primaries": the
+ * deployment the write lease assumes): a node killed by a Raft fault is its host going
+ * down, and its region's data plane goes with it until it is revived. A node killed
+ * while its databases kept serving clients would leave nobody to fence them: the
+ * product's documented limit, not modelled. */
+void sim_decide_killed(struct sim *s, unsigned i, raft_time until)
+{
+    struct sim_world *w = &s->world;
+    if (w->down_until[i] < until)
+        w->down_until[i] = until;
+}
+
 void sim_decide_revived(struct sim *s, unsigned i)
 {
     struct sim_server *sv = &s->s[i];

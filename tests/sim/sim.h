@@ -252,6 +252,7 @@ struct sim {
     raft_time ev_now; /* the virtual time of the event being run */
     unsigned long renewals, marks;
     unsigned lifts, promotes, gate_waits, returns;
+    unsigned stale_guardian; /* (m) overlaps whose guardian did not know it: the open gap */
 };
 
 /* cluster.c */
@@ -285,6 +286,7 @@ void sim_world_fault(struct sim *s);
 bool sim_world_expire(struct sim *s);
 void sim_world_heal(struct sim *s);
 bool sim_world_isolated(struct sim *s, unsigned i);
+void sim_decide_killed(struct sim *s, unsigned i, raft_time until);
 void sim_decide_revived(struct sim *s, unsigned i);
 void sim_decide_daemon(struct sim *s, unsigned i, bool ready);
 void sim_decide_applied(struct sim *s, struct sim_server *sv, raft_index index, bool first,
