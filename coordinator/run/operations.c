@@ -13,6 +13,7 @@
 #include "coordinator/config/components.h"
 #include "coordinator/ctl/admin_client.h"
 #include "coordinator/log.h"
+#include "coordinator/run/action_job.h"
 #include "coordinator/run/plan_params.h"
 
 /* ---- the decision's inputs --------------------------------------------------------- */
@@ -319,21 +320,11 @@ struct fence_batch {
     bool confirmed; /* every action done */
 };
 
+/* One fence action of a batch (run/action_job.h runs it in the thread pool). */
 struct fence_work {
-    uv_work_t work;
+    struct fo_action_job job;
     struct fence_batch *batch;
-    struct fo_action_req req;
-    struct fo_action_result res;
-    struct fo_kv params[9];
-    size_t nparams;
-    char kind[32], op_id[FO_NAME_MAX + 1];
 };
-
-static void fence_run(uv_work_t *w)
-{
-    struct fence_work *f = w->data;
-    fo_action_run(&f->req, &f->res);
-}
 
 static void batch_finish(struct fence_batch *b)
 {
@@ -349,24 +340,21 @@ static void batch_finish(struct fence_batch *b)
     free(b);
 }
 
-static void fence_done(uv_work_t *w, int status)
+static void fence_done(struct fo_action_job *job, int status)
 {
-    struct fence_work *f = w->data;
+    struct fence_work *f = (struct fence_work *)((char *)job - offsetof(struct fence_work, job));
     (void)status;
     /* A re-assertion that found the fence in place is routine: no warning each time. */
-    fo_log(f->batch->reassert && f->res.status == FO_ACTION_DONE ? FO_LOG_DEBUG : FO_LOG_WARN,
-           "lease.action", "action=%s epoch=%llu result=%s detail=\"%s\"", f->kind,
-           (unsigned long long)f->req.epoch,
+    fo_log(f->batch->reassert && job->res.status == FO_ACTION_DONE ? FO_LOG_DEBUG : FO_LOG_WARN,
+           "lease.action", "action=%s epoch=%llu result=%s detail=\"%s\"", job->req.kind,
+           (unsigned long long)job->req.epoch,
            fo_enum_name((const char *const[]){"done", "skipped", "failed", "refused", NULL},
-                        f->res.status),
-           f->res.detail);
-    if (f->res.status != FO_ACTION_DONE)
+                        job->res.status),
+           job->res.detail);
+    if (job->res.status != FO_ACTION_DONE)
         f->batch->confirmed = false;
-    for (size_t i = 0; i < f->nparams; i++) {
-        free(f->params[i].key);
-        free(f->params[i].value);
-    }
     batch_finish(f->batch);
+    fo_action_job_release(job);
     free(f);
 }
 
@@ -376,15 +364,16 @@ static void run_local(struct fence_batch *b, const struct fo_site *site, const c
     struct fo_ops *d = b->d;
     struct fo_plan_step step = {.name = "lease-fence", .action = (char *)kind};
     struct fence_work *f = calloc(1, sizeof(*f));
-    char msg[128];
-    int n;
+    struct fo_kv *params = calloc(9, sizeof(*params));
+    char msg[128], op_id[FO_NAME_MAX + 1];
+    struct fo_action_req req = {
+        .kind = kind, .op_kind = "auto", .from = site->name, .to = site->name, .epoch = b->epoch};
+    int n = -1;
 
-    if (f == NULL) {
-        b->confirmed = false;
-        return;
-    }
-    n = fo_plan_params(d->h.cfg, &step, site->name, f->params, 8, msg, sizeof(msg));
+    if (f != NULL && params != NULL)
+        n = fo_plan_params(d->h.cfg, &step, site->name, params, 8, msg, sizeof(msg));
     if (n < 0) {
+        free(params);
         free(f);
         b->confirmed = false;
         return;
@@ -392,38 +381,26 @@ static void run_local(struct fence_batch *b, const struct fo_site *site, const c
     /* A held fence's re-assertion ends no sessions: the first fence did, and the clients
      * reading from the old primary (and our probes) need not be cut every time. */
     if (b->reassert && strcmp(kind, fo_components[FO_COMPONENT_POSTGRES].fence) == 0) {
-        f->params[n].key = strdup("terminate_backends");
-        f->params[n].value = strdup("0");
-        if (f->params[n].key != NULL && f->params[n].value != NULL) {
+        params[n].key = strdup("terminate_backends");
+        params[n].value = strdup("0");
+        if (params[n].key != NULL && params[n].value != NULL) {
             n++;
         } else {
-            free(f->params[n].key);
-            free(f->params[n].value);
+            free(params[n].key);
+            free(params[n].value);
         }
     }
-    f->nparams = (size_t)n;
-    f->batch = b;
-    snprintf(f->kind, sizeof(f->kind), "%s", kind);
-    snprintf(f->op_id, sizeof(f->op_id), "lease-e%llu", (unsigned long long)b->epoch);
-    f->req.kind = f->kind;
-    f->req.op_id = f->op_id;
-    f->req.epoch = b->epoch;
-    f->req.op_kind = "auto";
-    f->req.from = site->name;
-    f->req.to = site->name;
+    snprintf(op_id, sizeof(op_id), "lease-e%llu", (unsigned long long)b->epoch);
+    req.op_id = op_id;
     /* The fence budget bounds the fence; the unfence has no hurry. */
-    f->req.deadline_ms = fo_action_now_ms() + d->h.lease->params.fence_budget_ms * 10;
-    f->req.params = f->params;
-    f->req.nparams = f->nparams;
-    f->work.data = f;
+    req.deadline_ms = fo_action_now_ms() + d->h.lease->params.fence_budget_ms * 10;
+    f->batch = b;
     b->pending++;
-    if (uv_queue_work(d->h.loop, &f->work, fence_run, fence_done) != 0) {
+    if (fo_action_job_init(&f->job, &req, params, (size_t)n) != 0 ||
+        fo_action_job_queue(&f->job, d->h.loop, fo_action_run, fence_done) != 0) {
         b->pending--;
         b->confirmed = false;
-        for (int i = 0; i < n; i++) {
-            free(f->params[i].key);
-            free(f->params[i].value);
-        }
+        fo_action_job_release(&f->job);
         free(f);
     }
 }
