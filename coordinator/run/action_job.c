@@ -7,17 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *dup_or_null(const char *s, bool *failed)
-{
-    char *d;
-    if (s == NULL)
-        return NULL;
-    d = strdup(s);
-    if (d == NULL)
-        *failed = true;
-    return d;
-}
-
 int fo_action_job_init(struct fo_action_job *job, const struct fo_action_req *req,
                        struct fo_kv *params, size_t nparams)
 {
@@ -28,8 +17,10 @@ int fo_action_job_init(struct fo_action_job *job, const struct fo_action_req *re
     memset(job, 0, sizeof(*job));
     job->params = params;
     job->nparams = nparams;
-    for (size_t i = 0; i < 8; i++)
-        job->strs[i] = dup_or_null(src[i], &failed);
+    for (size_t i = 0; i < 8; i++) {
+        job->strs[i] = src[i] != NULL ? strdup(src[i]) : NULL;
+        failed |= src[i] != NULL && job->strs[i] == NULL;
+    }
     atomic_init(&job->cancel, 0);
     job->req = *req;
     job->req.kind = job->strs[0];
