@@ -7,9 +7,11 @@
 #include <string.h>
 
 const struct fo_component fo_components[FO_COMPONENT_COUNT] = {
-    [FO_COMPONENT_POSTGRES] = {"postgres", "postgres.", "postgres.fence", "postgres.unfence", true},
-    [FO_COMPONENT_REDIS] = {"redis", "redis.", "redis.fence", "redis.unfence", true},
-    [FO_COMPONENT_DNS] = {"dns_origin", "cloudflare.dns", NULL, NULL, false},
+    [FO_COMPONENT_POSTGRES] = {"postgres", "postgres.", "postgres.fence", "postgres.unfence",
+                               "postgres.promote", true},
+    [FO_COMPONENT_REDIS] = {"redis", "redis.", "redis.fence", "redis.unfence", "redis.promote",
+                            true},
+    [FO_COMPONENT_DNS] = {"dns_origin", "cloudflare.dns", NULL, NULL, NULL, false},
 };
 
 bool fo_component_get(const struct fo_site *site, enum fo_component_kind kind,

@@ -32,6 +32,8 @@ struct fo_component {
     const char *actions;
     const char *fence;   /* the action that fences it (lease, switchover), or NULL */
     const char *unfence; /* the action that lifts that fence, or NULL */
+    const char *promote; /* the action that makes it the primary (the lease gates it, a
+                          * switchover has it catch up from the old one), or NULL */
     bool probed;         /* this node's probes check every site's one (daemon.c) */
 };
 

@@ -124,9 +124,9 @@ int fo_plan_catch_up_params(const struct fo_config *cfg, const char *action, con
     if (site == NULL)
         return (int)n;
     /* A promote reads what its target lacks from the old primary's same component. */
-    if ((kind == FO_COMPONENT_POSTGRES || kind == FO_COMPONENT_REDIS) &&
-        strcmp(action + strlen(fo_components[kind].actions), "promote") == 0 &&
-        fo_component_get(site, kind, &c) && add_endpoint(out, &n, cap, "catch_up_", &c) != 0)
+    if (kind >= 0 && fo_components[kind].promote != NULL &&
+        strcmp(action, fo_components[kind].promote) == 0 && fo_component_get(site, kind, &c) &&
+        add_endpoint(out, &n, cap, "catch_up_", &c) != 0)
         goto full;
     return (int)n;
 full: /* out keeps what it held; what we added is released */

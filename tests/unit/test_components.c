@@ -45,7 +45,9 @@ static void test_action_kinds(void **state)
     assert_int_equal(fo_component_of_action(NULL), -1);
     assert_string_equal(fo_components[FO_COMPONENT_POSTGRES].fence, "postgres.fence");
     assert_string_equal(fo_components[FO_COMPONENT_REDIS].unfence, "redis.unfence");
+    assert_string_equal(fo_components[FO_COMPONENT_POSTGRES].promote, "postgres.promote");
     assert_null(fo_components[FO_COMPONENT_DNS].fence);
+    assert_null(fo_components[FO_COMPONENT_DNS].promote);
     assert_false(fo_components[FO_COMPONENT_DNS].probed);
 }
 
