@@ -365,13 +365,15 @@ static void run_local(struct fence_batch *b, const struct fo_site *site, const c
     struct fo_plan_step step = {.name = "lease-fence", .action = (char *)kind};
     struct fence_work *f = calloc(1, sizeof(*f));
     struct fo_kv *params = calloc(9, sizeof(*params));
-    char msg[128], op_id[FO_NAME_MAX + 1];
+    char op_id[FO_NAME_MAX + 1];
     struct fo_action_req req = {
         .kind = kind, .op_kind = "auto", .from = site->name, .to = site->name, .epoch = b->epoch};
     int n = -1;
 
-    if (f != NULL && params != NULL)
+    if (f != NULL && params != NULL) {
+        char msg[128]; /* why not: the lease hears the fence unconfirmed */
         n = fo_plan_params(d->h.cfg, &step, site->name, params, 8, msg, sizeof(msg));
+    }
     if (n < 0) {
         free(params);
         free(f);
