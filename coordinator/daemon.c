@@ -15,6 +15,7 @@
 #include "coordinator/ctl/admin_client.h"
 #include "coordinator/serve/commands.h"
 #include "coordinator/run/operations.h"
+#include "coordinator/config/components.h"
 #include "coordinator/config/plan_check.h"
 #include "actions/action.h"
 #include "coordinator/clock.h"
@@ -36,10 +37,7 @@ uint64_t fo_daemon_now_ms(void)
 
 const struct fo_peer *fo_daemon_leader(const struct fo_daemon *d)
 {
-    uint64_t id;
-    const char *addr;
-    fo_node_leader(&d->node, &id, &addr);
-    return id != 0 ? fo_config_peer_by_id(&d->cfg, id) : NULL;
+    return fo_ops_leader(&d->node, &d->cfg);
 }
 
 /* ---- proposals the daemon makes itself --------------------------------------------- */
@@ -159,7 +157,7 @@ static void housekeeping(uv_timer_t *t)
     maybe_report_digest(d);
     fo_verdicts_reconcile(&d->verdicts);
     fo_executor_kick(&d->executor);
-    fo_ops_tick(d);
+    fo_ops_tick(&d->ops);
 }
 
 static void watchdog_ping(uv_timer_t *t)
@@ -219,82 +217,6 @@ static void on_reject(struct fo_raft_fsm *rf, const struct fo_fsm_result *res)
 
 /* ---- admin calls ------------------------------------------------------------------ */
 
-void fo_daemon_reply_not_leader(struct fo_daemon *d, struct fo_admin_call *call)
-{
-    const struct fo_peer *leader = fo_daemon_leader(d);
-    struct fo_reply rep = {0};
-    char msg[160];
-
-    if (leader == d->cfg.self) {
-        fo_admin_call_replyf(call, FO_REPLY_NO_QUORUM,
-                             "%s was just elected and is catching up; retry", leader->name);
-        return;
-    }
-    if (leader == NULL) {
-        fo_admin_call_replyf(call, FO_REPLY_NO_QUORUM, "no leader known to %s: no quorum reachable",
-                             d->cfg.self->name);
-        return;
-    }
-    snprintf(msg, sizeof(msg), "%s is not the leader; the leader is %s", d->cfg.self->name,
-             leader->name);
-    rep.code = FO_REPLY_NOT_LEADER;
-    rep.message = msg;
-    rep.leader = leader->admin;
-    fo_admin_call_reply(call, &rep);
-}
-
-/* A proposal made for an admin call. Owned by itself: freed in its callback. */
-struct propose_call {
-    struct fo_node_propose req;
-    struct fo_admin_call *call;
-    char ok_message[FO_TEXT_MAX];
-};
-
-static void propose_done(struct fo_node_propose *req, int status, const struct fo_fsm_result *res)
-{
-    struct propose_call *pc = req->data;
-
-    if (status == FO_NODE_UNKNOWN)
-        fo_admin_call_replyf(pc->call, FO_REPLY_FAILED,
-                             "leadership lost before the commit: outcome unknown, check status");
-    else if (status != 0)
-        fo_admin_call_replyf(pc->call, FO_REPLY_INTERNAL, "raft storage error");
-    else if (res->outcome == FO_FSM_APPLIED)
-        fo_admin_call_replyf(pc->call, FO_REPLY_OK, "%s", pc->ok_message);
-    else
-        fo_admin_call_replyf(pc->call, FO_REPLY_REFUSED, "%s", res->msg);
-    free(pc);
-}
-
-void fo_daemon_propose_call(struct fo_daemon *d, struct fo_admin_call *call,
-                            const struct fo_cmd *cmd, const char *ok_message)
-{
-    struct propose_call *pc;
-    int rv;
-
-    if (!fo_node_ready(&d->node)) {
-        fo_daemon_reply_not_leader(d, call);
-        return;
-    }
-    pc = calloc(1, sizeof(*pc));
-    if (pc == NULL) {
-        fo_admin_call_replyf(call, FO_REPLY_INTERNAL, "out of memory");
-        return;
-    }
-    pc->call = call;
-    pc->req.data = pc;
-    snprintf(pc->ok_message, sizeof(pc->ok_message), "%s", ok_message);
-    rv = fo_node_propose(&d->node, &pc->req, cmd, propose_done);
-    if (rv == FO_NODE_EENCODE) {
-        free(pc);
-        fo_admin_call_replyf(call, FO_REPLY_BAD_REQUEST,
-                             "the command does not encode (a field is too long or empty)");
-    } else if (rv != 0) {
-        free(pc);
-        fo_daemon_reply_not_leader(d, call);
-    }
-}
-
 static void admin_handler(struct fo_admin_server *s, struct fo_admin_call *call,
                           const struct fo_admin_req *req, enum fo_admin_access access)
 {
@@ -304,7 +226,7 @@ static void admin_handler(struct fo_admin_server *s, struct fo_admin_call *call,
         fo_admin_call_replyf(call, FO_REPLY_BUSY, "%s is shutting down", d->cfg.self->name);
         return;
     }
-    fo_commands_dispatch(d, call, req, access);
+    fo_commands_dispatch(&d->serve, call, req, access);
 }
 
 /* ---- start and stop --------------------------------------------------------------- */
@@ -316,10 +238,10 @@ static void on_signal(uv_signal_t *h, int signum)
     fo_daemon_stop(d);
 }
 
-static struct fo_daemon *container_of_verdicts(struct fo_verdicts *v)
-{
-    return (struct fo_daemon *)((char *)v - offsetof(struct fo_daemon, verdicts));
-}
+/* The parts' data pointers are their users' (verdicts: none; executor, lease: fo_ops;
+ * http: fo_serve), so their close callbacks find the daemon from the part's address. */
+#define DAEMON_OF(ptr, member)                                                                     \
+    ((struct fo_daemon *)((char *)(ptr)-offsetof(struct fo_daemon, member)))
 
 static void closed_one(struct fo_daemon *d)
 {
@@ -334,8 +256,7 @@ static void handle_closed(uv_handle_t *h)
 
 static void lease_closed(uv_handle_t *h)
 {
-    struct fo_lease *l = h->data;
-    closed_one(l->data);
+    closed_one(DAEMON_OF(h->data, lease));
 }
 
 /* Work an applied entry calls for, run right after libraft's apply returns: the executor
@@ -350,13 +271,19 @@ static void apply_kicked(uv_timer_t *t)
     if (d->lease_started)
         fo_lease_kick(&d->lease);
     if (fo_node_ready(&d->node) && fo_node_state(&d->node)->cluster != NULL)
-        fo_ops_tick(d);
+        fo_ops_tick(&d->ops);
 }
 
 void fo_daemon_kick(struct fo_daemon *d, uint64_t after_ms)
 {
     if (!d->stopping && d->admin_started)
         uv_timer_start(&d->apply_kick, apply_kicked, after_ms, 0);
+}
+
+/* fo_ops_handles.kick: a decision deadline. */
+static void daemon_kick_cb(void *ctx, uint64_t after_ms)
+{
+    fo_daemon_kick(ctx, after_ms);
 }
 
 static void on_apply(struct fo_raft_fsm *rf, const struct fo_fsm_result *res)
@@ -382,17 +309,17 @@ static void health_closed(struct fo_health_server *s)
 
 static void http_closed(struct fo_http_api *h)
 {
-    closed_one(h->d);
+    closed_one(DAEMON_OF(h, http));
 }
 
 static void executor_closed(struct fo_executor *ex)
 {
-    closed_one(ex->data);
+    closed_one(DAEMON_OF(ex, executor));
 }
 
 static void verdicts_closed(struct fo_verdicts *v)
 {
-    closed_one(container_of_verdicts(v));
+    closed_one(DAEMON_OF(v, verdicts));
 }
 
 static void prober_closed(struct fo_prober *p)
@@ -408,13 +335,24 @@ static void on_region(struct fo_prober *p, const char *region, int status, const
     fo_verdicts_set(&d->verdicts, d->cfg.self->name, region, status, reason, fo_daemon_now_ms());
 }
 
-/* One check per site component (postgres:SITE, redis:SITE) plus checks.http. */
+/* How each probed component kind is checked: the probe kind, and the checks setting
+ * that makes its DOWN critical. Indexed by enum fo_component_kind. */
+static const struct {
+    int kind;        /* enum fo_probe_kind */
+    size_t critical; /* offset of a bool in struct fo_config_checks */
+} probe_of[FO_COMPONENT_COUNT] = {
+    [FO_COMPONENT_POSTGRES] = {FO_PROBE_POSTGRES,
+                               offsetof(struct fo_config_checks, postgres_critical)},
+    [FO_COMPONENT_REDIS] = {FO_PROBE_REDIS, offsetof(struct fo_config_checks, redis_critical)},
+};
+
+/* One check per probed site component (postgres:SITE, redis:SITE) plus checks.http. */
 static int start_prober(struct fo_daemon *d, struct fo_error *err)
 {
     const struct fo_config_checks *ck = &d->cfg.checks;
     struct fo_probe_spec *specs;
     char(*names)[FO_NAME_MAX + 16];
-    size_t n = 0, cap = 2 * d->cfg.nsites + ck->nhttp;
+    size_t n = 0, cap = FO_COMPONENT_COUNT * d->cfg.nsites + ck->nhttp;
     int rv;
 
     if (cap == 0)
@@ -426,31 +364,23 @@ static int start_prober(struct fo_daemon *d, struct fo_error *err)
         free(names);
         return fo_error_set(err, 1, "out of memory");
     }
+    /* Every probed component of every site (config/components.h). */
     for (size_t i = 0; i < d->cfg.nsites; i++) {
-        const struct fo_site *s = &d->cfg.sites[i];
-        if (s->postgres != NULL) {
+        for (int k = 0; k < FO_COMPONENT_COUNT; k++) {
+            struct fo_component_ref c;
             struct fo_probe_spec *sp = &specs[n];
-            snprintf(names[n++], sizeof(names[0]), "postgres:%s", s->name);
-            sp->name = names[n - 1];
-            sp->kind = FO_PROBE_POSTGRES;
-            sp->region = s->postgres->region;
-            sp->critical = ck->postgres_critical;
-            sp->host = s->postgres->host;
-            sp->port = s->postgres->port;
-            sp->dbname = s->postgres->dbname;
-            sp->user = s->postgres->user;
-            sp->password_file = s->postgres->password_file;
-        }
-        if (s->redis != NULL) {
-            struct fo_probe_spec *sp = &specs[n];
-            snprintf(names[n++], sizeof(names[0]), "redis:%s", s->name);
-            sp->name = names[n - 1];
-            sp->kind = FO_PROBE_REDIS;
-            sp->region = s->redis->region;
-            sp->critical = ck->redis_critical;
-            sp->host = s->redis->host;
-            sp->port = s->redis->port;
-            sp->password_file = s->redis->password_file;
+            if (!fo_components[k].probed || !fo_component_get(&d->cfg.sites[i], k, &c))
+                continue;
+            fo_component_probe_name(k, d->cfg.sites[i].name, names[n], sizeof(names[0]));
+            sp->name = names[n++];
+            sp->kind = probe_of[k].kind;
+            sp->critical = *(const bool *)((const char *)ck + probe_of[k].critical);
+            sp->region = c.region;
+            sp->host = c.host;
+            sp->port = c.port;
+            sp->dbname = c.dbname;
+            sp->user = c.user;
+            sp->password_file = c.password_file;
         }
     }
     for (size_t i = 0; i < ck->nhttp; i++) {
@@ -544,10 +474,33 @@ static int start_http(struct fo_daemon *d, struct fo_error *err)
 {
     if (d->cfg.http.listen == NULL)
         return 0;
-    if (load_feeds(d, err) != 0 || fo_http_api_start(&d->http, d->loop, d, &d->cfg.http, err) != 0)
+    if (load_feeds(d, err) != 0 ||
+        fo_http_api_start(&d->http, d->loop, &d->serve, &d->cfg.http, err) != 0)
         return 1;
     d->http_started = true;
     return 0;
+}
+
+/* What the admin commands, the HTTP API and the metrics read (serve/context.h). */
+static void serve_handles(struct fo_daemon *d)
+{
+    struct fo_serve *s = &d->serve;
+
+    s->node = &d->node;
+    s->cfg = &d->cfg;
+    s->ops = &d->ops;
+    s->lease = &d->lease;
+    s->verdicts = &d->verdicts;
+    s->prober = d->prober_started ? &d->prober : NULL;
+    s->executor = d->executor_started ? &d->executor : NULL;
+    s->health = d->health_started ? &d->health : NULL;
+    s->admin = &d->admin; /* its counters: zero until it starts, right after this */
+    s->http = &d->http;
+    s->admin_token = d->admin_token;
+    s->read_token = d->read_token[0] != '\0' ? d->read_token : NULL;
+    s->feeds = d->feeds;
+    s->nfeeds = d->cfg.nfeeds;
+    s->stopping = &d->stopping;
 }
 
 static int start_node(struct fo_daemon *d, bool init, struct fo_error *err)
@@ -604,7 +557,6 @@ int fo_daemon_start(struct fo_daemon *d, uv_loop_t *loop, const struct fo_daemon
         return 1;
     }
     d->config_loaded = true;
-    d->last_reason = -1;
     if (fo_plan_check(&d->cfg, err) != 0) {
         d->exit_code = 2;
         return 1;
@@ -632,18 +584,24 @@ int fo_daemon_start(struct fo_daemon *d, uv_loop_t *loop, const struct fo_daemon
     d->verdicts_started = true;
     {
         const struct fo_executor_runner runner = {fo_action_run, fo_action_kind_find};
-        d->executor.data = d;
-        d->executor.on_finished = fo_ops_finished;
+        const struct fo_ops_handles oh = {loop,           &d->node,       &d->cfg,
+                                          &d->executor,   &d->lease,      &d->verdicts,
+                                          d->admin_token, daemon_kick_cb, d};
         fo_executor_init(&d->executor, loop, &d->node, &d->cfg, &d->cfg.plan, &runner);
         d->executor_started = true;
+        fo_ops_init(&d->ops, &oh); /* the executor's on_finished and gate; the lease's hands */
+        d->lease_started = true;
     }
-    fo_ops_lease_init(d);
-    fo_lease_start(&d->lease);
-    d->lease_started = true;
-    if (start_prober(d, err) != 0 || start_health(d, err) != 0) {
+    if (start_prober(d, err) != 0) {
         fo_daemon_stop(d);
         return 1;
     }
+    fo_ops_start(&d->ops, d->prober_started ? &d->prober : NULL);
+    if (start_health(d, err) != 0) {
+        fo_daemon_stop(d);
+        return 1;
+    }
+    serve_handles(d);
     ac.listen = d->cfg.admin.listen != NULL ? d->cfg.admin.listen : d->cfg.self->admin;
     ac.admin_token = d->admin_token;
     ac.read_token = d->read_token[0] != '\0' ? d->read_token : NULL;
@@ -690,6 +648,7 @@ void fo_daemon_stop(struct fo_daemon *d)
     if (d->stopping)
         return;
     d->stopping = true;
+    fo_ops_close(&d->ops);
     d->pending_closes = 1; /* released at the end of this function */
     sd_notify(0, "STOPPING=1");
     if (signals) {
@@ -739,8 +698,6 @@ void fo_daemon_stop(struct fo_daemon *d)
 
 void fo_daemon_free(struct fo_daemon *d)
 {
-    free(d->seen);
-    d->seen = NULL;
     fo_secret_wipe(d->admin_token, sizeof(d->admin_token));
     fo_secret_wipe(d->read_token, sizeof(d->read_token));
     for (size_t i = 0; i < sizeof(d->feed_tokens) / sizeof(d->feed_tokens[0]); i++)

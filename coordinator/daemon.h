@@ -15,8 +15,9 @@
  * STOPPING=1 on shutdown, and pings the watchdog from the loop, so a loop that stops
  * turning gets the node restarted. Outside systemd these are no-ops.
  *
- * Admin commands are in commands.c (commands.h); this file gives them what they share:
- * proposing on behalf of an admin call, and redirecting to the leader.
+ * This is the wiring: it owns every part and hands each one the narrow handles it needs
+ * (run/operations.h's fo_ops_handles, serve/context.h's fo_serve); no part includes
+ * this header (tests/check-includes).
  *
  * Ownership: caller-allocated; fo_daemon_start fills it, fo_daemon_stop starts the
  * shutdown, and the loop returns once everything is closed; fo_daemon_free then
@@ -34,6 +35,8 @@
 #include "coordinator/decide/decision.h"
 #include "coordinator/run/executor.h"
 #include "coordinator/run/lease.h"
+#include "coordinator/run/operations.h"
+#include "coordinator/serve/context.h"
 #include "coordinator/serve/health_server.h"
 #include "coordinator/serve/http_api.h"
 #include "coordinator/detect/probe.h"
@@ -46,8 +49,6 @@ struct fo_daemon_options {
     bool init;     /* create the cluster (failoverd --init) */
     int log_level; /* enum fo_log_level: once the config names the node, lines carry it */
 };
-
-#define FO_DAEMON_MAX_SITES FO_CONFIG_MAX_SITES
 
 struct fo_daemon {
     uv_loop_t *loop;
@@ -71,21 +72,10 @@ struct fo_daemon {
     char feed_tokens[16][FO_TOKEN_MAX + 1]; /* secrets: wiped by fo_daemon_free */
     struct fo_http_api http;                /* GET /metrics, /v1/...; POST webhooks (optional) */
     bool executor_started, verdicts_started, prober_started, health_started, http_started;
-    /* the decision (operations.c) */
-    struct verdict_seen *seen; /* when this node first saw each verdict row (monotonic) */
-    size_t nseen;
-    struct fo_decision decision_scratch; /* large: kept here, not on the stack */
-    struct fo_site_lag lags[FO_DAEMON_MAX_SITES];
-    const char *stale[FO_CONFIG_MAX_PEERS];
-    bool begin_pending;
-    int last_reason; /* the decision reason last logged, so each change is logged once */
-    struct fo_node_propose cooldown_req;
-    bool cooldown_pending;
+    struct fo_ops ops;     /* deciding, operations, the lease's hands (run/operations.h) */
     struct fo_lease lease; /* write leases: guardian and granter (run/lease.h) */
     bool lease_started;
-    bool fence_held; /* the last fence of this node's components was confirmed... */
-    char fence_held_site[FO_NAME_MAX + 1]; /* ...for this site and epoch (run/operations.c) */
-    uint64_t fence_held_epoch;
+    struct fo_serve serve; /* what the admin commands and the HTTP API read (serve/context.h) */
     uv_timer_t apply_kick; /* runs the kicks an apply calls for, outside libraft's callback */
     bool config_loaded, node_started, admin_started;
     bool stopping;
@@ -117,15 +107,5 @@ void fo_daemon_kick(struct fo_daemon *d, uint64_t after_ms);
 
 /* The peer this node believes leads, or NULL. */
 const struct fo_peer *fo_daemon_leader(const struct fo_daemon *d);
-
-/* Answer a leader-only call on a node that is not a ready leader: not_leader with the
- * leader's admin address, or no_quorum. */
-void fo_daemon_reply_not_leader(struct fo_daemon *d, struct fo_admin_call *call);
-
-/* Propose cmd and answer call when it commits: ok (with ok_message), refused (the FSM's
- * reason), failed (leadership lost: outcome unknown), or not_leader. cmd's strings need
- * only live during this call (it is encoded at once). */
-void fo_daemon_propose_call(struct fo_daemon *d, struct fo_admin_call *call,
-                            const struct fo_cmd *cmd, const char *ok_message);
 
 #endif

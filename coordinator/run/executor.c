@@ -17,6 +17,7 @@
 
 #include "coordinator/clock.h"
 #include "coordinator/log.h"
+#include "coordinator/run/action_job.h"
 
 /* A rejected or unknown proposal is retried after this, not in a tight loop. */
 #define RETRY_PROPOSAL_MS 500
@@ -24,17 +25,11 @@
 #define MAX_PARAMS 64
 
 struct fo_executor_work {
-    uv_work_t work;
+    struct fo_action_job job; /* owns copies of what its request points to: the FSM may
+                               * change meanwhile (run/action_job.h) */
     struct fo_executor *ex;
     uint64_t generation;
     uint32_t index;
-    atomic_int cancel;
-    struct fo_action_req req;
-    struct fo_action_result res;
-    /* owned copies of everything req points to: the FSM may change meanwhile */
-    char *kind, *op_id, *from, *to, *reason, *timeline, *event;
-    struct fo_kv *params;
-    size_t nparams;
     bool switchover; /* its fences are required (fo_plan_step_required_in_switchover) */
 };
 
@@ -57,20 +52,6 @@ static uint64_t wall_ms(void)
 }
 
 static void maybe_closed(struct fo_executor *ex);
-
-static char *xdup(const char *s)
-{
-    return s != NULL ? strdup(s) : NULL;
-}
-
-static void kv_free(struct fo_kv *kv, size_t n)
-{
-    for (size_t i = 0; kv != NULL && i < n; i++) {
-        free(kv[i].key);
-        free(kv[i].value);
-    }
-    free(kv);
-}
 
 /* ---- the timeline ------------------------------------------------------------------ */
 
@@ -175,7 +156,7 @@ static void reset(struct fo_executor *ex)
     ex->generation++;
     for (size_t i = 0; i < FO_EXECUTOR_SLOTS; i++) {
         if (ex->slots[i].work != NULL)
-            atomic_store(&ex->slots[i].work->cancel, 1);
+            atomic_store(&ex->slots[i].work->job.cancel, 1);
     }
     memset(ex->slots, 0, sizeof(ex->slots));
     ex->end_pending = false;
@@ -325,28 +306,16 @@ static int propose_step(struct fo_executor *ex, uint32_t index, int state, int o
 
 static void work_free(struct fo_executor_work *w)
 {
-    free(w->kind);
-    free(w->op_id);
-    free(w->from);
-    free(w->to);
-    free(w->reason);
-    free(w->timeline);
-    free(w->event);
-    kv_free(w->params, w->nparams);
+    fo_action_job_release(&w->job);
     free(w);
 }
 
-static void work_run(uv_work_t *req)
+static void work_done(struct fo_action_job *job, int status)
 {
-    struct fo_executor_work *w = req->data;
-    w->ex->runner.run(&w->req, &w->res);
-}
-
-static void work_done(uv_work_t *req, int status)
-{
-    struct fo_executor_work *w = req->data;
+    struct fo_executor_work *w =
+        (struct fo_executor_work *)((char *)job - offsetof(struct fo_executor_work, job));
     struct fo_executor *ex = w->ex;
-    const char *kind = w->kind;
+    const char *kind = job->req.kind;
     int state, outcome;
     char error[FO_TEXT_MAX + 16];
     const char *err = NULL;
@@ -357,8 +326,8 @@ static void work_done(uv_work_t *req, int status)
     if (!current(ex, w->generation) || status != 0) {
         /* Deposed, stopping, or a newer operation: the next leader finds the step
          * running and decides. Our result is dropped on purpose. */
-        fo_log_info("executor.dropped", "op=%s step=%u action=%s result=\"%s\"", w->op_id, w->index,
-                    kind, w->res.detail);
+        fo_log_info("executor.dropped", "op=%s step=%u action=%s result=\"%s\"", job->req.op_id,
+                    w->index, kind, job->res.detail);
         if (w->generation == ex->generation)
             ex->slots[w->index].busy = false;
         work_free(w);
@@ -368,7 +337,7 @@ static void work_done(uv_work_t *req, int status)
     if (fo_node_state(ex->node)->operation != NULL &&
         w->index < fo_node_state(ex->node)->operation->nsteps)
         fault_point(ex, &fo_node_state(ex->node)->operation->steps[w->index], true);
-    switch (w->res.status) {
+    switch (job->res.status) {
     case FO_ACTION_DONE:
         state = FO_STEP_DONE;
         outcome = FO_STEP_OUTCOME_DONE;
@@ -380,8 +349,8 @@ static void work_done(uv_work_t *req, int status)
              * later attempt may reach it. */
             state = FO_STEP_FAILED;
             outcome = FO_STEP_OUTCOME_FAILED_RETRYABLE;
-            char detail[sizeof(w->res.detail)]; /* cut at a character boundary: committed */
-            snprintf(detail, sizeof(detail), "%s", w->res.detail);
+            char detail[sizeof(job->res.detail)]; /* cut at a character boundary: committed */
+            snprintf(detail, sizeof(detail), "%s", job->res.detail);
             fo_utf8_cut(detail, 400);
             snprintf(error, sizeof(error), "switchover needs the fence: %.400s", detail);
             err = error;
@@ -390,29 +359,29 @@ static void work_done(uv_work_t *req, int status)
         }
         state = FO_STEP_SKIPPED;
         outcome = FO_STEP_OUTCOME_SKIPPED;
-        err = w->res.detail;
+        err = job->res.detail;
         break;
     case FO_ACTION_REFUSED:
         /* The "refused: " in the text is for people; the executor reads the outcome. */
         state = FO_STEP_FAILED;
         outcome = FO_STEP_OUTCOME_REFUSED;
-        snprintf(error, sizeof(error), "refused: %s", w->res.detail);
+        snprintf(error, sizeof(error), "refused: %s", job->res.detail);
         err = error;
         ex->actions_failed++;
         break;
     default: /* FO_ACTION_FAILED, or a status no action should give: a retry may help */
         state = FO_STEP_FAILED;
         outcome = FO_STEP_OUTCOME_FAILED_RETRYABLE;
-        err = w->res.detail[0] != '\0' ? w->res.detail : "failed";
+        err = job->res.detail[0] != '\0' ? job->res.detail : "failed";
         ex->actions_failed++;
         break;
     }
     fo_log_info("executor.step",
-                "op=%s epoch=%llu step=%u action=%s result=%s outcome=%s detail=\"%s\"", w->op_id,
-                (unsigned long long)w->req.epoch, w->index, kind,
+                "op=%s epoch=%llu step=%u action=%s result=%s outcome=%s detail=\"%s\"",
+                job->req.op_id, (unsigned long long)job->req.epoch, w->index, kind,
                 fo_enum_name(fo_step_state_names, state),
-                fo_enum_name(fo_step_outcome_names, outcome), w->res.detail);
-    if (propose_step(ex, w->index, state, outcome, 0, err, w->res.retry_after_ms) != 0) {
+                fo_enum_name(fo_step_outcome_names, outcome), job->res.detail);
+    if (propose_step(ex, w->index, state, outcome, 0, err, job->res.retry_after_ms) != 0) {
         ex->slots[w->index].busy = false;
         ex->slots[w->index].not_before_ms = uv_now(ex->loop) + RETRY_PROPOSAL_MS;
     }
@@ -438,7 +407,7 @@ static void queue_action(struct fo_executor *ex, uint32_t index)
     struct fo_kv params[MAX_PARAMS];
     struct fo_executor_work *w;
     char msg[256], timeline[FO_TEXT_MAX];
-    int n;
+    int n, rv;
 
     if (op == NULL || strcmp(op->id, ex->op_id) != 0 || index >= op->nsteps) {
         ex->slots[index].busy = false; /* cannot happen while we lead; be safe anyway */
@@ -477,57 +446,54 @@ static void queue_action(struct fo_executor *ex, uint32_t index)
             ex->slots[index].busy = false;
         return;
     }
-    w = calloc(1, sizeof(*w));
-    if (w != NULL)
-        w->params = calloc((size_t)n + 1, sizeof(*w->params));
-    if (w == NULL || w->params == NULL) { /* out of memory: the next kick retries */
+    {
+        struct fo_kv *kv = calloc((size_t)n + 1, sizeof(*kv));
+        struct fo_action_req req = {0};
+        char *event = NULL;
+        size_t nkv = 0;
+
+        w = calloc(1, sizeof(*w));
+        if (w == NULL || kv == NULL) { /* out of memory: the next kick retries */
+            for (int i = 0; i < n; i++) {
+                free(params[i].key);
+                free(params[i].value);
+            }
+            free(kv);
+            free(w);
+            ex->slots[index].busy = false;
+            return;
+        }
+        /* "event" (opened / resolved) is the request's, not a parameter of the action. */
         for (int i = 0; i < n; i++) {
-            free(params[i].key);
-            free(params[i].value);
+            if (strcmp(params[i].key, "event") == 0 && event == NULL) {
+                event = params[i].value;
+                free(params[i].key);
+            } else {
+                kv[nkv++] = params[i];
+            }
         }
-        free(w);
-        ex->slots[index].busy = false;
-        return;
-    }
-    /* "event" (opened / resolved) is the request's, not a parameter of the action. */
-    for (int i = 0; i < n; i++) {
-        if (strcmp(params[i].key, "event") == 0 && w->event == NULL) {
-            w->event = params[i].value;
-            free(params[i].key);
-        } else {
-            w->params[w->nparams++] = params[i];
-        }
+        fo_executor_timeline(op, ex->plan->rto_target_ms, timeline, sizeof(timeline));
+        req.kind = st->action;
+        req.op_id = op->id;
+        /* A drill rehearses the failover that would come next: its check-mode actions see
+         * the epoch that one would record. */
+        req.epoch = op->kind == FO_OP_DRILL ? op->epoch + 1 : op->epoch;
+        req.op_kind = fo_enum_name(fo_op_kind_names, op->kind);
+        req.from = op->from;
+        req.to = op->to;
+        req.reason = op->reason;
+        req.event = event;
+        req.timeline = timeline;
+        req.check_only = op->kind == FO_OP_DRILL;
+        req.deadline_ms = fo_action_now_ms() + (ps->timeout_ms > 0 ? ps->timeout_ms : 60000);
+        rv = fo_action_job_init(&w->job, &req, kv, nkv);
+        free(event);
     }
     w->ex = ex;
     w->generation = ex->generation;
     w->index = index;
-    atomic_init(&w->cancel, 0);
-    w->kind = xdup(st->action);
-    w->op_id = xdup(op->id);
-    w->from = xdup(op->from);
-    w->to = xdup(op->to);
-    w->reason = xdup(op->reason);
-    fo_executor_timeline(op, ex->plan->rto_target_ms, timeline, sizeof(timeline));
-    w->timeline = xdup(timeline);
-    w->req.kind = w->kind;
-    w->req.op_id = w->op_id;
-    /* A drill rehearses the failover that would come next: its check-mode actions see
-     * the epoch that one would record. */
-    w->req.epoch = op->kind == FO_OP_DRILL ? op->epoch + 1 : op->epoch;
-    w->req.op_kind = fo_enum_name(fo_op_kind_names, op->kind);
-    w->req.from = w->from;
-    w->req.to = w->to;
-    w->req.reason = w->reason;
-    w->req.event = w->event;
-    w->req.timeline = w->timeline;
-    w->req.check_only = op->kind == FO_OP_DRILL;
     w->switchover = op->kind == FO_OP_SWITCHOVER;
-    w->req.deadline_ms = fo_action_now_ms() + (ps->timeout_ms > 0 ? ps->timeout_ms : 60000);
-    w->req.cancel = &w->cancel;
-    w->req.params = w->params;
-    w->req.nparams = w->nparams;
-    w->work.data = w;
-    if (uv_queue_work(ex->loop, &w->work, work_run, work_done) != 0) {
+    if (rv != 0 || fo_action_job_queue(&w->job, ex->loop, ex->runner.run, work_done) != 0) {
         work_free(w);
         ex->slots[index].busy = false;
         return;
@@ -537,7 +503,7 @@ static void queue_action(struct fo_executor *ex, uint32_t index)
     ex->slots[index].work = w;
     fo_log_info("executor.start", "op=%s epoch=%llu step=%u name=%s action=%s attempt=%u%s", op->id,
                 (unsigned long long)op->epoch, index, st->name, st->action, st->attempts,
-                w->req.check_only ? " check_only=1" : "");
+                w->job.req.check_only ? " check_only=1" : "");
 }
 
 /* ---- deciding what is due ---------------------------------------------------------- */

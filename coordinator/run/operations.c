@@ -3,18 +3,23 @@
  */
 #include "coordinator/run/operations.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "actions/action.h"
+#include "coordinator/clock.h"
+#include "coordinator/config/components.h"
 #include "coordinator/ctl/admin_client.h"
 #include "coordinator/log.h"
-#include "coordinator/serve/status.h"
+#include "coordinator/run/action_job.h"
+#include "coordinator/run/plan_params.h"
 
 /* ---- the decision's inputs --------------------------------------------------------- */
 
 /* The replication lag of a site's Postgres, as this node's probe last measured it. */
-static void site_lag(const struct fo_daemon *d, const struct fo_site *site, struct fo_site_lag *l)
+static void site_lag(const struct fo_ops *d, const struct fo_site *site, struct fo_site_lag *l)
 {
     char name[FO_NAME_MAX + 16];
     size_t i;
@@ -23,13 +28,15 @@ static void site_lag(const struct fo_daemon *d, const struct fo_site *site, stru
     l->site = site->name;
     l->known = false;
     l->not_replica = false;
-    if (!d->prober_started || site->postgres == NULL)
+    if (d->prober == NULL || site->postgres == NULL)
         return;
-    snprintf(name, sizeof(name), "postgres:%s", site->name);
-    i = fo_prober_find(&d->prober, name);
-    if (i == (size_t)-1 || fo_prober_check_status(&d->prober, i) != FO_STATUS_UP)
+    fo_component_probe_name(FO_COMPONENT_POSTGRES, site->name, name, sizeof(name));
+    i = fo_prober_find(d->prober, name);
+    if (i == (size_t)-1 || fo_prober_check_status(d->prober, i) != FO_STATUS_UP)
         return;
-    r = fo_prober_result(&d->prober, i);
+    r = fo_prober_result(d->prober, i);
+    if (r == NULL)
+        return;
     if (!r->pg.in_recovery) {
         /* Not a standby: a server that takes writes of its own (an old primary not yet
          * re-seeded) has no lag to P at all, and promoting it would lose everything P
@@ -40,18 +47,18 @@ static void site_lag(const struct fo_daemon *d, const struct fo_site *site, stru
     /* Issue 13 (6): the lag also grows with the time the standby has not heard from the
      * primary, bounded by this node's own last probe of the primary (probe.h). */
     {
-        const struct fo_state *st = fo_node_state(&d->node);
+        const struct fo_state *st = fo_node_state(d->h.node);
         const struct fo_site *ps =
-            st->primary != NULL ? fo_config_site(&d->cfg, st->primary) : NULL;
+            st->primary != NULL ? fo_config_site(d->h.cfg, st->primary) : NULL;
         const struct fo_probe_result *pr = NULL;
-        uint64_t now = uv_now(d->loop);
+        uint64_t now = uv_now(d->h.loop);
         if (ps != NULL && ps != site && ps->postgres != NULL) {
             size_t k;
-            snprintf(name, sizeof(name), "postgres:%s", ps->name);
-            k = fo_prober_find(&d->prober, name);
-            if (k != (size_t)-1 && fo_prober_check_status(&d->prober, k) == FO_STATUS_UP &&
-                fo_prober_result(&d->prober, k)->ok)
-                pr = fo_prober_result(&d->prober, k);
+            fo_component_probe_name(FO_COMPONENT_POSTGRES, ps->name, name, sizeof(name));
+            k = fo_prober_find(d->prober, name);
+            if (k != (size_t)-1 && fo_prober_check_status(d->prober, k) == FO_STATUS_UP &&
+                fo_prober_result(d->prober, k) != NULL && fo_prober_result(d->prober, k)->ok)
+                pr = fo_prober_result(d->prober, k);
         }
         l->known = fo_probe_standby_lag(&r->pg, now - r->at_ms, pr != NULL ? &pr->pg : NULL,
                                         pr != NULL ? now - pr->at_ms : 0, &l->bytes, &l->ms);
@@ -71,10 +78,10 @@ struct verdict_seen {
     uint64_t seen_ms;  /* uv_now() when this node first saw it so */
 };
 
-static void verdict_clock_update(struct fo_daemon *d)
+static void verdict_clock_update(struct fo_ops *d)
 {
-    const struct fo_state *st = fo_node_state(&d->node);
-    uint64_t now = uv_now(d->loop);
+    const struct fo_state *st = fo_node_state(d->h.node);
+    uint64_t now = uv_now(d->h.loop);
     struct verdict_seen *old = d->seen, *fresh;
     size_t nold = d->nseen;
 
@@ -108,17 +115,17 @@ static void verdict_clock_update(struct fo_daemon *d)
 
 static uint64_t verdict_local_since(const void *ctx, const struct fo_verdict *v)
 {
-    const struct fo_daemon *d = ctx;
+    const struct fo_ops *d = ctx;
     for (size_t i = 0; i < d->nseen; i++) {
         const struct verdict_seen *s = &d->seen[i];
         if (s->status == v->status && s->since_ms == v->since_ms &&
             strcmp(s->obs, v->observer) == 0 && strcmp(s->reg, v->region) == 0)
             return s->seen_ms;
     }
-    return uv_now(d->loop); /* not seen yet: it starts now */
+    return uv_now(d->h.loop); /* not seen yet: it starts now */
 }
 
-void fo_ops_input(struct fo_daemon *d, struct fo_decision_input *in)
+void fo_ops_input(struct fo_ops *d, struct fo_decision_input *in)
 {
     size_t n = 0;
 
@@ -126,24 +133,24 @@ void fo_ops_input(struct fo_daemon *d, struct fo_decision_input *in)
     verdict_clock_update(d);
     in->local_since = verdict_local_since;
     in->local_ctx = d;
-    in->mono_now_ms = uv_now(d->loop);
-    in->state = fo_node_state(&d->node);
-    in->cfg = &d->cfg;
-    in->now_ms = fo_daemon_now_ms();
-    for (size_t i = 0; i < d->cfg.nsites && i < FO_DAEMON_MAX_SITES; i++)
-        site_lag(d, &d->cfg.sites[i], &d->lags[i]);
+    in->mono_now_ms = uv_now(d->h.loop);
+    in->state = fo_node_state(d->h.node);
+    in->cfg = d->h.cfg;
+    in->now_ms = fo_clock_wall_ms();
+    for (size_t i = 0; i < d->h.cfg->nsites && i < FO_CONFIG_MAX_SITES; i++)
+        site_lag(d, &d->h.cfg->sites[i], &d->lags[i]);
     in->lags = d->lags;
-    in->nlags = d->cfg.nsites < FO_DAEMON_MAX_SITES ? d->cfg.nsites : FO_DAEMON_MAX_SITES;
+    in->nlags = d->h.cfg->nsites < FO_CONFIG_MAX_SITES ? d->h.cfg->nsites : FO_CONFIG_MAX_SITES;
     /* Peers the leader does not hear from: their verdicts are frozen, so a DOWN they
      * left behind could never be withdrawn. */
-    for (size_t i = 0; i < d->cfg.npeers && n < FO_CONFIG_MAX_PEERS; i++)
-        if (fo_node_peer_reachable(&d->node, d->cfg.peers[i].id) == 0)
-            d->stale[n++] = d->cfg.peers[i].name;
+    for (size_t i = 0; i < d->h.cfg->npeers && n < FO_CONFIG_MAX_PEERS; i++)
+        if (fo_node_peer_reachable(d->h.node, d->h.cfg->peers[i].id) == 0)
+            d->stale[n++] = d->h.cfg->peers[i].name;
     in->stale = d->stale;
     in->nstale = n;
 }
 
-json_t *fo_ops_explain(struct fo_daemon *d)
+json_t *fo_ops_explain(struct fo_ops *d)
 {
     struct fo_decision_input in;
     struct fo_decision *dec = &d->decision_scratch;
@@ -170,69 +177,113 @@ json_t *fo_ops_explain(struct fo_daemon *d)
 
 /* ---- beginning an operation -------------------------------------------------------- */
 
+/* Answer an operator's request with a message (a printf format). */
+static void answerf(const struct fo_ops_answer *ans, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void answerf(const struct fo_ops_answer *ans, int code, const char *fmt, ...)
+{
+    char msg[FO_TEXT_MAX];
+    struct fo_reply rep = {.code = code};
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    rep.message = msg;
+    ans->reply(ans->data, &rep);
+}
+
+const struct fo_peer *fo_ops_leader(const struct fo_node *node, const struct fo_config *cfg)
+{
+    uint64_t id;
+    const char *addr;
+    fo_node_leader(node, &id, &addr);
+    return id != 0 ? fo_config_peer_by_id(cfg, id) : NULL;
+}
+
+void fo_ops_not_leader(const struct fo_node *node, const struct fo_config *cfg,
+                       struct fo_reply *rep, char *msg, size_t cap)
+{
+    const struct fo_peer *leader = fo_ops_leader(node, cfg);
+
+    memset(rep, 0, sizeof(*rep));
+    rep->message = msg;
+    if (leader == cfg->self) {
+        rep->code = FO_REPLY_NO_QUORUM;
+        snprintf(msg, cap, "%s was just elected and is catching up; retry", leader->name);
+    } else if (leader == NULL) {
+        rep->code = FO_REPLY_NO_QUORUM;
+        snprintf(msg, cap, "no leader known to %s: no quorum reachable", cfg->self->name);
+    } else {
+        rep->code = FO_REPLY_NOT_LEADER;
+        snprintf(msg, cap, "%s is not the leader; the leader is %s", cfg->self->name, leader->name);
+        rep->leader = leader->admin;
+    }
+}
+
 /* A proposed op_begin; answers the admin call (if any) when it commits. */
 struct begin_req {
     struct fo_node_propose req;
-    struct fo_daemon *d;
-    struct fo_admin_call *call;
-    bool drill; /* the reply says so: nothing becomes primary */
+    struct fo_ops *d;
+    struct fo_ops_answer ans; /* ans.reply NULL: nobody asked (an automatic failover) */
+    bool drill;               /* the reply says so: nothing becomes primary */
     char id[FO_NAME_MAX + 1];
 };
 
 static void begun(struct fo_node_propose *req, int status, const struct fo_fsm_result *res)
 {
     struct begin_req *b = req->data;
-    struct fo_daemon *d = b->d;
+    struct fo_ops *d = b->d;
     bool applied = status == 0 && res->outcome == FO_FSM_APPLIED;
 
     d->begin_pending = false;
     if (applied) {
         fo_log_info("operation.begin", "op=%s epoch=%llu primary=%s", b->id,
-                    (unsigned long long)fo_node_state(&d->node)->epoch,
-                    fo_node_state(&d->node)->primary);
-        fo_executor_kick(&d->executor);
+                    (unsigned long long)fo_node_state(d->h.node)->epoch,
+                    fo_node_state(d->h.node)->primary);
+        fo_executor_kick(d->h.executor);
     } else {
         fo_log_warn("operation.begin", "op=%s result=%s reason=\"%s\"", b->id,
                     status != 0 ? "unknown" : "rejected", status != 0 ? "" : res->msg);
     }
-    if (b->call != NULL) {
+    if (b->ans.reply != NULL) {
         if (applied && b->drill)
-            fo_admin_call_replyf(b->call, FO_REPLY_OK,
-                                 "drill %s committed: the plan runs in check mode and changes "
-                                 "nothing; follow it with failoverctl status, then "
-                                 "failoverctl report",
-                                 b->id);
+            answerf(&b->ans, FO_REPLY_OK,
+                    "drill %s committed: the plan runs in check mode and changes "
+                    "nothing; follow it with failoverctl status, then "
+                    "failoverctl report",
+                    b->id);
         else if (applied)
-            fo_admin_call_replyf(b->call, FO_REPLY_OK,
-                                 "operation %s committed: %s is now the decided primary; "
-                                 "follow it with failoverctl status",
-                                 b->id, fo_node_state(&d->node)->primary);
+            answerf(&b->ans, FO_REPLY_OK,
+                    "operation %s committed: %s is now the decided primary; "
+                    "follow it with failoverctl status",
+                    b->id, fo_node_state(d->h.node)->primary);
         else if (status == FO_NODE_UNKNOWN)
-            fo_admin_call_replyf(b->call, FO_REPLY_FAILED,
-                                 "leadership lost before the commit: outcome unknown, check "
-                                 "status");
+            answerf(&b->ans, FO_REPLY_FAILED,
+                    "leadership lost before the commit: outcome unknown, check "
+                    "status");
         else if (status != 0)
-            fo_admin_call_replyf(b->call, FO_REPLY_INTERNAL, "raft storage error");
+            answerf(&b->ans, FO_REPLY_INTERNAL, "raft storage error");
         else
-            fo_admin_call_replyf(b->call, FO_REPLY_REFUSED, "%s", res->msg);
+            answerf(&b->ans, FO_REPLY_REFUSED, "%s", res->msg);
     }
     free(b);
 }
 
 /* Commit dec as one op_begin: the commit point. Returns 0 when proposed. */
-static int begin(struct fo_daemon *d, const struct fo_decision *dec, int kind, const char *id,
-                 const char *reason, const char *by, struct fo_admin_call *call)
+static int begin(struct fo_ops *d, const struct fo_decision *dec, int kind, const char *id,
+                 const char *reason, const char *by, const struct fo_ops_answer *ans)
 {
     struct fo_cmd cmd = {.type = FO_CMD_OP_BEGIN};
     struct fo_step_spec specs[FO_MAX_STEPS];
     struct begin_req *b;
     int rv;
 
-    if (d->begin_pending || d->cfg.plan.nsteps > FO_MAX_STEPS)
+    if (d->begin_pending || d->h.cfg->plan.nsteps > FO_MAX_STEPS)
         return -1;
-    for (size_t i = 0; i < d->cfg.plan.nsteps; i++) {
-        specs[i].name = d->cfg.plan.steps[i].name;
-        specs[i].action = d->cfg.plan.steps[i].action;
+    for (size_t i = 0; i < d->h.cfg->plan.nsteps; i++) {
+        specs[i].name = d->h.cfg->plan.steps[i].name;
+        specs[i].action = d->h.cfg->plan.steps[i].action;
     }
     cmd.u.op_begin.id = (char *)id;
     cmd.u.op_begin.kind = kind;
@@ -240,7 +291,7 @@ static int begin(struct fo_daemon *d, const struct fo_decision *dec, int kind, c
     cmd.u.op_begin.to = (char *)dec->to;
     cmd.u.op_begin.reason = (char *)reason;
     cmd.u.op_begin.requested_by = (char *)by;
-    cmd.u.op_begin.epoch = kind == FO_OP_DRILL ? fo_node_state(&d->node)->epoch : dec->epoch;
+    cmd.u.op_begin.epoch = kind == FO_OP_DRILL ? fo_node_state(d->h.node)->epoch : dec->epoch;
     cmd.u.op_begin.force = dec->force;
     cmd.u.op_begin.detected_ms = dec->detected_ms;
     /* The data-loss estimate the report gives: the target's lag as the gate saw it. */
@@ -249,18 +300,19 @@ static int begin(struct fo_daemon *d, const struct fo_decision *dec, int kind, c
         cmd.u.op_begin.lag_bytes = dec->candidates[0].lag_bytes;
         cmd.u.op_begin.lag_ms = dec->candidates[0].lag_ms;
     }
-    cmd.u.op_begin.at_ms = fo_daemon_now_ms();
+    cmd.u.op_begin.at_ms = fo_clock_wall_ms();
     cmd.u.op_begin.steps = specs;
-    cmd.u.op_begin.nsteps = d->cfg.plan.nsteps;
+    cmd.u.op_begin.nsteps = d->h.cfg->plan.nsteps;
     b = calloc(1, sizeof(*b));
     if (b == NULL)
         return -1;
     b->d = d;
-    b->call = call;
+    if (ans != NULL)
+        b->ans = *ans;
     b->drill = kind == FO_OP_DRILL;
     snprintf(b->id, sizeof(b->id), "%s", id);
     b->req.data = b;
-    rv = fo_node_propose(&d->node, &b->req, &cmd, begun);
+    rv = fo_node_propose(d->h.node, &b->req, &cmd, begun);
     if (rv != 0) {
         free(b);
         return -1;
@@ -270,7 +322,7 @@ static int begin(struct fo_daemon *d, const struct fo_decision *dec, int kind, c
 }
 
 /* Log the decision when its reason changes, not every tick. */
-static void log_decision(struct fo_daemon *d, const struct fo_decision *dec)
+static void log_decision(struct fo_ops *d, const struct fo_decision *dec)
 {
     if ((int)dec->reason == d->last_reason)
         return;
@@ -280,28 +332,28 @@ static void log_decision(struct fo_daemon *d, const struct fo_decision *dec)
                 fo_decision_reason_names[dec->reason], dec->text);
 }
 
-static void decide(struct fo_daemon *d)
+static void decide(struct fo_ops *d)
 {
     struct fo_decision_input in;
     struct fo_decision *dec = &d->decision_scratch;
     char reason[FO_TEXT_MAX];
 
-    if (d->begin_pending || fo_node_state(&d->node)->operation != NULL)
+    if (d->begin_pending || fo_node_state(d->h.node)->operation != NULL)
         return;
     /* Our own latest view must be in the FSM before we act on the FSM. */
-    if (!fo_verdicts_settled(&d->verdicts, d->cfg.self->name))
+    if (!fo_verdicts_settled(d->h.verdicts, d->h.cfg->self->name))
         return;
     fo_ops_input(d, &in);
     fo_decision_auto(&in, dec);
     log_decision(d, dec);
     /* Decide on events, not on the 500 ms tick: the moment the quorum will have held
      * long enough is a deadline of its own. */
-    if (dec->reason == FO_REASON_DOWN_TOO_SHORT && dec->ready_in_ms > 0)
-        fo_daemon_kick(d, dec->ready_in_ms + 1);
+    if (dec->reason == FO_REASON_DOWN_TOO_SHORT && dec->ready_in_ms > 0 && d->h.kick != NULL)
+        d->h.kick(d->h.kick_ctx, dec->ready_in_ms + 1);
     if (dec->kind != FO_DECISION_FAILOVER)
         return;
     snprintf(reason, sizeof(reason), "automatic: %.480s", dec->text); /* wire limit */
-    if (begin(d, dec, FO_OP_AUTO, dec->op_id, reason, d->cfg.self->name, NULL) == 0)
+    if (begin(d, dec, FO_OP_AUTO, dec->op_id, reason, d->h.cfg->self->name, NULL) == 0)
         fo_log_warn("decision.failover", "op=%s from=%s to=%s epoch=%llu detected_ms=%llu",
                     dec->op_id, dec->from, dec->to, (unsigned long long)dec->epoch,
                     (unsigned long long)dec->detected_ms);
@@ -309,29 +361,30 @@ static void decide(struct fo_daemon *d)
 
 static void cooldown_done(struct fo_node_propose *req, int status, const struct fo_fsm_result *res)
 {
-    struct fo_daemon *d = req->data;
+    struct fo_ops *d = req->data;
     d->cooldown_pending = false;
     if (status != 0 || res->outcome != FO_FSM_APPLIED)
         fo_log_warn("operation.cooldown", "result=%s", status != 0 ? "unknown" : res->msg);
 }
 
-void fo_ops_finished(struct fo_executor *ex, const struct fo_operation *op)
+/* The executor's on_finished: commit the cooldown after a failover or switchover. */
+static void ops_finished(struct fo_executor *ex, const struct fo_operation *op)
 {
-    struct fo_daemon *d = ex->data;
+    struct fo_ops *d = ex->data;
     struct fo_cmd cmd = {.type = FO_CMD_COOLDOWN};
 
     fo_log_info("operation.end", "op=%s result=%s", op->id,
                 fo_enum_name(fo_op_result_names, op->result));
-    if (op->kind == FO_OP_DRILL || d->cfg.decision.cooldown_ms == 0)
+    if (op->kind == FO_OP_DRILL || d->h.cfg->decision.cooldown_ms == 0)
         return;
     /* Anti-flapping: no automatic failover right after one, whoever started it. */
     if (d->cooldown_pending)
         return;
-    cmd.u.cooldown.until_ms = fo_daemon_now_ms() + d->cfg.decision.cooldown_ms;
-    cmd.u.cooldown.by = d->cfg.self->name;
-    cmd.u.cooldown.at_ms = fo_daemon_now_ms();
+    cmd.u.cooldown.until_ms = fo_clock_wall_ms() + d->h.cfg->decision.cooldown_ms;
+    cmd.u.cooldown.by = d->h.cfg->self->name;
+    cmd.u.cooldown.at_ms = fo_clock_wall_ms();
     d->cooldown_req.data = d;
-    if (fo_node_propose(&d->node, &d->cooldown_req, &cmd, cooldown_done) == 0)
+    if (fo_node_propose(d->h.node, &d->cooldown_req, &cmd, cooldown_done) == 0)
         d->cooldown_pending = true;
     else
         fo_log_warn("operation.cooldown", "result=not-proposed");
@@ -342,7 +395,7 @@ void fo_ops_finished(struct fo_executor *ex, const struct fo_operation *op)
 /* The fence (or unfence) actions of one lease decision, run together; the lease hears
  * once all of them have returned. */
 struct fence_batch {
-    struct fo_daemon *d;
+    struct fo_ops *d;
     char site[FO_NAME_MAX + 1];
     uint64_t epoch;
     unsigned pending;
@@ -351,25 +404,15 @@ struct fence_batch {
     bool confirmed; /* every action done */
 };
 
+/* One fence action of a batch (run/action_job.h runs it in the thread pool). */
 struct fence_work {
-    uv_work_t work;
+    struct fo_action_job job;
     struct fence_batch *batch;
-    struct fo_action_req req;
-    struct fo_action_result res;
-    struct fo_kv params[9];
-    size_t nparams;
-    char kind[32], op_id[FO_NAME_MAX + 1];
 };
-
-static void fence_run(uv_work_t *w)
-{
-    struct fence_work *f = w->data;
-    fo_action_run(&f->req, &f->res);
-}
 
 static void batch_finish(struct fence_batch *b)
 {
-    struct fo_daemon *d = b->d;
+    struct fo_ops *d = b->d;
 
     if (--b->pending > 0)
         return;
@@ -377,90 +420,78 @@ static void batch_finish(struct fence_batch *b)
     d->fence_held = b->fence && b->confirmed;
     snprintf(d->fence_held_site, sizeof(d->fence_held_site), "%s", b->site);
     d->fence_held_epoch = b->epoch;
-    fo_lease_fence_done(&d->lease, b->site, b->epoch, b->confirmed);
+    fo_lease_fence_done(d->h.lease, b->site, b->epoch, b->confirmed);
     free(b);
 }
 
-static void fence_done(uv_work_t *w, int status)
+static void fence_done(struct fo_action_job *job, int status)
 {
-    struct fence_work *f = w->data;
+    struct fence_work *f = (struct fence_work *)((char *)job - offsetof(struct fence_work, job));
     (void)status;
     /* A re-assertion that found the fence in place is routine: no warning each time. */
-    fo_log(f->batch->reassert && f->res.status == FO_ACTION_DONE ? FO_LOG_DEBUG : FO_LOG_WARN,
-           "lease.action", "action=%s epoch=%llu result=%s detail=\"%s\"", f->kind,
-           (unsigned long long)f->req.epoch,
+    fo_log(f->batch->reassert && job->res.status == FO_ACTION_DONE ? FO_LOG_DEBUG : FO_LOG_WARN,
+           "lease.action", "action=%s epoch=%llu result=%s detail=\"%s\"", job->req.kind,
+           (unsigned long long)job->req.epoch,
            fo_enum_name((const char *const[]){"done", "skipped", "failed", "refused", NULL},
-                        f->res.status),
-           f->res.detail);
-    if (f->res.status != FO_ACTION_DONE)
+                        job->res.status),
+           job->res.detail);
+    if (job->res.status != FO_ACTION_DONE)
         f->batch->confirmed = false;
-    for (size_t i = 0; i < f->nparams; i++) {
-        free(f->params[i].key);
-        free(f->params[i].value);
-    }
     batch_finish(f->batch);
+    fo_action_job_release(job);
     free(f);
 }
 
 /* Queue kind on the site's component in this node's region (a thread-pool job). */
 static void run_local(struct fence_batch *b, const struct fo_site *site, const char *kind)
 {
-    struct fo_daemon *d = b->d;
+    struct fo_ops *d = b->d;
     struct fo_plan_step step = {.name = "lease-fence", .action = (char *)kind};
     struct fence_work *f = calloc(1, sizeof(*f));
-    char msg[128];
-    int n;
+    struct fo_kv *params = calloc(9, sizeof(*params));
+    char op_id[FO_NAME_MAX + 1];
+    struct fo_action_req req = {
+        .kind = kind, .op_kind = "auto", .from = site->name, .to = site->name, .epoch = b->epoch};
+    int n = -1;
 
-    if (f == NULL) {
-        b->confirmed = false;
-        return;
+    if (f != NULL && params != NULL) {
+        char msg[128]; /* why not: the lease hears the fence unconfirmed */
+        n = fo_plan_params(d->h.cfg, &step, site->name, params, 8, msg, sizeof(msg));
     }
-    n = fo_plan_params(&d->cfg, &step, site->name, f->params, 8, msg, sizeof(msg));
     if (n < 0) {
+        free(params);
         free(f);
         b->confirmed = false;
         return;
     }
     /* A held fence's re-assertion ends no sessions: the first fence did, and the clients
      * reading from the old primary (and our probes) need not be cut every time. */
-    if (b->reassert && strcmp(kind, "postgres.fence") == 0) {
-        f->params[n].key = strdup("terminate_backends");
-        f->params[n].value = strdup("0");
-        if (f->params[n].key != NULL && f->params[n].value != NULL) {
+    if (b->reassert && strcmp(kind, fo_components[FO_COMPONENT_POSTGRES].fence) == 0) {
+        params[n].key = strdup("terminate_backends");
+        params[n].value = strdup("0");
+        if (params[n].key != NULL && params[n].value != NULL) {
             n++;
         } else {
-            free(f->params[n].key);
-            free(f->params[n].value);
+            free(params[n].key);
+            free(params[n].value);
         }
     }
-    f->nparams = (size_t)n;
-    f->batch = b;
-    snprintf(f->kind, sizeof(f->kind), "%s", kind);
-    snprintf(f->op_id, sizeof(f->op_id), "lease-e%llu", (unsigned long long)b->epoch);
-    f->req.kind = f->kind;
-    f->req.op_id = f->op_id;
+    snprintf(op_id, sizeof(op_id), "lease-e%llu", (unsigned long long)b->epoch);
+    req.op_id = op_id;
     /* A fence carries the newest epoch this node has applied, so that a deposed leader's
      * late promote or unfence of an older one finds it and leaves the fence on; a lift
      * carries the lease's own epoch (it lifts only while that is the current one). */
-    f->req.epoch = b->fence && fo_node_state(&d->node)->epoch > b->epoch
-                       ? fo_node_state(&d->node)->epoch
-                       : b->epoch;
-    f->req.op_kind = "auto";
-    f->req.from = site->name;
-    f->req.to = site->name;
+    if (b->fence && fo_node_state(d->h.node)->epoch > b->epoch)
+        req.epoch = fo_node_state(d->h.node)->epoch;
     /* The fence budget bounds the fence; the unfence has no hurry. */
-    f->req.deadline_ms = fo_action_now_ms() + d->lease.params.fence_budget_ms * 10;
-    f->req.params = f->params;
-    f->req.nparams = f->nparams;
-    f->work.data = f;
+    req.deadline_ms = fo_action_now_ms() + d->h.lease->params.fence_budget_ms * 10;
+    f->batch = b;
     b->pending++;
-    if (uv_queue_work(d->loop, &f->work, fence_run, fence_done) != 0) {
+    if (fo_action_job_init(&f->job, &req, params, (size_t)n) != 0 ||
+        fo_action_job_queue(&f->job, d->h.loop, fo_action_run, fence_done) != 0) {
         b->pending--;
         b->confirmed = false;
-        for (int i = 0; i < n; i++) {
-            free(f->params[i].key);
-            free(f->params[i].value);
-        }
+        fo_action_job_release(&f->job);
         free(f);
     }
 }
@@ -468,9 +499,9 @@ static void run_local(struct fence_batch *b, const struct fo_site *site, const c
 /* lease.h on_fence: fence (or lift the fence of) the site's components in this region. */
 static void lease_fence(struct fo_lease *l, const char *site_name, uint64_t epoch, bool fence)
 {
-    struct fo_daemon *d = l->data;
-    const struct fo_site *site = fo_config_site(&d->cfg, site_name);
-    const char *region = d->cfg.self->region;
+    struct fo_ops *d = l->data;
+    const struct fo_site *site = fo_config_site(d->h.cfg, site_name);
+    const char *region = d->h.cfg->self->region;
     struct fence_batch *b = calloc(1, sizeof(*b));
 
     if (b == NULL || site == NULL) {
@@ -488,17 +519,21 @@ static void lease_fence(struct fo_lease *l, const char *site_name, uint64_t epoc
         d->fence_held = false;
     b->confirmed = true;
     b->pending = 1; /* held until every action is queued */
-    if (site->postgres != NULL && strcmp(site->postgres->region, region) == 0)
-        run_local(b, site, fence ? "postgres.fence" : "postgres.unfence");
-    if (site->redis != NULL && strcmp(site->redis->region, region) == 0)
-        run_local(b, site, fence ? "redis.fence" : "redis.unfence");
+    /* Every fenceable component of the site that lives in this node's region. */
+    for (int k = 0; k < FO_COMPONENT_COUNT; k++) {
+        const struct fo_component *c = &fo_components[k];
+        struct fo_component_ref ref;
+        if (c->fence != NULL && fo_component_get(site, k, &ref) && ref.region != NULL &&
+            strcmp(ref.region, region) == 0)
+            run_local(b, site, fence ? c->fence : c->unfence);
+    }
     batch_finish(b);
 }
 
 /* A renewal to one peer. */
 struct lease_call {
     struct fo_admin_client client;
-    struct fo_daemon *d;
+    struct fo_ops *d;
     const struct fo_peer *peer;
     uint64_t round;
 };
@@ -508,8 +543,8 @@ static void lease_answered(struct fo_admin_client *c, int status, const struct f
 {
     struct lease_call *lc = c->data;
     (void)error;
-    if (status == 0 && rep->code == FO_REPLY_OK && !lc->d->stopping)
-        fo_lease_granted(&lc->d->lease, lc->peer, lc->round);
+    if (status == 0 && rep->code == FO_REPLY_OK && !lc->d->closing)
+        fo_lease_granted(lc->d->h.lease, lc->peer, lc->round);
 }
 
 static void lease_call_free(struct fo_admin_client *c)
@@ -520,18 +555,19 @@ static void lease_call_free(struct fo_admin_client *c)
 static void lease_send(struct fo_lease *l, const struct fo_peer *peer, const char *site,
                        uint64_t epoch, uint64_t round)
 {
-    struct fo_daemon *d = l->data;
+    struct fo_ops *d = l->data;
     struct lease_call *lc;
     char e[24], r[24];
     struct fo_kv args[] = {
         {"site", (char *)site},
         {"epoch", e},
-        {"guardian", d->cfg.self->name},
+        {"guardian", d->h.cfg->self->name},
         {"round", r},
     };
-    struct fo_admin_req req = {.cmd = "lease", .args = args, .nargs = 4, .token = d->admin_token};
+    struct fo_admin_req req = {
+        .cmd = "lease", .args = args, .nargs = 4, .token = (char *)d->h.admin_token};
 
-    if (d->stopping || (lc = calloc(1, sizeof(*lc))) == NULL)
+    if (d->closing || (lc = calloc(1, sizeof(*lc))) == NULL)
         return;
     snprintf(e, sizeof(e), "%llu", (unsigned long long)epoch);
     snprintf(r, sizeof(r), "%llu", (unsigned long long)round);
@@ -540,7 +576,7 @@ static void lease_send(struct fo_lease *l, const struct fo_peer *peer, const cha
     lc->round = round;
     lc->client.data = lc;
     /* An answer later than the lease is worth nothing. */
-    if (fo_admin_client_call(&lc->client, d->loop, peer->admin, &req, l->params.lease_ms,
+    if (fo_admin_client_call(&lc->client, d->h.loop, peer->admin, &req, l->params.lease_ms,
                              lease_answered, lease_call_free) != 0)
         free(lc);
 }
@@ -576,23 +612,23 @@ static void lease_fwd_free(struct fo_admin_client *c)
  * the lease proposes again on its next tick until the mark is in the state. */
 static void lease_propose(struct fo_lease *l, const struct fo_cmd *cmd)
 {
-    struct fo_daemon *d = l->data;
+    struct fo_ops *d = l->data;
     const struct fo_cmd_lease *c = &cmd->u.lease;
     const struct fo_peer *leader;
     struct lease_prop *p;
     char e[24], at[24];
 
-    if (d->stopping || (p = calloc(1, sizeof(*p))) == NULL)
+    if (d->closing || (p = calloc(1, sizeof(*p))) == NULL)
         return;
     p->req.data = p;
     p->client.data = p;
-    if (fo_node_ready(&d->node)) {
-        if (fo_node_propose(&d->node, &p->req, cmd, lease_prop_done) != 0)
+    if (fo_node_ready(d->h.node)) {
+        if (fo_node_propose(d->h.node, &p->req, cmd, lease_prop_done) != 0)
             free(p);
         return;
     }
-    leader = fo_daemon_leader(d);
-    if (leader == NULL || leader == d->cfg.self) {
+    leader = fo_ops_leader(d->h.node, d->h.cfg);
+    if (leader == NULL || leader == d->h.cfg->self) {
         free(p);
         return;
     }
@@ -604,8 +640,9 @@ static void lease_propose(struct fo_lease *l, const struct fo_cmd *cmd)
         {"node", c->node}, {"what", (char *)fo_lease_what_names[c->what]},
         {"at_ms", at},
     };
-    struct fo_admin_req req = {.cmd = "propose", .args = args, .nargs = 7, .token = d->admin_token};
-    if (fo_admin_client_call(&p->client, d->loop, leader->admin, &req, 2000, lease_fwd_done,
+    struct fo_admin_req req = {
+        .cmd = "propose", .args = args, .nargs = 7, .token = (char *)d->h.admin_token};
+    if (fo_admin_client_call(&p->client, d->h.loop, leader->admin, &req, 2000, lease_fwd_done,
                              lease_fwd_free) != 0)
         free(p);
 }
@@ -615,16 +652,16 @@ static void lease_propose(struct fo_lease *l, const struct fo_cmd *cmd)
 static bool lease_gate(struct fo_executor *ex, const struct fo_operation *op,
                        const struct fo_step *st, char *why, size_t cap)
 {
-    struct fo_daemon *d = ex->data;
+    struct fo_ops *d = ex->data;
     if (op->kind == FO_OP_DRILL || op->epoch == 0 || !fo_lease_kind_gated(st->action))
         return true;
-    return fo_lease_gate(fo_node_state(&d->node), &d->cfg, op->from, op->epoch - 1, why, cap);
+    return fo_lease_gate(fo_node_state(d->h.node), d->h.cfg, op->from, op->epoch - 1, why, cap);
 }
 
-json_t *fo_ops_lease_json(struct fo_daemon *d)
+json_t *fo_ops_lease_json(struct fo_ops *d)
 {
-    const struct fo_lease *l = &d->lease;
-    uint64_t now = uv_now(d->loop);
+    const struct fo_lease *l = d->h.lease;
+    uint64_t now = uv_now(d->h.loop);
     json_t *o = json_object();
 
     json_object_set_new(o, "guarding", json_boolean(l->guarding));
@@ -653,21 +690,41 @@ struct fo_lease_params fo_ops_lease_params(const struct fo_config *cfg)
     return p;
 }
 
-void fo_ops_lease_init(struct fo_daemon *d)
+void fo_ops_init(struct fo_ops *d, const struct fo_ops_handles *h)
 {
-    const struct fo_lease_params p = fo_ops_lease_params(&d->cfg);
+    struct fo_lease_params p;
 
-    d->executor.gate = lease_gate;
-    d->lease.data = d;
-    d->lease.on_fence = lease_fence;
-    d->lease.propose = lease_propose;
-    d->lease.send = lease_send;
-    fo_lease_init(&d->lease, d->loop, &d->node, &d->cfg, &p);
+    memset(d, 0, sizeof(*d));
+    d->h = *h;
+    d->last_reason = -1;
+    p = fo_ops_lease_params(d->h.cfg);
+    d->h.executor->data = d;
+    d->h.executor->on_finished = ops_finished;
+    d->h.executor->gate = lease_gate;
+    d->h.lease->data = d;
+    d->h.lease->on_fence = lease_fence;
+    d->h.lease->propose = lease_propose;
+    d->h.lease->send = lease_send;
+    fo_lease_init(d->h.lease, d->h.loop, d->h.node, d->h.cfg, &p);
 }
 
-void fo_ops_tick(struct fo_daemon *d)
+void fo_ops_start(struct fo_ops *d, struct fo_prober *prober)
 {
-    if (fo_node_ready(&d->node) && fo_node_state(&d->node)->cluster != NULL)
+    d->prober = prober;
+    fo_lease_start(d->h.lease);
+}
+
+void fo_ops_close(struct fo_ops *d)
+{
+    d->closing = true;
+    free(d->seen); /* a later fo_ops_input starts a new table */
+    d->seen = NULL;
+    d->nseen = 0;
+}
+
+void fo_ops_tick(struct fo_ops *d)
+{
+    if (fo_node_ready(d->h.node) && fo_node_state(d->h.node)->cluster != NULL)
         decide(d);
 }
 
@@ -699,32 +756,41 @@ static json_t *plan_json(const struct fo_plan *plan, int kind)
     return arr;
 }
 
-static void reply_body(struct fo_admin_call *call, json_t *doc)
+static void reply_body(const struct fo_ops_answer *ans, json_t *doc)
 {
     char *body = json_dumps(doc, JSON_COMPACT);
     struct fo_reply rep = {.code = FO_REPLY_OK};
     json_decref(doc);
     rep.body = body;
-    fo_admin_call_reply(call, &rep);
+    ans->reply(ans->data, &rep);
     free(body);
+}
+
+static void answer_not_leader(struct fo_ops *d, const struct fo_ops_answer *ans)
+{
+    struct fo_reply rep;
+    char msg[FO_TEXT_MAX];
+    fo_ops_not_leader(d->h.node, d->h.cfg, &rep, msg, sizeof(msg));
+    ans->reply(ans->data, &rep);
 }
 
 /* failover and switchover: decide as the operator asked, then answer a dry run with what
  * would happen or commit the op_begin. */
-static void operator_move(struct fo_daemon *d, struct fo_admin_call *call, int kind, const char *to,
-                          bool force, bool dry_run, const char *reason, const char *by)
+static void operator_move(struct fo_ops *d, const struct fo_ops_answer *ans, int kind,
+                          const char *to, bool force, bool dry_run, const char *reason,
+                          const char *by)
 {
     struct fo_decision_input in;
     struct fo_decision *dec = &d->decision_scratch;
     const char *verb = kind == FO_OP_SWITCHOVER ? "switchover" : "failover";
     char why[FO_TEXT_MAX], text[FO_TEXT_MAX];
 
-    if (!fo_node_ready(&d->node)) {
-        fo_daemon_reply_not_leader(d, call);
+    if (!fo_node_ready(d->h.node)) {
+        answer_not_leader(d, ans);
         return;
     }
     if (to == NULL || to[0] == '\0') {
-        fo_admin_call_replyf(call, FO_REPLY_BAD_REQUEST, "%s: --to SITE is required", verb);
+        answerf(ans, FO_REPLY_BAD_REQUEST, "%s: --to SITE is required", verb);
         return;
     }
     fo_ops_input(d, &in);
@@ -740,25 +806,25 @@ static void operator_move(struct fo_daemon *d, struct fo_admin_call *call, int k
                             json_boolean(dec->kind == FO_DECISION_FAILOVER));
         json_object_set_new(doc, "reason", json_string(fo_decision_reason_names[dec->reason]));
         json_object_set_new(doc, "text", json_string(dec->text));
-        json_object_set_new(doc, "from", json_string(fo_node_state(&d->node)->primary));
+        json_object_set_new(doc, "from", json_string(fo_node_state(d->h.node)->primary));
         json_object_set_new(doc, "to", json_string(to));
         json_object_set_new(doc, "epoch", json_integer((json_int_t)dec->epoch));
         json_object_set_new(doc, "force", json_boolean(force));
-        json_object_set_new(doc, "plan", plan_json(&d->cfg.plan, kind));
+        json_object_set_new(doc, "plan", plan_json(&d->h.cfg->plan, kind));
         json_object_set_new(doc, "decision", fo_ops_explain(d));
-        reply_body(call, doc);
+        reply_body(ans, doc);
         return;
     }
     if (dec->kind != FO_DECISION_FAILOVER) {
         bool gate = dec->reason == FO_REASON_LAG_BYTES || dec->reason == FO_REASON_LAG_MS ||
                     dec->reason == FO_REASON_LAG_UNKNOWN || dec->reason == FO_REASON_NOT_REPLICA ||
                     dec->reason == FO_REASON_STANDBY_UNHEALTHY;
-        fo_admin_call_replyf(call, FO_REPLY_REFUSED, "%s%s", dec->text,
-                             !gate                      ? ""
-                             : kind == FO_OP_SWITCHOVER ? " (a switchover never loses data: "
-                                                          "wait, or use failover --force)"
-                                                        : " (--force overrides the health and "
-                                                          "RPO gates)");
+        answerf(ans, FO_REPLY_REFUSED, "%s%s", dec->text,
+                !gate                      ? ""
+                : kind == FO_OP_SWITCHOVER ? " (a switchover never loses data: "
+                                             "wait, or use failover --force)"
+                                           : " (--force overrides the health and "
+                                             "RPO gates)");
         return;
     }
     /* The operator's words, shortened at a character boundary to leave room for ours. */
@@ -768,52 +834,51 @@ static void operator_move(struct fo_daemon *d, struct fo_admin_call *call, int k
         snprintf(why, sizeof(why), "switchover: %.480s", text);
     else
         snprintf(why, sizeof(why), "manual%s: %.480s", force ? " (forced)" : "", text);
-    if (begin(d, dec, kind, dec->op_id, why, by, call) != 0)
-        fo_admin_call_replyf(call, FO_REPLY_BUSY, "another operation is being committed; retry");
+    if (begin(d, dec, kind, dec->op_id, why, by, ans) != 0)
+        answerf(ans, FO_REPLY_BUSY, "another operation is being committed; retry");
 }
 
-void fo_ops_failover(struct fo_daemon *d, struct fo_admin_call *call, const char *to, bool force,
+void fo_ops_failover(struct fo_ops *d, const struct fo_ops_answer *ans, const char *to, bool force,
                      bool dry_run, const char *reason, const char *by)
 {
-    operator_move(d, call, FO_OP_MANUAL, to, force, dry_run, reason, by);
+    operator_move(d, ans, FO_OP_MANUAL, to, force, dry_run, reason, by);
 }
 
-void fo_ops_switchover(struct fo_daemon *d, struct fo_admin_call *call, const char *to,
+void fo_ops_switchover(struct fo_ops *d, const struct fo_ops_answer *ans, const char *to,
                        bool dry_run, const char *reason, const char *by)
 {
-    operator_move(d, call, FO_OP_SWITCHOVER, to, false, dry_run, reason, by);
+    operator_move(d, ans, FO_OP_SWITCHOVER, to, false, dry_run, reason, by);
 }
 
-void fo_ops_drill(struct fo_daemon *d, struct fo_admin_call *call, const char *to, const char *by)
+void fo_ops_drill(struct fo_ops *d, const struct fo_ops_answer *ans, const char *to, const char *by)
 {
     struct fo_decision dec;
-    const struct fo_state *st = fo_node_state(&d->node);
+    const struct fo_state *st = fo_node_state(d->h.node);
     char id[FO_NAME_MAX + 1];
 
-    if (!fo_node_ready(&d->node)) {
-        fo_daemon_reply_not_leader(d, call);
+    if (!fo_node_ready(d->h.node)) {
+        answer_not_leader(d, ans);
         return;
     }
     if (st->cluster == NULL || st->primary == NULL) {
-        fo_admin_call_replyf(call, FO_REPLY_REFUSED, "the cluster is not initialised yet");
+        answerf(ans, FO_REPLY_REFUSED, "the cluster is not initialised yet");
         return;
     }
     if (st->operation != NULL) {
-        fo_admin_call_replyf(call, FO_REPLY_REFUSED, "operation %s is in flight",
-                             st->operation->id);
+        answerf(ans, FO_REPLY_REFUSED, "operation %s is in flight", st->operation->id);
         return;
     }
     memset(&dec, 0, sizeof(dec));
     snprintf(dec.from, sizeof(dec.from), "%s", st->primary);
-    if (to != NULL && fo_config_site(&d->cfg, to) == NULL) {
-        fo_admin_call_replyf(call, FO_REPLY_BAD_REQUEST, "drill: --to: '%.64s' is not a site", to);
+    if (to != NULL && fo_config_site(d->h.cfg, to) == NULL) {
+        answerf(ans, FO_REPLY_BAD_REQUEST, "drill: --to: '%.64s' is not a site", to);
         return;
     }
     /* The drill rehearses a failover to `to` (default: the primary itself), in check
      * mode: every step validates credentials and preconditions and changes nothing. */
     snprintf(dec.to, sizeof(dec.to), "%s", to != NULL ? to : st->primary);
     snprintf(id, sizeof(id), "drill-e%llu-%llu", (unsigned long long)st->epoch,
-             (unsigned long long)fo_daemon_now_ms());
-    if (begin(d, &dec, FO_OP_DRILL, id, "drill: the runbook's failover simulation", by, call) != 0)
-        fo_admin_call_replyf(call, FO_REPLY_BUSY, "another operation is being committed; retry");
+             (unsigned long long)fo_clock_wall_ms());
+    if (begin(d, &dec, FO_OP_DRILL, id, "drill: the runbook's failover simulation", by, ans) != 0)
+        answerf(ans, FO_REPLY_BUSY, "another operation is being committed; retry");
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coordinator/config/components.h"
 #include "proto/state.h" /* FO_NAME_MAX */
 
 static bool has_key(const struct fo_kv *kv, size_t n, const char *key)
@@ -39,11 +40,27 @@ static int add(struct fo_kv *out, size_t *n, size_t cap, const char *key, const 
     return 0;
 }
 
-static int add_port(struct fo_kv *out, size_t *n, size_t cap, unsigned port)
+/* A component's connection parameters (host, port, dbname, user, password_file: those
+ * its kind has), each key prefixed with prefix ("" or "catch_up_"). */
+static int add_endpoint(struct fo_kv *out, size_t *n, size_t cap, const char *prefix,
+                        const struct fo_component_ref *c)
 {
-    char p[8];
-    snprintf(p, sizeof(p), "%u", port);
-    return add(out, n, cap, "port", p);
+    const struct {
+        const char *key, *value;
+    } fields[] = {{"host", c->host},
+                  {"port", NULL},
+                  {"dbname", c->dbname},
+                  {"user", c->user},
+                  {"password_file", c->password_file}};
+    char port[8], key[32];
+
+    snprintf(port, sizeof(port), "%u", (unsigned)c->port);
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        snprintf(key, sizeof(key), "%s%s", prefix, fields[i].key);
+        if (add(out, n, cap, key, i == 1 ? port : fields[i].value) != 0)
+            return FULL;
+    }
+    return 0;
 }
 
 int fo_plan_params(const struct fo_config *cfg, const struct fo_plan_step *step,
@@ -52,6 +69,7 @@ int fo_plan_params(const struct fo_config *cfg, const struct fo_plan_step *step,
     const struct fo_site *site = site_name != NULL ? fo_config_site(cfg, site_name) : NULL;
     size_t n = 0;
     int rc = 0; /* 0, FULL, or an enum fo_plan_params_error */
+    int kind;
 
     for (size_t i = 0; i < step->nparams && rc == 0; i++)
         rc = add(out, &n, cap, step->params[i].key, step->params[i].value);
@@ -59,27 +77,7 @@ int fo_plan_params(const struct fo_config *cfg, const struct fo_plan_step *step,
         snprintf(msg, msgcap, "site '%s' is not in this node's configuration", site_name);
         rc = FO_PLAN_PARAMS_INVALID;
     }
-    if (rc == 0 && site != NULL && strncmp(step->action, "postgres.", 9) == 0) {
-        const struct fo_site_postgres *pg = site->postgres;
-        if (pg == NULL) {
-            snprintf(msg, msgcap, "site %s has no postgres", site->name);
-            rc = FO_PLAN_PARAMS_NO_COMPONENT;
-        } else if (add(out, &n, cap, "host", pg->host) != 0 || add_port(out, &n, cap, pg->port) ||
-                   add(out, &n, cap, "dbname", pg->dbname) != 0 ||
-                   add(out, &n, cap, "user", pg->user) != 0 ||
-                   add(out, &n, cap, "password_file", pg->password_file) != 0) {
-            rc = FULL;
-        }
-    } else if (rc == 0 && site != NULL && strncmp(step->action, "redis.", 6) == 0) {
-        const struct fo_site_redis *rd = site->redis;
-        if (rd == NULL) {
-            snprintf(msg, msgcap, "site %s has no redis", site->name);
-            rc = FO_PLAN_PARAMS_NO_COMPONENT;
-        } else if (add(out, &n, cap, "host", rd->host) != 0 || add_port(out, &n, cap, rd->port) ||
-                   add(out, &n, cap, "password_file", rd->password_file) != 0) {
-            rc = FULL;
-        }
-    } else if (rc == 0 && site != NULL && strcmp(step->action, "vercel.env") == 0) {
+    if (rc == 0 && site != NULL && strcmp(step->action, "vercel.env") == 0) {
         for (size_t i = 0; i < site->nvercel_env && rc == 0; i++) {
             const struct fo_env_var *v = &site->vercel_env[i];
             char key[FO_NAME_MAX + 16];
@@ -87,12 +85,18 @@ int fo_plan_params(const struct fo_config *cfg, const struct fo_plan_step *step,
                      v->name);
             rc = add(out, &n, cap, key, v->value_file != NULL ? v->value_file : v->value);
         }
-    } else if (rc == 0 && site != NULL && strcmp(step->action, "cloudflare.dns") == 0) {
-        if (site->dns_origin == NULL && !has_key(out, n, "content")) {
-            snprintf(msg, msgcap, "site %s has no dns_origin", site->name);
+    } else if (rc == 0 && site != NULL && (kind = fo_component_of_action(step->action)) >= 0) {
+        /* The component the action works on (config/components.h): its connection, or
+         * the DNS origin — which the step may give itself ("content"). */
+        struct fo_component_ref c;
+        if (!fo_component_get(site, kind, &c) &&
+            !(kind == FO_COMPONENT_DNS && has_key(out, n, "content"))) {
+            snprintf(msg, msgcap, "site %s has no %s", site->name, fo_components[kind].name);
             rc = FO_PLAN_PARAMS_NO_COMPONENT;
-        } else {
+        } else if (kind == FO_COMPONENT_DNS) {
             rc = add(out, &n, cap, "content", site->dns_origin);
+        } else if (add_endpoint(out, &n, cap, "", &c) != 0) {
+            rc = FULL;
         }
     }
     if (rc == FULL) {
@@ -114,27 +118,16 @@ int fo_plan_catch_up_params(const struct fo_config *cfg, const char *action, con
 {
     const struct fo_site *site = fo_config_site(cfg, from_site);
     const size_t n0 = n;
-    char port[8];
+    const int kind = fo_component_of_action(action);
+    struct fo_component_ref c;
 
     if (site == NULL)
         return (int)n;
-    if (strcmp(action, "postgres.promote") == 0 && site->postgres != NULL) {
-        const struct fo_site_postgres *pg = site->postgres;
-        snprintf(port, sizeof(port), "%u", (unsigned)pg->port);
-        if (add(out, &n, cap, "catch_up_host", pg->host) != 0 ||
-            add(out, &n, cap, "catch_up_port", port) != 0 ||
-            add(out, &n, cap, "catch_up_dbname", pg->dbname) != 0 ||
-            add(out, &n, cap, "catch_up_user", pg->user) != 0 ||
-            add(out, &n, cap, "catch_up_password_file", pg->password_file) != 0)
-            goto full;
-    } else if (strcmp(action, "redis.promote") == 0 && site->redis != NULL) {
-        const struct fo_site_redis *rd = site->redis;
-        snprintf(port, sizeof(port), "%u", (unsigned)rd->port);
-        if (add(out, &n, cap, "catch_up_host", rd->host) != 0 ||
-            add(out, &n, cap, "catch_up_port", port) != 0 ||
-            add(out, &n, cap, "catch_up_password_file", rd->password_file) != 0)
-            goto full;
-    }
+    /* A promote reads what its target lacks from the old primary's same component. */
+    if (kind >= 0 && fo_components[kind].promote != NULL &&
+        strcmp(action, fo_components[kind].promote) == 0 && fo_component_get(site, kind, &c) &&
+        add_endpoint(out, &n, cap, "catch_up_", &c) != 0)
+        goto full;
     return (int)n;
 full: /* out keeps what it held; what we added is released */
     for (size_t i = n0; i < n; i++) {
@@ -146,6 +139,8 @@ full: /* out keeps what it held; what we added is released */
 
 bool fo_plan_step_required_in_switchover(const char *action)
 {
-    return action != NULL &&
-           (strcmp(action, "postgres.fence") == 0 || strcmp(action, "redis.fence") == 0);
+    for (int k = 0; action != NULL && k < FO_COMPONENT_COUNT; k++)
+        if (fo_components[k].fence != NULL && strcmp(action, fo_components[k].fence) == 0)
+            return true;
+    return false;
 }

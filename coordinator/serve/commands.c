@@ -10,8 +10,9 @@
 
 #include <jansson.h>
 
-#include "coordinator/run/executor.h"
+#include "coordinator/clock.h"
 #include "coordinator/log.h"
+#include "coordinator/run/executor.h"
 #include "coordinator/run/operations.h"
 #include "coordinator/serve/status.h"
 
@@ -46,35 +47,102 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+/* fo_ops answers an operator's request through this (run/operations.h). */
+static void answer_call(void *data, const struct fo_reply *rep)
+{
+    fo_admin_call_reply(data, rep);
+}
+
+void fo_commands_not_leader(struct fo_serve *s, struct fo_admin_call *call)
+{
+    struct fo_reply rep;
+    char msg[FO_TEXT_MAX];
+
+    fo_ops_not_leader(s->node, s->cfg, &rep, msg, sizeof(msg));
+    fo_admin_call_reply(call, &rep);
+}
+
+/* A proposal made for an admin call. Owned by itself: freed in its callback. */
+struct propose_call {
+    struct fo_node_propose req;
+    struct fo_admin_call *call;
+    char ok_message[FO_TEXT_MAX];
+};
+
+static void propose_done(struct fo_node_propose *req, int status, const struct fo_fsm_result *res)
+{
+    struct propose_call *pc = req->data;
+
+    if (status == FO_NODE_UNKNOWN)
+        fo_admin_call_replyf(pc->call, FO_REPLY_FAILED,
+                             "leadership lost before the commit: outcome unknown, check status");
+    else if (status != 0)
+        fo_admin_call_replyf(pc->call, FO_REPLY_INTERNAL, "raft storage error");
+    else if (res->outcome == FO_FSM_APPLIED)
+        fo_admin_call_replyf(pc->call, FO_REPLY_OK, "%s", pc->ok_message);
+    else
+        fo_admin_call_replyf(pc->call, FO_REPLY_REFUSED, "%s", res->msg);
+    free(pc);
+}
+
+void fo_commands_propose(struct fo_serve *s, struct fo_admin_call *call, const struct fo_cmd *cmd,
+                         const char *ok_message)
+{
+    struct propose_call *pc;
+    int rv;
+
+    if (!fo_node_ready(s->node)) {
+        fo_commands_not_leader(s, call);
+        return;
+    }
+    pc = calloc(1, sizeof(*pc));
+    if (pc == NULL) {
+        fo_admin_call_replyf(call, FO_REPLY_INTERNAL, "out of memory");
+        return;
+    }
+    pc->call = call;
+    pc->req.data = pc;
+    snprintf(pc->ok_message, sizeof(pc->ok_message), "%s", ok_message);
+    rv = fo_node_propose(s->node, &pc->req, cmd, propose_done);
+    if (rv == FO_NODE_EENCODE) {
+        free(pc);
+        fo_admin_call_replyf(call, FO_REPLY_BAD_REQUEST,
+                             "the command does not encode (a field is too long or empty)");
+    } else if (rv != 0) {
+        free(pc);
+        fo_commands_not_leader(s, call);
+    }
+}
+
 /* ---- read-only -------------------------------------------------------------------- */
 
 /* A follower's FSM may lag the leader's by a heartbeat: for history and report, send the
  * client to the leader when there is one, and answer from our own state only when no
  * leader is known (a partition: then stale data beats none). Returns true when handled. */
-static bool redirect_to_leader(struct fo_daemon *d, struct fo_admin_call *call)
+static bool redirect_to_leader(struct fo_serve *s, struct fo_admin_call *call)
 {
-    const struct fo_peer *leader = fo_daemon_leader(d);
-    if (fo_node_ready(&d->node) || leader == NULL || leader == d->cfg.self)
+    const struct fo_peer *leader = fo_ops_leader(s->node, s->cfg);
+    if (fo_node_ready(s->node) || leader == NULL || leader == s->cfg->self)
         return false;
-    fo_daemon_reply_not_leader(d, call);
+    fo_commands_not_leader(s, call);
     return true;
 }
 
 /* This node's own probes: what it sees of every region. */
-static json_t *checks_json(struct fo_daemon *d)
+static json_t *checks_json(struct fo_serve *s)
 {
     json_t *arr = json_array();
 
-    for (size_t i = 0; d->prober_started && i < fo_prober_count(&d->prober); i++) {
-        const struct fo_probe_spec *sp = fo_prober_spec(&d->prober, i);
-        const struct fo_probe_result *r = fo_prober_result(&d->prober, i);
+    for (size_t i = 0; s->prober != NULL && i < fo_prober_count(s->prober); i++) {
+        const struct fo_probe_spec *sp = fo_prober_spec(s->prober, i);
+        const struct fo_probe_result *r = fo_prober_result(s->prober, i);
         json_t *o = json_object();
         json_object_set_new(o, "name", json_string(sp->name));
         json_object_set_new(o, "region", json_string(sp->region));
         json_object_set_new(o, "critical", json_boolean(sp->critical));
         json_object_set_new(
             o, "status",
-            json_string(fo_enum_name(fo_status_names, fo_prober_check_status(&d->prober, i))));
+            json_string(fo_enum_name(fo_status_names, fo_prober_check_status(s->prober, i))));
         json_object_set_new(o, "detail", r != NULL ? json_string(r->detail) : json_null());
         json_object_set_new(o, "latency_ms",
                             r != NULL && r->at_ms != 0 ? json_real((double)r->latency_us / 1000.0)
@@ -84,34 +152,34 @@ static json_t *checks_json(struct fo_daemon *d)
     return arr;
 }
 
-json_t *fo_commands_status(struct fo_daemon *d)
+json_t *fo_commands_status(struct fo_serve *s)
 {
-    json_t *doc = fo_status_build(&d->cfg, &d->node);
+    json_t *doc = fo_status_build(s->cfg, s->node);
     /* Why the cluster would or would not fail over now, as the leader reasons. */
-    json_object_set_new(doc, "decision", fo_ops_explain(d));
-    json_object_set_new(doc, "checks", checks_json(d));
+    json_object_set_new(doc, "decision", fo_ops_explain(s->ops));
+    json_object_set_new(doc, "checks", checks_json(s));
     /* "self_fenced" (kept for scripts): this node holds its components fenced. */
-    json_object_set_new(doc, "self_fenced", json_boolean(d->lease.fenced));
-    json_object_set_new(doc, "lease", fo_ops_lease_json(d));
+    json_object_set_new(doc, "self_fenced", json_boolean(s->lease->fenced));
+    json_object_set_new(doc, "lease", fo_ops_lease_json(s->ops));
     return doc;
 }
 
-static void cmd_status(struct fo_daemon *d, struct fo_admin_call *call,
+static void cmd_status(struct fo_serve *s, struct fo_admin_call *call,
                        const struct fo_admin_req *req)
 {
     (void)req;
-    reply_json(call, fo_commands_status(d));
+    reply_json(call, fo_commands_status(s));
 }
 
-static void cmd_history(struct fo_daemon *d, struct fo_admin_call *call,
+static void cmd_history(struct fo_serve *s, struct fo_admin_call *call,
                         const struct fo_admin_req *req)
 {
-    const struct fo_state *st = fo_node_state(&d->node);
+    const struct fo_state *st = fo_node_state(s->node);
     const char *limit_s = fo_admin_req_arg(req, "limit");
     uint64_t limit = 20;
     json_t *ops, *doc, *events;
 
-    if (redirect_to_leader(d, call))
+    if (redirect_to_leader(s, call))
         return;
     ops = json_array();
     doc = json_object();
@@ -180,22 +248,22 @@ static json_t *data_loss(const struct fo_operation *op, const struct fo_config *
 }
 
 /* The incident report of one operation: what the runbook asks to be written down. */
-static void cmd_report(struct fo_daemon *d, struct fo_admin_call *call,
+static void cmd_report(struct fo_serve *s, struct fo_admin_call *call,
                        const struct fo_admin_req *req)
 {
-    const struct fo_state *st = fo_node_state(&d->node);
+    const struct fo_state *st = fo_node_state(s->node);
     const char *id = fo_admin_req_arg(req, "id");
     const struct fo_operation *op = NULL;
     json_t *doc;
     char timeline[FO_TEXT_MAX * 2];
     uint64_t t0;
 
-    if (redirect_to_leader(d, call))
+    if (redirect_to_leader(s, call))
         return;
     if (id != NULL) {
         op = st->operation != NULL && strcmp(st->operation->id, id) == 0
                  ? st->operation
-                 : fo_fsm_history_find(&d->node.fsm.fsm, id);
+                 : fo_fsm_history_find(&s->node->fsm.fsm, id);
     } else if (st->operation != NULL) {
         op = st->operation;
     } else if (st->nhistory > 0) {
@@ -209,44 +277,44 @@ static void cmd_report(struct fo_daemon *d, struct fo_admin_call *call,
     }
     doc = json_object();
     json_object_set_new(doc, "operation", fo_status_operation(op));
-    fo_executor_timeline(op, d->cfg.plan.rto_target_ms, timeline, sizeof(timeline));
+    fo_executor_timeline(op, s->cfg->plan.rto_target_ms, timeline, sizeof(timeline));
     json_object_set_new(doc, "timeline", json_string(timeline));
     t0 = op->detected_ms != 0 ? op->detected_ms : op->started_ms;
     json_object_set_new(doc, "rto_ms",
                         op->ended_ms >= t0 && op->ended_ms != 0
                             ? json_integer((json_int_t)(op->ended_ms - t0))
                             : json_null());
-    json_object_set_new(doc, "rto_target_ms", json_integer((json_int_t)d->cfg.plan.rto_target_ms));
-    json_object_set_new(doc, "data_loss", data_loss(op, &d->cfg));
+    json_object_set_new(doc, "rto_target_ms", json_integer((json_int_t)s->cfg->plan.rto_target_ms));
+    json_object_set_new(doc, "data_loss", data_loss(op, s->cfg));
     reply_json(call, doc);
 }
 
 /* The cluster's nodes as the leader sees them: who is reachable and how far each one
  * has replicated. A follower sends the client to the leader; with no leader known it
  * answers what it can (reachable/applied null for the others). */
-static void cmd_members(struct fo_daemon *d, struct fo_admin_call *call,
+static void cmd_members(struct fo_serve *s, struct fo_admin_call *call,
                         const struct fo_admin_req *req)
 {
-    const struct fo_peer *leader = fo_daemon_leader(d);
+    const struct fo_peer *leader = fo_ops_leader(s->node, s->cfg);
     json_t *doc, *arr;
 
     (void)req;
-    if (redirect_to_leader(d, call))
+    if (redirect_to_leader(s, call))
         return;
     doc = json_object();
     arr = json_array();
-    json_object_set_new(doc, "answered_by", json_string(d->cfg.self->name));
+    json_object_set_new(doc, "answered_by", json_string(s->cfg->self->name));
     json_object_set_new(doc, "leader", leader != NULL ? json_string(leader->name) : json_null());
-    json_object_set_new(doc, "term", json_integer((json_int_t)fo_node_term(&d->node)));
+    json_object_set_new(doc, "term", json_integer((json_int_t)fo_node_term(s->node)));
     json_object_set_new(doc, "commit_index",
-                        json_integer((json_int_t)fo_node_commit_index(&d->node)));
-    for (size_t i = 0; i < d->cfg.npeers; i++) {
-        const struct fo_peer *p = &d->cfg.peers[i];
+                        json_integer((json_int_t)fo_node_commit_index(s->node)));
+    for (size_t i = 0; i < s->cfg->npeers; i++) {
+        const struct fo_peer *p = &s->cfg->peers[i];
         json_t *o = json_object();
         uint64_t match = 0;
         bool voter = false;
-        int known = fo_node_peer_progress(&d->node, p->id, &match, &voter);
-        int reach = fo_node_peer_reachable(&d->node, p->id);
+        int known = fo_node_peer_progress(s->node, p->id, &match, &voter);
+        int reach = fo_node_peer_reachable(s->node, p->id);
 
         json_object_set_new(o, "id", json_integer((json_int_t)p->id));
         json_object_set_new(o, "name", json_string(p->name));
@@ -286,8 +354,8 @@ static const char *arg_text(const struct fo_admin_req *req, const char *key, con
 
 #define REQUESTER(req, buf) arg_text((req), "by", "failoverctl", (buf), sizeof(buf), FO_NAME_MAX)
 
-static void cmd_mode(struct fo_daemon *d, struct fo_admin_call *call,
-                     const struct fo_admin_req *req, int mode)
+static void cmd_mode(struct fo_serve *s, struct fo_admin_call *call, const struct fo_admin_req *req,
+                     int mode)
 {
     struct fo_cmd cmd = {.type = FO_CMD_MODE};
     char by[FO_NAME_MAX + 1], reason[FO_TEXT_MAX + 1];
@@ -295,24 +363,24 @@ static void cmd_mode(struct fo_daemon *d, struct fo_admin_call *call,
     cmd.u.mode.mode = mode;
     cmd.u.mode.by = (char *)REQUESTER(req, by);
     cmd.u.mode.reason = (char *)arg_text(req, "reason", NULL, reason, sizeof(reason), FO_TEXT_MAX);
-    cmd.u.mode.at_ms = fo_daemon_now_ms();
+    cmd.u.mode.at_ms = fo_clock_wall_ms();
     fo_log_info("admin.mode", "mode=%s by=\"%s\"", mode == FO_MODE_PAUSED ? "paused" : "auto",
                 cmd.u.mode.by);
-    fo_daemon_propose_call(d, call, &cmd,
-                           mode == FO_MODE_PAUSED ? "paused: no automatic failover until resume"
-                                                  : "resumed: automatic failover is on");
+    fo_commands_propose(s, call, &cmd,
+                        mode == FO_MODE_PAUSED ? "paused: no automatic failover until resume"
+                                               : "resumed: automatic failover is on");
 }
 
-static void cmd_pause(struct fo_daemon *d, struct fo_admin_call *call,
+static void cmd_pause(struct fo_serve *s, struct fo_admin_call *call,
                       const struct fo_admin_req *req)
 {
-    cmd_mode(d, call, req, FO_MODE_PAUSED);
+    cmd_mode(s, call, req, FO_MODE_PAUSED);
 }
 
-static void cmd_resume(struct fo_daemon *d, struct fo_admin_call *call,
+static void cmd_resume(struct fo_serve *s, struct fo_admin_call *call,
                        const struct fo_admin_req *req)
 {
-    cmd_mode(d, call, req, FO_MODE_AUTO);
+    cmd_mode(s, call, req, FO_MODE_AUTO);
 }
 
 static bool flag(const struct fo_admin_req *req, const char *key)
@@ -321,40 +389,43 @@ static bool flag(const struct fo_admin_req *req, const char *key)
     return v != NULL && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
 }
 
-static void cmd_failover(struct fo_daemon *d, struct fo_admin_call *call,
+static void cmd_failover(struct fo_serve *s, struct fo_admin_call *call,
                          const struct fo_admin_req *req)
 {
+    const struct fo_ops_answer ans = {answer_call, call};
     char buf[FO_NAME_MAX + 1];
     const char *by = REQUESTER(req, buf);
     fo_log_info("admin.failover", "to=%s force=%d dry_run=%d by=\"%s\"",
                 fo_admin_req_arg(req, "to") != NULL ? fo_admin_req_arg(req, "to") : "-",
                 flag(req, "force"), flag(req, "dry_run"), by);
-    fo_ops_failover(d, call, fo_admin_req_arg(req, "to"), flag(req, "force"), flag(req, "dry_run"),
-                    fo_admin_req_arg(req, "reason"), by);
+    fo_ops_failover(s->ops, &ans, fo_admin_req_arg(req, "to"), flag(req, "force"),
+                    flag(req, "dry_run"), fo_admin_req_arg(req, "reason"), by);
 }
 
-static void cmd_switchover(struct fo_daemon *d, struct fo_admin_call *call,
+static void cmd_switchover(struct fo_serve *s, struct fo_admin_call *call,
                            const struct fo_admin_req *req)
 {
+    const struct fo_ops_answer ans = {answer_call, call};
     char buf[FO_NAME_MAX + 1];
     const char *by = REQUESTER(req, buf);
     fo_log_info("admin.switchover", "to=%s dry_run=%d by=\"%s\"",
                 fo_admin_req_arg(req, "to") != NULL ? fo_admin_req_arg(req, "to") : "-",
                 flag(req, "dry_run"), by);
-    fo_ops_switchover(d, call, fo_admin_req_arg(req, "to"), flag(req, "dry_run"),
+    fo_ops_switchover(s->ops, &ans, fo_admin_req_arg(req, "to"), flag(req, "dry_run"),
                       fo_admin_req_arg(req, "reason"), by);
 }
 
-static void cmd_drill(struct fo_daemon *d, struct fo_admin_call *call,
+static void cmd_drill(struct fo_serve *s, struct fo_admin_call *call,
                       const struct fo_admin_req *req)
 {
+    const struct fo_ops_answer ans = {answer_call, call};
     char buf[FO_NAME_MAX + 1];
-    fo_ops_drill(d, call, fo_admin_req_arg(req, "to"), REQUESTER(req, buf));
+    fo_ops_drill(s->ops, &ans, fo_admin_req_arg(req, "to"), REQUESTER(req, buf));
 }
 
 /* Build the command a follower forwarded. Returns 0, or -1 with msg saying which
  * argument is wrong. The strings point into req (valid while the call is). */
-static int forwarded_cmd(const struct fo_daemon *d, const struct fo_admin_req *req,
+static int forwarded_cmd(const struct fo_serve *s, const struct fo_admin_req *req,
                          struct fo_cmd *cmd, char *msg, size_t cap)
 {
     const char *t = fo_admin_req_arg(req, "t");
@@ -368,7 +439,7 @@ static int forwarded_cmd(const struct fo_daemon *d, const struct fo_admin_req *r
     if (t != NULL && strcmp(t, "digest") == 0) {
         const char *node = fo_admin_req_arg(req, "node");
         const char *digest = fo_admin_req_arg(req, "digest");
-        if (node == NULL || fo_config_peer_by_name(&d->cfg, node) == NULL) {
+        if (node == NULL || fo_config_peer_by_name(s->cfg, node) == NULL) {
             snprintf(msg, cap, "propose: node: '%.64s' is not a peer of this cluster",
                      node ? node : "");
             return -1;
@@ -416,7 +487,7 @@ static int forwarded_cmd(const struct fo_daemon *d, const struct fo_admin_req *r
         c->guardian = (char *)fo_admin_req_arg(req, "guardian");
         c->node = (char *)fo_admin_req_arg(req, "node");
         if (w < 0 || parse_u64(epoch, &c->epoch) != 0 || c->site == NULL || c->guardian == NULL ||
-            c->node == NULL || fo_config_peer_by_name(&d->cfg, c->node) == NULL) {
+            c->node == NULL || fo_config_peer_by_name(s->cfg, c->node) == NULL) {
             snprintf(msg, cap,
                      "propose: lease: site, epoch, guardian, node (a peer) and what "
                      "(expired or fenced) are required");
@@ -431,22 +502,22 @@ static int forwarded_cmd(const struct fo_daemon *d, const struct fo_admin_req *r
     return -1;
 }
 
-static void cmd_propose(struct fo_daemon *d, struct fo_admin_call *call,
+static void cmd_propose(struct fo_serve *s, struct fo_admin_call *call,
                         const struct fo_admin_req *req)
 {
     struct fo_cmd cmd;
     char msg[FO_TEXT_MAX];
 
     memset(&cmd, 0, sizeof(cmd));
-    if (forwarded_cmd(d, req, &cmd, msg, sizeof(msg)) != 0) {
+    if (forwarded_cmd(s, req, &cmd, msg, sizeof(msg)) != 0) {
         fo_admin_call_replyf(call, FO_REPLY_BAD_REQUEST, "%s", msg);
         return;
     }
-    fo_daemon_propose_call(d, call, &cmd, "committed");
+    fo_commands_propose(s, call, &cmd, "committed");
 }
 
 /* A guardian's renewal of its write lease (run/lease.h): granted, or refused saying why. */
-static void cmd_lease(struct fo_daemon *d, struct fo_admin_call *call,
+static void cmd_lease(struct fo_serve *s, struct fo_admin_call *call,
                       const struct fo_admin_req *req)
 {
     const char *site = fo_admin_req_arg(req, "site"), *guardian = fo_admin_req_arg(req, "guardian");
@@ -459,7 +530,7 @@ static void cmd_lease(struct fo_daemon *d, struct fo_admin_call *call,
                              "lease: site, epoch and guardian are required");
         return;
     }
-    a = fo_lease_grant(&d->lease, site, epoch, guardian);
+    a = fo_lease_grant(s->lease, site, epoch, guardian);
     if (a == FO_LEASE_GRANTED)
         fo_admin_call_replyf(call, FO_REPLY_OK, "granted");
     else
@@ -468,7 +539,7 @@ static void cmd_lease(struct fo_daemon *d, struct fo_admin_call *call,
 
 /* ---- the table -------------------------------------------------------------------- */
 
-typedef void (*command_fn)(struct fo_daemon *d, struct fo_admin_call *call,
+typedef void (*command_fn)(struct fo_serve *s, struct fo_admin_call *call,
                            const struct fo_admin_req *req);
 
 /* The handler of each verb of proto/admin.h's table, which has the names, the role each
@@ -482,7 +553,7 @@ static const command_fn handlers[FO_VERB_COUNT] = {
     [FO_VERB_LEASE] = cmd_lease,
 };
 
-void fo_commands_dispatch(struct fo_daemon *d, struct fo_admin_call *call,
+void fo_commands_dispatch(struct fo_serve *s, struct fo_admin_call *call,
                           const struct fo_admin_req *req, enum fo_admin_access access)
 {
     int id = fo_admin_verb_find(req->cmd);
@@ -496,7 +567,7 @@ void fo_commands_dispatch(struct fo_daemon *d, struct fo_admin_call *call,
                                  "'%s' needs the admin token; this token is read-only", req->cmd);
             return;
         }
-        handlers[id](d, call, req);
+        handlers[id](s, call, req);
         return;
     }
     for (size_t i = 0; i < FO_VERB_COUNT; i++) {

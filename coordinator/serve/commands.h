@@ -25,13 +25,23 @@
 #include <jansson.h>
 
 #include "coordinator/serve/admin_server.h"
-#include "coordinator/daemon.h"
+#include "coordinator/serve/context.h"
 
 /* The status document (status.h) plus this node's decision, checks and self-fence: what
  * `status` answers and GET /v1/status serves, built in this one place. New reference. */
-json_t *fo_commands_status(struct fo_daemon *d);
+json_t *fo_commands_status(struct fo_serve *s);
 
-void fo_commands_dispatch(struct fo_daemon *d, struct fo_admin_call *call,
+void fo_commands_dispatch(struct fo_serve *s, struct fo_admin_call *call,
                           const struct fo_admin_req *req, enum fo_admin_access access);
+
+/* Answer a leader-only call on a node that is not a ready leader: not_leader with the
+ * leader's admin address, or no_quorum. */
+void fo_commands_not_leader(struct fo_serve *s, struct fo_admin_call *call);
+
+/* Propose cmd and answer call when it commits: ok (with ok_message), refused (the FSM's
+ * reason), failed (leadership lost: outcome unknown), or not_leader. cmd's strings need
+ * only live during this call (it is encoded at once). */
+void fo_commands_propose(struct fo_serve *s, struct fo_admin_call *call, const struct fo_cmd *cmd,
+                         const char *ok_message);
 
 #endif

@@ -16,9 +16,9 @@
 #include "actions/secret.h"
 #include "coordinator/clock.h"
 #include "coordinator/config/addr.h"
-#include "coordinator/daemon.h"
 #include "coordinator/log.h"
 #include "coordinator/serve/commands.h"
+#include "coordinator/serve/context.h"
 #include "coordinator/serve/feed_json.h"
 #include "coordinator/serve/http_auth.h"
 #include "coordinator/serve/http_reply.h"
@@ -39,7 +39,7 @@ struct request {
 static enum MHD_Result shutting_down(struct fo_http_api *h, struct MHD_Connection *c)
 {
     return fo_http_reply_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down", NULL,
-                               "%s is shutting down", h->d->cfg.self->name);
+                               "%s is shutting down", h->s->cfg->self->name);
 }
 
 /* ---- GET handlers ------------------------------------------------------------------ */
@@ -47,7 +47,7 @@ static enum MHD_Result shutting_down(struct fo_http_api *h, struct MHD_Connectio
 static enum MHD_Result get_metrics(struct fo_http_api *h, struct MHD_Connection *c)
 {
     size_t len = 0;
-    char *page = fo_metrics_render(h->d, &len);
+    char *page = fo_metrics_render(h->s, &len);
 
     if (page == NULL)
         return fo_http_reply_error(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", NULL,
@@ -58,26 +58,26 @@ static enum MHD_Result get_metrics(struct fo_http_api *h, struct MHD_Connection 
 
 static enum MHD_Result get_status(struct fo_http_api *h, struct MHD_Connection *c)
 {
-    return fo_http_reply_json(h, c, MHD_HTTP_OK, fo_commands_status(h->d), NULL);
+    return fo_http_reply_json(h, c, MHD_HTTP_OK, fo_commands_status(h->s), NULL);
 }
 
 static enum MHD_Result get_primary(struct fo_http_api *h, struct MHD_Connection *c)
 {
-    struct fo_daemon *d = h->d;
-    const struct fo_state *st = fo_node_state(&d->node);
-    const struct fo_peer *leader = fo_daemon_leader(d);
+    struct fo_serve *d = h->s;
+    const struct fo_state *st = fo_node_state(d->node);
+    const struct fo_peer *leader = fo_ops_leader(d->node, d->cfg);
     const struct fo_site *site;
     json_t *doc, *comp;
 
     if (st->cluster == NULL || st->primary == NULL)
         return fo_http_reply_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "not_initialized", NULL,
                                    "%s has not seen the cluster's initial primary committed yet",
-                                   d->cfg.self->name);
-    site = fo_config_site(&d->cfg, st->primary);
+                                   d->cfg->self->name);
+    site = fo_config_site(d->cfg, st->primary);
     if (site == NULL)
         return fo_http_reply_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "unknown_site", NULL,
                                    "the decided primary '%s' is not a site of %s's configuration",
-                                   st->primary, d->cfg.self->name);
+                                   st->primary, d->cfg->self->name);
     comp = json_object();
     if (site->postgres != NULL)
         json_object_set_new(
@@ -93,7 +93,7 @@ static enum MHD_Result get_primary(struct fo_http_api *h, struct MHD_Connection 
         json_object_set_new(comp, "dns_origin", json_string(site->dns_origin));
     doc = json_pack("{s:s,s:I,s:o,s:s,s:b,s:o}", "site", site->name, "epoch", (json_int_t)st->epoch,
                     "leader", leader != NULL ? json_string(leader->name) : json_null(), "node",
-                    d->cfg.self->name, "operation_in_flight", st->operation != NULL, "components",
+                    d->cfg->self->name, "operation_in_flight", st->operation != NULL, "components",
                     comp);
     return fo_http_reply_json(h, c, MHD_HTTP_OK, doc, NULL);
 }
@@ -121,7 +121,7 @@ static enum MHD_Result refuse_body(struct fo_http_api *h, struct MHD_Connection 
 static enum MHD_Result post_health(struct fo_http_api *h, struct MHD_Connection *c,
                                    const struct request *r)
 {
-    struct fo_daemon *d = h->d;
+    struct fo_serve *d = h->s;
     const char *token = fo_http_auth_bearer(c);
     const struct fo_health_feed *feed;
     struct fo_feed_health rep;
@@ -145,11 +145,11 @@ static enum MHD_Result post_health(struct fo_http_api *h, struct MHD_Connection 
                                           feed == NULL ? "unknown-feed" : "wrong-token",
                                           "not a configured feed, or not its token");
     }
-    if (d->stopping)
+    if (*d->stopping)
         return shutting_down(h, c);
-    if (fo_verdicts_component(&d->verdicts, rep.observer, rep.region, rep.component,
-                              (int)rep.status, rep.has_detail ? rep.detail : NULL,
-                              fo_clock_wall_ms(), msg, sizeof(msg)) != 0) {
+    if (fo_verdicts_component(d->verdicts, rep.observer, rep.region, rep.component, (int)rep.status,
+                              rep.has_detail ? rep.detail : NULL, fo_clock_wall_ms(), msg,
+                              sizeof(msg)) != 0) {
         h->reports_rejected++;
         return fo_http_reply_error(h, c, MHD_HTTP_BAD_REQUEST, "bad_request", NULL, "%s", msg);
     }
@@ -174,8 +174,8 @@ static void ignore(json_t *ignored, size_t i, const struct fo_feed_alert *a, con
 static enum MHD_Result post_alertmanager(struct fo_http_api *h, struct MHD_Connection *c,
                                          const struct request *r)
 {
-    struct fo_daemon *d = h->d;
-    const struct fo_config_alertmanager *am = &d->cfg.alertmanager;
+    struct fo_serve *d = h->s;
+    const struct fo_config_alertmanager *am = &d->cfg->alertmanager;
     const struct fo_feed_labels labels = {am->region_label, am->component_label};
     const char *token = fo_http_auth_bearer(c);
     const struct fo_health_feed *feed = fo_http_auth_feed(d, am->observer);
@@ -196,7 +196,7 @@ static enum MHD_Result post_alertmanager(struct fo_http_api *h, struct MHD_Conne
     }
     if (fo_feed_alertmanager_parse(r->body, r->len, &labels, &alerts, &e) != FO_FEED_OK)
         return refuse_body(h, c, &e);
-    if (d->stopping) {
+    if (*d->stopping) {
         fo_feed_alerts_free(&alerts);
         return shutting_down(h, c);
     }
@@ -205,7 +205,7 @@ static enum MHD_Result post_alertmanager(struct fo_http_api *h, struct MHD_Conne
         const struct fo_feed_alert *a = &alerts.alerts[i];
         if (a->err != FO_FEED_ALERT_OK)
             ignore(ignored, i, a, fo_feed_alert_reason(a, &labels, why, sizeof(why)));
-        else if (fo_verdicts_component(&d->verdicts, am->observer, a->region, a->component,
+        else if (fo_verdicts_component(d->verdicts, am->observer, a->region, a->component,
                                        (int)a->status, a->detail, fo_clock_wall_ms(), why,
                                        sizeof(why)) != 0)
             ignore(ignored, i, a, why);
@@ -287,7 +287,7 @@ static enum MHD_Result finish(struct fo_http_api *h, struct MHD_Connection *c,
     if (r->too_large)
         return fo_http_reply_error(h, c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", NULL,
                                    "request body over %u bytes", FO_HTTP_BODY_MAX);
-    if (rt->access == READ && !fo_http_auth_read(h->d, fo_http_auth_bearer(c)))
+    if (rt->access == READ && !fo_http_auth_read(h->s, fo_http_auth_bearer(c)))
         return fo_http_reply_unauthorized(
             h, c, rt->path, fo_http_auth_bearer(c) == NULL ? "no-token" : "wrong-token",
             "Authorization: Bearer <the read or admin token> required");
@@ -406,7 +406,7 @@ static void on_timer(uv_timer_t *t)
     run(t->data);
 }
 
-int fo_http_api_start(struct fo_http_api *h, uv_loop_t *loop, struct fo_daemon *d,
+int fo_http_api_start(struct fo_http_api *h, uv_loop_t *loop, struct fo_serve *s,
                       const struct fo_config_http *cfg, struct fo_error *err)
 {
     struct sockaddr_storage sa;
@@ -417,7 +417,7 @@ int fo_http_api_start(struct fo_http_api *h, uv_loop_t *loop, struct fo_daemon *
     unsigned timeout_s = cfg->timeout_ms > 1000 ? (cfg->timeout_ms + 999) / 1000 : 1;
 
     memset(h, 0, sizeof(*h));
-    h->d = d;
+    h->s = s;
     if ((bad = fo_addr_parse(cfg->listen, &sa, NULL)) != FO_ADDR_OK)
         return fo_error_set(err, 1, "http.listen: '%s': %s", cfg->listen != NULL ? cfg->listen : "",
                             fo_addr_strerror(bad));

@@ -31,7 +31,7 @@
  * parses http.listen.
  *
  * Ownership: caller-allocated (in struct fo_daemon), alive until close_cb. Borrows the
- * daemon (config, node, prober, tokens), which outlives it. Loop thread only.
+ * handles of s (serve/context.h: config, node, prober, tokens), which outlive it. Loop thread only.
  */
 #ifndef FO_COORDINATOR_HTTP_API_H
 #define FO_COORDINATOR_HTTP_API_H
@@ -47,7 +47,7 @@
 #define FO_HTTP_BODY_MAX     FO_FEED_JSON_MAX /* a POST body (a feed's); larger: 413 */
 #define FO_HTTP_CONN_MEM_MAX (32u * 1024u)    /* per connection: request line + headers */
 
-struct fo_daemon;
+struct fo_serve;
 struct MHD_Daemon;
 struct fo_http_api;
 
@@ -61,7 +61,7 @@ struct fo_http_api {
     unsigned long long reports;      /* feed reports recorded (health + alerts) */
     unsigned long long reports_rejected;
     /* private */
-    struct fo_daemon *d;
+    struct fo_serve *s;
     struct MHD_Daemon *mhd;
     uv_poll_t poll;   /* on libmicrohttpd's epoll fd */
     uv_timer_t timer; /* MHD_get_timeout */
@@ -73,7 +73,7 @@ struct fo_http_api {
 
 /* Listen on cfg->listen and serve d. Returns 0, or non-zero with err set (then nothing is
  * left to close). */
-int fo_http_api_start(struct fo_http_api *h, uv_loop_t *loop, struct fo_daemon *d,
+int fo_http_api_start(struct fo_http_api *h, uv_loop_t *loop, struct fo_serve *s,
                       const struct fo_config_http *cfg, struct fo_error *err);
 
 /* Stop listening, drop every connection (in-flight requests get no answer) and close the

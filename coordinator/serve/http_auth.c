@@ -11,7 +11,7 @@
 #include <microhttpd.h>
 
 #include "actions/secret.h"
-#include "coordinator/daemon.h"
+#include "coordinator/serve/context.h"
 #include "coordinator/log.h"
 
 const char *fo_http_auth_bearer(struct MHD_Connection *c)
@@ -26,27 +26,27 @@ const char *fo_http_auth_bearer(struct MHD_Connection *c)
     return *v != '\0' ? v : NULL;
 }
 
-bool fo_http_auth_read(const struct fo_daemon *d, const char *token)
+bool fo_http_auth_read(const struct fo_serve *s, const char *token)
 {
-    bool admin = fo_secret_equal(token, d->admin_token);
-    bool read = fo_secret_equal(token, d->read_token[0] != '\0' ? d->read_token : NULL);
+    bool admin = fo_secret_equal(token, s->admin_token);
+    bool read = fo_secret_equal(token, s->read_token);
     return admin || read;
 }
 
-bool fo_http_auth_any_feed(const struct fo_daemon *d, const char *token)
+bool fo_http_auth_any_feed(const struct fo_serve *s, const char *token)
 {
     bool any = false;
 
-    for (size_t i = 0; i < d->cfg.nfeeds; i++)
-        any |= fo_secret_equal(token, d->feeds[i].token);
+    for (size_t i = 0; i < s->nfeeds; i++)
+        any |= fo_secret_equal(token, s->feeds[i].token);
     return any;
 }
 
-const struct fo_health_feed *fo_http_auth_feed(const struct fo_daemon *d, const char *name)
+const struct fo_health_feed *fo_http_auth_feed(const struct fo_serve *s, const char *name)
 {
-    for (size_t i = 0; name != NULL && i < d->cfg.nfeeds; i++)
-        if (d->feeds[i].name != NULL && strcmp(d->feeds[i].name, name) == 0)
-            return &d->feeds[i];
+    for (size_t i = 0; name != NULL && i < s->nfeeds; i++)
+        if (s->feeds[i].name != NULL && strcmp(s->feeds[i].name, name) == 0)
+            return &s->feeds[i];
     return NULL;
 }
 

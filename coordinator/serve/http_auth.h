@@ -16,7 +16,7 @@
 #include <stddef.h>
 
 struct MHD_Connection;
-struct fo_daemon;
+struct fo_serve;
 struct fo_health_feed;
 
 /* The token of the request's `Authorization: Bearer <token>`, or NULL (no header, another
@@ -24,13 +24,13 @@ struct fo_health_feed;
 const char *fo_http_auth_bearer(struct MHD_Connection *c);
 
 /* True for the read token or the admin token (both compared, always). */
-bool fo_http_auth_read(const struct fo_daemon *d, const char *token);
+bool fo_http_auth_read(const struct fo_serve *s, const char *token);
 
 /* True when token is some configured feed's token (every feed compared, always). */
-bool fo_http_auth_any_feed(const struct fo_daemon *d, const char *token);
+bool fo_http_auth_any_feed(const struct fo_serve *s, const char *token);
 
 /* The configured feed called name, or NULL. */
-const struct fo_health_feed *fo_http_auth_feed(const struct fo_daemon *d, const char *name);
+const struct fo_health_feed *fo_http_auth_feed(const struct fo_serve *s, const char *name);
 
 /* Log a refused request: event=http.auth with the path, the client's IP address and why
  * (a fixed word: "no-token", "wrong-token", ...); never the token. */

@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coordinator/daemon.h"
+#include "coordinator/serve/context.h"
+#include "coordinator/serve/http_api.h"
 
 /* ---- a growable text buffer (the metrics page) --------------------------------------- */
 
@@ -160,34 +161,34 @@ static void step_histogram(struct text *t, const struct fo_state *st)
     free(steps);
 }
 
-static void raft_metrics(struct text *t, struct fo_daemon *d, const struct fo_state *st)
+static void raft_metrics(struct text *t, struct fo_serve *d, const struct fo_state *st)
 {
     gauge(t, "failoverd_up", "1 while this node answers.", 1);
     put_family(t, "failoverd_info", "gauge", "This node: name, region, cluster and version.");
     put(t, "failoverd_info{");
-    put_label(t, "node", d->cfg.self->name, false);
-    put_label(t, "region", d->cfg.self->region, false);
-    put_label(t, "cluster", d->cfg.cluster, false);
+    put_label(t, "node", d->cfg->self->name, false);
+    put_label(t, "region", d->cfg->self->region, false);
+    put_label(t, "cluster", d->cfg->cluster, false);
     put_label(t, "version", FO_VERSION, true);
     put(t, " 1\n");
-    gauge(t, "failoverd_raft_term", "This node's current Raft term.", fo_node_term(&d->node));
+    gauge(t, "failoverd_raft_term", "This node's current Raft term.", fo_node_term(d->node));
     gauge(t, "failoverd_raft_leader", "1 when this node is the Raft leader.",
-          fo_node_role(&d->node) == RAFT_LEADER);
+          fo_node_role(d->node) == RAFT_LEADER);
     gauge(t, "failoverd_raft_ready",
           "1 when this node is a ready leader (its election barrier committed).",
-          fo_node_ready(&d->node));
+          fo_node_ready(d->node));
     gauge(t, "failoverd_raft_commit_index", "This node's Raft commit index.",
-          fo_node_commit_index(&d->node));
+          fo_node_commit_index(d->node));
     gauge(t, "failoverd_raft_last_applied", "The last Raft entry this node applied.",
-          fo_node_last_applied(&d->node));
+          fo_node_last_applied(d->node));
     gauge(t, "failoverd_epoch", "The fencing epoch: raised by every failover and switchover.",
           st->epoch);
     put_family(t, "failoverd_primary", "gauge",
                "1 for the decided primary site, 0 for the other sites.");
-    for (size_t i = 0; i < d->cfg.nsites; i++) {
+    for (size_t i = 0; i < d->cfg->nsites; i++) {
         put(t, "failoverd_primary{");
-        put_label(t, "site", d->cfg.sites[i].name, true);
-        put(t, " %d\n", st->primary != NULL && strcmp(st->primary, d->cfg.sites[i].name) == 0);
+        put_label(t, "site", d->cfg->sites[i].name, true);
+        put(t, " %d\n", st->primary != NULL && strcmp(st->primary, d->cfg->sites[i].name) == 0);
     }
     gauge(t, "failoverd_mode_paused", "1 while automatic failover is paused (maintenance).",
           st->mode == FO_MODE_PAUSED);
@@ -240,65 +241,65 @@ static void operation_metrics(struct text *t, const struct fo_state *st)
     }
 }
 
-static void node_metrics(struct text *t, struct fo_daemon *d)
+static void node_metrics(struct text *t, struct fo_serve *d)
 {
-    const struct fo_http_api *h = &d->http;
+    const struct fo_http_api *h = d->http;
 
     put_family(t, "failoverd_feed_reports_total", "counter",
                "Health reports from monitoring feeds, by listener (health: the msgpack port, "
                "http: POST /v1/health and /v1/alertmanager alerts).");
     put(t, "failoverd_feed_reports_total{listener=\"health\"} %llu\n",
-        d->health_started ? d->health.reports : 0ULL);
+        d->health != NULL ? d->health->reports : 0ULL);
     put(t, "failoverd_feed_reports_total{listener=\"http\"} %llu\n", h->reports);
     put_family(t, "failoverd_feed_reports_rejected_total", "counter",
                "Health reports refused (bad token, malformed, unknown region), by listener.");
     put(t, "failoverd_feed_reports_rejected_total{listener=\"health\"} %llu\n",
-        d->health_started ? d->health.rejected : 0ULL);
+        d->health != NULL ? d->health->rejected : 0ULL);
     put(t, "failoverd_feed_reports_rejected_total{listener=\"http\"} %llu\n", h->reports_rejected);
     counter(t, "failoverd_admin_requests_total", "Admin protocol requests received.",
-            d->admin_started ? d->admin.requests : 0ULL);
+            d->admin != NULL ? d->admin->requests : 0ULL);
     counter(t, "failoverd_admin_requests_rejected_total",
             "Admin requests refused: malformed or not authenticated.",
-            d->admin_started ? d->admin.rejected : 0ULL);
+            d->admin != NULL ? d->admin->rejected : 0ULL);
     counter(t, "failoverd_http_requests_total", "HTTP API requests received.", h->requests);
     counter(t, "failoverd_http_requests_rejected_total", "HTTP API requests answered 4xx.",
             h->rejected);
     counter(t, "failoverd_http_unauthorized_total", "HTTP API requests answered 401.",
             h->unauthorized);
     counter(t, "failoverd_executor_attempts_total", "Plan step attempts this node started.",
-            d->executor_started ? d->executor.attempts_started : 0ULL);
+            d->executor != NULL ? d->executor->attempts_started : 0ULL);
     put_family(t, "failoverd_executor_actions_total", "counter",
                "Plan step attempts this node finished, by result.");
     put(t, "failoverd_executor_actions_total{result=\"done\"} %llu\n",
-        d->executor_started ? d->executor.actions_done : 0ULL);
+        d->executor != NULL ? d->executor->actions_done : 0ULL);
     put(t, "failoverd_executor_actions_total{result=\"failed\"} %llu\n",
-        d->executor_started ? d->executor.actions_failed : 0ULL);
+        d->executor != NULL ? d->executor->actions_failed : 0ULL);
 
     put_family(t, "failoverd_probe_up", "gauge",
                "1 when this node's last probe of the check succeeded, 0 when it failed.");
-    for (size_t i = 0; d->prober_started && i < fo_prober_count(&d->prober); i++) {
-        const struct fo_probe_result *r = fo_prober_result(&d->prober, i);
+    for (size_t i = 0; d->prober != NULL && i < fo_prober_count(d->prober); i++) {
+        const struct fo_probe_result *r = fo_prober_result(d->prober, i);
         if (r == NULL || r->at_ms == 0)
             continue;
         put(t, "failoverd_probe_up{");
-        put_label(t, "check", fo_prober_spec(&d->prober, i)->name, true);
+        put_label(t, "check", fo_prober_spec(d->prober, i)->name, true);
         put(t, " %d\n", r->ok ? 1 : 0);
     }
     put_family(t, "failoverd_probe_latency_seconds", "gauge",
                "How long this node's last probe of the check took (connect included).");
-    for (size_t i = 0; d->prober_started && i < fo_prober_count(&d->prober); i++) {
-        const struct fo_probe_result *r = fo_prober_result(&d->prober, i);
+    for (size_t i = 0; d->prober != NULL && i < fo_prober_count(d->prober); i++) {
+        const struct fo_probe_result *r = fo_prober_result(d->prober, i);
         if (r == NULL || r->at_ms == 0)
             continue;
         put(t, "failoverd_probe_latency_seconds{");
-        put_label(t, "check", fo_prober_spec(&d->prober, i)->name, true);
+        put_label(t, "check", fo_prober_spec(d->prober, i)->name, true);
         put(t, " %.6f\n", (double)r->latency_us / 1e6);
     }
 }
 
-char *fo_metrics_render(struct fo_daemon *d, size_t *len)
+char *fo_metrics_render(struct fo_serve *d, size_t *len)
 {
-    const struct fo_state *st = fo_node_state(&d->node);
+    const struct fo_state *st = fo_node_state(d->node);
     struct text t = {0};
 
     raft_metrics(&t, d, st);

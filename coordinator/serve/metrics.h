@@ -16,10 +16,10 @@
 
 #include <stddef.h>
 
-struct fo_daemon;
+struct fo_serve;
 
 /* The page for d: malloc'd text of *len bytes (not NUL-terminated), or NULL when out of
  * memory. */
-char *fo_metrics_render(struct fo_daemon *d, size_t *len);
+char *fo_metrics_render(struct fo_serve *s, size_t *len);
 
 #endif
