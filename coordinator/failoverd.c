@@ -109,7 +109,7 @@ int main(int argc, char **argv)
             fo_config_free(&cfg); /* a failed load leaves it zeroed: safe to free */
             return 2;
         }
-        const struct fo_lease_params lp = fo_ops_lease_params(&cfg);
+        const struct fo_lease_params lp = fo_lease_params_of(&cfg);
         printf("%s: ok, node %s, %zu peers, %zu sites, digest %s\n", opts.config_path,
                cfg.self->name, cfg.npeers, cfg.nsites, cfg.digest);
         /* The write lease's budget (run/lease.h): what the safety argument rests on. */

@@ -592,3 +592,15 @@ void fo_lease_close(struct fo_lease *l, uv_close_cb cb)
     l->closing = true;
     uv_close((uv_handle_t *)&l->timer, cb);
 }
+
+struct fo_lease_params fo_lease_params_of(const struct fo_config *cfg)
+{
+    const struct fo_config_decision *dc = &cfg->decision;
+    struct fo_lease_params p = {
+        .renew_ms = (uint32_t)dc->lease_renew_ms,
+        .lease_ms = (uint32_t)dc->lease_ms,
+        .fence_budget_ms = (uint32_t)dc->fence_budget_ms,
+        .rate_margin_permille = (uint32_t)dc->clock_rate_margin_permille,
+    };
+    return p;
+}

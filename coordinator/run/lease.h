@@ -80,6 +80,10 @@ struct fo_lease_params {
 /* Defaults: the fast profile (R 100, L 600, F 150, rho 2 %: W = 781 ms). */
 extern const struct fo_lease_params fo_lease_defaults;
 
+/* The lease timing a config asks for (decision.lease_renew_ms, lease_ms, fence_budget_ms,
+ * clock_rate_margin_permille). */
+struct fo_lease_params fo_lease_params_of(const struct fo_config *cfg);
+
 /* W, the attest window: ceil((L + F) * (1 + rho) / (1 - rho)). */
 uint64_t fo_lease_attest_ms(const struct fo_lease_params *p);
 

@@ -65,74 +65,15 @@ static void site_lag(const struct fo_ops *d, const struct fo_site *site, struct 
     }
 }
 
-/* ---- the verdicts' durations on this node's monotonic clock (issue 13, 5) ----------- */
-
-/* When this node first saw each verdict row with its current status and since_ms. A row
- * seen for the first time (at start-up, or on a new leader) starts counting then: a new
- * leader waits a whole failover_after_ms, it never takes an observer's word for how long
- * (the observer's wall clock could be stepped or skewed). */
-struct verdict_seen {
-    char obs[FO_NAME_MAX + 1], reg[FO_NAME_MAX + 1];
-    int status;
-    uint64_t since_ms; /* the row's wall-clock stamp, to notice a change */
-    uint64_t seen_ms;  /* uv_now() when this node first saw it so */
-};
-
-static void verdict_clock_update(struct fo_ops *d)
-{
-    const struct fo_state *st = fo_node_state(d->h.node);
-    uint64_t now = uv_now(d->h.loop);
-    struct verdict_seen *old = d->seen, *fresh;
-    size_t nold = d->nseen;
-
-    if (st->nverdicts == 0) {
-        d->nseen = 0;
-        return;
-    }
-    fresh = calloc(st->nverdicts, sizeof(*fresh));
-    if (fresh == NULL)
-        return; /* keep the old table; the next update retries */
-    for (size_t i = 0; i < st->nverdicts; i++) {
-        const struct fo_verdict *v = &st->verdicts[i];
-        struct verdict_seen *f = &fresh[i];
-        snprintf(f->obs, sizeof(f->obs), "%s", v->observer);
-        snprintf(f->reg, sizeof(f->reg), "%s", v->region);
-        f->status = v->status;
-        f->since_ms = v->since_ms;
-        f->seen_ms = now;
-        for (size_t k = 0; k < nold; k++) {
-            if (old[k].status == v->status && old[k].since_ms == v->since_ms &&
-                strcmp(old[k].obs, v->observer) == 0 && strcmp(old[k].reg, v->region) == 0) {
-                f->seen_ms = old[k].seen_ms;
-                break;
-            }
-        }
-    }
-    free(old);
-    d->seen = fresh;
-    d->nseen = st->nverdicts;
-}
-
-static uint64_t verdict_local_since(const void *ctx, const struct fo_verdict *v)
-{
-    const struct fo_ops *d = ctx;
-    for (size_t i = 0; i < d->nseen; i++) {
-        const struct verdict_seen *s = &d->seen[i];
-        if (s->status == v->status && s->since_ms == v->since_ms &&
-            strcmp(s->obs, v->observer) == 0 && strcmp(s->reg, v->region) == 0)
-            return s->seen_ms;
-    }
-    return uv_now(d->h.loop); /* not seen yet: it starts now */
-}
-
 void fo_ops_input(struct fo_ops *d, struct fo_decision_input *in)
 {
     size_t n = 0;
 
     memset(in, 0, sizeof(*in));
-    verdict_clock_update(d);
-    in->local_since = verdict_local_since;
-    in->local_ctx = d;
+    /* How long verdicts held, on this node's clock (decide/verdict_clock.h). */
+    fo_verdict_clock_update(&d->seen, fo_node_state(d->h.node), uv_now(d->h.loop));
+    in->local_since = fo_verdict_clock_since;
+    in->local_ctx = &d->seen;
     in->mono_now_ms = uv_now(d->h.loop);
     in->state = fo_node_state(d->h.node);
     in->cfg = d->h.cfg;
@@ -658,38 +599,6 @@ static bool lease_gate(struct fo_executor *ex, const struct fo_operation *op,
     return fo_lease_gate(fo_node_state(d->h.node), d->h.cfg, op->from, op->epoch - 1, why, cap);
 }
 
-json_t *fo_ops_lease_json(struct fo_ops *d)
-{
-    const struct fo_lease *l = d->h.lease;
-    uint64_t now = uv_now(d->h.loop);
-    json_t *o = json_object();
-
-    json_object_set_new(o, "guarding", json_boolean(l->guarding));
-    json_object_set_new(o, "site", l->site[0] ? json_string(l->site) : json_null());
-    json_object_set_new(o, "epoch", json_integer((json_int_t)l->epoch));
-    json_object_set_new(o, "valid_ms_left",
-                        json_integer(l->valid_ms > now ? (json_int_t)(l->valid_ms - now) : 0));
-    json_object_set_new(o, "fenced", json_boolean(l->fenced));
-    json_object_set_new(o, "cause", json_string(fo_lease_cause_names[l->fence_cause]));
-    json_object_set_new(o, "attest_ms", json_integer((json_int_t)fo_lease_attest_ms(&l->params)));
-    json_object_set_new(o, "fences", json_integer((json_int_t)l->fences));
-    json_object_set_new(o, "lifts", json_integer((json_int_t)l->lifts));
-    json_object_set_new(o, "attests", json_integer((json_int_t)l->attests));
-    return o;
-}
-
-struct fo_lease_params fo_ops_lease_params(const struct fo_config *cfg)
-{
-    const struct fo_config_decision *dc = &cfg->decision;
-    struct fo_lease_params p = {
-        .renew_ms = (uint32_t)dc->lease_renew_ms,
-        .lease_ms = (uint32_t)dc->lease_ms,
-        .fence_budget_ms = (uint32_t)dc->fence_budget_ms,
-        .rate_margin_permille = (uint32_t)dc->clock_rate_margin_permille,
-    };
-    return p;
-}
-
 void fo_ops_init(struct fo_ops *d, const struct fo_ops_handles *h)
 {
     struct fo_lease_params p;
@@ -697,7 +606,7 @@ void fo_ops_init(struct fo_ops *d, const struct fo_ops_handles *h)
     memset(d, 0, sizeof(*d));
     d->h = *h;
     d->last_reason = -1;
-    p = fo_ops_lease_params(d->h.cfg);
+    p = fo_lease_params_of(d->h.cfg);
     d->h.executor->data = d;
     d->h.executor->on_finished = ops_finished;
     d->h.executor->gate = lease_gate;
@@ -717,9 +626,7 @@ void fo_ops_start(struct fo_ops *d, struct fo_prober *prober)
 void fo_ops_close(struct fo_ops *d)
 {
     d->closing = true;
-    free(d->seen); /* a later fo_ops_input starts a new table */
-    d->seen = NULL;
-    d->nseen = 0;
+    fo_verdict_clock_free(&d->seen); /* a later fo_ops_input starts a new table */
 }
 
 void fo_ops_tick(struct fo_ops *d)

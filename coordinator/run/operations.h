@@ -34,6 +34,7 @@
 #include "consensus/node.h"
 #include "coordinator/config/config.h"
 #include "coordinator/decide/decision.h"
+#include "coordinator/decide/verdict_clock.h"
 #include "coordinator/detect/probe.h"
 #include "coordinator/detect/verdicts.h"
 #include "coordinator/run/executor.h"
@@ -72,9 +73,8 @@ struct fo_ops {
     int last_reason; /* the decision reason last logged, so each change is logged once */
     struct fo_node_propose cooldown_req;
     bool cooldown_pending;
-    struct verdict_seen *seen; /* when this node first saw each verdict row (monotonic) */
-    size_t nseen;
-    bool fence_held; /* the last fence of this node's components was confirmed... */
+    struct fo_verdict_clock seen; /* how long verdicts held, on this node's clock */
+    bool fence_held;              /* the last fence of this node's components was confirmed... */
     char fence_held_site[FO_NAME_MAX + 1]; /* ...for this site and epoch */
     uint64_t fence_held_epoch;
     bool closing;
@@ -90,12 +90,6 @@ void fo_ops_start(struct fo_ops *o, struct fo_prober *prober);
 /* Shutting down: no more renewals, forwards or grants heard. The lease and the executor
  * are closed by their owner. */
 void fo_ops_close(struct fo_ops *o);
-
-/* The lease timing the config asks for (decision.lease_*). */
-struct fo_lease_params fo_ops_lease_params(const struct fo_config *cfg);
-
-/* This node's write lease for `status`: guarding, valid_ms_left, fenced, cause, counters. */
-json_t *fo_ops_lease_json(struct fo_ops *o);
 
 /* Once per housekeeping tick, and after an apply. */
 void fo_ops_tick(struct fo_ops *o);

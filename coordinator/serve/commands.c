@@ -160,7 +160,7 @@ json_t *fo_commands_status(struct fo_serve *s)
     json_object_set_new(doc, "checks", checks_json(s));
     /* "self_fenced" (kept for scripts): this node holds its components fenced. */
     json_object_set_new(doc, "self_fenced", json_boolean(s->lease->fenced));
-    json_object_set_new(doc, "lease", fo_ops_lease_json(s->ops));
+    json_object_set_new(doc, "lease", fo_status_lease(s->ops->h.lease, uv_now(s->ops->h.loop)));
     return doc;
 }
 

@@ -191,3 +191,21 @@ json_t *fo_status_build(const struct fo_config *cfg, const struct fo_node *node)
     json_object_set_new(o, "warnings", warnings);
     return o;
 }
+
+json_t *fo_status_lease(const struct fo_lease *l, uint64_t now)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "guarding", json_boolean(l->guarding));
+    json_object_set_new(o, "site", l->site[0] ? json_string(l->site) : json_null());
+    json_object_set_new(o, "epoch", json_integer((json_int_t)l->epoch));
+    json_object_set_new(o, "valid_ms_left",
+                        json_integer(l->valid_ms > now ? (json_int_t)(l->valid_ms - now) : 0));
+    json_object_set_new(o, "fenced", json_boolean(l->fenced));
+    json_object_set_new(o, "cause", json_string(fo_lease_cause_names[l->fence_cause]));
+    json_object_set_new(o, "attest_ms", json_integer((json_int_t)fo_lease_attest_ms(&l->params)));
+    json_object_set_new(o, "fences", json_integer((json_int_t)l->fences));
+    json_object_set_new(o, "lifts", json_integer((json_int_t)l->lifts));
+    json_object_set_new(o, "attests", json_integer((json_int_t)l->attests));
+    return o;
+}

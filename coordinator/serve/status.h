@@ -23,6 +23,8 @@
 
 #include <jansson.h>
 
+#include "coordinator/run/lease.h"
+
 #include "consensus/node.h"
 #include "coordinator/config/config.h"
 
@@ -30,5 +32,9 @@ json_t *fo_status_build(const struct fo_config *cfg, const struct fo_node *node)
 
 /* One operation as JSON (shared with history and report). New reference. */
 json_t *fo_status_operation(const struct fo_operation *op);
+
+/* This node's write lease (run/lease.h) for `status`: guarding, site, epoch,
+ * valid_ms_left (now: the lease's monotonic clock), fenced, cause, counters. */
+json_t *fo_status_lease(const struct fo_lease *l, uint64_t now);
 
 #endif

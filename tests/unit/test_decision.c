@@ -35,6 +35,7 @@
 #include "consensus/fsm.h"
 #include "coordinator/config/config.h"
 #include "coordinator/decide/decision.h"
+#include "coordinator/decide/verdict_clock.h"
 
 /* ---- configurations -------------------------------------------------------------- */
 
@@ -777,10 +778,38 @@ static void test_held_on_own_clock(void **state)
     fo_fsm_close(&f);
 }
 
+/* The daemon's clock for it (decide/verdict_clock.h): first seen, kept while unchanged,
+ * restarted by a change of status or stamp. */
+static void test_verdict_clock(void **state)
+{
+    struct fo_fsm f;
+    struct fo_verdict_clock c = {0};
+    const struct fo_verdict *v;
+    (void)state;
+
+    replay(&f, "WE:D:10 UE:D:10");
+    fo_verdict_clock_update(&c, &f.state, 5000);
+    v = &f.state.verdicts[0];
+    assert_int_equal(fo_verdict_clock_since(&c, v), 5000);
+    fo_verdict_clock_update(&c, &f.state, 9000); /* unchanged: still seen at 5000 */
+    assert_int_equal(fo_verdict_clock_since(&c, &f.state.verdicts[0]), 5000);
+    apply_event(&f, "WE:U:20"); /* a change restarts it */
+    apply_event(&f, "WE:D:30");
+    fo_verdict_clock_update(&c, &f.state, 12000);
+    for (size_t i = 0; i < f.state.nverdicts; i++) {
+        const struct fo_verdict *r = &f.state.verdicts[i];
+        bool changed = strcmp(r->observer, "us-west-2") == 0;
+        assert_int_equal(fo_verdict_clock_since(&c, r), changed ? 12000 : 5000);
+    }
+    fo_verdict_clock_free(&c);
+    fo_fsm_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_held_on_own_clock),
+        cmocka_unit_test(test_verdict_clock),
         cmocka_unit_test(test_rows),
         cmocka_unit_test(test_commit_once_per_epoch),
         cmocka_unit_test(test_evidence),
