@@ -79,8 +79,8 @@
  *     fence_budget_ms: 150           # fence within this once it lapses;
  *     clock_rate_margin_permille: 20 # clocks run within 1 +- 2 % of real time
  *   checks:                          # optional; the fast profile
- *     interval_ms: 200
- *     timeout_ms: 180
+ *     interval_ms: 500
+ *     timeout_ms: 450
  *     down_after_ms: 500
  *     up_after_ms: 3000
  *     postgres: {critical: true}

@@ -260,11 +260,13 @@ enum { CHK_INTERVAL, CHK_TIMEOUT, CHK_DOWN, CHK_UP, CHK_POSTGRES, CHK_REDIS, CHK
 #define CHK_AT(f) CFG_AT(struct fo_config_checks, f)
 static const struct cfg_key checks_keys[CHK_NKEYS] = {
     /* The fast profile (README "Timing profiles"): a kept connection answers one query per
-     * interval; three failed intervals make a check DOWN. */
+     * interval, and two failed probes in a row make a check DOWN. The timeout must fit a
+     * new connection (about 5 round trips for Postgres: 350 ms at 70 ms RTT) and a loaded
+     * machine's scheduling; 180 ms did not (CI saw probes time out at start-up). */
     [CHK_INTERVAL] = {"interval_ms", CFG_UINT, false, CHK_AT(interval_ms), .min = 100,
-                      .max = MS_HOUR, .dflt = 200},
+                      .max = MS_HOUR, .dflt = 500},
     [CHK_TIMEOUT] = {"timeout_ms", CFG_UINT, false, CHK_AT(timeout_ms), .min = 1, .max = MS_HOUR,
-                     .dflt = 180},
+                     .dflt = 450},
     [CHK_DOWN] = {"down_after_ms", CFG_UINT, false, CHK_AT(down_after_ms), .max = MS_DAY,
                   .dflt = 500},
     [CHK_UP] = {"up_after_ms", CFG_UINT, false, CHK_AT(up_after_ms), .max = MS_DAY, .dflt = 3000},

@@ -196,8 +196,11 @@ class RegionLoss(unittest.TestCase):
         for name in ("promote-postgres", "promote-redis", "vercel-env", "dns", "vercel-redeploy"):
             self.assertEqual(steps[name]["state"], "done", steps[name])
             self.assertIsNotNone(steps[name]["duration_ms"])
-        self.assertEqual(steps["fence-old-postgres"]["state"], "skipped")  # unreachable
-        self.assertEqual(steps["fence-old-redis"]["state"], "skipped")
+        # Unreachable once the region is gone: skipped. The fast profile can start the plan
+        # while kill-region is still stopping main's servers: then the fence is done. Either
+        # way the step must not have failed the operation.
+        for fence in ("fence-old-postgres", "fence-old-redis"):
+            self.assertIn(steps[fence]["state"], ("skipped", "done"), steps[fence])
         self.assertIsNotNone(report["rto_ms"])
         # the data-loss estimate: dr's lag as the RPO gate measured it at the decision
         dl = report["data_loss"]

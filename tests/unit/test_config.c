@@ -437,8 +437,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.decision.lease_ms, 600);
     assert_int_equal(cfg.decision.fence_budget_ms, 150);
     assert_int_equal(cfg.decision.clock_rate_margin_permille, 20);
-    assert_int_equal(cfg.checks.interval_ms, 200);
-    assert_int_equal(cfg.checks.timeout_ms, 180);
+    assert_int_equal(cfg.checks.interval_ms, 500);
+    assert_int_equal(cfg.checks.timeout_ms, 450);
     assert_int_equal(cfg.checks.down_after_ms, 500);
     assert_int_equal(cfg.checks.up_after_ms, 3000);
     assert_true(cfg.checks.postgres_critical);
@@ -459,7 +459,7 @@ static void test_defaults(void **state)
     free(text);
     assert_true(cfg.checks.postgres_critical);
     assert_true(cfg.checks.redis_critical);
-    assert_int_equal(cfg.checks.interval_ms, 200);
+    assert_int_equal(cfg.checks.interval_ms, 500);
     fo_config_free(&cfg);
 }
 
@@ -641,7 +641,7 @@ static const struct digest_pair {
      "fence_budget_ms: 150, clock_rate_margin_permille: 20}\n",
      true},
     {"",
-     "checks: {interval_ms: 200, timeout_ms: 180, down_after_ms: 500, up_after_ms: 3000, "
+     "checks: {interval_ms: 500, timeout_ms: 450, down_after_ms: 500, up_after_ms: 3000, "
      "postgres: {critical: true}, redis: {critical: false}}\n",
      true},
     {"", "health: {listen: 127.0.0.1:7501, max_connections: 3}\n", true},
@@ -1071,17 +1071,17 @@ static const struct error_row {
     {LAST, LAST "decision: []\n", FO_CONFIG_EINVALID,
      "node.yaml:51: decision: expected a map, found a list"},
     /* checks */
-    {LAST, LAST "checks: {timeout_ms: 200}\n", FO_CONFIG_EINVALID,
-     "node.yaml:51: checks.timeout_ms: timeout_ms 200 must be below interval_ms 200: a probe "
+    {LAST, LAST "checks: {timeout_ms: 500}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: checks.timeout_ms: timeout_ms 500 must be below interval_ms 500: a probe "
      "must end before the next one starts"},
-    {LAST, LAST "checks:\n  interval_ms: 150\n", FO_CONFIG_EINVALID,
-     "node.yaml:52: checks.interval_ms: timeout_ms 180 must be below interval_ms 150"},
+    {LAST, LAST "checks:\n  interval_ms: 400\n", FO_CONFIG_EINVALID,
+     "node.yaml:52: checks.interval_ms: timeout_ms 450 must be below interval_ms 400"},
     {LAST, LAST "checks: {interval_ms: 99}\n", FO_CONFIG_EINVALID,
      "node.yaml:51: checks.interval_ms: '99' is out of range (100 to 3600000)"},
     {LAST,
      LAST "checks: {http: [{name: w, region: us-east-1, url: 'http://a', timeout_ms: 5000}]}\n",
      FO_CONFIG_EINVALID,
-     "node.yaml:51: checks.http[0].timeout_ms: timeout_ms 5000 must be below interval_ms 200"},
+     "node.yaml:51: checks.http[0].timeout_ms: timeout_ms 5000 must be below interval_ms 500"},
     {LAST,
      LAST "checks:\n  http:\n    - {name: w, region: us-east-1, url: 'http://a'}\n"
           "    - {name: w, region: us-west-2, url: 'http://b'}\n",
