@@ -5,6 +5,7 @@
 #include "actions/action.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,4 +126,16 @@ int fo_action_read_secret(const struct fo_action_req *req, const char *param, ch
         return -1;
     }
     return 0;
+}
+
+int fo_action_fence_allows(const struct fo_action_req *req, bool fenced, uint64_t fence_epoch,
+                           struct fo_action_result *res)
+{
+    if (!fenced || fence_epoch <= req->epoch)
+        return 0;
+    fo_action_set(res, FO_ACTION_REFUSED,
+                  "fenced by a newer operation (epoch %" PRIu64 ") than this request's %" PRIu64
+                  ": left fenced",
+                  fence_epoch, req->epoch);
+    return -1;
 }

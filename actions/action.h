@@ -118,6 +118,12 @@ uint64_t fo_action_remaining_ms(const struct fo_action_req *req);
 /* True when the caller asked the action to stop. */
 bool fo_action_cancelled(const struct fo_action_req *req);
 
+/* The fence rule every fencing action shares (DESIGN §5): a target fenced by an operation
+ * of a newer epoch than req's stays fenced. Returns 0 when req may go on, else -1 with
+ * res REFUSED saying so. fenced: the target holds a fence record of fence_epoch. */
+int fo_action_fence_allows(const struct fo_action_req *req, bool fenced, uint64_t fence_epoch,
+                           struct fo_action_result *res);
+
 /* Set status and a printf-style detail. Returns status. */
 int fo_action_set(struct fo_action_result *res, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -552,14 +552,7 @@ static int unfence(struct pg_session *s)
  * late promote or unfence must not lift what a newer epoch fenced. 0: may go on. */
 static int fence_allows(struct pg_session *s, const struct pg_state *st)
 {
-    if (st->fenced_by && st->fence_epoch > s->req->epoch) {
-        fo_action_set(s->res, FO_ACTION_REFUSED,
-                      "fenced by a newer operation (epoch %" PRIu64 ") than this request's %" PRIu64
-                      ": left fenced",
-                      st->fence_epoch, s->req->epoch);
-        return -1;
-    }
-    return 0;
+    return fo_action_fence_allows(s->req, st->fenced_by, st->fence_epoch, s->res);
 }
 
 /* Record the fence's epoch in failoverd.fence (one row, only ever growing), in its own

@@ -358,14 +358,7 @@ static int read_state(struct redis_session *s, struct redis_state *st)
 /* A fence set by a newer operation than the request's stays: REFUSED (0: may go on). */
 static int fence_allows(struct redis_session *s, const struct redis_state *st)
 {
-    if (st->fenced && st->fence_epoch > s->req->epoch) {
-        fo_action_set(s->res, FO_ACTION_REFUSED,
-                      "fenced by a newer operation (epoch %" PRIu64 ") than this request's %" PRIu64
-                      ": left fenced",
-                      st->fence_epoch, s->req->epoch);
-        return -1;
-    }
-    return 0;
+    return fo_action_fence_allows(s->req, st->fenced, st->fence_epoch, s->res);
 }
 
 /* Lift a mode=refuse fence: min-replicas-to-write back to the step's
