@@ -132,7 +132,8 @@ class Partition(unittest.TestCase):
         self.c.run("partition", CUT)
         # From the root namespace the region is gone; from inside it, its servers are there.
         wait_for("the cut-off node to fence itself",
-                 lambda: log_events(self.c.log(CUT), "lease.fence"), 15, interval=0.05)
+                 lambda: [e for e in log_events(self.c.log(CUT), "lease.fence") if e[0] >= t_cut],
+                 15, interval=0.05)
         wait_for("main's Postgres read-only (seen from us-east-1)",
                  lambda: self.read_only(dp.pg_main_port) == "on", 10, interval=0.05)
         t_seen_fenced = time.time() * 1000.0
@@ -153,10 +154,11 @@ class Partition(unittest.TestCase):
         self.assertEqual((op["kind"], op["state"], op["to"], op["epoch"]), ("auto", "succeeded", "dr", 1))
 
         # Order: the guardian's fences end before dr's promotes start.
-        fence = log_events(self.c.log(CUT), "lease.fence")[0]
+        # The first fence since the cut (a first start fences until the init is renewed).
+        fence = [e for e in log_events(self.c.log(CUT), "lease.fence") if e[0] >= t_cut][0]
         self.assertIn("cause=lapsed", fence[1])
         done = {}
-        for t, rest in log_events(self.c.log(CUT), "lease.action"):
+        for t, rest in [e for e in log_events(self.c.log(CUT), "lease.action") if e[0] >= t_cut]:
             for kind in ("postgres.fence", "redis.fence"):
                 if f"action={kind} " in rest and "result=done" in rest:
                     done.setdefault(kind, t)
