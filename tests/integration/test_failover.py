@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from harness import NODES, LocalCluster, admin_call, frame, read_frame, wait_for  # noqa: E402
 from dataplane import DataPlane  # noqa: E402
 
-FAILOVER_AFTER_S = 0.25  # local-cluster --dataplane's decision.failover_after_ms
+FAILOVER_AFTER_S = 1.0   # local-cluster --dataplane's decision.failover_after_ms
 DOWN_AFTER_S = 0.5       # its checks.down_after_ms
 
 

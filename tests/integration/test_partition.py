@@ -32,7 +32,7 @@ from harness import NODES, LocalCluster, wait_for  # noqa: E402
 from netns_dataplane import NetnsDataPlane  # noqa: E402
 
 # deploy/local-cluster --dataplane's policy (the shipped fast profile)
-FAILOVER_AFTER_MS = 250
+FAILOVER_AFTER_MS = 1000
 DOWN_AFTER_MS = 500
 LEASE_MS = 600
 RENEW_MS = 100
