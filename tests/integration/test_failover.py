@@ -25,7 +25,7 @@ from harness import NODES, LocalCluster, admin_call, frame, read_frame, wait_for
 from dataplane import DataPlane  # noqa: E402
 
 FAILOVER_AFTER_S = 1.0   # local-cluster --dataplane's decision.failover_after_ms
-DOWN_AFTER_S = 0.5       # its checks.down_after_ms
+DOWN_AFTER_S = 1.0       # its checks.down_after_ms
 
 
 class Cluster(LocalCluster):

@@ -33,7 +33,7 @@ from netns_dataplane import NetnsDataPlane  # noqa: E402
 
 # deploy/local-cluster --dataplane's policy (the shipped fast profile)
 FAILOVER_AFTER_MS = 1000
-DOWN_AFTER_MS = 500
+DOWN_AFTER_MS = 1000
 LEASE_MS = 600
 RENEW_MS = 100
 CUT = "us-east-1"
