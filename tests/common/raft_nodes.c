@@ -139,3 +139,21 @@ void fo_test_nodes_release(struct fo_test_nodes *t)
     if (t->dir[0] != '\0')
         nftw(t->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
+
+bool fo_test_run_until(uv_loop_t *loop, uv_timer_t *poll, uv_timer_cb on_poll,
+                       bool (*holds)(void *ctx), void *ctx, uint64_t limit_ms)
+{
+    uint64_t start = uv_now(loop);
+    bool ok = true;
+
+    uv_timer_start(poll, on_poll, 2, 2);
+    while (!holds(ctx)) {
+        uv_run(loop, UV_RUN_ONCE);
+        if (uv_now(loop) - start >= limit_ms) {
+            ok = false;
+            break;
+        }
+    }
+    uv_timer_stop(poll);
+    return ok;
+}

@@ -63,4 +63,9 @@ bool fo_test_nodes_closed(const struct fo_test_nodes *t);
  * remove the directory. */
 void fo_test_nodes_release(struct fo_test_nodes *t);
 
+/* Turn loop until holds(ctx) is true, with poll started every 2 ms (the test's own
+ * housekeeping; it may uv_stop the loop). Returns false if limit_ms passed first. */
+bool fo_test_run_until(uv_loop_t *loop, uv_timer_t *poll, uv_timer_cb on_poll,
+                       bool (*holds)(void *ctx), void *ctx, uint64_t limit_ms);
+
 #endif

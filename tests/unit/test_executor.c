@@ -223,16 +223,17 @@ static void on_poll(uv_timer_t *t)
 }
 
 /* Run the loop until cond holds; fail the test after 10 s. */
+static bool until_holds(void *ctx)
+{
+    struct env *e = ctx;
+    return e->until(e);
+}
+
 static void run_until(struct env *e, bool (*cond)(struct env *))
 {
-    uint64_t start = uv_now(&e->loop);
     e->until = cond;
-    uv_timer_start(&e->poll, on_poll, 2, 2);
-    while (!cond(e)) {
-        uv_run(&e->loop, UV_RUN_ONCE);
-        assert_true(uv_now(&e->loop) - start < 10000);
-    }
-    uv_timer_stop(&e->poll);
+    assert_true(fo_test_run_until(&e->loop, &e->poll, on_poll, until_holds, e, 10000));
+    e->until = NULL;
 }
 
 static bool is_ready(struct env *e)
