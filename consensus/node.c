@@ -68,13 +68,18 @@ static void watch_tick(uv_timer_t *t)
     raft_id leader = 0;
     const char *addr = NULL;
 
+    bool changed = state != n->last_state || term != n->last_term;
+
     raft_leader(&n->raft, &leader, &addr);
     if (leader != n->last_leader) {
         if (leader != 0)
             n->leader_changes++;
         n->last_leader = leader;
+        /* A follower often learns the new leader after its term changed (a vote first,
+         * the leader's AppendEntries later): that is a change its owner must hear of. */
+        changed = true;
     }
-    if (state != n->last_state || term != n->last_term) {
+    if (changed) {
         n->last_state = state;
         n->last_term = term;
         if (n->on_change != NULL)
@@ -422,6 +427,34 @@ int fo_node_peer_reachable(const struct fo_node *n, uint64_t id)
         return now - r->election_timer_start < r->election_timeout ? 1 : 0;
     }
     return -1;
+}
+
+static void transfer_cb(struct raft_transfer *req)
+{
+    struct fo_node *n = req->data;
+    n->transfer_pending = false;
+    n->transfer_done_ms = uv_now(n->loop);
+    /* Whether it worked shows as a role change (on_change), like any other. */
+}
+
+int fo_node_transfer(struct fo_node *n, uint64_t id)
+{
+    if (n->closing || n->transfer_pending || raft_state(&n->raft) != RAFT_LEADER)
+        return -1;
+    if (n->transfer_done_ms != 0 &&
+        uv_now(n->loop) - n->transfer_done_ms < FO_NODE_TRANSFER_REUSE_MS)
+        return -1;
+    memset(&n->transfer, 0, sizeof(n->transfer));
+    n->transfer.data = n;
+    if (raft_transfer(&n->raft, &n->transfer, (raft_id)id, transfer_cb) != 0)
+        return -1;
+    n->transfer_pending = true;
+    return 0;
+}
+
+bool fo_node_transfer_pending(const struct fo_node *n)
+{
+    return n->transfer_pending;
 }
 
 int fo_node_peer_progress(const struct fo_node *n, uint64_t id, uint64_t *match_index, bool *voter)

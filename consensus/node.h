@@ -97,7 +97,7 @@ struct fo_node {
     void *data; /* for the owner */
     /* Called once per term in which this node became a ready leader. May be NULL. */
     fo_node_cb on_ready;
-    /* Called when the role (raft_state) or the term changes. May be NULL. */
+    /* Called when the role (raft_state), the term or the known leader changes. May be NULL. */
     fo_node_cb on_change;
 
     /* read-only for users */
@@ -124,6 +124,9 @@ struct fo_node {
     bool released;
     void (*io_close)(struct raft_io *io, raft_io_close_cb cb); /* raft_uv's own close */
     raft_io_close_cb io_close_cb;                              /* raft's, fired once */
+    struct raft_transfer transfer; /* one at a time; see fo_node_transfer */
+    bool transfer_pending;
+    uint64_t transfer_done_ms; /* loop time its callback fired */
     fo_node_cb close_cb;
     char *dir;
     char *address;
@@ -186,6 +189,18 @@ int fo_node_peer_reachable(const struct fo_node *n, uint64_t id);
  * know the index (a follower asked about another node) — *voter is set whenever the
  * peer is in this node's Raft configuration. -2: not in the configuration at all.
  */
+/* Hand leadership to the voter id (libraft's raft_transfer: once id has caught up it
+ * gets TimeoutNow and starts an election that the others' leader stickiness lets
+ * through). Returns 0 when started; -1 when this node is not the leader, a transfer is
+ * pending or ended less than FO_NODE_TRANSFER_REUSE_MS ago, or libraft refused id (self,
+ * unknown, not a voter). While pending, proposals fail as if there were no leader.
+ * libraft 0.15 sends TimeoutNow from inside the request (canonical/raft#396: freed in
+ * its callback, that send is used after free), so the node owns one request for its
+ * whole life and reuses it only long after the last one ended. */
+#define FO_NODE_TRANSFER_REUSE_MS 10000
+int fo_node_transfer(struct fo_node *n, uint64_t id);
+bool fo_node_transfer_pending(const struct fo_node *n);
+
 int fo_node_peer_progress(const struct fo_node *n, uint64_t id, uint64_t *match_index, bool *voter);
 
 #endif

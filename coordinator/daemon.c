@@ -176,7 +176,7 @@ static void on_ready(struct fo_node *n)
                 fo_node_state(n)->primary != NULL ? fo_node_state(n)->primary : "-");
     maybe_init(d);
     maybe_report_digest(d);
-    fo_verdicts_reconcile(&d->verdicts);
+    fo_verdicts_leader_changed(&d->verdicts);
     /* A new leader resumes the operation in flight from its journal. */
     fo_executor_kick(&d->executor);
 }
@@ -204,6 +204,9 @@ static void on_change(struct fo_node *n)
      * not on the next housekeeping tick (issue 13, 7). */
     if (!d->stopping)
         fo_executor_kick(&d->executor);
+    /* A follower that learnt of a new leader re-sends what the old one never took. */
+    if (!d->stopping && role == RAFT_FOLLOWER && leader != NULL)
+        fo_verdicts_leader_changed(&d->verdicts);
 }
 
 static void on_reject(struct fo_raft_fsm *rf, const struct fo_fsm_result *res)

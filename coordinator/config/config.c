@@ -316,7 +316,15 @@ static int parse_node(struct loader *ld, const yaml_node_t *n)
     return 0;
 }
 
-enum { RAFT_ELECTION, RAFT_HEARTBEAT, RAFT_THRESHOLD, RAFT_TRAILING, RAFT_RETRY, RAFT_NKEYS };
+enum {
+    RAFT_ELECTION,
+    RAFT_HEARTBEAT,
+    RAFT_THRESHOLD,
+    RAFT_TRAILING,
+    RAFT_RETRY,
+    RAFT_PLACEMENT,
+    RAFT_NKEYS
+};
 
 #define RAFT_AT(f) CFG_AT(struct fo_config_raft, f)
 static const struct cfg_key raft_keys[RAFT_NKEYS] = {
@@ -330,6 +338,8 @@ static const struct cfg_key raft_keys[RAFT_NKEYS] = {
                        .dflt = 512},
     [RAFT_RETRY] = {"connect_retry_ms", CFG_UINT, false, RAFT_AT(connect_retry_ms), .min = 1,
                     .max = MS_10MIN, .dflt = 250},
+    [RAFT_PLACEMENT] = {"leader_off_primary", CFG_BOOL, false, RAFT_AT(leader_off_primary),
+                        .dflt = true},
 };
 
 /* n NULL: no raft section, the defaults. */

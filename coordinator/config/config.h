@@ -67,6 +67,7 @@
  *     snapshot_threshold: 512
  *     snapshot_trailing: 512
  *     connect_retry_ms: 250
+ *     leader_off_primary: true       # move the leader out of the primary's regions
  *   decision:                        # optional; these are the defaults
  *     auto: true                     # false: never fail over automatically
  *     quorum: 2                      # default: a majority of peers
@@ -179,6 +180,7 @@ struct fo_config_raft {
     uint32_t snapshot_threshold;  /* default 512 */
     uint32_t snapshot_trailing;   /* default 512 */
     uint32_t connect_retry_ms;    /* default 250 */
+    bool leader_off_primary;      /* default true: run/placement.h */
 };
 
 struct fo_config_admin {

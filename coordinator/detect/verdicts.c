@@ -134,6 +134,7 @@ static void done(struct want_req *r, bool ok)
     if (!v->closing) {
         struct fo_verdict_want *w = &v->wants[r->index];
         w->pending = false;
+        w->failed = !ok;
         if (!ok) {
             v->failed++;
             w->not_before_ms = uv_now(v->loop) + RETRY_MS;
@@ -265,6 +266,16 @@ void fo_verdicts_reconcile(struct fo_verdicts *v)
             continue;
         send_one(v, i, leader);
     }
+}
+
+void fo_verdicts_leader_changed(struct fo_verdicts *v)
+{
+    if (v->closing)
+        return;
+    for (size_t i = 0; i < v->nwants; i++)
+        if (v->wants[i].failed)
+            v->wants[i].not_before_ms = 0;
+    fo_verdicts_reconcile(v);
 }
 
 void fo_verdicts_close(struct fo_verdicts *v, void (*close_cb)(struct fo_verdicts *v))

@@ -38,6 +38,7 @@ struct fo_verdict_want {
     uint64_t at_ms;
     bool pending;           /* a proposal or forward is in flight */
     uint64_t not_before_ms; /* loop time: retry after a failure */
+    bool failed;            /* the last attempt failed: a new leader retries it at once */
     /* feeds only: the components they reported in this region */
     struct {
         char name[FO_NAME_MAX + 1];
@@ -83,6 +84,12 @@ bool fo_verdicts_settled(const struct fo_verdicts *v, const char *observer);
 /* Propose or forward every wanted verdict that differs from the FSM's. Call it on a
  * timer and after elections. */
 void fo_verdicts_reconcile(struct fo_verdicts *v);
+
+/* The Raft leader changed (or this node became the ready leader): attempts that failed
+ * against the old one are retried now, not after their back-off. A verdict forwarded to
+ * a leader that just died would otherwise wait a whole second after the election, and
+ * that second is on a failover's critical path when the lost region held the leader. */
+void fo_verdicts_leader_changed(struct fo_verdicts *v);
 
 /* Stop; close_cb runs once no forward or proposal can call back (proposals end when the
  * node closes). Frees the table. */

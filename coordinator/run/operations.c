@@ -631,8 +631,10 @@ void fo_ops_close(struct fo_ops *d)
 
 void fo_ops_tick(struct fo_ops *d)
 {
-    if (fo_node_ready(d->h.node) && fo_node_state(d->h.node)->cluster != NULL)
+    if (fo_node_ready(d->h.node) && fo_node_state(d->h.node)->cluster != NULL) {
         decide(d);
+        fo_placement_tick(&d->placement, d->h.node, d->h.cfg);
+    }
 }
 
 /* ---- operator requests -------------------------------------------------------------- */

@@ -39,6 +39,7 @@
 #include "coordinator/detect/verdicts.h"
 #include "coordinator/run/executor.h"
 #include "coordinator/run/lease.h"
+#include "coordinator/run/placement.h"
 #include "proto/admin.h"
 
 /* What fo_ops uses, borrowed. */
@@ -77,6 +78,7 @@ struct fo_ops {
     bool fence_held;              /* the last fence of this node's components was confirmed... */
     char fence_held_site[FO_NAME_MAX + 1]; /* ...for this site and epoch */
     uint64_t fence_held_epoch;
+    struct fo_placement placement; /* the leader's place (run/placement.h) */
     bool closing;
 };
 

@@ -121,6 +121,32 @@ class RaftCluster(unittest.TestCase):
         self.assertEqual((back["epoch"], back["primary"], back["history_count"]),
                          (before["epoch"], before["primary"], before["history_count"]))
 
+    def test_3b_leader_moves_off_primary_region(self):
+        # run/placement.h: a leader in us-east-1 (main's Postgres and Redis are there)
+        # hands leadership to another region, so losing us-east-1 needs no election.
+        # Which node wins an election is random: kill the leader until us-east-1 has won
+        # one (its log says it handed over), at most 12 times (1/2 per round).
+        def handed_over():
+            with open(self.c.log("us-east-1")) as f:
+                return "event=raft.placement result=transfer" in f.read()
+        for _ in range(12):
+            if handed_over():
+                break
+            leader = wait_for("a leader", self.c.leader, 10)
+            if leader == "us-east-1":
+                wait_for("us-east-1 to hand leadership over", handed_over, 10)
+                break
+            self.c.run("kill", leader)
+            others = [n for n in NODES if n != leader]
+            wait_for("a new leader", lambda: self.c.leader(others), 10)
+            self.c.run("start", leader)
+            wait_for(f"{leader} back", lambda: self.c.status(leader)["leader"], 15)
+        self.assertTrue(handed_over(), "us-east-1 never won an election in 12 rounds")
+        new = wait_for("a leader outside us-east-1",
+                       lambda: (lambda l: l if l not in (None, "us-east-1") else None)(self.c.leader()), 10)
+        with open(self.c.log(new)) as f:
+            self.assertIn("event=raft.role role=leader", f.read())
+
     def test_4_wiped_node_rejoins_through_snapshot(self):
         leader = wait_for("a leader", self.c.leader, 10)
         victim = next(n for n in NODES if n != leader)

@@ -988,7 +988,7 @@ static const struct error_row {
      FO_CONFIG_EINVALID, "node.yaml:45: raft: expected a map, found a scalar"},
     {"  heartbeat_ms: 100\n", "  heartbeat_ms: 100\n  heartbeat: 5\n", FO_CONFIG_EINVALID,
      "node.yaml:48: raft.heartbeat: unknown key (expected one of: election_timeout_ms, "
-     "heartbeat_ms, snapshot_threshold, snapshot_trailing, connect_retry_ms)"},
+     "heartbeat_ms, snapshot_threshold, snapshot_trailing, connect_retry_ms, leader_off_primary)"},
     {"  heartbeat_ms: 100\n", "  heartbeat_ms: 1000\n", FO_CONFIG_EINVALID,
      "node.yaml:47: raft.heartbeat_ms: heartbeat_ms (1000) must be below election_timeout_ms "
      "(1000)"},

@@ -1,0 +1,104 @@
+/*
+ * coordinator/run/placement.c — see placement.h.
+ */
+#include "coordinator/run/placement.h"
+
+#include <string.h>
+
+#include "coordinator/config/components.h"
+#include "coordinator/log.h"
+
+bool fo_placement_site_in_region(const struct fo_site *site, const char *region)
+{
+    struct fo_component_ref ref;
+
+    for (int k = 0; k < FO_COMPONENT_COUNT; k++)
+        if (fo_component_get(site, (enum fo_component_kind)k, &ref) && ref.region != NULL &&
+            strcmp(ref.region, region) == 0)
+            return true;
+    return false;
+}
+
+enum fo_placement_reason fo_placement_pick(const struct fo_placement_input *in, uint64_t *to)
+{
+    const struct fo_config *cfg = in->cfg;
+    const struct fo_site *site;
+    const struct fo_peer *best = NULL;
+    uint64_t best_match = 0;
+
+    *to = 0;
+    if (!cfg->raft.leader_off_primary)
+        return FO_PLACEMENT_OFF;
+    site = in->primary != NULL ? fo_config_site(cfg, in->primary) : NULL;
+    if (site == NULL)
+        return FO_PLACEMENT_NO_PRIMARY;
+    if (!fo_placement_site_in_region(site, cfg->self->region))
+        return FO_PLACEMENT_AWAY;
+    if (in->op_in_flight)
+        return FO_PLACEMENT_BUSY;
+    for (size_t i = 0; i < cfg->npeers; i++) {
+        const struct fo_peer *p = &cfg->peers[i];
+        const struct fo_placement_peer *v = &in->peers[i];
+        if (p == cfg->self || !v->reachable || !v->voter ||
+            fo_placement_site_in_region(site, p->region))
+            continue;
+        if (best == NULL || v->match_index > best_match ||
+            (v->match_index == best_match && p->id < best->id)) {
+            best = p;
+            best_match = v->match_index;
+        }
+    }
+    if (best == NULL)
+        return FO_PLACEMENT_NO_TARGET;
+    *to = best->id;
+    return FO_PLACEMENT_MOVE;
+}
+
+/* What the leader knows of each peer, parallel to cfg->peers. */
+static void read_peers(struct fo_node *node, const struct fo_config *cfg,
+                       struct fo_placement_peer *out)
+{
+    for (size_t i = 0; i < cfg->npeers && i < FO_CONFIG_MAX_PEERS; i++) {
+        uint64_t match = 0;
+        bool voter = false;
+        (void)fo_node_peer_progress(node, cfg->peers[i].id, &match, &voter);
+        out[i].reachable = fo_node_peer_reachable(node, cfg->peers[i].id) == 1;
+        out[i].voter = voter;
+        out[i].match_index = match;
+    }
+}
+
+void fo_placement_tick(struct fo_placement *p, struct fo_node *node, const struct fo_config *cfg)
+{
+    struct fo_placement_peer peers[FO_CONFIG_MAX_PEERS];
+    const struct fo_state *st;
+    struct fo_placement_input in;
+    enum fo_placement_reason why;
+    uint64_t now = uv_now(node->loop);
+    uint64_t to;
+
+    if (!fo_node_ready(node) || fo_node_transfer_pending(node) || now < p->next_try_ms)
+        return;
+    st = fo_node_state(node);
+    read_peers(node, cfg, peers);
+    in.cfg = cfg;
+    in.primary = st->primary;
+    in.op_in_flight = st->operation != NULL;
+    in.peers = peers;
+    why = fo_placement_pick(&in, &to);
+    if (why == FO_PLACEMENT_NO_TARGET && p->last_reason != (int)why)
+        fo_log_info("raft.placement", "result=stay reason=no_target primary=%s region=%s",
+                    st->primary, cfg->self->region);
+    p->last_reason = (int)why;
+    if (why != FO_PLACEMENT_MOVE)
+        return;
+    p->next_try_ms = now + FO_PLACEMENT_RETRY_MS;
+    if (fo_node_transfer(node, to) != 0) {
+        fo_log_info("raft.placement", "result=refused to=%s reason=\"transfer not started\"",
+                    fo_config_peer_by_id(cfg, to)->name);
+        return;
+    }
+    fo_log_info("raft.placement",
+                "result=transfer to=%s reason=\"%s hosts primary %s's components\"",
+                fo_config_peer_by_id(cfg, to)->name, cfg->self->region, st->primary);
+}

@@ -1,0 +1,69 @@
+/*
+ * coordinator/run/placement.h — keep the Raft leader out of the primary site's regions
+ * (issue 13: "move Raft leadership out of the primary site's regions when possible so
+ * that losing that region needs no election").
+ *
+ * When the region that holds the primary's Postgres or Redis is lost and the leader was
+ * there too, the survivors first need an election (1-2 election timeouts) before they
+ * can even commit the verdicts that start the failover: measured, that election was the
+ * longest step of a failover. With the leader elsewhere, losing the primary's region
+ * costs no election. So a ready leader whose region hosts a component of the decided
+ * primary hands leadership (libraft's raft_transfer) to a reachable voter in a region
+ * that hosts none, when there is one, no operation is in flight, and not more often than
+ * FO_PLACEMENT_RETRY_MS. Safety does not depend on it: it only moves who leads.
+ * raft.leader_off_primary: false turns it off.
+ *
+ * fo_placement_pick is pure (tests/unit/test_placement.c); fo_placement_tick reads the
+ * node and starts the transfer. Loop thread only.
+ */
+#ifndef FO_COORDINATOR_PLACEMENT_H
+#define FO_COORDINATOR_PLACEMENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "consensus/node.h"
+#include "coordinator/config/config.h"
+
+#define FO_PLACEMENT_RETRY_MS 30000 /* between two transfers this node starts */
+
+enum fo_placement_reason {
+    FO_PLACEMENT_MOVE = 0,   /* *to is the voter to hand leadership to */
+    FO_PLACEMENT_OFF,        /* raft.leader_off_primary is false */
+    FO_PLACEMENT_NO_PRIMARY, /* no primary decided yet (or it is not a configured site) */
+    FO_PLACEMENT_AWAY,       /* this node's region hosts none of the primary's components */
+    FO_PLACEMENT_BUSY,       /* an operation is in flight: do not disturb its leader */
+    FO_PLACEMENT_NO_TARGET,  /* no reachable voter outside the primary's regions */
+};
+
+/* What the leader knows of one peer (parallel to cfg->peers). */
+struct fo_placement_peer {
+    bool reachable; /* heard from recently (fo_node_peer_reachable) */
+    bool voter;
+    uint64_t match_index;
+};
+
+struct fo_placement_input {
+    const struct fo_config *cfg;
+    const char *primary; /* the FSM's primary site, or NULL */
+    bool op_in_flight;
+    const struct fo_placement_peer *peers; /* cfg->npeers of them */
+};
+
+/* Whether (and to whom) this node, the leader, should hand leadership. Among the
+ * eligible voters it picks the most caught-up one, then the lowest id. */
+enum fo_placement_reason fo_placement_pick(const struct fo_placement_input *in, uint64_t *to);
+
+/* Whether site has a component (Postgres, Redis) in region. */
+bool fo_placement_site_in_region(const struct fo_site *site, const char *region);
+
+struct fo_placement {
+    uint64_t next_try_ms; /* loop time */
+    int last_reason;      /* logged once per change */
+};
+
+/* As the ready leader: pick, and start a transfer when it says so. */
+void fo_placement_tick(struct fo_placement *p, struct fo_node *node, const struct fo_config *cfg);
+
+#endif
