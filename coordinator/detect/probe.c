@@ -238,6 +238,17 @@ static struct fo_probe_region *region_of(struct fo_prober *p, const char *name)
 
 /* ---- one probe ---- */
 
+static void on_tick(uv_timer_t *t);
+
+void probe_run_soon(struct fo_probe_check *c)
+{
+    if (c->p->closing || !c->p->started || c->running)
+        return;
+    /* Through the timer (0 ms), never from inside the client library's callback that
+     * noticed the drop; the regular rhythm resumes from this run. */
+    uv_timer_start(&c->tick, on_tick, 0, c->spec.interval_ms);
+}
+
 void probe_finish(struct fo_probe_check *c, bool ok, const char *fmt, ...)
 {
     struct fo_prober *p = c->p;
@@ -279,6 +290,14 @@ void probe_finish(struct fo_probe_check *c, bool ok, const char *fmt, ...)
     }
     if (changed)
         update_region(p, region_of(p, c->spec.region));
+    else if (!ok && c->state.status != FO_STATUS_DOWN && !p->closing) {
+        /* A failure streak becomes DOWN once it has lasted down_after_ms: probe again
+         * exactly then, not up to an interval later (issue 13: count the window from the
+         * first failed probe). The regular rhythm resumes from that run. */
+        uint64_t due = c->state.streak_ms + c->spec.down_after_ms;
+        if (due > r->at_ms && due - r->at_ms < c->spec.interval_ms)
+            uv_timer_start(&c->tick, on_tick, due - r->at_ms, c->spec.interval_ms);
+    }
 }
 
 static void on_deadline(uv_timer_t *t)

@@ -26,7 +26,12 @@
  *
  * Scheduling: each check runs every interval_ms, its first run at a phase in
  * [0, interval_ms) derived from a hash of its name (stable, spread, no PRNG). A check
- * whose previous probe has not ended yet skips that tick.
+ * whose previous probe has not ended yet skips that tick. Two events run a check early
+ * (issue 13, a failover counted from the first failed probe): a failure that starts or
+ * continues a streak runs the next probe exactly when the streak would have lasted
+ * down_after_ms, and a kept Postgres or Redis connection that the server closes between
+ * probes (it died or restarted) runs the check at once. Either way the rhythm resumes
+ * from that run.
  *
  * Check status (the pure state machine fo_check_state_feed below): UNKNOWN at start;
  * DOWN once it has failed continuously for down_after_ms (measured from its first

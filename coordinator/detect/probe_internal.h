@@ -88,6 +88,10 @@ void probe_finish(struct fo_probe_check *c, bool ok, const char *fmt, ...)
 /* Close a handle the prober counts (its close callback frees it when free_it). */
 void probe_handle_close(struct fo_prober *p, uv_handle_t *h, bool free_it);
 
+/* A kept connection dropped between probes (the server went away): run the check now,
+ * from the loop, unless a probe is in flight. */
+void probe_run_soon(struct fo_probe_check *c);
+
 /* Resolve c->spec.host into c->addr. Returns 1 when it is numeric already (done, no
  * callback), 0 when cb will run later (status 0 or a uv error), or a uv error. cb does not
  * run after probe_resolve_cancel. */

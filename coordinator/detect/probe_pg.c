@@ -21,6 +21,7 @@
  * stale socket says nothing about the server's health now.
  */
 #include "coordinator/detect/probe_internal.h"
+#include "coordinator/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,6 +232,9 @@ static void pg_read(struct fo_probe_check *c)
             c->pg.res = NULL;
             c->pg.phase = PG_IDLE;
             c->pg.reused = c->pg.retried = false;
+            /* Kept, and watched while idle: a server that dies closes it, and the
+             * check runs again at once (pg_idle_event) instead of at its next tick. */
+            (void)pg_watch(c, UV_READABLE | UV_DISCONNECT);
             if (res == NULL) {
                 probe_finish(c, false, "query: no result");
             } else if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -306,6 +310,25 @@ static void pg_connect_step(struct fo_probe_check *c)
     }
 }
 
+/* The kept connection is readable between probes: a notice, or (the usual case) the
+ * server closed it: "terminating connection" or EOF, as when its postmaster dies. */
+static void pg_idle_event(struct fo_probe_check *c)
+{
+    if (PQconsumeInput(c->pg.conn) == 0 || PQstatus(c->pg.conn) == CONNECTION_BAD) {
+        pg_drop(c);
+        fo_log_info("probe.dropped", "check=%s action=probe_now", c->spec.name);
+        probe_run_soon(c);
+        return;
+    }
+    while (PQisBusy(c->pg.conn) == 0) {
+        PGresult *r = PQgetResult(c->pg.conn);
+        if (r == NULL)
+            break;
+        PQclear(r); /* nothing is asked between probes: drain what came unasked */
+    }
+    (void)pg_watch(c, UV_READABLE | UV_DISCONNECT);
+}
+
 static void pg_poll_cb(uv_poll_t *h, int status, int events)
 {
     struct fo_probe_check *c = h->data;
@@ -326,8 +349,11 @@ static void pg_poll_cb(uv_poll_t *h, int status, int events)
     case PG_READING:
         pg_read(c);
         break;
+    case PG_IDLE:
+        pg_idle_event(c);
+        break;
     default:
-        break; /* idle: not watched */
+        break;
     }
 }
 

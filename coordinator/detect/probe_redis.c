@@ -26,6 +26,7 @@
  *   - every callback first checks that its context is still the check's current one.
  */
 #include "coordinator/detect/probe_internal.h"
+#include "coordinator/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,6 +173,11 @@ static void redis_lost(struct fo_probe_check *c, const redisAsyncContext *ac, co
         char m[FO_PROBE_DETAIL_MAX];
         probe_sanitize(m, sizeof(m), e, strlen(e));
         probe_finish(c, false, "%s: %s", what, m);
+    } else {
+        /* The kept connection dropped between probes (hiredis reads while idle): the
+         * server went away or closed it. Check now, not at the next tick. */
+        fo_log_info("probe.dropped", "check=%s action=probe_now", c->spec.name);
+        probe_run_soon(c);
     }
 }
 

@@ -127,8 +127,7 @@ class RaftCluster(unittest.TestCase):
         # Which node wins an election is random: kill the leader until us-east-1 has won
         # one (its log says it handed over), at most 12 times (1/2 per round).
         def handed_over():
-            with open(self.c.log("us-east-1")) as f:
-                return "event=raft.placement result=transfer" in f.read()
+            return "event=raft.placement result=transfer" in self.c.log("us-east-1")
         for _ in range(12):
             if handed_over():
                 break
@@ -144,8 +143,7 @@ class RaftCluster(unittest.TestCase):
         self.assertTrue(handed_over(), "us-east-1 never won an election in 12 rounds")
         new = wait_for("a leader outside us-east-1",
                        lambda: (lambda l: l if l not in (None, "us-east-1") else None)(self.c.leader()), 10)
-        with open(self.c.log(new)) as f:
-            self.assertIn("event=raft.role role=leader", f.read())
+        self.assertIn("event=raft.role role=leader", self.c.log(new))
 
     def test_4_wiped_node_rejoins_through_snapshot(self):
         leader = wait_for("a leader", self.c.leader, 10)
