@@ -17,7 +17,12 @@
  *     the primary is gone), then pg_promote(false) and poll pg_is_in_recovery() every
  *     5 ms (up to T s), verify it left recovery, record.
  * A server that was once fenced (default_transaction_read_only on, see below) gets the
- * fence removed when it is promoted, so a promoted server always takes writes.
+ * fence removed when it is promoted, so a promoted server takes writes at once — unless
+ * hold_fence=1 (the executor adds it when a failoverd node runs in the server's region):
+ * then the server is set read-only by default BEFORE pg_promote, the fence's epoch is
+ * recorded in failoverd.fence after it, and it stays so until its guardian holds the
+ * write lease and runs postgres.unfence for the same epoch (coordinator/run/lease.h). A
+ * re-run for the same epoch does nothing, whether the guardian lifted it yet or not.
  *
  * postgres.fence is a SOFT fence on the old primary, when it can be reached:
  *   ALTER SYSTEM SET default_transaction_read_only = on; SELECT pg_reload_conf();
@@ -73,6 +78,7 @@ static const char *const promote_optional[] = {"port",
                                                "catch_up_dbname",
                                                "catch_up_user",
                                                "catch_up_password_file",
+                                               "hold_fence",
                                                NULL};
 static const char *const fence_required[] = {"host", "dbname", "user", NULL};
 static const char *const unfence_optional[] = {"port", "password_file", "connect_timeout_s", NULL};
@@ -598,22 +604,49 @@ static void refuse_newer(struct fo_action_result *res, const struct pg_state *st
 }
 
 struct promote_opts {
+    uint64_t hold;          /* hold_fence=1: leave it fenced for the guardian to lift */
     bool gate;              /* max_lag_bytes given */
     uint64_t max_lag_bytes; /* the RPO gate */
     uint64_t force;         /* 1: promote whatever the lag */
     uint64_t wait_s;        /* pg_promote's wait_seconds, before the deadline bounds it */
 };
 
+/* hold_fence: read-only by default from before the promotion on, so that the server never
+ * takes a write before its guardian holds the write lease and lifts this (the guardian's
+ * postgres.unfence of the same epoch; run/lease.h). ALTER SYSTEM works during recovery. */
+static int hold_fence(struct pg_session *s)
+{
+    if (pg_do(s, "holding the fence (ALTER SYSTEM SET default_transaction_read_only = on)",
+              "ALTER SYSTEM SET default_transaction_read_only = on") != 0)
+        return -1;
+    return pg_do(s, "reloading the configuration", "SELECT pg_reload_conf()");
+}
+
+/* After the promotion: hold the fence (its epoch recorded in failoverd.fence, so that an
+ * older unfence leaves it on), or lift one a past fence left. */
+static int after_promotion(struct pg_session *s, const struct promote_opts *o,
+                           const struct pg_state *st)
+{
+    bool recorded;
+    if (o->hold)
+        return record_fence(s, st, &recorded);
+    return st->read_only ? unfence(s) : 0;
+}
+
 /* Already a primary: the epoch table decides (see the header). */
-static void promote_primary(struct pg_session *s, struct pg_state *st)
+static void promote_primary(struct pg_session *s, const struct promote_opts *o, struct pg_state *st)
 {
     const struct fo_action_req *req = s->req;
     bool was_fenced = st->read_only;
 
-    if (st->has_epoch && st->epoch == req->epoch && !st->read_only) {
+    if (st->has_epoch && st->epoch == req->epoch &&
+        (!st->read_only || (o->hold && st->fenced_by && st->fence_epoch == req->epoch))) {
+        /* Done before; with hold_fence it may be lifted already (by the guardian): a
+         * re-run must not fence it again. */
         fo_action_set(s->res, FO_ACTION_DONE,
-                      "already promoted for epoch %" PRIu64 " (operation %s)", st->epoch,
-                      st->op_id);
+                      "already promoted for epoch %" PRIu64 " (operation %s)%s", st->epoch,
+                      st->op_id,
+                      st->read_only ? "; held read-only until its guardian holds the lease" : "");
         return;
     }
     if (fence_allows(s, st) != 0)
@@ -629,7 +662,7 @@ static void promote_primary(struct pg_session *s, struct pg_state *st)
                           req->epoch);
         return;
     }
-    if (st->read_only && unfence(s) != 0)
+    if ((o->hold && !st->read_only && hold_fence(s) != 0) || after_promotion(s, o, st) != 0)
         return;
     if (record_epoch(s, st) != 0)
         return;
@@ -638,7 +671,10 @@ static void promote_primary(struct pg_session *s, struct pg_state *st)
         return;
     }
     fo_action_set(s->res, FO_ACTION_DONE, "already a primary%s; epoch %" PRIu64 " recorded",
-                  was_fenced ? ", fence lifted" : "", req->epoch);
+                  o->hold      ? ", held read-only until its guardian holds the lease"
+                  : was_fenced ? ", fence lifted"
+                               : "",
+                  req->epoch);
 }
 
 /* A switchover's drain (the executor adds catch_up_* = the old primary): the old primary
@@ -744,7 +780,7 @@ static void promote_standby(struct pg_session *s, const struct promote_opts *o, 
         if (catch_up(s) != 0 || read_state(s, st) != 0)
             return;
         if (!st->in_recovery) { /* promoted meanwhile by someone else: the epoch decides */
-            promote_primary(s, st);
+            promote_primary(s, o, st);
             return;
         }
         snprintf(lag, sizeof(lag), "drained: caught up with the fenced old primary");
@@ -777,6 +813,8 @@ static void promote_standby(struct pg_session *s, const struct promote_opts *o, 
     snprintf(wait_s, sizeof(wait_s), "%" PRIu64, o->wait_s < remaining_s ? o->wait_s : remaining_s);
     /* pg_promote(true) polls for the end of recovery in 100 ms steps; asking without the
      * wait and polling pg_is_in_recovery() every 5 ms ourselves saves most of a step. */
+    if (o->hold && hold_fence(s) != 0)
+        return;
     r = pg_exec_raw(s, "pg_promote", "SELECT pg_promote(false)", 0, NULL);
     if (r == NULL)
         return;
@@ -807,7 +845,7 @@ static void promote_standby(struct pg_session *s, const struct promote_opts *o, 
         refuse_newer(s->res, st);
         return;
     }
-    if (st->read_only && unfence(s) != 0)
+    if (after_promotion(s, o, st) != 0)
         return;
     if (record_epoch(s, st) != 0)
         return;
@@ -816,8 +854,10 @@ static void promote_standby(struct pg_session *s, const struct promote_opts *o, 
         return;
     }
     fo_action_set(s->res, FO_ACTION_DONE,
-                  "%spromoted (%" PRId64 " bytes were still to replay); epoch %" PRIu64 " recorded",
-                  drained ? "drained the fenced old primary, then " : "", lag_before, req->epoch);
+                  "%spromoted (%" PRId64 " bytes were still to replay); epoch %" PRIu64
+                  " recorded%s",
+                  drained ? "drained the fenced old primary, then " : "", lag_before, req->epoch,
+                  o->hold ? "; held read-only until its guardian holds the lease" : "");
 }
 
 static void promote_run(const struct fo_action_req *req, struct fo_action_result *res)
@@ -833,7 +873,8 @@ static void promote_run(const struct fo_action_req *req, struct fo_action_result
     if (fo_action_param_u64(req, "max_lag_bytes", 0, 0, INT64_MAX, &o.max_lag_bytes, res) != 0 ||
         fo_action_param_u64(req, "force", 0, 0, 1, &o.force, res) != 0 ||
         fo_action_param_u64(req, "promote_wait_s", PG_DEFAULT_WAIT_S, 1, 3600, &o.wait_s, res) !=
-            0) {
+            0 ||
+        fo_action_param_u64(req, "hold_fence", 0, 0, 1, &o.hold, res) != 0) {
         fo_secret_wipe(t.password, sizeof(t.password)); /* pg_open wipes it otherwise */
         return;
     }
@@ -850,7 +891,7 @@ static void promote_run(const struct fo_action_req *req, struct fo_action_result
         else if (st.has_epoch && st.epoch > req->epoch)
             refuse_newer(res, &st);
         else
-            promote_primary(&s, &st);
+            promote_primary(&s, &o, &st);
     }
     PQfinish(s.conn);
 }

@@ -34,7 +34,13 @@
  * A server that cannot be reached is SKIPPED: it takes no writes either. A server that
  * recorded a newer epoch than the request's was promoted since: REFUSED, left alone.
  * redis.unfence lifts either fence (min-replicas-to-write back to min_replicas_to_write,
- * default 0; CLIENT UNPAUSE), refusing a server that recorded a newer epoch.
+ * default 0; CLIENT UNPAUSE), refusing a server that recorded a newer epoch, and records
+ * its epoch in failoverd:epoch when the key holds an older one.
+ * redis.promote with hold_fence=1 (the executor adds it when a failoverd node runs in the
+ * server's region) sets the refuse fence for its epoch BEFORE REPLICAOF NO ONE and leaves
+ * it on: the new master takes no write until its guardian holds the write lease and
+ * runs redis.unfence for the same epoch (coordinator/run/lease.h). A re-run for the same
+ * epoch does nothing, held or lifted.
  *
  * Time: the connect and every command get the time left until req->deadline_ms as their
  * socket timeout (redisConnectWithTimeout, redisSetTimeout); the cancel flag is looked at
@@ -65,9 +71,15 @@
 #define REDIS_FENCE_EPOCH_MAX (2147483647ULL - REDIS_FENCE_BASE)
 
 static const char *const promote_required[] = {"host", NULL};
-static const char *const promote_optional[] = {
-    "port",          "password_file", "repoint_host",           "repoint_port",
-    "catch_up_host", "catch_up_port", "catch_up_password_file", NULL};
+static const char *const promote_optional[] = {"port",
+                                               "password_file",
+                                               "repoint_host",
+                                               "repoint_port",
+                                               "catch_up_host",
+                                               "catch_up_port",
+                                               "catch_up_password_file",
+                                               "hold_fence",
+                                               NULL};
 static const char *const fence_required[] = {"host", NULL};
 static const char *const unfence_optional[] = {"port", "password_file", "min_replicas_to_write",
                                                NULL};
@@ -545,6 +557,21 @@ static int catch_up(struct redis_session *s, struct redis_state *st)
     }
 }
 
+/* hold_fence: the refuse fence (min-replicas-to-write = FENCE_BASE + epoch), set before
+ * REPLICAOF NO ONE, so that the new master never takes a write before its guardian holds
+ * the write lease and runs redis.unfence for this epoch (coordinator/run/lease.h). The
+ * setting is the epoch's record until then: no key can be written under it. */
+static int set_hold(struct redis_session *s)
+{
+    char v[24];
+    snprintf(v, sizeof(v), "%llu", (unsigned long long)(REDIS_FENCE_BASE + s->req->epoch));
+    return rcmd_ok(
+        s, "CONFIG SET min-replicas-to-write (holding the fence)",
+        rcmd(s, "CONFIG SET min-replicas-to-write", "CONFIG SET min-replicas-to-write %s", v));
+}
+
+#define HELD_NOTE "; held (writes refused) until its guardian holds the lease"
+
 static void promote_run(const struct fo_action_req *req, struct fo_action_result *res)
 {
     struct redis_session s = {.req = req, .res = res};
@@ -552,10 +579,15 @@ static void promote_run(const struct fo_action_req *req, struct fo_action_result
     struct redis_state st;
     char password[sizeof(t.password)];
     long long offset;
+    uint64_t hold;
 
     if (target_parse(req, &fo_action_redis_promote, &t, res) != 0)
         return;
-    if (req->epoch == 0) {
+    if (fo_action_param_u64(req, "hold_fence", 0, 0, 1, &hold, res) != 0) {
+        fo_secret_wipe(t.password, sizeof(t.password));
+        return;
+    }
+    if (req->epoch == 0 || (hold && req->epoch > REDIS_FENCE_EPOCH_MAX)) {
         fo_action_set(res, FO_ACTION_REFUSED, "epoch 0 cannot be recorded");
         return;
     }
@@ -579,7 +611,25 @@ static void promote_run(const struct fo_action_req *req, struct fo_action_result
                       st.epoch, st.op_id);
         goto out;
     }
-    if (strcmp(st.role, "master") == 0) {
+    if (strcmp(st.role, "master") == 0 && hold) {
+        /* Promoted before for this epoch: held still, or lifted by the guardian (which
+         * records the epoch): either way a re-run must not fence it again. */
+        bool held = st.fenced && st.fence_epoch == req->epoch;
+        if (held || (st.has_epoch && st.epoch == req->epoch && !st.fenced)) {
+            fo_action_set(res, FO_ACTION_DONE, "already promoted for epoch %" PRIu64 "%s",
+                          req->epoch, held ? HELD_NOTE : "");
+            goto out;
+        }
+        if (req->check_only) {
+            fo_action_set(res, FO_ACTION_DONE, "master already; would hold it for epoch %" PRIu64,
+                          req->epoch);
+            goto out;
+        }
+        if (set_hold(&s) != 0)
+            goto out;
+        fo_action_set(res, FO_ACTION_DONE, "already a master; fence held for epoch %" PRIu64 "%s",
+                      req->epoch, HELD_NOTE);
+    } else if (strcmp(st.role, "master") == 0) {
         bool same = st.has_epoch && st.epoch == req->epoch;
         if (req->check_only) {
             fo_action_set(res, FO_ACTION_DONE, "master already; %s epoch %" PRIu64,
@@ -616,6 +666,8 @@ static void promote_run(const struct fo_action_req *req, struct fo_action_result
             }
         }
         offset = st.offset;
+        if (hold && set_hold(&s) != 0)
+            goto out;
         r = rcmd(&s, "REPLICAOF NO ONE", "REPLICAOF NO ONE");
         if (rcmd_ok(&s, "REPLICAOF NO ONE", r) != 0 || read_state(&s, &st) != 0)
             goto out;
@@ -623,14 +675,15 @@ static void promote_run(const struct fo_action_req *req, struct fo_action_result
             fo_action_set(res, FO_ACTION_FAILED, "REPLICAOF NO ONE: ROLE still says %s", st.role);
             goto out;
         }
-        if (record_epoch(&s, &st) != 0)
+        if (!hold && record_epoch(&s, &st) != 0)
             goto out;
         fo_action_set(
             res, FO_ACTION_DONE,
-            "%spromoted (REPLICAOF NO ONE; link was %s, offset %lld); epoch %" PRIu64 " recorded",
+            "%spromoted (REPLICAOF NO ONE; link was %s, offset %lld); epoch %" PRIu64 " %s",
             fo_action_param(req, "catch_up_host") != NULL ? "drained the paused old master, then "
                                                           : "",
-            link, offset, st.epoch);
+            link, offset, hold ? req->epoch : st.epoch,
+            hold ? "in its fence" HELD_NOTE : "recorded");
     }
     if (t.repoint_host != NULL)
         repoint_old_master(req, &t, password, res);
@@ -766,6 +819,12 @@ static void unfence_run(const struct fo_action_req *req, struct fo_action_result
         fo_action_set(res, FO_ACTION_SKIPPED, "a %s: nothing to lift", st.role);
     } else if (req->check_only) {
         fo_action_set(res, FO_ACTION_DONE, "reachable master; would lift its write fence");
+    } else if (req->epoch > 0 && (!st.has_epoch || st.epoch < req->epoch)) {
+        /* A master held by its promote (hold_fence) has its epoch only in the fence:
+         * write it to the key as the fence goes (record_epoch lifts both fences). */
+        if (record_epoch(&s, &st) == 0)
+            fo_action_set(res, FO_ACTION_DONE, "write fence lifted; epoch %" PRIu64 " recorded",
+                          req->epoch);
     } else if (rcmd_ok(&s, "CLIENT UNPAUSE", rcmd(&s, "CLIENT UNPAUSE", "CLIENT UNPAUSE")) == 0 &&
                lift_refuse(&s) == 0) {
         fo_action_set(res, FO_ACTION_DONE, "write fence lifted");

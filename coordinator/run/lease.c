@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "coordinator/clock.h"
+#include "coordinator/config/components.h"
 #include "coordinator/decide/decision.h"
 #include "coordinator/log.h"
 #include "proto/command.h"
@@ -20,7 +21,8 @@ const struct fo_lease_params fo_lease_defaults = {
 
 const char *const fo_lease_answer_names[] = {"granted",  "not_primary",  "held_down",
                                              "starting", "not_guardian", NULL};
-const char *const fo_lease_cause_names[] = {"none", "lapsed", "held_down", "not_primary", NULL};
+const char *const fo_lease_cause_names[] = {"none",        "lapsed",   "held_down",
+                                            "not_primary", "promoted", NULL};
 
 /* A fence that holds is re-asserted this often (someone may have lifted it by hand, or a
  * restarted Redis forgot its runtime configuration). */
@@ -246,6 +248,7 @@ void fo_lease_core_granted(struct fo_lease *l, const struct fo_state *st, uint64
             if (l->valid_ms == 0 || l->valid_ms <= now)
                 l->rounds_granted++;
             l->valid_ms = r->sent_ms + l->params.lease_ms;
+            l->held = true;
         }
         break;
     }
@@ -301,15 +304,24 @@ static void fence(struct fo_lease *l, int cause, uint64_t token, uint64_t now)
     l->on_fence(l, l->site, l->fence_token, true);
 }
 
-static void lift(struct fo_lease *l)
+/* Lift the fence (reassert: again, the fence being already lifted; see lease.h). */
+static void lift(struct fo_lease *l, uint64_t now, bool reassert)
 {
     if (l->fence_inflight)
         return;
-    fo_log_warn("lease.lift", "site=%s epoch=%llu reason=\"a majority granted the lease again\"",
-                l->site, (unsigned long long)l->epoch);
+    if (!reassert) {
+        fo_log_warn("lease.lift", "site=%s epoch=%llu cause=%s reason=\"%s\"", l->site,
+                    (unsigned long long)l->epoch, fo_lease_cause_names[l->fence_cause],
+                    l->fence_cause == FO_LEASE_CAUSE_PROMOTED
+                        ? "this guardian holds the promoted site's lease"
+                        : "a majority granted the lease again");
+        l->lifts++;
+    }
     l->fenced = false;
     l->fence_cause = FO_LEASE_CAUSE_NONE;
-    l->lifts++;
+    l->lift_confirmed = false;
+    l->lift_reassert = reassert;
+    l->lift_ms = now;
     l->fence_inflight = true;
     l->inflight_fence = false;
     l->on_fence(l, l->site, l->epoch, false);
@@ -321,8 +333,13 @@ void fo_lease_core_fence_done(struct fo_lease *l, const char *site, uint64_t epo
     bool was_fence = l->inflight_fence;
 
     l->fence_inflight = false;
-    if (!l->fenced)
+    if (!l->fenced) {
+        /* A lift (or its re-assertion) returned: until one is confirmed, the guardian
+         * tries again every renew period (guard). */
+        if (!was_fence && strcmp(site, l->site) == 0 && epoch == l->epoch)
+            l->lift_confirmed = confirmed;
         return;
+    }
     if (!was_fence || strcmp(site, l->site) != 0 || epoch != l->fence_token) {
         /* What returned is not the fence that holds now: a LIFT that was in flight when
          * the node fenced again (the fence waited for it), or another site's or epoch's.
@@ -416,6 +433,31 @@ static bool lift_gated(const struct fo_lease *l, const struct fo_state *st)
     return op != NULL && !fo_lease_gate(st, l->cfg, op->from, l->epoch - 1, why, sizeof(why));
 }
 
+/* Whether the move that made (site, epoch) the primary still has a promote to run in this
+ * node's region: until it has, a lift would find a standby (and the promote fence it
+ * again). An operation no longer in flight has none. */
+static bool promotes_pending(const struct fo_lease *l, const struct fo_state *st)
+{
+    const struct fo_operation *op = st->operation;
+    const struct fo_site *site = fo_config_site(l->cfg, l->site);
+
+    if (op == NULL || op->epoch != l->epoch || op->to == NULL || strcmp(op->to, l->site) != 0 ||
+        site == NULL)
+        return false;
+    for (size_t i = 0; i < op->nsteps; i++) {
+        const struct fo_step *step = &op->steps[i];
+        struct fo_component_ref ref;
+        int kind = fo_component_of_action(step->action);
+        if (!fo_lease_kind_gated(step->action) ||
+            (step->state != FO_STEP_PENDING && step->state != FO_STEP_RUNNING) || kind < 0 ||
+            !fo_component_get(site, (enum fo_component_kind)kind, &ref) || ref.region == NULL)
+            continue;
+        if (strcmp(ref.region, l->self->region) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* renew: send a round (the timer's tick only). A kick must not: every grant kicks, and
  * while the state holds the site DOWN a kick re-evaluates, so a round per kick made each
  * answer start a new round to every peer, a storm that grew without bound in no time
@@ -435,7 +477,18 @@ static void guard(struct fo_lease *l, const struct fo_state *st, uint64_t now, b
         l->epoch = epoch;
         l->valid_ms = now + l->params.lease_ms;
         l->fenced_marked = false;
+        l->held = false;
+        l->lift_confirmed = false;
         memset(l->rounds, 0, sizeof(l->rounds));
+        if (move_into(st, primary, epoch) != NULL) {
+            /* Moved here: the move's promotes leave the components fenced (lease.h), and
+             * only this guardian lifts them, once it holds the lease. Nothing to run now. */
+            l->fenced = true;
+            l->fenced_ms = now;
+            l->fence_cause = FO_LEASE_CAUSE_PROMOTED;
+            l->fence_token = epoch;
+            l->fence_confirmed = true;
+        }
     }
     if (!guards_primary && l->site[0] == '\0' && st->cluster != NULL && st->epoch > 0 &&
         st->prev_primary != NULL && fo_lease_is_guardian(l->cfg, st->prev_primary, l->self)) {
@@ -475,20 +528,29 @@ static void guard(struct fo_lease *l, const struct fo_state *st, uint64_t now, b
     if (l->fenced) {
         /* Every cause is gone; lift only on a round sent after the fence began, granted
          * by a majority that applied "this site is the primary of this epoch", and, when
-         * the epoch moved the primary here, once that move's gate is open (see lift_gated). */
-        if (lift_gated(l, st))
+         * the epoch moved the primary here, once that move's gate is open (see lift_gated)
+         * and its promotes here have run. */
+        if (lift_gated(l, st) || promotes_pending(l, st))
             return;
         for (size_t i = 0; i < FO_LEASE_ROUNDS; i++) {
             const struct fo_lease_round *r = &l->rounds[i];
             size_t granted = 0;
             for (size_t k = 0; k < l->cfg->npeers; k++)
                 granted += (r->granted >> k) & 1;
-            if (r->id != 0 && r->sent_ms > l->fenced_ms && granted * 2 > l->cfg->npeers) {
-                lift(l);
+            /* A promote's hold began with this (site, epoch), whose rounds all came after
+             * (the rounds were reset then): any of them counts, the one sent at once too. */
+            bool after = r->sent_ms > l->fenced_ms || l->fence_cause == FO_LEASE_CAUSE_PROMOTED;
+            if (r->id != 0 && after && granted * 2 > l->cfg->npeers) {
+                lift(l, now, false);
                 break;
             }
         }
+        return;
     }
+    /* Not fenced, and a majority-granted lease holds: re-assert the lift (lease.h). */
+    if (renew && l->held && !l->fence_inflight && !promotes_pending(l, st) &&
+        now - l->lift_ms >= (l->lift_confirmed ? REFENCE_MS : l->params.renew_ms * 5))
+        lift(l, now, true);
 }
 
 void fo_lease_core_init(struct fo_lease *l, const struct fo_config *cfg, const struct fo_peer *self,

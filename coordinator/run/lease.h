@@ -44,6 +44,23 @@
  * a majority that applied "P is the primary of E" — a quorum read, never its own
  * possibly stale state alone. After a committed lease(fenced) it never lifts for E.
  *
+ * Promoted components stay fenced until their guardian holds the lease. A promote
+ * (postgres.promote / redis.promote with hold_fence, run/plan_params.c: whenever a node
+ * runs in the component's region) makes the server the primary but leaves it refusing
+ * writes, fenced with the move's epoch. Its guardian starts guarding the new (site,
+ * epoch) fenced (cause "promoted") and lifts by the rule above: a majority granted a round
+ * sent after it began, the move's gate is open, and, for speed, the move's promotes of
+ * its region have finished (a lift before them would find standbys). So no component
+ * ever takes writes without a lease behind it, even when its guardian was dead or cut off
+ * while it was promoted (sim --decide --seed 3516 before this). The cost: a component
+ * whose guardian is gone stays fenced until the guardian is back (the README's
+ * deployment rule: run each region's failoverd where its servers run).
+ *
+ * A lift is re-asserted while the lease holds, every REFENCE_MS once it was confirmed and
+ * every renew period until it is: a late promote of the current epoch (a deposed
+ * leader's, re-run) may fence again what was lifted, and a restarted guardian does not
+ * know what its predecessor left fenced.
+ *
  * Start-up: a guardian has no lease; it may assume its last round before a restart was
  * sent no later than its start, so it fences if no round is granted within lease_ms.
  *
@@ -188,6 +205,10 @@ struct fo_lease {
     bool inflight_fence;  /* ... and it was a fence (false: a lift) */
     bool fence_confirmed; /* the last fence's actions reported done */
     bool fenced_marked;   /* lease(fenced) proposed for site/epoch: never lift */
+    bool held;            /* a majority granted a round of this (site, epoch) */
+    bool lift_confirmed;  /* the last lift's actions reported done */
+    uint64_t lift_ms;     /* when the last lift (or its re-assertion) was sent */
+    bool lift_reassert;   /* the lift in flight is a re-assertion (the owner logs less) */
     uint64_t next_round;
     struct fo_lease_round rounds[FO_LEASE_ROUNDS];
     struct fo_lease_grant grants[FO_CONFIG_MAX_PEERS];
@@ -200,6 +221,8 @@ enum fo_lease_cause {
     FO_LEASE_CAUSE_LAPSED,      /* no majority renewed the lease in time */
     FO_LEASE_CAUSE_HELD_DOWN,   /* committed: a quorum holds the site DOWN */
     FO_LEASE_CAUSE_NOT_PRIMARY, /* committed: another site is the decided primary */
+    FO_LEASE_CAUSE_PROMOTED,    /* a move made the site primary: its promotes left the
+                                 * components fenced until this guardian holds the lease */
 };
 extern const char *const fo_lease_cause_names[];
 

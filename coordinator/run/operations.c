@@ -376,7 +376,9 @@ static void fence_done(struct fo_action_job *job, int status)
            fo_enum_name((const char *const[]){"done", "skipped", "failed", "refused", NULL},
                         job->res.status),
            job->res.detail);
-    if (job->res.status != FO_ACTION_DONE)
+    /* A lift that finds nothing to lift (a standby) is as good as done. */
+    if (job->res.status != FO_ACTION_DONE &&
+        !(!f->batch->fence && job->res.status == FO_ACTION_SKIPPED))
         f->batch->confirmed = false;
     batch_finish(f->batch);
     fo_action_job_release(job);
@@ -454,8 +456,9 @@ static void lease_fence(struct fo_lease *l, const char *site_name, uint64_t epoc
     snprintf(b->site, sizeof(b->site), "%s", site_name);
     b->epoch = epoch;
     b->fence = fence;
-    b->reassert = fence && d->fence_held && d->fence_held_epoch == epoch &&
-                  strcmp(d->fence_held_site, site_name) == 0;
+    b->reassert = fence ? d->fence_held && d->fence_held_epoch == epoch &&
+                              strcmp(d->fence_held_site, site_name) == 0
+                        : l->lift_reassert;
     if (!fence)
         d->fence_held = false;
     b->confirmed = true;

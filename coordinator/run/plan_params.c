@@ -63,6 +63,14 @@ static int add_endpoint(struct fo_kv *out, size_t *n, size_t cap, const char *pr
     return 0;
 }
 
+static bool region_has_node(const struct fo_config *cfg, const char *region)
+{
+    for (size_t i = 0; region != NULL && i < cfg->npeers; i++)
+        if (strcmp(cfg->peers[i].region, region) == 0)
+            return true;
+    return false;
+}
+
 int fo_plan_params(const struct fo_config *cfg, const struct fo_plan_step *step,
                    const char *site_name, struct fo_kv *out, size_t cap, char *msg, size_t msgcap)
 {
@@ -97,6 +105,13 @@ int fo_plan_params(const struct fo_config *cfg, const struct fo_plan_step *step,
             rc = add(out, &n, cap, "content", site->dns_origin);
         } else if (add_endpoint(out, &n, cap, "", &c) != 0) {
             rc = FULL;
+        } else if (fo_components[kind].promote != NULL &&
+                   strcmp(step->action, fo_components[kind].promote) == 0 &&
+                   region_has_node(cfg, c.region)) {
+            /* The promoted server stays fenced until its guardian, the node of its region,
+             * holds the write lease and lifts it (run/lease.h). A region without a node
+             * has no guardian: its promote leaves the server writable, as before. */
+            rc = add(out, &n, cap, "hold_fence", "1");
         }
     }
     if (rc == FULL) {

@@ -33,6 +33,8 @@ enum fo_plan_params_error {
  * set — the target site's: postgres.* get host, port, dbname, user, password_file of
  * the site's Postgres; redis.* host, port, password_file of its Redis; vercel.env its
  * env values (env.NAME / env_file.NAME); cloudflare.dns content = its dns_origin.
+ * A promote of a component whose region has a node also gets hold_fence=1: the server
+ * stays fenced until that node, its guardian, holds the write lease (run/lease.h).
  * Returns the number of parameters written to out (at most cap; out owns copies), or a
  * negative enum fo_plan_params_error with msg saying why for people; out then holds
  * nothing.

@@ -550,22 +550,46 @@ static void test_pg_promote(void **state)
     struct fo_action_result res;
     struct params p = pg_params("PG_PORT_DR");
     char out[512];
+    uint64_t end;
 
     (void)state;
     set(&p, "max_lag_bytes", "1048576");
     set(&p, "promote_wait_s", "10");
+    /* hold_fence (the executor's, when a node runs in dr's region): promoted, but held
+     * read-only until its guardian's unfence of the same epoch (run/lease.h). */
+    set(&p, "hold_fence", "1");
     run(&fo_action_postgres_promote, &p, (struct call){.epoch = 7, .op_id = "op-7"}, &res, NULL);
     assert_result(&res, FO_ACTION_DONE, "promoted");
     assert_non_null(strstr(res.detail, "epoch 7 recorded"));
+    assert_non_null(strstr(res.detail, "held read-only until its guardian holds the lease"));
 
     assert_string_equal(pg_value("PG_PORT_DR", "SELECT pg_is_in_recovery()"), "f");
     assert_string_equal(pg_value("PG_PORT_DR", "SELECT epoch || ' ' || operation_id || ' ' || "
                                                "(promoted_at <= now()) FROM failoverd.epoch"),
                         "7 op-7 true");
-    /* The promoted server takes writes from the (non-superuser) application role. */
-    if (pg_try("PG_PORT_DR", false, "INSERT INTO items (note) VALUES ('written on dr')", out,
-               sizeof(out)) != 0)
-        fail_msg("insert on the promoted dr: %s", out);
+    assert_string_equal(pg_value("PG_PORT_DR", "SELECT epoch FROM failoverd.fence"), "7");
+    assert_string_equal(pg_value("PG_PORT_DR", "SHOW default_transaction_read_only"), "on");
+    /* Held: the application role's writes are refused from the first one on. */
+    assert_int_equal(
+        pg_try("PG_PORT_DR", false, "INSERT INTO items (note) VALUES ('held')", out, sizeof(out)),
+        -1);
+    assert_non_null(strstr(out, "read-only transaction"));
+    /* A re-run while held does nothing; so does an older epoch's unfence. */
+    run(&fo_action_postgres_promote, &p, (struct call){.epoch = 7, .op_id = "op-7"}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "already promoted for epoch 7 (operation op-7); held");
+    p = pg_params("PG_PORT_DR");
+    run(&fo_action_postgres_unfence, &p, (struct call){.epoch = 6}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "a newer operation (epoch 7");
+    /* The guardian's unfence of epoch 7 lets the application write. */
+    run(&fo_action_postgres_unfence, &p, (struct call){.epoch = 7}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "fence lifted: takes writes again");
+    end = fo_action_now_ms() + 5000;
+    while (pg_try("PG_PORT_DR", false, "INSERT INTO items (note) VALUES ('written on dr')", out,
+                  sizeof(out)) != 0) {
+        if (fo_action_now_ms() > end)
+            fail_msg("insert on the promoted, unfenced dr: %s", out);
+        sleep_ms(50);
+    }
 }
 
 static void test_pg_promote_again(void **state)
@@ -574,9 +598,14 @@ static void test_pg_promote_again(void **state)
     struct params p = pg_params("PG_PORT_DR");
 
     (void)state;
-    /* Re-run by a new leader: DONE, nothing redone, the row untouched. */
+    /* Re-run by a new leader after the guardian lifted the hold: DONE, nothing redone
+     * (not fenced again), the row untouched. */
+    set(&p, "hold_fence", "1");
     run(&fo_action_postgres_promote, &p, (struct call){.epoch = 7, .op_id = "op-7"}, &res, NULL);
     assert_result(&res, FO_ACTION_DONE, "already promoted for epoch 7 (operation op-7)");
+    assert_null(strstr(res.detail, "held"));
+    assert_string_equal(pg_value("PG_PORT_DR", "SHOW default_transaction_read_only"), "off");
+    set(&p, "hold_fence", NULL);
     /* A stale leader with an older epoch: REFUSED. */
     run(&fo_action_postgres_promote, &p, (struct call){.epoch = 6, .op_id = "op-6"}, &res, NULL);
     assert_result(&res, FO_ACTION_REFUSED, "a newer operation (epoch 7");
@@ -839,15 +868,32 @@ static void test_redis_promote(void **state)
     /* Promote dr and re-point the (paused) old master to it. */
     set(&p, "repoint_host", env("REDIS_HOST"));
     set(&p, "repoint_port", env("REDIS_PORT_MAIN"));
+    /* hold_fence: the new master refuses writes until its guardian's unfence of epoch 7 */
+    set(&p, "hold_fence", "1");
     run(&fo_action_redis_promote, &p, (struct call){.epoch = 7, .op_id = "op-7"}, &res, NULL);
     assert_result(&res, FO_ACTION_DONE, "promoted (REPLICAOF NO ONE");
-    assert_non_null(strstr(res.detail, "epoch 7 recorded"));
+    assert_non_null(strstr(res.detail, "epoch 7 in its fence; held"));
     assert_non_null(strstr(res.detail, "now replicates from it"));
 
     assert_string_equal(redis_text("REDIS_PORT_DR", "ROLE"), "master");
+    assert_non_null(strstr(redis_text("REDIS_PORT_DR", "SET after:promote 1"), "NOREPLICAS"));
+    /* a re-run while held does nothing; an older epoch's unfence is refused */
+    run(&fo_action_redis_promote, &p, (struct call){.epoch = 7, .op_id = "op-7"}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "already promoted for epoch 7; held");
+    p = redis_params("REDIS_PORT_DR");
+    run(&fo_action_redis_unfence, &p, (struct call){.epoch = 6}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "fenced by a newer operation (epoch 7)");
+    /* the guardian's unfence lifts it and writes the epoch the fence carried */
+    run(&fo_action_redis_unfence, &p, (struct call){.epoch = 7, .op_id = "op-7"}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "write fence lifted; epoch 7 recorded");
     assert_string_equal(redis_text("REDIS_PORT_DR", "GET failoverd:epoch"), "7 op-7");
     assert_string_equal(redis_text("REDIS_PORT_DR", "SET after:promote 1"), "OK");
     assert_string_equal(redis_text("REDIS_PORT_MAIN", "ROLE"), "slave");
+    /* and a re-run after the lift does not fence it again */
+    set(&p, "hold_fence", "1");
+    run(&fo_action_redis_promote, &p, (struct call){.epoch = 7, .op_id = "op-7"}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "already promoted for epoch 7");
+    assert_string_equal(redis_text("REDIS_PORT_DR", "SET after:rerun 1"), "OK");
 }
 
 static void test_redis_promote_again(void **state)

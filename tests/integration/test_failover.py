@@ -213,8 +213,17 @@ class RegionLoss(unittest.TestCase):
         dp = self.c.dp
         self.assertEqual(dp.psql(dp.pg_dr_port, "SELECT pg_is_in_recovery()"), "f")
         self.assertEqual(dp.psql(dp.pg_dr_port, "SELECT epoch || ' ' || operation_id FROM failoverd.epoch"), "1 op-1")
-        dp.psql(dp.pg_dr_port, "INSERT INTO items(note) VALUES ('after failover')", user="failoverd")
+        # The promotes left both fenced (hold_fence) until their guardians held the new
+        # lease and lifted them (run/lease.h): writable within a few renewals of the end.
+        def pg_takes_writes():
+            r = dp.psql(dp.pg_dr_port, "INSERT INTO items(note) VALUES ('after failover')",
+                        user="failoverd", check=False)
+            return r.returncode == 0
+        wait_for("dr's Postgres to take writes", pg_takes_writes, 10)
         self.assertEqual(dp.redis_info(dp.redis_dr_port)["role"], "master")
+        wait_for("dr's Redis to take writes",
+                 lambda: dp.redis_cli(dp.redis_dr_port, "SET", "after:failover", "1") == "OK", 10)
+        # the guardian's unfence wrote the epoch that the promote's fence carried
         self.assertTrue(dp.redis_cli(dp.redis_dr_port, "GET", "failoverd:epoch").startswith("1"))
         # the SaaS side: DNS and Vercel point at dr, one deployment, paired notifications
         state = self.c.fakes("/_fake/state")

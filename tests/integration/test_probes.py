@@ -252,6 +252,10 @@ class Probes(unittest.TestCase):
                     pass
         return r
 
+    def driver_log(self):
+        with open(os.path.join(self.root, "driver.log")) as f:
+            return f.read()
+
     def wait_region(self, region, status, timeout):
         return wait_for(f"region {region} {status}",
                         lambda: (lambda v: v if v and v["status"] == status else None)(
@@ -365,6 +369,8 @@ class Probes(unittest.TestCase):
         self.assertGreaterEqual(v["t"] - fails[0]["t"], DOWN_AFTER - 50)
         down = [r for r in fails if r["status"] == "down"]
         self.assertTrue(down and down[0]["t"] - fails[0]["t"] >= DOWN_AFTER - 50)
+        # the kept connection's close ran the check at once (probe.h), not at its tick
+        self.assertIn("event=probe.dropped check=postgres:main", self.driver_log())
         # the Redis master in the same region is not critical and still fine
         self.assertTrue(self.driver.last_result("redis:main")["ok"])
 
@@ -391,6 +397,7 @@ class Probes(unittest.TestCase):
             pass  # the connection drops as the server exits
         v = self.wait_region("us-west-2", "down", (INTERVAL + DOWN_AFTER + TIMEOUT) / 1000 + SLACK_S)
         self.assertTrue(v["reason"].startswith("redis:dr: "), v)
+        self.assertIn("event=probe.dropped check=redis:dr", self.driver_log())
 
 
 if __name__ == "__main__":

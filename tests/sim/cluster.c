@@ -368,8 +368,33 @@ void sim_heal(struct sim *s)
 }
 
 /* The daemons run, then the fixture takes one step (and the hook checks). */
+/* libraft draws a new random election timeout in [ET, 2 ET) each time it resets the
+ * timer (raft_uv: rand()); the fixture keeps one fixed value per server. Two servers
+ * whose fixed values fall in the same 100 ms fixture step then time out together in every
+ * term, split every vote forever, and the third, whose log is longer and who alone could
+ * win, keeps resetting its timer on their higher-term RequestVotes: no leader after
+ * healing (sim --decide --seed 3450, 1186, 3640, 6385, 7906, 8322, 9042 before this).
+ * Re-drawn for every new term a server enters, as libraft does; from a hash of (seed,
+ * server, term), so that the run's other draws stay where they were. */
+static void redraw_timeouts(struct sim *s)
+{
+    for (unsigned i = 0; i < s->n; i++) {
+        struct raft *r = sim_raft(s, i);
+        uint64_t z;
+        if (r->current_term == s->s[i].timeout_term)
+            continue;
+        s->s[i].timeout_term = r->current_term;
+        z = s->opt.seed * UINT64_C(0x9E3779B97F4A7C15) ^ ((uint64_t)i << 48) ^ r->current_term;
+        z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+        z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+        z ^= z >> 31;
+        raft_fixture_set_randomized_election_timeout(&s->f, i, 1000 + (unsigned)(z % 1000));
+    }
+}
+
 void sim_step(struct sim *s)
 {
+    redraw_timeouts(s);
     if (s->opt.decide)
         sim_writes_step(s);
     for (unsigned i = 0; i < s->n; i++)

@@ -99,6 +99,7 @@ struct sim_server {
     int (*fsm_apply)(struct raft_fsm *, const struct raft_buffer *, void **);
     int (*fsm_restore)(struct raft_fsm *, struct raft_buffer *);
     /* invariant bookkeeping */
+    uint64_t timeout_term; /* the term for which its election timeout was last drawn */
     raft_index last_index; /* last index applied through the FSM or a restore */
     raft_index floor;      /* indices up to here came from a snapshot install */
     bool restored;         /* a restore happened since the last check */
@@ -129,6 +130,7 @@ struct sim_server {
     uint64_t next_renew;   /* its clock: the next renew tick */
     struct sim_round sent[FO_LEASE_ROUNDS];
     uint64_t launched; /* the executor's last launched action (epoch, step, attempt) */
+    uint64_t landing;  /* ... while it has not landed yet (0: none in flight) */
     int last_reason;   /* verbose: the decision's reason, logged on change */
     struct {
         int status; /* -1: no row */
@@ -175,6 +177,7 @@ struct sim_comp {
     unsigned region;    /* region index = its guardian's server index */
     bool primary;       /* its role: a primary takes writes unless fenced */
     bool fenced;        /* postgres.fence / redis.fence applied */
+    bool held;          /* fenced by its promote, not yet lifted by its guardian */
     uint64_t epoch;     /* the recorded fencing token */
     uint64_t fenced_at; /* the newest epoch a fence recorded (failoverd:fence) */
     bool writable;      /* as last checked */
@@ -203,6 +206,7 @@ struct sim_ev {
     uint64_t epoch, round, sent_local;
     bool fence;
     unsigned comp_site, comp_kind;
+    uint64_t key; /* SIM_EV_PROMOTE / PLANFENCE: the launch it is (sim_server.launched) */
 };
 
 struct sim {
@@ -251,8 +255,7 @@ struct sim {
     uint64_t ev_seq;
     raft_time ev_now; /* the virtual time of the event being run */
     unsigned long renewals, marks;
-    unsigned lifts, promotes, gate_waits, returns;
-    unsigned stale_guardian; /* (m) overlaps whose guardian did not know it: the open gap */
+    unsigned lifts, promotes, held_lifts, gate_waits, returns;
 };
 
 /* cluster.c */

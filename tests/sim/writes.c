@@ -20,8 +20,9 @@
  * Components. A component takes writes while it is a primary, not fenced and its data
  * plane is up. Its recorded epoch is the fencing token of actions/postgres.c and redis.c:
  * a promote for an older epoch is refused, one for the same epoch on a primary does
- * nothing, a newer one makes it primary, unfenced, with that epoch; a standby's token is
- * its primary's (replication), when both regions are up and not cut off at the promote.
+ * nothing, a newer one makes it primary, fenced for that epoch until its guardian lifts
+ * it (hold_fence); a standby's token is its primary's (replication), when both regions
+ * are up and not cut off at the promote.
  * The guardian's fence (lease on_fence) runs in its region and returns after a seeded time
  * within fence_budget_ms of ITS clock; a dead or restarted guardian never hears back; a
  * component whose data plane is down is skipped (not confirmed). The executor's gated
@@ -204,22 +205,6 @@ static void check_writes(struct sim *s, const char *what)
             s->returns++; /* back from an outage, its guardian not done yet: counted */
             continue;
         }
-        /* The open gap (README "Never two writable primaries", tests/sim/README.md): a
-         * component promoted while its guardian did not know it guards it (dead, or back
-         * but cut off before it applied the move) is writable with no lease behind it; the
-         * guardian never fences what it does not know it guards. Counted and reported by
-         * seed, not a pass: --seed 3516. The fix is a promote that leaves the component
-         * fenced until its guardian holds the lease (not built yet). */
-        unsigned stale = 0;
-        for (unsigned k = 0; k < SIM_SITES; k++) {
-            const struct sim_comp *c = &s->comp[k][j];
-            const struct fo_state *gs = &s->s[c->region].rf.fsm.state;
-            stale += c->writable && (gs->primary == NULL || !same(gs->primary, site_names[k]));
-        }
-        if (stale > 0 && n - stale <= 1) {
-            s->stale_guardian++;
-            continue;
-        }
         sim_violation(s, SIM_INV_WRITES,
                       "t=%llu: %s of main (writable since t=%llu, epoch %llu) and of dr "
                       "(since t=%llu, epoch %llu) both take writes (after %s)",
@@ -272,13 +257,15 @@ static void promote(struct sim *s, unsigned k, unsigned j, uint64_t epoch, const
                       (unsigned long long)s->ev_now, by, kind_names[j], site_names[k],
                       (unsigned long long)epoch, (unsigned long long)ce, prim);
     c->primary = true;
-    /* A fence recorded for this very epoch stays: its guardian fenced it (its lease of
-     * this epoch lapsed) and lifts it once a majority grants it again. A promote that
-     * lifted it left the component writable with no lease until the guardian re-asserted
-     * its fence (every 2 s): sim --decide --seed 3269, dr's Postgres promoted for epoch 1
-     * at t=18674 while eu-west-1, cut off, held it fenced for epoch 1; main lifted for
-     * epoch 2 at t=20421, the gate open on eu-west-1's attested expiry. */
-    c->fenced = c->fenced && c->fenced_at == epoch;
+    /* hold_fence (every component's region has a node here): the promote leaves it
+     * fenced for its epoch, and only its guardian's lift of that epoch, with the lease
+     * held, makes it take writes (run/lease.h). Before that rule a component promoted
+     * while its guardian was dead or cut off took writes with no lease behind it, and
+     * nobody fenced it after a move away (sim --decide --seed 3516). */
+    c->fenced = true;
+    c->held = true;
+    if (epoch > c->fenced_at)
+        c->fenced_at = epoch;
     c->epoch = epoch;
     s->promotes++;
     /* The standby of the same kind streams from the new primary when they can talk. */
@@ -470,6 +457,12 @@ static void run_fence(struct sim *s, const struct sim_ev *e)
             confirmed = false; /* REFUSED: promoted, or fenced, for a newer epoch since */
             continue;
         }
+        /* A promoted component its guardian lets take writes (the model is not vacuous:
+         * the summary counts these against the promotes). */
+        if (!e->fence && c->held && c->primary) {
+            c->held = false;
+            s->held_lifts++;
+        }
         fence_comp(c, e->fence, e->epoch);
     }
     check_writes(s, e->fence ? "a fence" : "a lift");
@@ -524,10 +517,14 @@ static void run(struct sim *s, const struct sim_ev *e)
             run_fence(s, e);
         return;
     case SIM_EV_PROMOTE:
+        if (s->s[e->from].landing == e->key)
+            s->s[e->from].landing = 0;
         promote(s, e->comp_site, e->comp_kind, e->epoch, s->s[e->from].name);
         return;
     case SIM_EV_PLANFENCE: {
         struct sim_comp *c = &s->comp[e->comp_site][e->comp_kind];
+        if (s->s[e->from].landing == e->key)
+            s->s[e->from].landing = 0;
         /* postgres.fence / redis.fence from the leader: best effort, when it can reach
          * the server. */
         if (region_down(s, c->region) || sim_world_isolated(s, c->region) ||
@@ -631,6 +628,14 @@ bool sim_writes_executor(struct sim *s, unsigned l, const struct fo_cmd *c)
         return true;
     step = &op->steps[c->u.step.index];
     gated = op->epoch > 0 && fo_lease_kind_gated(step->action);
+    key = (op->epoch << 16) | ((uint64_t)c->u.step.index << 8) | (step->attempts & 0xff);
+    /* The executor records a step's end only once its action returned (run/executor.c):
+     * a promote still in flight holds the step, so an operation never ends, and the next
+     * never begins, under the feet of its own action. A deposed leader's action may still
+     * land late; the new leader re-runs the step, and the target's token decides. */
+    if (step->state == FO_STEP_RUNNING && c->u.step.state != FO_STEP_RUNNING && sv->landing != 0 &&
+        sv->landing == key)
+        return false;
     if (s->opt.verbose >= 2)
         printf("  executor %s: %s step %u %s (%s) -> %s%s\n", sv->name, op->id, c->u.step.index,
                step->name, step->action, fo_step_state_names[c->u.step.state],
@@ -642,7 +647,6 @@ bool sim_writes_executor(struct sim *s, unsigned l, const struct fo_cmd *c)
     }
     if (step->state != FO_STEP_RUNNING)
         return true;
-    key = (op->epoch << 16) | ((uint64_t)c->u.step.index << 8) | (step->attempts & 0xff);
     if (key == sv->launched)
         return true;
     if (gated && !fo_lease_gate(st, &s->cfg, op->from, op->epoch - 1, why, sizeof(why))) {
@@ -670,6 +674,9 @@ bool sim_writes_executor(struct sim *s, unsigned l, const struct fo_cmd *c)
         e->comp_site = (unsigned)k;
         e->comp_kind = strncmp(step->action, "redis.", 6) == 0 ? KIND_REDIS : KIND_PG;
         e->epoch = op->epoch;
+        e->key = key;
+        sv->landing = key;
     }
-    return true;
+    /* Launched now: the step ends on a later call, once the action has landed. */
+    return c->u.step.state == FO_STEP_RUNNING;
 }

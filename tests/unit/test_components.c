@@ -124,9 +124,16 @@ static void test_plan_params_from_table(void **state)
 
     if (fo_config_load_buffer("c.yaml", yaml, strlen(yaml), &cfg, &err) != 0)
         fail_msg("config: %s", err.msg);
+    /* a node (n1) runs in r1, main's Postgres' region: its guardian lifts the promote's
+     * hold (run/lease.h) */
     n = fo_plan_params(&cfg, &pg, "main", kv, 16, msg, sizeof(msg));
     join(kv, n, all, sizeof(all));
-    assert_string_equal(all, "host=10.0.0.1;port=5433;dbname=app;user=fo;password_file=/pg;");
+    assert_string_equal(all, "host=10.0.0.1;port=5433;dbname=app;user=fo;password_file=/pg;"
+                             "hold_fence=1;");
+    /* no node in r2 (dr's Postgres): nobody could lift a hold, so none is asked for */
+    n = fo_plan_params(&cfg, &pg, "dr", kv, 16, msg, sizeof(msg));
+    join(kv, n, all, sizeof(all));
+    assert_string_equal(all, "host=10.0.1.1;port=5432;dbname=postgres;user=failoverd;");
     n = fo_plan_params(&cfg, &rd, "main", kv, 16, msg, sizeof(msg));
     join(kv, n, all, sizeof(all));
     assert_string_equal(all, "host=10.0.0.2;port=6379;");

@@ -437,6 +437,112 @@ static void test_core_lift_waits_for_gate(void **state)
     fo_fsm_close(&f);
 }
 
+static void begin_steps(struct fo_fsm *f, const char *from, const char *to, uint64_t epoch)
+{
+    struct fo_step_spec steps[] = {{"promote-postgres", "postgres.promote"},
+                                   {"promote-redis", "redis.promote"}};
+    struct fo_cmd c = {.type = FO_CMD_OP_BEGIN};
+    c.u.op_begin.id = "op-1";
+    c.u.op_begin.kind = FO_OP_AUTO;
+    c.u.op_begin.from = (char *)from;
+    c.u.op_begin.to = (char *)to;
+    c.u.op_begin.reason = "test";
+    c.u.op_begin.requested_by = "t";
+    c.u.op_begin.epoch = epoch;
+    c.u.op_begin.at_ms = 3;
+    c.u.op_begin.steps = steps;
+    c.u.op_begin.nsteps = 2;
+    fo_fsm_apply(f, &c);
+    assert_int_equal(f->last.outcome, FO_FSM_APPLIED);
+}
+
+static void step(struct fo_fsm *f, uint32_t index, int state)
+{
+    struct fo_cmd c = {.type = FO_CMD_STEP};
+    c.u.step.op_id = "op-1";
+    c.u.step.epoch = 1;
+    c.u.step.index = index;
+    c.u.step.state = state;
+    c.u.step.attempt = 1;
+    c.u.step.at_ms = 6;
+    c.u.step.outcome = state == FO_STEP_DONE ? FO_STEP_OUTCOME_DONE : FO_STEP_OUTCOME_NONE;
+    fo_fsm_apply(f, &c);
+    assert_int_equal(f->last.outcome, FO_FSM_APPLIED);
+}
+
+/* A promote leaves its component fenced (hold_fence); the guardian of the new primary's
+ * component lifts it only once it holds the new lease, the move's gate is open and the
+ * promote of its region has run (sim --decide --seed 3516: a component promoted while its
+ * guardian was away took writes with no lease). Then it re-asserts the lift. */
+static void test_core_promoted_held_until_lease(void **state)
+{
+    struct fo_fsm f;
+    struct fo_lease g;
+    struct seen x;
+    (void)state;
+    init(&f);
+    core(&g, &x, "us-west-2"); /* guards dr's Redis */
+    fo_lease_core_start(&g, 0);
+    begin_steps(&f, "main", "dr", 1);
+    fo_lease_core_tick(&g, &f.state, 1000); /* guards (dr, 1), held by the promote */
+    assert_true(g.guarding);
+    assert_true(g.fenced);
+    assert_int_equal(g.fence_cause, FO_LEASE_CAUSE_PROMOTED);
+    assert_int_equal(x.fences, 0); /* nothing to run: the promote itself fences */
+    fo_lease_core_granted(&g, &f.state, 1010, fo_config_peer_by_name(&cfg, "eu-west-1"), 1);
+    fo_lease_core_tick(&g, &f.state, 1100);
+    assert_true(g.fenced); /* the lease holds, but main's guardian is not done: the gate */
+    assert_int_equal(mark(&f, "main", 0, "us-east-1", "us-east-1", FO_LEASE_FENCED),
+                     FO_FSM_APPLIED);
+    fo_lease_core_tick(&g, &f.state, 1200);
+    assert_true(g.fenced); /* the gate is open, but the Redis promote has not run */
+    step(&f, 1, FO_STEP_RUNNING);
+    fo_lease_core_tick(&g, &f.state, 1300);
+    assert_true(g.fenced);
+    step(&f, 0, FO_STEP_RUNNING); /* Postgres is eu-west-1's: it does not hold us-west-2 */
+    step(&f, 1, FO_STEP_DONE);
+    fo_lease_core_kick(&g, &f.state, 1310); /* a kick renews nothing and lifts nothing */
+    assert_true(g.fenced);
+    fo_lease_core_tick(&g, &f.state, 1400);
+    assert_false(g.fenced);
+    assert_int_equal(x.lifts, 1);
+    assert_int_equal(x.epoch, 1); /* the unfence carries the move's epoch */
+    assert_int_equal(g.lifts, 1);
+    /* an unconfirmed lift is tried again after 5 renew periods; a confirmed one every
+     * REFENCE_MS (2 s), while a majority-granted lease holds */
+    fo_lease_core_fence_done(&g, "dr", 1, false);
+    for (uint64_t t = 1500; t < 1900; t += 100) {
+        fo_lease_core_granted(&g, &f.state, t - 50, fo_config_peer_by_name(&cfg, "eu-west-1"),
+                              g.next_round);
+        fo_lease_core_tick(&g, &f.state, t);
+    }
+    assert_int_equal(x.lifts, 1);
+    fo_lease_core_granted(&g, &f.state, 1850, fo_config_peer_by_name(&cfg, "eu-west-1"),
+                          g.next_round);
+    fo_lease_core_tick(&g, &f.state, 1900);
+    assert_int_equal(x.lifts, 2);
+    assert_int_equal(g.lifts, 1); /* a re-assertion is not a lift */
+    assert_true(g.lift_reassert);
+    fo_lease_core_fence_done(&g, "dr", 1, true);
+    for (uint64_t t = 2000; t < 3900; t += 100) {
+        fo_lease_core_granted(&g, &f.state, t - 50, fo_config_peer_by_name(&cfg, "eu-west-1"),
+                              g.next_round);
+        fo_lease_core_tick(&g, &f.state, t);
+    }
+    assert_int_equal(x.lifts, 2);
+    fo_lease_core_granted(&g, &f.state, 3850, fo_config_peer_by_name(&cfg, "eu-west-1"),
+                          g.next_round);
+    fo_lease_core_tick(&g, &f.state, 3900);
+    assert_int_equal(x.lifts, 3);
+    /* the lease lapses: fenced again, and no re-assertion while fenced */
+    fo_lease_core_fence_done(&g, "dr", 1, true);
+    fo_lease_core_tick(&g, &f.state, 4600);
+    assert_true(g.fenced);
+    assert_int_equal(g.fence_cause, FO_LEASE_CAUSE_LAPSED);
+    assert_int_equal(x.lifts, 3);
+    fo_fsm_close(&f);
+}
+
 /* Before it applied the init, a guardian guards the initial primary at epoch 0: its
  * components take writes from the start, so it fences when no majority renews. */
 static void test_core_guardian_before_init(void **state)
@@ -520,6 +626,7 @@ int main(void)
         cmocka_unit_test(test_core_lift_then_move),
         cmocka_unit_test(test_core_guardian_before_init),
         cmocka_unit_test(test_core_lift_waits_for_gate),
+        cmocka_unit_test(test_core_promoted_held_until_lease),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
