@@ -826,13 +826,26 @@ static void promote_standby(struct pg_session *s, const struct promote_opts *o, 
     }
     PQclear(r);
     {
-        uint64_t until = fo_action_now_ms() + strtoull(wait_s, NULL, 10) * 1000;
+        uint64_t start = fo_action_now_ms();
+        uint64_t until = start + strtoull(wait_s, NULL, 10) * 1000, nudge = start + 100;
         const struct timespec slice = {0, 5 * 1000 * 1000};
         for (;;) {
             if (read_state(s, st) != 0)
                 return;
             if (!st->in_recovery || fo_action_now_ms() >= until || fo_action_cancelled(req))
                 break;
+            /* PostgreSQL 15 can log "received promote request" and still sleep
+             * wal_retrieve_retry_interval (5 s) in "waiting for WAL to become
+             * available" before it ends recovery: seen in about one failover of three
+             * when a reload (the hold's) came just before. A reload sets the startup
+             * process's latch, and a startup process that has taken the request
+             * promotes as soon as it wakes; so, while it has not, wake it every 250 ms. */
+            if (fo_action_now_ms() >= nudge) {
+                nudge = fo_action_now_ms() + 250;
+                if (pg_do(s, "waking the startup process (pg_reload_conf)",
+                          "SELECT pg_reload_conf()") != 0)
+                    return;
+            }
             nanosleep(&slice, NULL);
         }
     }
