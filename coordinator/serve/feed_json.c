@@ -338,13 +338,15 @@ char *fo_feed_alert_reason(const struct fo_feed_alert *a, const struct fo_feed_l
         snprintf(buf, cap, "label '%s': 1 to %d bytes", labels->component, FO_NAME_MAX);
         break;
     case FO_FEED_ALERT_SUPERSEDED:
-        snprintf(buf, cap, "resolved, but a firing alert of this webhook names the same %s "
-                           "and %s: the firing one counts",
+        snprintf(buf, cap,
+                 "resolved, but a firing alert of this webhook names the same %s "
+                 "and %s: the firing one counts",
                  labels->region, labels->component);
         break;
     case FO_FEED_ALERT_TRUNCATED:
-        snprintf(buf, cap, "resolved, but Alertmanager left alerts out of this webhook "
-                           "(truncatedAlerts): one left out may still be firing");
+        snprintf(buf, cap,
+                 "resolved, but Alertmanager left alerts out of this webhook "
+                 "(truncatedAlerts): one left out may still be firing");
         break;
     default:
         snprintf(buf, cap, "unknown reason");

@@ -23,8 +23,8 @@
  *   - when truncatedAlerts > 0 a resolved alert proves nothing (an alert left out may
  *     still fire for its component): resolved alerts are ignored
  *     (FO_FEED_ALERT_TRUNCATED), firing ones count. A missing alert is never read as
- *     resolved: only listed alerts report. Every string handed back is NUL-terminated in a fixed-size
- * field, so a caller never meets a length it did not expect.
+ *     resolved: only listed alerts report. Every string handed back is NUL-terminated in a
+ * fixed-size field, so a caller never meets a length it did not expect.
  *
  * Pure: no I/O, no globals; any thread. The only allocation is the alert array
  * (fo_feed_alerts_free releases it).

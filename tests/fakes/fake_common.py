@@ -197,7 +197,8 @@ class CallLog:
 
 
 FAULT_KEYS = {"service", "method", "path", "count", "status", "retry_after", "delay", "body",
-              "headers", "close", "deployment", "error_code", "error_message", "alias_error"}
+              "headers", "close", "deployment", "error_code", "error_message", "alias_error",
+              "processed", "checks"}
 
 
 class FaultError(ValueError):

@@ -299,6 +299,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 resp.close = True
                 return self._finish(entry, resp, t0)
         if fault and fault.get("status"):
+            if fault.get("processed"):
+                # The request took effect and then the answer was lost to an error (a
+                # gateway's 5xx after the backend acted): what makes a retry a duplicate.
+                with app.lock:
+                    svc.handle(req)
             status = fault["status"]
             ra = fault.get("retry_after")
             if ra is None and status in (420, 429):

@@ -344,14 +344,22 @@ class HttpApi(unittest.TestCase):
 
     def test_7_bad_requests(self):
         addr = self.addrs["us-west-2"]
-        for path, token in (("/v1/health", self.tokens["feed"]),
-                            ("/v1/alertmanager", self.tokens["alertmanager"])):
+        # over the route's cap (health 64 KiB, alertmanager 4 MiB): announced by Content-Length
+        for path, token, cap in (("/v1/health", self.tokens["feed"], 64 * 1024),
+                                 ("/v1/alertmanager", self.tokens["alertmanager"], 4 << 20)):
             for body in (b"{", b"", b"\xff\xfe", b"[]", b'{"a": 1, "a": 2}'):
                 st, _, raw = request(addr, path, "POST", token=token, body=body)
                 self.assert_json_error(st, raw, 400)
-            # over 64 KiB: announced by Content-Length
-            st, _, raw = request(addr, path, "POST", token=token, body=b" " * (70 * 1024))
+            st, _, raw = request(addr, path, "POST", token=token, body=b" " * (cap + 1))
             self.assert_json_error(st, raw, 413, "too_large")
+        # Alertmanager sends a whole group at once: 200 real alerts (~100 KiB) are read.
+        group = dict(EXAMPLE, alerts=[dict(EXAMPLE["alerts"][0], fingerprint="%016x" % i,
+                                           labels={"alertname": "RegionDown", "region": "eu",
+                                                   "instance": "host-%04d:9100" % i})
+                                      for i in range(200)])
+        st, _, raw = request(addr, "/v1/alertmanager", "POST", token=self.tokens["alertmanager"],
+                             body=group)
+        self.assertEqual(st, 200, raw[:200])
         st, _, raw = request(addr, "/v1/alertmanager", "POST", token=self.tokens["alertmanager"],
                              body=dict(EXAMPLE, version="3"))
         self.assert_json_error(st, raw, 400)

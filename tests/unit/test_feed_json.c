@@ -340,8 +340,8 @@ static void test_alertmanager_truncated(void **state)
     assert_int_equal(a.n, 2);
     assert_int_equal(a.alerts[0].err, FO_FEED_ALERT_TRUNCATED);
     assert_int_equal(a.alerts[0].status, FO_STATUS_UNKNOWN);
-    assert_non_null(strstr(fo_feed_alert_reason(&a.alerts[0], &LABELS, why, sizeof(why)),
-                           "truncatedAlerts"));
+    assert_non_null(
+        strstr(fo_feed_alert_reason(&a.alerts[0], &LABELS, why, sizeof(why)), "truncatedAlerts"));
     assert_int_equal(a.alerts[1].err, FO_FEED_ALERT_OK);
     assert_int_equal(a.alerts[1].status, FO_STATUS_DOWN);
     fo_feed_alerts_free(&a);
