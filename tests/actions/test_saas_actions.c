@@ -172,6 +172,18 @@ static json_t *fake_state(const char *service)
     return s;
 }
 
+/* Replace service's state with st (this test only: the next reset restores the seed). */
+static void reseed(const char *service, json_t *st)
+{
+    json_t *doc = json_pack("{s:O}", service, st);
+    char *text = json_dumps(doc, JSON_COMPACT);
+
+    assert_non_null(text);
+    json_decref(fake_call("POST", "/_fake/seed?baseline=0", text));
+    free(text);
+    json_decref(doc);
+}
+
 /* One action call: the request, its parameters and their storage. */
 struct call {
     struct fo_action_req req;
@@ -788,6 +800,71 @@ static void t_cloudflare_dns_errors(void **state)
     assert_int_equal(nwrites("cloudflare"), 0);
 }
 
+/* The API's names are complete: "api" and "@" are completed with the zone's name (the
+ * fake, like the real API, finds nothing for "api"). */
+static void t_cloudflare_relative_name(void **state)
+{
+    static const char *const names[] = {"api", "api.example.com.", "API.Example.com"};
+    struct call c;
+    struct fo_action_result res;
+
+    (void)state;
+    NEED_FAKE();
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        call_init(&c, "cloudflare.dns", NULL);
+        param(&c, "api_url", "%s/cloudflare/client/v4", fakes);
+        param_secret(&c, "token_file", "cf.token");
+        param(&c, "zone_id", ZONE);
+        param(&c, "record_name", "%s", names[i]);
+        param(&c, "content", NEW_IP);
+        run(&fo_action_cloudflare_dns, &c, &res);
+        expect(&res, FO_ACTION_DONE, "api.example.com");
+    }
+    assert_int_equal(ncalls("cloudflare", "PATCH", RECORD), 1);
+    /* The apex: "@" is the zone's own name (no such A record in the seed). */
+    call_init(&c, "cloudflare.dns", NULL);
+    param(&c, "api_url", "%s/cloudflare/client/v4", fakes);
+    param_secret(&c, "token_file", "cf.token");
+    param(&c, "zone_id", ZONE);
+    param(&c, "record_name", "@");
+    param(&c, "content", NEW_IP);
+    run(&fo_action_cloudflare_dns, &c, &res);
+    expect(&res, FO_ACTION_REFUSED, "0 A records named example.com in zone");
+}
+
+/* A TTL below 60 only on an Enterprise zone: refused before any write on another plan,
+ * set on an Enterprise one. */
+static void t_cloudflare_ttl_plan(void **state)
+{
+    struct call c;
+    struct fo_action_result res;
+    json_t *st;
+
+    (void)state;
+    NEED_FAKE();
+    call_init(&c, "cloudflare.dns", NULL);
+    params_cf_dns(&c, false);
+    param(&c, "ttl", "30");
+    run(&fo_action_cloudflare_dns, &c, &res);
+    expect(&res, FO_ACTION_REFUSED, "only Enterprise zones allow; zone example.com is on Free");
+    assert_int_equal(nwrites("cloudflare"), 0);
+    c.req.check_only = true;
+    run(&fo_action_cloudflare_dns, &c, &res);
+    expect(&res, FO_ACTION_REFUSED, "Enterprise");
+    c.req.check_only = false;
+
+    st = fake_state("cloudflare");
+    json_object_set_new(json_array_get(json_object_get(st, "zones"), 0), "plan",
+                        json_string("enterprise"));
+    reseed("cloudflare", st);
+    json_decref(st);
+    run(&fo_action_cloudflare_dns, &c, &res);
+    expect(&res, FO_ACTION_DONE, NEW_IP);
+    st = fake_state("cloudflare");
+    assert_int_equal(json_integer_value(json_object_get(cf_record(st, RECORD), "ttl")), 30);
+    json_decref(st);
+}
+
 static void t_cloudflare_pool_effect(void **state)
 {
     struct call c;
@@ -1396,6 +1473,8 @@ int main(void)
         cmocka_unit_test_setup(t_cloudflare_dns_effect, setup_fake),
         cmocka_unit_test_setup(t_cloudflare_dns_errors, setup_fake),
         cmocka_unit_test_setup(t_cloudflare_pool_effect, setup_fake),
+        cmocka_unit_test_setup(t_cloudflare_relative_name, setup_fake),
+        cmocka_unit_test_setup(t_cloudflare_ttl_plan, setup_fake),
         cmocka_unit_test_setup(t_slack_text, setup_fake),
         cmocka_unit_test_setup(t_slack_archived, setup_fake),
         cmocka_unit_test_setup(t_slack_escaped, setup_fake),

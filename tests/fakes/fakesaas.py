@@ -426,7 +426,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     raise ValueError("unknown service %r" % only)
                 resp = json_response(200, app.state(only))
             elif path == "/_fake/seed" and m == "POST":
-                app.apply_seed(data)
+                # baseline=0: for this test only; the next reset restores the baseline.
+                app.apply_seed(data, baseline=q.get("baseline", "1") != "0")
                 resp = json_response(200, {"ok": True, "sections": sorted((data or {}).keys())})
             elif path in ("/_fake/health", "/_fake/calls", "/_fake/inject", "/_fake/reset",
                           "/_fake/state", "/_fake/seed"):
