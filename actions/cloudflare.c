@@ -141,8 +141,7 @@ static int zone_get(struct cf *c, const char *zone, struct cf_zone *z)
 {
     struct fo_http_url u;
     struct fo_http_resp resp;
-    const json_t *result = NULL, *plan;
-    const char *name, *legacy, *pname;
+    const json_t *result = NULL;
     int rc = -1;
 
     memset(z, 0, sizeof(*z));
@@ -150,10 +149,9 @@ static int zone_get(struct cf *c, const char *zone, struct cf_zone *z)
     fo_http_url_path(&u, "/zones");
     fo_http_url_segment(&u, zone);
     if (cf_call(c, "GET", &u, NULL, &resp, "GET zone", &result) == 0) {
-        name = fo_json_str(result, "name");
-        plan = json_object_get(result, "plan");
-        legacy = fo_json_str(plan, "legacy_id");
-        pname = fo_json_str(plan, "name");
+        const char *name = fo_json_str(result, "name");
+        const json_t *plan = json_object_get(result, "plan");
+        const char *legacy = fo_json_str(plan, "legacy_id"), *pname = fo_json_str(plan, "name");
         if (name == NULL || name[0] == '\0' || strlen(name) >= sizeof(z->name)) {
             fo_action_set(c->res, FO_ACTION_FAILED, "cloudflare: GET zone %.64s: no zone name",
                           zone);

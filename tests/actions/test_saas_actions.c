@@ -684,14 +684,33 @@ static void t_redeploy_create_5xx(void **state)
     json_decref(t);
 }
 
-/* The runbook's order: env, then redeploy; the new deployment carries the new env. */
-static void t_redeploy_applies_env(void **state)
+/* Set the seeded project's (or, project NULL, the service's) key to value (a new
+ * reference), for this test only. */
+static void vercel_set(bool project, const char *key, json_t *value)
+{
+    json_t *st = fake_state("vercel");
+    json_t *obj = project ? json_array_get(json_object_get(st, "projects"), 0) : st;
+
+    json_object_set_new(obj, key, value);
+    reseed("vercel", st);
+    json_decref(st);
+}
+
+static void params_verify(struct call *c)
+{
+    param(c, "verify_url", "%s/vercel/_app/{url}/api/failoverd", fakes);
+    param_secret(c, "env_file.DATABASE_URL", "db.secret");
+    param(c, "env.REDIS_HOST", "redis-dr");
+}
+
+/* The runbook's order: env, then redeploy. A redeploy of an existing deployment inherits
+ * its environment (Vercel's SDK; the fake's default): the check against the app's health
+ * endpoint catches the old DATABASE_URL. Where the project builds with the current
+ * environment, the same check passes. */
+static void t_redeploy_verifies_env(void **state)
 {
     struct call c;
     struct fo_action_result res;
-    json_t *t, *e;
-    size_t i;
-    bool seen = false;
 
     (void)state;
     NEED_FAKE();
@@ -699,18 +718,83 @@ static void t_redeploy_applies_env(void **state)
     run(&fo_action_vercel_env, &c, &res);
     expect(&res, FO_ACTION_DONE, NULL);
     case_call(&cases[2], &c, false);
+    params_verify(&c);
     run(&fo_action_vercel_redeploy, &c, &res);
-    expect(&res, FO_ACTION_DONE, NULL);
+    expect(&res, FO_ACTION_REFUSED, "serves database_host=pg-main, expected pg-dr.internal");
+    assert_int_equal(ncalls("vercel", "GET", "/_app/"), 1);
+
+    vercel_set(true, "redeploy_env", json_string("current"));
+    case_call(&cases[2], &c, false);
+    params_verify(&c);
+    run(&fo_action_vercel_redeploy, &c, &res);
+    expect(&res, FO_ACTION_DONE, "verified database_host=pg-dr.internal, redis_host=redis-dr");
+
+    /* Nothing to expect is a configuration error, found before anything is created. */
+    clear_calls();
+    case_call(&cases[2], &c, false);
+    param(&c, "verify_url", "%s/vercel/_app/{url}/api/failoverd", fakes);
+    run(&fo_action_vercel_redeploy, &c, &res);
+    expect(&res, FO_ACTION_REFUSED, "verify_url needs the values to expect");
+    assert_int_equal(ncalls("vercel", NULL, NULL), 0);
+}
+
+/* checksConclusion "failed": Vercel never promotes it, so the wait ends at once; the
+ * next run builds again. */
+static void t_redeploy_checks_failed(void **state)
+{
+    struct call c;
+    struct fo_action_result res;
+    uint64_t t0;
+    json_t *t;
+
+    (void)state;
+    NEED_FAKE();
+    inject("{\"checks\":\"failed\"}");
+    case_call(&cases[2], &c, false);
+    t0 = now_ms();
+    c.req.deadline_ms = t0 + 120000;
+    run(&fo_action_vercel_redeploy, &c, &res);
+    expect(&res, FO_ACTION_FAILED, "checks failed (checksConclusion)");
+    assert_true(now_ms() - t0 < 60000); /* ended on the answer, not at the deadline */
+    c.req.deadline_ms = now_ms() + 15000;
+    run(&fo_action_vercel_redeploy, &c, &res);
+    expect(&res, FO_ACTION_DONE, "created");
     t = tagged(c.op);
-    json_array_foreach(json_object_get(json_array_get(t, 0), "env"), i, e)
-    {
-        if (strcmp(fo_json_str(e, "key"), "REDIS_HOST") == 0) {
-            assert_string_equal(fo_json_str(e, "value"), "redis-dr");
-            seen = true;
-        }
-    }
-    assert_true(seen);
+    assert_int_equal(json_array_size(t), 2);
     json_decref(t);
+}
+
+/* GET /v10/projects/{p}/env documents no limit: none is sent; a server's pages are
+ * followed with until = pagination.next, and a cursor that does not move stops the read. */
+static void t_vercel_env_pages(void **state)
+{
+    struct call c;
+    struct fo_action_result res;
+    json_t *l, *q;
+    size_t i;
+
+    (void)state;
+    NEED_FAKE();
+    vercel_set(false, "env_page_size", json_integer(1));
+    case_call(&cases[1], &c, false);
+    run(&fo_action_vercel_env, &c, &res);
+    expect(&res, FO_ACTION_DONE, NULL);
+    l = calls("vercel", "GET", "/env$");
+    assert_int_equal(json_array_size(l), 3); /* the seed's three variables, one a page */
+    json_array_foreach(l, i, q)
+    {
+        assert_null(json_object_get(json_object_get(q, "query"), "limit"));
+    }
+    json_decref(l);
+
+    setup_fake(NULL);
+    vercel_set(false, "env_page_size", json_integer(1));
+    vercel_set(false, "env_cursor_stuck", json_true());
+    case_call(&cases[1], &c, false);
+    run(&fo_action_vercel_env, &c, &res);
+    expect(&res, FO_ACTION_FAILED, "the page cursor did not advance");
+    assert_int_equal(ncalls("vercel", "GET", "/env$"), 2);
+    assert_int_equal(ncalls("vercel", "POST", NULL), 0);
 }
 
 static void t_deadline_before_retry_after(void **state)
@@ -1468,7 +1552,9 @@ int main(void)
         cmocka_unit_test_setup(t_redeploy_build_error, setup_fake),
         cmocka_unit_test_setup(t_redeploy_alias_error, setup_fake),
         cmocka_unit_test_setup(t_redeploy_create_5xx, setup_fake),
-        cmocka_unit_test_setup(t_redeploy_applies_env, setup_fake),
+        cmocka_unit_test_setup(t_redeploy_verifies_env, setup_fake),
+        cmocka_unit_test_setup(t_redeploy_checks_failed, setup_fake),
+        cmocka_unit_test_setup(t_vercel_env_pages, setup_fake),
         cmocka_unit_test_setup(t_deadline_before_retry_after, setup_fake),
         cmocka_unit_test_setup(t_cloudflare_dns_effect, setup_fake),
         cmocka_unit_test_setup(t_cloudflare_dns_errors, setup_fake),

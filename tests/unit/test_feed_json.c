@@ -287,7 +287,6 @@ static void test_alertmanager_firing_wins(void **state)
         "\"component\":\"pg\",\"instance\":\"a\"}}]}",
     };
     struct fo_feed_alerts a;
-    char why[256];
 
     (void)state;
     for (size_t o = 0; o < 2; o++) {
@@ -315,6 +314,7 @@ static void test_alertmanager_firing_wins(void **state)
     }
     {
         struct fo_feed_alert x = {.err = FO_FEED_ALERT_SUPERSEDED};
+        char why[256];
         assert_non_null(strstr(fo_feed_alert_reason(&x, &LABELS, why, sizeof(why)),
                                "firing alert of this webhook names the same region and component"));
     }
