@@ -27,6 +27,7 @@ fault asked for it), and its aliases are assigned `alias` seconds after READY.
 
 import hashlib
 import json
+import re
 
 from fake_common import (LOWER_ALNUM, Response, Router, iso_time, json_response, now_ms, opaque,
                          rand_id)
@@ -405,9 +406,12 @@ class VercelFake:
         if branch is not None:
             envs = [e for e in envs if e["gitBranch"] in (None, branch)]
         # v10 documents no `limit`: the page size is the server's (all, unless seeded).
-        req.query.pop("limit", None)
-        if self.env_page_size:
-            req.query["limit"] = [str(self.env_page_size)]
+        # Older versions (the Terraform provider's v8) take limit/until.
+        version = re.match(r"/v(\d+)/", req.path)
+        if version is not None and int(version.group(1)) >= 10:
+            req.query.pop("limit", None)
+            if self.env_page_size:
+                req.query["limit"] = [str(self.env_page_size)]
         page, pagination = self._paginate(req, envs, "createdAt")
         if self.env_cursor_stuck and pagination["next"] is not None:
             pagination["next"] = envs[0]["createdAt"] + 1  # always the first page's cursor

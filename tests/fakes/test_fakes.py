@@ -323,11 +323,16 @@ class VercelTest(Base):
         self.assertEqual(final["readySubstate"], "PROMOTED")
         self.assertIsNotNone(final["ready"])
         self.assertEqual(final["meta"]["failoverd_op"], "op-42")
-        # The new deployment built with the project's env as it was when created.
+        # A redeploy inherits the environment of the deployment it copies (Vercel's SDK):
+        # the value changed since does not reach it.
         st = self.state("vercel")["vercel"]
         dep = next(x for x in st["deployments"] if x["id"] == d["id"])
-        self.assertIn({"key": "DATABASE_URL", "value": "postgresql://dr"},
+        self.assertIn({"key": "DATABASE_URL", "value": "postgresql://app@pg-main:5432/app"},
                       [{"key": e["key"], "value": e["value"]} for e in dep["env"]])
+        # The app's health endpoint at the new deployment's host says so.
+        r = self.f.req("GET", "/vercel/_app/%s/api/health" % d["url"])
+        self.assertEqual((r.status, r.json["database_host"], r.json["redis_host"]),
+                         (200, "pg-main", "redis-main"))
         proj = self.v("GET", "/v9/projects/app").json
         self.assertEqual(proj["targets"]["production"]["id"], d["id"])
         old = self.v("GET", "/v13/deployments/dpl_seedprod").json
