@@ -33,6 +33,7 @@ struct request {
     const struct route *route;
     char *body;
     size_t len;
+    size_t max_body; /* the cap for this request (body_cap) */
     bool too_large;
 };
 
@@ -261,6 +262,21 @@ static size_t body_max(const struct route *rt)
     return rt != NULL && rt->post ? rt->max_body : FO_HTTP_BODY_MAX;
 }
 
+/* The cap for this request: a route's larger cap (the webhook's 4 MiB) only with the
+ * alertmanager feed's token, so that a client without it cannot make the node buffer
+ * 4 MiB per connection; the handler checks the token again and answers 401. */
+static size_t body_cap(struct fo_http_api *h, struct MHD_Connection *c, const struct route *rt)
+{
+    const struct fo_health_feed *feed;
+
+    if (body_max(rt) <= FO_HTTP_BODY_MAX)
+        return body_max(rt);
+    feed = fo_http_auth_feed(h->s, h->s->cfg->alertmanager.observer);
+    return fo_secret_equal(fo_http_auth_bearer(c), feed != NULL ? feed->token : NULL)
+               ? body_max(rt)
+               : FO_HTTP_BODY_MAX;
+}
+
 static bool too_large(struct MHD_Connection *c, size_t max)
 {
     const char *cl =
@@ -294,7 +310,7 @@ static enum MHD_Result finish(struct fo_http_api *h, struct MHD_Connection *c,
                                    rt->post ? "POST" : "GET or HEAD");
     if (r->too_large)
         return fo_http_reply_error(h, c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", NULL,
-                                   "request body over %zu bytes", body_max(rt));
+                                   "request body over %zu bytes", r->max_body);
     if (rt->access == READ && !fo_http_auth_read(h->s, fo_http_auth_bearer(c)))
         return fo_http_reply_unauthorized(
             h, c, rt->path, fo_http_auth_bearer(c) == NULL ? "no-token" : "wrong-token",
@@ -315,14 +331,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
     (void)version;
     if (r == NULL) {
+        size_t cap = body_cap(h, c, route_of(url));
         h->requests++;
-        if (too_large(c, body_max(route_of(url))))
+        if (too_large(c, cap))
             return fo_http_reply_error(h, c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", NULL,
-                                       "request body over %zu bytes", body_max(route_of(url)));
+                                       "request body over %zu bytes", cap);
         r = calloc(1, sizeof(*r));
         if (r == NULL)
             return MHD_NO;
         r->route = route_of(url);
+        r->max_body = cap;
         *state = r;
         return MHD_YES;
     }
@@ -331,7 +349,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         if (r->route == NULL || !r->route->post || r->too_large)
             return MHD_YES; /* not wanted: read and dropped */
-        if (r->len + n > body_max(r->route)) {
+        if (r->len + n > r->max_body) {
             r->too_large = true; /* read and dropped: answered once the body ends */
             free(r->body);
             r->body = NULL;

@@ -25,9 +25,11 @@
  * Limits: connections (http.max_connections), an idle timeout (http.timeout_ms, rounded up
  * to whole seconds: libmicrohttpd's unit), 32 KiB per connection for the request line
  * and headers (over it libmicrohttpd itself answers 431, not in JSON), and request bodies
- * up to FO_HTTP_BODY_MAX, or FO_FEED_ALERTMANAGER_MAX (4 MiB) for /v1/alertmanager: an
- * alert group comes whole and Alertmanager never retries a 413. Such a body is parsed on
- * the loop (tens of ms at 4 MiB); bound it at the source with max_alerts (README).
+ * up to FO_HTTP_BODY_MAX, or FO_FEED_ALERTMANAGER_MAX (4 MiB) for /v1/alertmanager with
+ * the alertmanager feed's token (checked before the body is read, so a client without it
+ * cannot make the node buffer 4 MiB per connection): an alert group comes whole and
+ * Alertmanager never retries a 413. Such a body is parsed on the loop (tens of ms at
+ * 4 MiB); bound it at the source with max_alerts (README).
  *
  * Listens on IPv4 ("a.b.c.d:port") or IPv6 ("[v6]:port"), as coordinator/config/addr.h
  * parses http.listen.
