@@ -30,8 +30,9 @@
  *   at_most_once, and the create call is retried only when surely not processed.
  *   Statuspage's rules: an incident name has at most 255 characters (a longer title,
  *   from a long operation id, is REFUSED before any call, since a cut title would lose
- *   the ref); the incident lists are paged (page, per_page at most 100): every page is
- *   read, up to SP_MAX_PAGES, so the incident is found among many open ones. Check
+ *   the ref); the incident lists are paged (page, per_page at most 100): pages are read
+ *   until the incident, an empty page or a repeated page, up to SP_MAX_PAGES, so the
+ *   incident is found among many open ones. Check
  *   mode: GET the unresolved incidents (key and page), and the name's length.
  */
 #include "actions/notify.h"
@@ -399,7 +400,7 @@ static void sp_url(const struct sp *s, struct fo_http_url *u, const char *tail)
 static int sp_find(struct sp *s, const char *tail, const char *q, const char *ref, char *id,
                    char *status, size_t cap)
 {
-    char per_page[8], page_no[8];
+    char per_page[8], page_no[8], first[128] = "";
 
     snprintf(per_page, sizeof(per_page), "%d", SP_PER_PAGE);
     for (int page = 1; page <= SP_MAX_PAGES; page++) {
@@ -429,9 +430,16 @@ static int sp_find(struct sp *s, const char *tail, const char *q, const char *re
             break;
         }
         got = json_array_size(resp.json);
+        /* The end is an empty page (a server may give fewer than per_page before it), or
+         * the same page again (a server that ignores page). */
+        it = json_array_get(resp.json, 0);
+        if (rc == 0 && got > 0 && fo_json_str(it, "id") != NULL &&
+            strcmp(first, fo_json_str(it, "id")) == 0)
+            got = 0;
+        else if (got > 0)
+            snprintf(first, sizeof(first), "%s", or_unknown(fo_json_str(it, "id")));
         fo_http_resp_free(&resp);
-        /* A short page is the last one. */
-        if (rc == 1 || got < SP_PER_PAGE)
+        if (rc == 1 || got == 0)
             return rc;
     }
     fo_action_set(s->res, FO_ACTION_FAILED, "statuspage: GET incidents: more than %d pages",
