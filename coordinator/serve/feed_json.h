@@ -26,8 +26,8 @@
  *     resolved: only listed alerts report. Every string handed back is NUL-terminated in a
  * fixed-size field, so a caller never meets a length it did not expect.
  *
- * Pure: no I/O, no globals; any thread. The only allocation is the alert array
- * (fo_feed_alerts_free releases it).
+ * Pure: no I/O, no globals; any thread. The only allocation kept is the alert array
+ * (fo_feed_alerts_free releases it); a webhook's parse also sorts a temporary index.
  */
 #ifndef FO_COORDINATOR_FEED_JSON_H
 #define FO_COORDINATOR_FEED_JSON_H
