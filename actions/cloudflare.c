@@ -10,9 +10,20 @@
  * cloudflare.dns — zone_id, content (the new origin), and record_id or record_name
  *   (with type, default A; both may be given, then the record found must match them).
  *   proxied (true/false) and ttl (1 = automatic, or 30..86400) are optional. GET the
- *   record; content (and proxied/ttl when given) already right → DONE without a write;
- *   else PATCH (a partial update: other fields stay, reference §2.3) and check the
- *   answer. Check mode: the GET only.
+ *   zone, then the record; content (and proxied/ttl when given) already right → DONE
+ *   without a write; else PATCH (a partial update: other fields stay, reference §2.3)
+ *   and check the answer. Check mode: the GETs only.
+ *   Cloudflare's rules, checked here before any write (and in check mode):
+ *   - A record's name is complete in the API ("api.example.com"): a filter on "api"
+ *     finds nothing. record_name is completed the way the dashboard and Terraform read
+ *     it: "@" is the zone apex, a name that does not end in the zone's name gets it
+ *     appended ("api" → "api.example.com"), and a trailing dot marks a name as complete
+ *     ("api.example.com." is taken as written). The zone's name comes from GET
+ *     /zones/{zone_id}, which a DNS-edit token may read.
+ *   - A TTL of 30..59 is only for Enterprise zones ("between 60 and 86400, with the
+ *     minimum reduced to 30 for Enterprise zones"): the zone's plan (plan.legacy_id) is
+ *     read rather than configured, so a plan change needs no config change; on any
+ *     other plan such a ttl is REFUSED, naming the plan.
  *
  * cloudflare.pool — account_id, enable_pool (pool id), disable_pool (optional pool id).
  *   GET each pool; PATCH {"enabled": true} on enable_pool, then {"enabled": false} on
@@ -116,6 +127,70 @@ static int parse_bool(const struct fo_action_req *req, const char *key, int *out
 
 /* ---- cloudflare.dns -------------------------------------------------------------------- */
 
+#define CF_TTL_MIN            60 /* every plan */
+#define CF_TTL_MIN_ENTERPRISE 30
+
+struct cf_zone {
+    char name[256]; /* lower case, no trailing dot */
+    char plan[64];  /* the plan's name, for messages */
+    bool enterprise;
+};
+
+/* GET /zones/{zone}: its name and plan. 0 or -1 with res set. */
+static int zone_get(struct cf *c, const char *zone, struct cf_zone *z)
+{
+    struct fo_http_url u;
+    struct fo_http_resp resp;
+    const json_t *result = NULL;
+    int rc = -1;
+
+    memset(z, 0, sizeof(*z));
+    fo_http_url_init(&u, c->api);
+    fo_http_url_path(&u, "/zones");
+    fo_http_url_segment(&u, zone);
+    if (cf_call(c, "GET", &u, NULL, &resp, "GET zone", &result) == 0) {
+        const char *name = fo_json_str(result, "name");
+        const json_t *plan = json_object_get(result, "plan");
+        const char *legacy = fo_json_str(plan, "legacy_id"), *pname = fo_json_str(plan, "name");
+        if (name == NULL || name[0] == '\0' || strlen(name) >= sizeof(z->name)) {
+            fo_action_set(c->res, FO_ACTION_FAILED, "cloudflare: GET zone %.64s: no zone name",
+                          zone);
+        } else {
+            snprintf(z->name, sizeof(z->name), "%s", name);
+            for (char *p = z->name; *p != '\0'; p++)
+                *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+            if (z->name[strlen(z->name) - 1] == '.')
+                z->name[strlen(z->name) - 1] = '\0';
+            snprintf(z->plan, sizeof(z->plan), "%s",
+                     pname != NULL    ? pname
+                     : legacy != NULL ? legacy
+                                      : "unknown");
+            z->enterprise = legacy != NULL && strcmp(legacy, "enterprise") == 0;
+            rc = 0;
+        }
+    }
+    fo_http_resp_free(&resp);
+    return rc;
+}
+
+/* name as the API spells it (see the header): into out. 0, or -1 when it does not fit. */
+static int dns_fqdn(const char *name, const struct cf_zone *z, char *out, size_t cap)
+{
+    size_t n = strlen(name), zn = strlen(z->name);
+    int w;
+
+    if (strcmp(name, "@") == 0)
+        w = snprintf(out, cap, "%s", z->name);
+    else if (n > 1 && name[n - 1] == '.') /* complete as written */
+        w = snprintf(out, cap, "%.*s", (int)(n - 1), name);
+    else if (strcasecmp(name, z->name) == 0 ||
+             (n > zn && name[n - zn - 1] == '.' && strcasecmp(name + n - zn, z->name) == 0))
+        w = snprintf(out, cap, "%s", name);
+    else
+        w = snprintf(out, cap, "%s.%s", name, z->name);
+    return w < 0 || (size_t)w >= cap ? -1 : 0;
+}
+
 /* The record to change, copied into *rec (new reference). 0 or -1 with res set. */
 static int dns_find(struct cf *c, const char *zone, const char *id, const char *name,
                     const char *type, json_t **rec)
@@ -184,7 +259,8 @@ static void dns_run(const struct fo_action_req *req, struct fo_action_result *re
     struct fo_http_resp resp;
     const json_t *result = NULL;
     json_t *rec = NULL, *body;
-    char old[256];
+    char old[256], fqdn[300];
+    struct cf_zone z;
     uint64_t ttl;
     int proxied;
     struct cf c;
@@ -201,13 +277,26 @@ static void dns_run(const struct fo_action_req *req, struct fo_action_result *re
     if (parse_bool(req, "proxied", &proxied, res) != 0 ||
         fo_action_param_u64(req, "ttl", 0, 1, 86400, &ttl, res) != 0)
         return;
-    if (ttl > 1 && ttl < 30) {
+    if (ttl > 1 && ttl < CF_TTL_MIN_ENTERPRISE) {
         fo_action_set(res, FO_ACTION_REFUSED, "parameter ttl: 1 (automatic) or 30..86400");
         return;
     }
     if (cf_open(&c, req, res) != 0)
         return;
-    if (dns_find(&c, zone, id, name, type, &rec) != 0)
+    if (zone_get(&c, zone, &z) != 0)
+        goto out;
+    if (ttl > 1 && ttl < CF_TTL_MIN && !z.enterprise) {
+        fo_action_set(res, FO_ACTION_REFUSED,
+                      "parameter ttl: %llu is below %d, which only Enterprise zones allow; zone "
+                      "%.128s is on %.64s",
+                      (unsigned long long)ttl, CF_TTL_MIN, z.name, z.plan);
+        goto out;
+    }
+    if (name != NULL && dns_fqdn(name, &z, fqdn, sizeof(fqdn)) != 0) {
+        fo_action_set(res, FO_ACTION_REFUSED, "parameter record_name: too long");
+        goto out;
+    }
+    if (dns_find(&c, zone, id, name != NULL ? fqdn : NULL, type, &rec) != 0)
         goto out;
     snprintf(old, sizeof(old), "%s", fo_json_str(rec, "content"));
     name = fo_json_str(rec, "name");

@@ -4,10 +4,14 @@
  *
  * notify.slack — webhook_url_file: the webhook URL, a secret (it is the credential), so
  *   neither it nor its path appears in a detail. POST {"text": title + body}; success is
- *   HTTP 200 whatever the body (reference §6.2). Not idempotent, so at_most_once: the
- *   executor never sends it twice after an unknown outcome, and a timeout is not
- *   retried here (429, 5xx and failed connections are). Check mode: the URL file is
- *   readable and the URL acceptable; nothing is sent (a webhook has no read call).
+ *   HTTP 200 whatever the body (reference §6.2). The text is escaped as Slack's
+ *   formatting rules require (& < > as &amp; &lt; &gt;): a reason holding "<!channel>"
+ *   or "a<b" must not become a mention or a broken link. Not idempotent, so
+ *   at_most_once: the executor never sends it twice after an unknown outcome, and only
+ *   what surely was not processed is retried here (429, no connection): a 5xx or a
+ *   timeout may come after the message was posted, and a retry would post it twice.
+ *   Check mode: the URL file is readable and the URL acceptable; nothing is sent (a
+ *   webhook has no read call).
  *
  * notify.pagerduty — routing_key_file (the 32-character integration key, a secret),
  *   api_url (default https://events.pagerduty.com), severity (default critical), source
@@ -24,7 +28,12 @@
  *   PATCH it to resolved (component operational again); none at all → create it
  *   resolved, so the page still records what happened. Creation is not idempotent:
  *   at_most_once, and the create call is retried only when surely not processed.
- *   Check mode: GET the unresolved incidents (key and page).
+ *   Statuspage's rules: an incident name has at most 255 characters (a longer title,
+ *   from a long operation id, is REFUSED before any call, since a cut title would lose
+ *   the ref); the incident lists are paged (page, per_page at most 100): pages are read
+ *   until the incident, an empty page or a repeated page, up to SP_MAX_PAGES, so the
+ *   incident is found among many open ones. Check
+ *   mode: GET the unresolved incidents (key and page), and the name's length.
  */
 #include "actions/notify.h"
 
@@ -40,6 +49,9 @@
 #define PAGERDUTY_API  "https://events.pagerduty.com"
 #define STATUSPAGE_API "https://api.statuspage.io/v1"
 #define TITLE_MAX      400
+#define SP_NAME_MAX    255 /* Statuspage: an incident name's characters */
+#define SP_PER_PAGE    100 /* Statuspage: the largest page of a list */
+#define SP_MAX_PAGES   50  /* 5000 incidents: past that, something is wrong */
 #define BODY_MAX       3000
 
 /* ---- messages ------------------------------------------------------------------------- */
@@ -137,7 +149,7 @@ static void team_message(const struct fo_action_req *req, bool opened, char *tit
 static void public_message(const struct fo_action_req *req, bool opened, char *title, size_t tcap,
                            char *body, size_t bcap)
 {
-    char ref[160];
+    char ref[TITLE_MAX];
 
     fo_notify_ref(req, ref, sizeof(ref));
     snprintf(title, tcap, "Service disruption: moving to our standby region %s", ref);
@@ -182,9 +194,27 @@ static bool is_opened(const struct fo_action_req *req)
 
 /* ---- notify.slack ------------------------------------------------------------------------ */
 
+/* in with Slack's three control characters escaped, into out (cut before an entity that
+ * does not fit, always terminated). Slack reads everything else literally. */
+static void slack_escape(const char *in, char *out, size_t cap)
+{
+    size_t n = 0;
+
+    for (; *in != '\0'; in++) {
+        const char *rep = *in == '&' ? "&amp;" : *in == '<' ? "&lt;" : *in == '>' ? "&gt;" : NULL;
+        size_t len = rep != NULL ? strlen(rep) : 1;
+        if (n + len + 1 > cap)
+            break;
+        memcpy(out + n, rep != NULL ? rep : in, len);
+        n += len;
+    }
+    out[n] = '\0';
+}
+
 static void slack_run(const struct fo_action_req *req, struct fo_action_result *res)
 {
     char url[2048], where[256], title[TITLE_MAX], body[BODY_MAX], text[TITLE_MAX + BODY_MAX + 2];
+    char escaped[5 * sizeof(text)]; /* "&amp;" is 5 bytes for 1 */
     struct fo_http_req hr = {0};
     struct fo_http_resp resp;
     json_t *msg;
@@ -207,14 +237,15 @@ static void slack_run(const struct fo_action_req *req, struct fo_action_result *
         goto out;
     }
     snprintf(text, sizeof(text), "%s\n%s", title, body);
-    msg = json_pack("{s:s}", "text", text);
+    slack_escape(text, escaped, sizeof(escaped));
+    msg = json_pack("{s:s}", "text", escaped);
     hr.method = "POST";
     hr.url = url;
     hr.url_secret = true;
     hr.json = msg;
     hr.deadline_ms = req->deadline_ms;
     hr.cancel = req->cancel;
-    hr.retry_on = FO_HTTP_RETRY_SAFE | FO_HTTP_RETRY_5XX; /* reference §0: retry 429, 5xx */
+    hr.retry_on = FO_HTTP_RETRY_SAFE; /* a 5xx may follow the post: no duplicate */
     rc = fo_http_request(&hr, &resp);
     if (rc == FO_HTTP_OK && resp.status == 200)
         fo_action_set(res, FO_ACTION_DONE, "slack: incident %s message sent to %s", req->event,
@@ -364,21 +395,30 @@ static void sp_url(const struct sp *s, struct fo_http_url *u, const char *tail)
     fo_http_url_path(u, tail);
 }
 
-/* The newest incident whose name holds ref, from GET tail: copies id and status. 1
- * found, 0 not, -1 error (res set). */
+/* The newest incident whose name holds ref, from GET tail, every page of it: copies id
+ * and status. 1 found, 0 not, -1 error (res set). */
 static int sp_find(struct sp *s, const char *tail, const char *q, const char *ref, char *id,
                    char *status, size_t cap)
 {
-    struct fo_http_url u;
-    struct fo_http_resp resp;
-    int rc = -1;
+    char per_page[8], page_no[8], first[128] = "";
 
-    sp_url(s, &u, tail);
-    fo_http_url_query(&u, "q", q);
-    if (sp_call(s, "GET", &u, NULL, FO_HTTP_RETRY_ALL, &resp, "GET incidents") == 0) {
+    snprintf(per_page, sizeof(per_page), "%d", SP_PER_PAGE);
+    for (int page = 1; page <= SP_MAX_PAGES; page++) {
+        struct fo_http_url u;
+        struct fo_http_resp resp;
         const json_t *it;
-        size_t i;
-        rc = 0;
+        size_t i, got;
+        int rc = 0;
+
+        snprintf(page_no, sizeof(page_no), "%d", page);
+        sp_url(s, &u, tail);
+        fo_http_url_query(&u, "q", q);
+        fo_http_url_query(&u, "page", page_no);
+        fo_http_url_query(&u, "per_page", per_page);
+        if (sp_call(s, "GET", &u, NULL, FO_HTTP_RETRY_ALL, &resp, "GET incidents") != 0) {
+            fo_http_resp_free(&resp);
+            return -1;
+        }
         json_array_foreach(resp.json, i, it)
         {
             const char *name = fo_json_str(it, "name"), *iid = fo_json_str(it, "id");
@@ -389,9 +429,31 @@ static int sp_find(struct sp *s, const char *tail, const char *q, const char *re
             rc = 1;
             break;
         }
+        got = json_array_size(resp.json);
+        /* The end is an empty page (a server may give fewer than per_page before it), or
+         * the same page again (a server that ignores page). */
+        it = json_array_get(resp.json, 0);
+        if (rc == 0 && got > 0 && fo_json_str(it, "id") != NULL &&
+            strcmp(first, fo_json_str(it, "id")) == 0)
+            got = 0;
+        else if (got > 0)
+            snprintf(first, sizeof(first), "%s", or_unknown(fo_json_str(it, "id")));
+        fo_http_resp_free(&resp);
+        if (rc == 1 || got == 0)
+            return rc;
     }
-    fo_http_resp_free(&resp);
-    return rc;
+    fo_action_set(s->res, FO_ACTION_FAILED, "statuspage: GET incidents: more than %d pages",
+                  SP_MAX_PAGES);
+    return -1;
+}
+
+/* Characters (UTF-8 code points) of s. */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s != '\0'; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
 }
 
 static json_t *sp_incident(const struct sp *s, const char *name, const char *status,
@@ -421,7 +483,7 @@ static json_t *sp_incident(const struct sp *s, const char *name, const char *sta
 static void statuspage_run(const struct fo_action_req *req, struct fo_action_result *res)
 {
     const char *api = fo_action_param(req, "api_url");
-    char title[TITLE_MAX], body[BODY_MAX], ref[160], id[128] = "", status[128] = "";
+    char title[TITLE_MAX], body[BODY_MAX], ref[TITLE_MAX], id[128] = "", status[128] = "";
     struct fo_http_url u;
     struct fo_http_resp resp;
     json_t *doc = NULL;
@@ -439,6 +501,14 @@ static void statuspage_run(const struct fo_action_req *req, struct fo_action_res
         fo_action_set(res, FO_ACTION_REFUSED,
                       "notify.statuspage needs page_id and the "
                       "operation id");
+        return;
+    }
+    /* A title that filled its buffer was cut: too long as well. */
+    if (utf8_chars(title) > SP_NAME_MAX || strlen(title) + 1 >= sizeof(title)) {
+        fo_action_set(res, FO_ACTION_REFUSED,
+                      "notify.statuspage: the incident name would have %zu characters, "
+                      "Statuspage allows %d (the operation id is too long)",
+                      utf8_chars(title), SP_NAME_MAX);
         return;
     }
     if (fo_action_read_secret(req, "token_file", s.key, sizeof(s.key), res) != 0)

@@ -14,7 +14,10 @@
  *   a plain one into encrypted); a new one is plain for env.NAME, encrypted for
  *   env_file.NAME. Values never appear in the detail, only names. A 201 with failed[]
  *   items is a failure (reference §1.3). Check mode: the list call only (token, team,
- *   project) and what would change.
+ *   project) and what would change. The list (GET /v10/projects/{p}/env) is read as v10
+ *   documents it: no `limit` (v10 has none; it answers all variables); should an answer
+ *   carry `pagination.next`, that cursor is followed with `until` (Vercel's paging), and
+ *   a cursor that does not move older stops the read (FAILED) instead of looping.
  *
  * vercel.redeploy — a new deployment of the current production deployment, so that env
  *   changes apply (promote does not rebuild, reference §1.8, §7.2):
@@ -27,8 +30,22 @@
  *   surely did nothing (429, no connection); after a 5xx or a timeout the lookup runs
  *   again first. Then GET /v13/deployments/{id} every poll_ms (default 2000) until
  *   READY with aliasAssigned and no aliasError (DONE), ERROR/CANCELED/aliasError
- *   (FAILED, with Vercel's errorCode/errorMessage), or the deadline (FAILED). Check
- *   mode: token, project and its production deployment found.
+ *   (FAILED, with Vercel's errorCode/errorMessage), checksConclusion "failed" or
+ *   "canceled" (FAILED at once: Vercel never promotes it, and waiting would only reach
+ *   the deadline; a next run builds again, as after ERROR), or the deadline (FAILED).
+ *   Check mode: token, project and its production deployment found, verify settings.
+ *
+ *   Verification. A redeploy of an existing deployment inherits that deployment's
+ *   settings and environment variables (Vercel's SDK), so it may still run with the old
+ *   DATABASE_URL / REDIS_HOST. With verify_url, once READY the action GETs the app's
+ *   health endpoint there ("{url}" in it becomes the new deployment's own host, so the
+ *   check reaches that deployment and not whatever an alias serves; verify_bypass_file
+ *   holds a Protection Bypass for Automation secret, sent as x-vercel-protection-bypass)
+ *   and expects a JSON object whose database_host is the host of DATABASE_URL and whose
+ *   redis_host is REDIS_HOST, the values given as env.NAME / env_file.NAME (the plan
+ *   passes the target site's vercel_env, as to vercel.env). Serving other values is
+ *   REFUSED: a retry would follow the same deployment, so people must act (README). An
+ *   endpoint that cannot be read is FAILED (5xx, timeout) or REFUSED (4xx).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +54,7 @@
 #include "actions/http.h"
 #include "actions/kinds.h"
 #include "actions/secret.h"
+#include "actions/vercel_verify.h"
 
 #define VERCEL_API      "https://api.vercel.com"
 #define VERCEL_MAX_VARS 64
@@ -231,6 +249,7 @@ static bool target_has(const json_t *env, const char *target)
 static int env_list(struct vercel *v, json_t *all)
 {
     char until[32] = "";
+    long long last = -1;
 
     for (int page = 0; page < 50; page++) {
         struct fo_http_url u;
@@ -241,7 +260,6 @@ static int env_list(struct vercel *v, json_t *all)
         fo_http_url_segment(&u, v->project);
         fo_http_url_path(&u, "/env");
         fo_http_url_query(&u, "decrypt", "true");
-        fo_http_url_query(&u, "limit", "100");
         fo_http_url_query(&u, "until", until[0] != '\0' ? until : NULL);
         if (vercel_call(v, "GET", &u, NULL, FO_HTTP_RETRY_ALL, &resp, "GET env") != 0) {
             fo_http_resp_free(&resp);
@@ -254,12 +272,23 @@ static int env_list(struct vercel *v, json_t *all)
         else if (json_is_object(resp.json) && json_object_get(resp.json, "key") != NULL)
             json_array_append(all, resp.json);
         next = json_object_get(json_object_get(resp.json, "pagination"), "next");
-        until[0] = '\0';
-        if (json_is_integer(next))
-            snprintf(until, sizeof(until), "%lld", (long long)json_integer_value(next));
-        fo_http_resp_free(&resp);
-        if (until[0] == '\0')
+        if (!json_is_integer(next)) {
+            fo_http_resp_free(&resp);
             return 0;
+        }
+        /* Newest first: each cursor is older than the one before. One that does not move
+         * would read the same page until the page bound. */
+        if (last >= 0 && (long long)json_integer_value(next) >= last) {
+            fo_action_set(v->res, FO_ACTION_FAILED,
+                          "vercel: GET env: the page cursor did not advance (pagination.next "
+                          "%lld after %lld)",
+                          (long long)json_integer_value(next), last);
+            fo_http_resp_free(&resp);
+            return -1;
+        }
+        last = (long long)json_integer_value(next);
+        snprintf(until, sizeof(until), "%lld", last);
+        fo_http_resp_free(&resp);
     }
     fo_action_set(v->res, FO_ACTION_FAILED, "vercel: GET env: more than 50 pages");
     return -1;
@@ -456,6 +485,13 @@ static int redeploy_project(struct vercel *v, char *id, char *name, size_t cap,
     return rc;
 }
 
+/* Its checks failed or were canceled: Vercel will not promote it. */
+static bool checks_failed(const json_t *dep)
+{
+    const char *c = fo_json_str(dep, "checksConclusion");
+    return c != NULL && (strcmp(c, "failed") == 0 || strcmp(c, "canceled") == 0);
+}
+
 /* The newest deployment tagged with this operation that did not fail: 1 found, 0 none,
  * -1 error (res set). */
 static int redeploy_find(struct vercel *v, const char *project_id, struct deployment *d)
@@ -484,7 +520,8 @@ static int redeploy_find(struct vercel *v, const char *project_id, struct deploy
             if (tag == NULL || strcmp(tag, v->req->op_id) != 0)
                 continue;
             /* Newest first: the newest decides. A failed build is built again. */
-            if (state == NULL || (strcmp(state, "ERROR") != 0 && strcmp(state, "CANCELED") != 0)) {
+            if (!checks_failed(it) && (state == NULL || (strcmp(state, "ERROR") != 0 &&
+                                                         strcmp(state, "CANCELED") != 0))) {
                 dep_copy(d, it);
                 rc = d->id[0] != '\0';
             }
@@ -558,6 +595,11 @@ static void redeploy_wait(struct vercel *v, const struct deployment *d, const ch
         } else if (strcmp(state, "CANCELED") == 0) {
             fo_action_set(v->res, FO_ACTION_FAILED, "vercel: deployment %s (%s) was canceled",
                           d->id, how);
+        } else if (checks_failed(j)) {
+            fo_action_set(v->res, FO_ACTION_FAILED,
+                          "vercel: deployment %s (%s) checks %s (checksConclusion): Vercel does "
+                          "not promote it",
+                          d->id, how, fo_json_str(j, "checksConclusion"));
         } else if (json_is_object(alias_err)) {
             const char *code = fo_json_str(alias_err, "code");
             const char *msg = fo_json_str(alias_err, "message");
@@ -589,6 +631,7 @@ static void redeploy_run(const struct fo_action_req *req, struct fo_action_resul
 {
     struct vercel v;
     struct deployment prod = {0}, d = {0};
+    struct fo_vercel_verify vv = {0};
     char project_id[128], name[128];
     uint64_t poll_ms, started = fo_action_now_ms();
     const char *how = "reused";
@@ -600,7 +643,8 @@ static void redeploy_run(const struct fo_action_req *req, struct fo_action_resul
         fo_action_set(res, FO_ACTION_REFUSED, "vercel.redeploy needs the operation id");
         goto out;
     }
-    if (fo_action_param_u64(req, "poll_ms", 2000, 10, 600000, &poll_ms, res) != 0)
+    if (fo_action_param_u64(req, "poll_ms", 2000, 10, 600000, &poll_ms, res) != 0 ||
+        fo_vercel_verify_prepare(req, &vv, res) != 0)
         goto out;
     if (redeploy_project(&v, project_id, name, sizeof(project_id), &prod) != 0)
         goto out;
@@ -609,9 +653,10 @@ static void redeploy_run(const struct fo_action_req *req, struct fo_action_resul
         goto out;
     if (req->check_only) {
         fo_action_set(res, FO_ACTION_DONE,
-                      "check: project %.64s production deployment %s (%s) found; %s", name, prod.id,
-                      prod.url,
-                      found ? "already redeployed for this operation" : "would redeploy it");
+                      "check: project %.64s production deployment %s (%s) found; %s%s", name,
+                      prod.id, prod.url,
+                      found ? "already redeployed for this operation" : "would redeploy it",
+                      vv.url != NULL ? " and verify what it serves" : "");
         goto out;
     }
     /* Create only when no earlier run did; after an ambiguous failure look again. */
@@ -628,7 +673,10 @@ static void redeploy_run(const struct fo_action_req *req, struct fo_action_resul
             goto out;
     }
     redeploy_wait(&v, &d, how, poll_ms, started);
+    if (res->status == FO_ACTION_DONE)
+        fo_vercel_verify_run(req, &vv, d.id, d.url, res);
 out:
+    fo_vercel_verify_wipe(&vv);
     vercel_close(&v);
 }
 
@@ -636,7 +684,9 @@ static const char *const env_required[] = {"token_file", "project", NULL};
 static const char *const env_optional[] = {"api_url", "team_id",   "target",
                                            "env.",    "env_file.", NULL};
 static const char *const redeploy_required[] = {"token_file", "project", NULL};
-static const char *const redeploy_optional[] = {"api_url", "team_id", "target", "poll_ms", NULL};
+static const char *const redeploy_optional[] = {"api_url", "team_id",    "target",
+                                                "poll_ms", "verify_url", "verify_bypass_file",
+                                                "env.",    "env_file.",  NULL};
 
 const struct fo_action_kind fo_action_vercel_env = {
     .name = "vercel.env",

@@ -85,7 +85,9 @@ int fo_plan_params(const struct fo_config *cfg, const struct fo_plan_step *step,
         snprintf(msg, msgcap, "site '%s' is not in this node's configuration", site_name);
         rc = FO_PLAN_PARAMS_INVALID;
     }
-    if (rc == 0 && site != NULL && strcmp(step->action, "vercel.env") == 0) {
+    /* vercel.redeploy gets them too: its verify_url check expects the site's values. */
+    if (rc == 0 && site != NULL &&
+        (strcmp(step->action, "vercel.env") == 0 || strcmp(step->action, "vercel.redeploy") == 0)) {
         for (size_t i = 0; i < site->nvercel_env && rc == 0; i++) {
             const struct fo_env_var *v = &site->vercel_env[i];
             char key[FO_NAME_MAX + 16];

@@ -34,14 +34,14 @@ static enum fo_feed_err set_err(struct fo_feed_error *err, enum fo_feed_err code
     return code;
 }
 
-/* The body as one JSON object, or NULL with err set. */
-static json_t *load_object(const void *body, size_t len, struct fo_feed_error *err)
+/* The body (at most max bytes) as one JSON object, or NULL with err set. */
+static json_t *load_object(const void *body, size_t len, size_t max, struct fo_feed_error *err)
 {
     json_error_t e;
     json_t *doc;
 
-    if (len > FO_FEED_JSON_MAX) {
-        set_err(err, FO_FEED_TOO_LARGE, "", "body over %u bytes", FO_FEED_JSON_MAX);
+    if (len > max) {
+        set_err(err, FO_FEED_TOO_LARGE, "", "body over %zu bytes", max);
         return NULL;
     }
     doc = json_loadb(body != NULL ? body : "", len, JSON_REJECT_DUPLICATES, &e);
@@ -137,7 +137,7 @@ enum fo_feed_err fo_feed_health_parse(const void *body, size_t len, struct fo_fe
         err = &local;
     memset(out, 0, sizeof(*out));
     memset(err, 0, sizeof(*err));
-    if ((doc = load_object(body, len, err)) == NULL)
+    if ((doc = load_object(body, len, FO_FEED_JSON_MAX, err)) == NULL)
         return err->code;
     rv = health_fields(doc, out, err);
     json_decref(doc);
@@ -197,12 +197,61 @@ static enum fo_feed_alert_err one_alert(json_t *alert, const struct fo_feed_labe
     return FO_FEED_ALERT_OK;
 }
 
+static int by_pair(const void *x, const void *y)
+{
+    const struct fo_feed_alert *a = *(const struct fo_feed_alert *const *)x;
+    const struct fo_feed_alert *b = *(const struct fo_feed_alert *const *)y;
+    int c = strcmp(a->region, b->region);
+    return c != 0 ? c : strcmp(a->component, b->component);
+}
+
+static void drop(struct fo_feed_alert *a, enum fo_feed_alert_err why)
+{
+    a->err = why;
+    a->status = FO_STATUS_UNKNOWN;
+    a->region[0] = a->component[0] = a->detail[0] = '\0';
+}
+
+/* The rules of the header: a truncated webhook's resolved alerts are dropped; of the
+ * alerts naming one (region, component), a firing one wins. Sorting pointers keeps it
+ * O(n log n) for a large group. 0, or -1 when out of memory. */
+static int resolve_conflicts(struct fo_feed_alerts *out)
+{
+    struct fo_feed_alert **ok;
+    size_t n = 0;
+
+    if (out->n == 0)
+        return 0;
+    if ((ok = calloc(out->n, sizeof(*ok))) == NULL)
+        return -1;
+    for (size_t i = 0; i < out->n; i++) {
+        struct fo_feed_alert *a = &out->alerts[i];
+        if (a->err != FO_FEED_ALERT_OK)
+            continue;
+        if (out->truncated > 0 && a->status == FO_STATUS_UP)
+            drop(a, FO_FEED_ALERT_TRUNCATED);
+        else
+            ok[n++] = a;
+    }
+    qsort(ok, n, sizeof(*ok), by_pair);
+    for (size_t i = 0, j; i < n; i = j) {
+        bool firing = false;
+        for (j = i; j < n && by_pair(&ok[i], &ok[j]) == 0; j++)
+            firing = firing || ok[j]->status == FO_STATUS_DOWN;
+        for (size_t k = i; firing && k < j; k++)
+            if (ok[k]->status == FO_STATUS_UP)
+                drop(ok[k], FO_FEED_ALERT_SUPERSEDED);
+    }
+    free(ok);
+    return 0;
+}
+
 enum fo_feed_err fo_feed_alertmanager_parse(const void *body, size_t len,
                                             const struct fo_feed_labels *labels,
                                             struct fo_feed_alerts *out, struct fo_feed_error *err)
 {
     struct fo_feed_error local;
-    json_t *doc, *alerts, *version, *alert;
+    json_t *doc, *alerts, *version, *alert, *truncated;
     enum fo_feed_err rv = FO_FEED_OK;
     size_t i;
 
@@ -210,9 +259,13 @@ enum fo_feed_err fo_feed_alertmanager_parse(const void *body, size_t len,
         err = &local;
     memset(out, 0, sizeof(*out));
     memset(err, 0, sizeof(*err));
-    if ((doc = load_object(body, len, err)) == NULL)
+    if ((doc = load_object(body, len, FO_FEED_ALERTMANAGER_MAX, err)) == NULL)
         return err->code;
     version = json_object_get(doc, "version");
+    /* Alertmanager always sends it (a uint64); anything else reads as nothing left out. */
+    truncated = json_object_get(doc, "truncatedAlerts");
+    if (json_is_integer(truncated) && json_integer_value(truncated) > 0)
+        out->truncated = (size_t)json_integer_value(truncated);
     alerts = json_object_get(doc, "alerts");
     if (version != NULL &&
         (!json_is_string(version) || strcmp(json_string_value(version), "4") != 0))
@@ -228,6 +281,7 @@ enum fo_feed_err fo_feed_alertmanager_parse(const void *body, size_t len,
         rv = set_err(err, FO_FEED_NO_MEMORY, "", "out of memory");
     if (rv != FO_FEED_OK) {
         json_decref(doc);
+        out->truncated = 0;
         return rv;
     }
     json_array_foreach(alerts, i, alert)
@@ -241,6 +295,10 @@ enum fo_feed_err fo_feed_alertmanager_parse(const void *body, size_t len,
     }
     out->n = json_array_size(alerts);
     json_decref(doc);
+    if (resolve_conflicts(out) != 0) {
+        fo_feed_alerts_free(out);
+        return set_err(err, FO_FEED_NO_MEMORY, "", "out of memory");
+    }
     return FO_FEED_OK;
 }
 
@@ -278,6 +336,17 @@ char *fo_feed_alert_reason(const struct fo_feed_alert *a, const struct fo_feed_l
         break;
     case FO_FEED_ALERT_COMPONENT_LENGTH:
         snprintf(buf, cap, "label '%s': 1 to %d bytes", labels->component, FO_NAME_MAX);
+        break;
+    case FO_FEED_ALERT_SUPERSEDED:
+        snprintf(buf, cap,
+                 "resolved, but a firing alert of this webhook names the same %s "
+                 "and %s: the firing one counts",
+                 labels->region, labels->component);
+        break;
+    case FO_FEED_ALERT_TRUNCATED:
+        snprintf(buf, cap,
+                 "resolved, but Alertmanager left alerts out of this webhook "
+                 "(truncatedAlerts): one left out may still be firing");
         break;
     default:
         snprintf(buf, cap, "unknown reason");

@@ -10,13 +10,24 @@
  *                          alert by alert, each alert either a report or a reason it is
  *                          ignored (the other alerts still count).
  *
- * Bounds: a body over FO_FEED_JSON_MAX bytes is refused before it is parsed; names are 1
- * to FO_NAME_MAX bytes, details under FO_TEXT_MAX; a webhook holds at most
- * FO_FEED_ALERTS_MAX alerts. Every string handed back is NUL-terminated in a fixed-size
- * field, so a caller never meets a length it did not expect.
+ * Bounds: a health body over FO_FEED_JSON_MAX bytes, a webhook over
+ * FO_FEED_ALERTMANAGER_MAX, is refused before it is parsed; names are 1 to FO_NAME_MAX
+ * bytes, details under FO_TEXT_MAX; a webhook holds at most FO_FEED_ALERTS_MAX alerts.
  *
- * Pure: no I/O, no globals; any thread. The only allocation is the alert array
- * (fo_feed_alerts_free releases it).
+ * Alertmanager's rules (its notify/webhook source): a group's webhook lists the group's
+ * alerts sorted by labels, not by status, cut to the receiver's max_alerts with the number
+ * left out in truncatedAlerts. So, within one webhook:
+ *   - several alerts may name one (region, component): a firing one wins over a resolved
+ *     one whatever their order (the resolved ones are ignored, FO_FEED_ALERT_SUPERSEDED),
+ *     else a resolved alert listed last would report the component UP while it is down;
+ *   - when truncatedAlerts > 0 a resolved alert proves nothing (an alert left out may
+ *     still fire for its component): resolved alerts are ignored
+ *     (FO_FEED_ALERT_TRUNCATED), firing ones count. A missing alert is never read as
+ *     resolved: only listed alerts report. Every string handed back is NUL-terminated in a
+ * fixed-size field, so a caller never meets a length it did not expect.
+ *
+ * Pure: no I/O, no globals; any thread. The only allocation kept is the alert array
+ * (fo_feed_alerts_free releases it); a webhook's parse also sorts a temporary index.
  */
 #ifndef FO_COORDINATOR_FEED_JSON_H
 #define FO_COORDINATOR_FEED_JSON_H
@@ -26,11 +37,17 @@
 
 #include "proto/state.h" /* FO_NAME_MAX, FO_TEXT_MAX, enum fo_status */
 
-#define FO_FEED_JSON_MAX (64u * 1024u) /* one body */
-/* A real Alertmanager alert (status, labels, annotations, times, URL, fingerprint) takes
- * well over 64 bytes, so a FO_FEED_JSON_MAX body never holds this many real alerts: the
- * bound only stops a body of empty objects from costing a reply entry each. */
-#define FO_FEED_ALERTS_MAX 1024
+#define FO_FEED_JSON_MAX (64u * 1024u) /* one health body */
+/* One Alertmanager webhook. A real alert (status, labels, annotations, times, URL,
+ * fingerprint) takes 0.5 to 2 KiB, and Alertmanager sends a whole group in one webhook
+ * and never retries a 4xx: a 64 KiB cap lost every group of more than ~50 alerts. 4 MiB
+ * holds a few thousand real alerts; a larger group is bounded at the source with the
+ * receiver's max_alerts (README), which this parser honours (truncatedAlerts). */
+#define FO_FEED_ALERTMANAGER_MAX (4u * 1024u * 1024u)
+/* A real alert takes well over 512 bytes, so a FO_FEED_ALERTMANAGER_MAX body never holds
+ * this many: the bound only stops a body of empty objects from costing a reply entry
+ * (and ~400 bytes of parse result) each. */
+#define FO_FEED_ALERTS_MAX 8192
 #define FO_FEED_DETAIL_MAX 200 /* an alert's detail: "alertmanager <alertname>: <summary>" */
 /* Alertmanager's fingerprints are 16 hex digits; a longer one is cut (at a character). */
 #define FO_FEED_FINGERPRINT_MAX 64
@@ -38,7 +55,7 @@
 /* Why a whole body is refused. */
 enum fo_feed_err {
     FO_FEED_OK = 0,
-    FO_FEED_TOO_LARGE,       /* over FO_FEED_JSON_MAX bytes */
+    FO_FEED_TOO_LARGE,       /* over FO_FEED_JSON_MAX (FO_FEED_ALERTMANAGER_MAX) bytes */
     FO_FEED_BAD_JSON,        /* not JSON (or duplicate keys) */
     FO_FEED_NOT_OBJECT,      /* JSON, but not an object */
     FO_FEED_UNKNOWN_FIELD,   /* health: a field that is not one of the five */
@@ -86,6 +103,9 @@ enum fo_feed_alert_err {
     FO_FEED_ALERT_REGION_LENGTH,    /* that label over FO_NAME_MAX bytes */
     FO_FEED_ALERT_NO_COMPONENT,     /* no string label named labels->component */
     FO_FEED_ALERT_COMPONENT_LENGTH, /* that label empty or over FO_NAME_MAX bytes */
+    FO_FEED_ALERT_SUPERSEDED,       /* resolved, and a firing alert of this webhook names
+                                       the same (region, component): the firing one wins */
+    FO_FEED_ALERT_TRUNCATED,        /* resolved, in a webhook with truncatedAlerts > 0 */
 };
 
 /* Which of an alert's labels name the region and the component (the config's
@@ -108,6 +128,7 @@ struct fo_feed_alert {
 
 /* A webhook's alerts, in its order; owned by the caller, released by fo_feed_alerts_free. */
 struct fo_feed_alerts {
+    size_t truncated; /* the webhook's truncatedAlerts: alerts Alertmanager left out */
     size_t n;
     struct fo_feed_alert *alerts;
 };

@@ -33,6 +33,7 @@ struct request {
     const struct route *route;
     char *body;
     size_t len;
+    size_t max_body; /* the cap for this request (body_cap) */
     bool too_large;
 };
 
@@ -235,14 +236,16 @@ struct route {
     enum MHD_Result (*get)(struct fo_http_api *h, struct MHD_Connection *c);
     enum MHD_Result (*post_body)(struct fo_http_api *h, struct MHD_Connection *c,
                                  const struct request *r);
+    size_t max_body; /* POST: the largest body read (feed_json.h's bound); larger: 413 */
 };
 
 static const struct route routes[] = {
     {"/metrics", false, READ, get_metrics, NULL},
     {"/v1/status", false, READ, get_status, NULL},
     {"/v1/primary", false, OPEN, get_primary, NULL},
-    {"/v1/alertmanager", true, FEED, NULL, post_alertmanager},
-    {"/v1/health", true, FEED, NULL, post_health},
+    /* Alertmanager sends a whole alert group at once and never retries a 413. */
+    {"/v1/alertmanager", true, FEED, NULL, post_alertmanager, FO_FEED_ALERTMANAGER_MAX},
+    {"/v1/health", true, FEED, NULL, post_health, FO_HTTP_BODY_MAX},
 };
 
 static const struct route *route_of(const char *url)
@@ -253,7 +256,28 @@ static const struct route *route_of(const char *url)
     return NULL;
 }
 
-static bool too_large(struct MHD_Connection *c)
+/* The body cap of rt: its own for a POST route, else FO_HTTP_BODY_MAX (read and dropped). */
+static size_t body_max(const struct route *rt)
+{
+    return rt != NULL && rt->post ? rt->max_body : FO_HTTP_BODY_MAX;
+}
+
+/* The cap for this request: a route's larger cap (the webhook's 4 MiB) only with the
+ * alertmanager feed's token, so that a client without it cannot make the node buffer
+ * 4 MiB per connection; the handler checks the token again and answers 401. */
+static size_t body_cap(struct fo_http_api *h, struct MHD_Connection *c, const struct route *rt)
+{
+    const struct fo_health_feed *feed;
+
+    if (body_max(rt) <= FO_HTTP_BODY_MAX)
+        return body_max(rt);
+    feed = fo_http_auth_feed(h->s, h->s->cfg->alertmanager.observer);
+    return fo_secret_equal(fo_http_auth_bearer(c), feed != NULL ? feed->token : NULL)
+               ? body_max(rt)
+               : FO_HTTP_BODY_MAX;
+}
+
+static bool too_large(struct MHD_Connection *c, size_t max)
 {
     const char *cl =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -264,7 +288,7 @@ static bool too_large(struct MHD_Connection *c)
         return false;
     errno = 0;
     n = strtoull(cl, &end, 10);
-    return errno != 0 || n > FO_HTTP_BODY_MAX;
+    return errno != 0 || n > max;
 }
 
 /* The request, once its body is read: route, method, access, then the handler. */
@@ -286,7 +310,7 @@ static enum MHD_Result finish(struct fo_http_api *h, struct MHD_Connection *c,
                                    rt->post ? "POST" : "GET or HEAD");
     if (r->too_large)
         return fo_http_reply_error(h, c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", NULL,
-                                   "request body over %u bytes", FO_HTTP_BODY_MAX);
+                                   "request body over %zu bytes", r->max_body);
     if (rt->access == READ && !fo_http_auth_read(h->s, fo_http_auth_bearer(c)))
         return fo_http_reply_unauthorized(
             h, c, rt->path, fo_http_auth_bearer(c) == NULL ? "no-token" : "wrong-token",
@@ -307,14 +331,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
     (void)version;
     if (r == NULL) {
+        size_t cap = body_cap(h, c, route_of(url));
         h->requests++;
-        if (too_large(c))
+        if (too_large(c, cap))
             return fo_http_reply_error(h, c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", NULL,
-                                       "request body over %u bytes", FO_HTTP_BODY_MAX);
+                                       "request body over %zu bytes", cap);
         r = calloc(1, sizeof(*r));
         if (r == NULL)
             return MHD_NO;
         r->route = route_of(url);
+        r->max_body = cap;
         *state = r;
         return MHD_YES;
     }
@@ -323,7 +349,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         if (r->route == NULL || !r->route->post || r->too_large)
             return MHD_YES; /* not wanted: read and dropped */
-        if (r->len + n > FO_HTTP_BODY_MAX) {
+        if (r->len + n > r->max_body) {
             r->too_large = true; /* read and dropped: answered once the body ends */
             free(r->body);
             r->body = NULL;

@@ -13,8 +13,8 @@
  * (fo_secret_equal); a missing or wrong one is a 401 with `WWW-Authenticate: Bearer` and
  * is logged (event=http.auth) without the token. Every error is JSON:
  * {"error": {"code": "...", "message": "..."}}: 404 unknown path, 405 wrong method (with
- * Allow), 400 malformed body, 413 body over FO_HTTP_BODY_MAX, 503 shutting down or not
- * initialised.
+ * Allow), 400 malformed body, 413 body over its route's cap (FO_HTTP_BODY_MAX;
+ * /v1/alertmanager FO_FEED_ALERTMANAGER_MAX), 503 shutting down or not initialised.
  *
  * Threads: none of its own. libmicrohttpd runs in external-polling epoll mode
  * (MHD_USE_EPOLL without MHD_USE_INTERNAL_POLLING_THREAD); a uv_poll_t watches its epoll
@@ -25,7 +25,11 @@
  * Limits: connections (http.max_connections), an idle timeout (http.timeout_ms, rounded up
  * to whole seconds: libmicrohttpd's unit), 32 KiB per connection for the request line
  * and headers (over it libmicrohttpd itself answers 431, not in JSON), and request bodies
- * up to FO_HTTP_BODY_MAX.
+ * up to FO_HTTP_BODY_MAX, or FO_FEED_ALERTMANAGER_MAX (4 MiB) for /v1/alertmanager with
+ * the alertmanager feed's token (checked before the body is read, so a client without it
+ * cannot make the node buffer 4 MiB per connection): an alert group comes whole and
+ * Alertmanager never retries a 413. Such a body is parsed on the loop (tens of ms at
+ * 4 MiB); bound it at the source with max_alerts (README).
  *
  * Listens on IPv4 ("a.b.c.d:port") or IPv6 ("[v6]:port"), as coordinator/config/addr.h
  * parses http.listen.

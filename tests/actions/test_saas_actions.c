@@ -172,6 +172,18 @@ static json_t *fake_state(const char *service)
     return s;
 }
 
+/* Replace service's state with st (this test only: the next reset restores the seed). */
+static void reseed(const char *service, json_t *st)
+{
+    json_t *doc = json_pack("{s:O}", service, st);
+    char *text = json_dumps(doc, JSON_COMPACT);
+
+    assert_non_null(text);
+    json_decref(fake_call("POST", "/_fake/seed?baseline=0", text));
+    free(text);
+    json_decref(doc);
+}
+
 /* One action call: the request, its parameters and their storage. */
 struct call {
     struct fo_action_req req;
@@ -444,6 +456,12 @@ static void t_server_error(void **state)
            k->service, k->method, k->path);
     case_call(k, &c, false);
     run(k->kind, &c, &res);
+    if (k->kind == &fo_action_notify_slack) {
+        /* A 5xx may come after the message was posted: never sent twice (see below). */
+        expect(&res, FO_ACTION_FAILED, "HTTP 503");
+        assert_int_equal(ncalls(k->service, k->method, k->path), 1);
+        return;
+    }
     expect(&res, FO_ACTION_DONE, NULL);
     assert_true(ncalls(k->service, k->method, k->path) >= 3);
 }
@@ -666,14 +684,33 @@ static void t_redeploy_create_5xx(void **state)
     json_decref(t);
 }
 
-/* The runbook's order: env, then redeploy; the new deployment carries the new env. */
-static void t_redeploy_applies_env(void **state)
+/* Set the seeded project's (or, project NULL, the service's) key to value (a new
+ * reference), for this test only. */
+static void vercel_set(bool project, const char *key, json_t *value)
+{
+    json_t *st = fake_state("vercel");
+    json_t *obj = project ? json_array_get(json_object_get(st, "projects"), 0) : st;
+
+    json_object_set_new(obj, key, value);
+    reseed("vercel", st);
+    json_decref(st);
+}
+
+static void params_verify(struct call *c)
+{
+    param(c, "verify_url", "%s/vercel/_app/{url}/api/failoverd", fakes);
+    param_secret(c, "env_file.DATABASE_URL", "db.secret");
+    param(c, "env.REDIS_HOST", "redis-dr");
+}
+
+/* The runbook's order: env, then redeploy. A redeploy of an existing deployment inherits
+ * its environment (Vercel's SDK; the fake's default): the check against the app's health
+ * endpoint catches the old DATABASE_URL. Where the project builds with the current
+ * environment, the same check passes. */
+static void t_redeploy_verifies_env(void **state)
 {
     struct call c;
     struct fo_action_result res;
-    json_t *t, *e;
-    size_t i;
-    bool seen = false;
 
     (void)state;
     NEED_FAKE();
@@ -681,18 +718,83 @@ static void t_redeploy_applies_env(void **state)
     run(&fo_action_vercel_env, &c, &res);
     expect(&res, FO_ACTION_DONE, NULL);
     case_call(&cases[2], &c, false);
+    params_verify(&c);
     run(&fo_action_vercel_redeploy, &c, &res);
-    expect(&res, FO_ACTION_DONE, NULL);
+    expect(&res, FO_ACTION_REFUSED, "serves database_host=pg-main, expected pg-dr.internal");
+    assert_int_equal(ncalls("vercel", "GET", "/_app/"), 1);
+
+    vercel_set(true, "redeploy_env", json_string("current"));
+    case_call(&cases[2], &c, false);
+    params_verify(&c);
+    run(&fo_action_vercel_redeploy, &c, &res);
+    expect(&res, FO_ACTION_DONE, "verified database_host=pg-dr.internal, redis_host=redis-dr");
+
+    /* Nothing to expect is a configuration error, found before anything is created. */
+    clear_calls();
+    case_call(&cases[2], &c, false);
+    param(&c, "verify_url", "%s/vercel/_app/{url}/api/failoverd", fakes);
+    run(&fo_action_vercel_redeploy, &c, &res);
+    expect(&res, FO_ACTION_REFUSED, "verify_url needs the values to expect");
+    assert_int_equal(ncalls("vercel", NULL, NULL), 0);
+}
+
+/* checksConclusion "failed": Vercel never promotes it, so the wait ends at once; the
+ * next run builds again. */
+static void t_redeploy_checks_failed(void **state)
+{
+    struct call c;
+    struct fo_action_result res;
+    uint64_t t0;
+    json_t *t;
+
+    (void)state;
+    NEED_FAKE();
+    inject("{\"checks\":\"failed\"}");
+    case_call(&cases[2], &c, false);
+    t0 = now_ms();
+    c.req.deadline_ms = t0 + 120000;
+    run(&fo_action_vercel_redeploy, &c, &res);
+    expect(&res, FO_ACTION_FAILED, "checks failed (checksConclusion)");
+    assert_true(now_ms() - t0 < 60000); /* ended on the answer, not at the deadline */
+    c.req.deadline_ms = now_ms() + 15000;
+    run(&fo_action_vercel_redeploy, &c, &res);
+    expect(&res, FO_ACTION_DONE, "created");
     t = tagged(c.op);
-    json_array_foreach(json_object_get(json_array_get(t, 0), "env"), i, e)
-    {
-        if (strcmp(fo_json_str(e, "key"), "REDIS_HOST") == 0) {
-            assert_string_equal(fo_json_str(e, "value"), "redis-dr");
-            seen = true;
-        }
-    }
-    assert_true(seen);
+    assert_int_equal(json_array_size(t), 2);
     json_decref(t);
+}
+
+/* GET /v10/projects/{p}/env documents no limit: none is sent; a server's pages are
+ * followed with until = pagination.next, and a cursor that does not move stops the read. */
+static void t_vercel_env_pages(void **state)
+{
+    struct call c;
+    struct fo_action_result res;
+    json_t *l, *q;
+    size_t i;
+
+    (void)state;
+    NEED_FAKE();
+    vercel_set(false, "env_page_size", json_integer(1));
+    case_call(&cases[1], &c, false);
+    run(&fo_action_vercel_env, &c, &res);
+    expect(&res, FO_ACTION_DONE, NULL);
+    l = calls("vercel", "GET", "/env$");
+    assert_int_equal(json_array_size(l), 3); /* the seed's three variables, one a page */
+    json_array_foreach(l, i, q)
+    {
+        assert_null(json_object_get(json_object_get(q, "query"), "limit"));
+    }
+    json_decref(l);
+
+    setup_fake(NULL);
+    vercel_set(false, "env_page_size", json_integer(1));
+    vercel_set(false, "env_cursor_stuck", json_true());
+    case_call(&cases[1], &c, false);
+    run(&fo_action_vercel_env, &c, &res);
+    expect(&res, FO_ACTION_FAILED, "the page cursor did not advance");
+    assert_int_equal(ncalls("vercel", "GET", "/env$"), 2);
+    assert_int_equal(ncalls("vercel", "POST", NULL), 0);
 }
 
 static void t_deadline_before_retry_after(void **state)
@@ -782,6 +884,71 @@ static void t_cloudflare_dns_errors(void **state)
     assert_int_equal(nwrites("cloudflare"), 0);
 }
 
+/* The API's names are complete: "api" and "@" are completed with the zone's name (the
+ * fake, like the real API, finds nothing for "api"). */
+static void t_cloudflare_relative_name(void **state)
+{
+    static const char *const names[] = {"api", "api.example.com.", "API.Example.com"};
+    struct call c;
+    struct fo_action_result res;
+
+    (void)state;
+    NEED_FAKE();
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        call_init(&c, "cloudflare.dns", NULL);
+        param(&c, "api_url", "%s/cloudflare/client/v4", fakes);
+        param_secret(&c, "token_file", "cf.token");
+        param(&c, "zone_id", ZONE);
+        param(&c, "record_name", "%s", names[i]);
+        param(&c, "content", NEW_IP);
+        run(&fo_action_cloudflare_dns, &c, &res);
+        expect(&res, FO_ACTION_DONE, "api.example.com");
+    }
+    assert_int_equal(ncalls("cloudflare", "PATCH", RECORD), 1);
+    /* The apex: "@" is the zone's own name (no such A record in the seed). */
+    call_init(&c, "cloudflare.dns", NULL);
+    param(&c, "api_url", "%s/cloudflare/client/v4", fakes);
+    param_secret(&c, "token_file", "cf.token");
+    param(&c, "zone_id", ZONE);
+    param(&c, "record_name", "@");
+    param(&c, "content", NEW_IP);
+    run(&fo_action_cloudflare_dns, &c, &res);
+    expect(&res, FO_ACTION_REFUSED, "0 A records named example.com in zone");
+}
+
+/* A TTL below 60 only on an Enterprise zone: refused before any write on another plan,
+ * set on an Enterprise one. */
+static void t_cloudflare_ttl_plan(void **state)
+{
+    struct call c;
+    struct fo_action_result res;
+    json_t *st;
+
+    (void)state;
+    NEED_FAKE();
+    call_init(&c, "cloudflare.dns", NULL);
+    params_cf_dns(&c, false);
+    param(&c, "ttl", "30");
+    run(&fo_action_cloudflare_dns, &c, &res);
+    expect(&res, FO_ACTION_REFUSED, "only Enterprise zones allow; zone example.com is on Free");
+    assert_int_equal(nwrites("cloudflare"), 0);
+    c.req.check_only = true;
+    run(&fo_action_cloudflare_dns, &c, &res);
+    expect(&res, FO_ACTION_REFUSED, "Enterprise");
+    c.req.check_only = false;
+
+    st = fake_state("cloudflare");
+    json_object_set_new(json_array_get(json_object_get(st, "zones"), 0), "plan",
+                        json_string("enterprise"));
+    reseed("cloudflare", st);
+    json_decref(st);
+    run(&fo_action_cloudflare_dns, &c, &res);
+    expect(&res, FO_ACTION_DONE, NEW_IP);
+    st = fake_state("cloudflare");
+    assert_int_equal(json_integer_value(json_object_get(cf_record(st, RECORD), "ttl")), 30);
+    json_decref(st);
+}
+
 static void t_cloudflare_pool_effect(void **state)
 {
     struct call c;
@@ -836,6 +1003,47 @@ static void t_slack_text(void **state)
     assert_non_null(strstr(text, "02:10.8 DNS switched"));
     assert_non_null(strstr(text, "What happened: primary site main DOWN"));
     json_decref(st);
+}
+
+/* Slack's formatting rules: & < > in the text are escaped, so a reason shows as written
+ * and "<!channel>" in it pings nobody. */
+static void t_slack_escaped(void **state)
+{
+    struct call c;
+    struct fo_action_result res;
+    json_t *st, *m;
+
+    (void)state;
+    NEED_FAKE();
+    case_call(&cases[5], &c, false);
+    c.req.reason = "p99 > 5 s & replicas < 2 <!channel>";
+    run(&fo_action_notify_slack, &c, &res);
+    expect(&res, FO_ACTION_DONE, NULL);
+    st = fake_state("slack");
+    m = json_array_get(json_object_get(st, "messages"), 0);
+    assert_non_null(strstr(fo_json_str(m, "text"), "p99 &gt; 5 s &amp; replicas &lt; 2"));
+    assert_non_null(strstr(fo_json_str(m, "rendered"), "p99 > 5 s & replicas < 2 <!channel>"));
+    assert_int_equal(json_array_size(json_object_get(m, "controls")), 0);
+    json_decref(st);
+}
+
+/* The webhook posted the message and the answer was a 502: not sent again. */
+static void t_slack_no_duplicate(void **state)
+{
+    struct call c;
+    struct fo_action_result res;
+    json_t *st;
+
+    (void)state;
+    NEED_FAKE();
+    inject("{\"service\":\"slack\",\"status\":502,\"processed\":true}");
+    case_call(&cases[5], &c, false);
+    run(&fo_action_notify_slack, &c, &res);
+    expect(&res, FO_ACTION_FAILED, "HTTP 502");
+    st = fake_state("slack");
+    assert_int_equal(json_array_size(json_object_get(st, "messages")), 1);
+    json_decref(st);
+    assert_int_equal(ncalls("slack", "POST", NULL), 1);
 }
 
 static void t_slack_archived(void **state)
@@ -928,6 +1136,66 @@ static void t_statuspage_lifecycle(void **state)
     /* The public text names no site. */
     assert_null(strstr(fo_json_str(inc, "name"), "main"));
     json_decref(st);
+}
+
+/* Statuspage pages its lists (at most 100 a page): with 100 newer incidents open, the
+ * operation's own is on page 2 and is still found, not created twice. */
+static void t_statuspage_many_open(void **state)
+{
+    struct call c;
+    struct fo_action_result res;
+    char path[256], key[600], body[256];
+    json_t *st;
+    size_t n;
+
+    (void)state;
+    NEED_FAKE();
+    case_call(&cases[7], &c, false);
+    run(&fo_action_notify_statuspage, &c, &res);
+    expect(&res, FO_ACTION_DONE, "created");
+    snprintf(path, sizeof(path), "%s/statuspage/v1/pages/" SP_PAGE "/incidents", fakes);
+    snprintf(key, sizeof(key), "OAuth %s", secret_values[7]);
+    for (int i = 0; i < 100; i++) {
+        struct fo_http_req hr = {.method = "POST", .url = path, .auth = key};
+        struct fo_http_resp resp;
+        snprintf(body, sizeof(body), "{\"incident\":{\"name\":\"unrelated %d\"}}", i);
+        hr.body = body;
+        hr.body_len = strlen(body);
+        hr.deadline_ms = now_ms() + 5000;
+        assert_int_equal(fo_http_request(&hr, &resp), FO_HTTP_OK);
+        assert_int_equal(resp.status, 201);
+        fo_http_resp_free(&resp);
+    }
+    clear_calls();
+    run(&fo_action_notify_statuspage, &c, &res);
+    expect(&res, FO_ACTION_DONE, "already open");
+    assert_int_equal(ncalls("statuspage", "GET", "/unresolved$"), 2);
+    c.req.event = "resolved";
+    run(&fo_action_notify_statuspage, &c, &res);
+    expect(&res, FO_ACTION_DONE, "resolved");
+    assert_int_equal(ncalls("statuspage", "POST", NULL), 0);
+    st = fake_state("statuspage");
+    sp_incident(st, &n);
+    assert_int_equal(n, 101);
+    json_decref(st);
+}
+
+/* An incident name has at most 255 characters: refused before any call (a cut name
+ * would lose the ref that finds it again). */
+static void t_statuspage_name_limit(void **state)
+{
+    struct call c;
+    struct fo_action_result res;
+
+    (void)state;
+    NEED_FAKE();
+    case_call(&cases[7], &c, false);
+    c.req.op_id = "op-0123456789012345678901234567890123456789012345678901234567890123456789"
+                  "0123456789012345678901234567890123456789012345678901234567890123456789"
+                  "0123456789012345678901234567890123456789012345678901234567890123456789";
+    run(&fo_action_notify_statuspage, &c, &res);
+    expect(&res, FO_ACTION_REFUSED, "Statuspage allows 255");
+    assert_int_equal(ncalls("statuspage", NULL, NULL), 0);
 }
 
 static void t_statuspage_resolved_only(void **state)
@@ -1284,16 +1552,24 @@ int main(void)
         cmocka_unit_test_setup(t_redeploy_build_error, setup_fake),
         cmocka_unit_test_setup(t_redeploy_alias_error, setup_fake),
         cmocka_unit_test_setup(t_redeploy_create_5xx, setup_fake),
-        cmocka_unit_test_setup(t_redeploy_applies_env, setup_fake),
+        cmocka_unit_test_setup(t_redeploy_verifies_env, setup_fake),
+        cmocka_unit_test_setup(t_redeploy_checks_failed, setup_fake),
+        cmocka_unit_test_setup(t_vercel_env_pages, setup_fake),
         cmocka_unit_test_setup(t_deadline_before_retry_after, setup_fake),
         cmocka_unit_test_setup(t_cloudflare_dns_effect, setup_fake),
         cmocka_unit_test_setup(t_cloudflare_dns_errors, setup_fake),
         cmocka_unit_test_setup(t_cloudflare_pool_effect, setup_fake),
+        cmocka_unit_test_setup(t_cloudflare_relative_name, setup_fake),
+        cmocka_unit_test_setup(t_cloudflare_ttl_plan, setup_fake),
         cmocka_unit_test_setup(t_slack_text, setup_fake),
         cmocka_unit_test_setup(t_slack_archived, setup_fake),
+        cmocka_unit_test_setup(t_slack_escaped, setup_fake),
+        cmocka_unit_test_setup(t_slack_no_duplicate, setup_fake),
         cmocka_unit_test_setup(t_pagerduty_dedup, setup_fake),
         cmocka_unit_test_setup(t_statuspage_lifecycle, setup_fake),
         cmocka_unit_test_setup(t_statuspage_resolved_only, setup_fake),
+        cmocka_unit_test_setup(t_statuspage_many_open, setup_fake),
+        cmocka_unit_test_setup(t_statuspage_name_limit, setup_fake),
         cmocka_unit_test_setup(t_http_expect_status, setup_fake),
         cmocka_unit_test_setup(t_http_post_check_not_sent, setup_fake),
         cmocka_unit_test_setup(t_http_secret_url, setup_fake),
@@ -1335,6 +1611,9 @@ int main(void)
             n++;
         }
     }
+    /* FO_TEST_FILTER="*slack*" runs only the tests whose name matches (while working). */
+    if (getenv("FO_TEST_FILTER") != NULL)
+        cmocka_set_test_filter(getenv("FO_TEST_FILTER"));
     rc = _cmocka_run_group_tests("saas_actions", tests, n, NULL, NULL);
     fo_http_global_cleanup();
     return rc;

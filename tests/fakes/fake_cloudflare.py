@@ -16,6 +16,11 @@ import time
 
 from fake_common import Router, hex_id, iso_time, json_response
 
+# A zone's plan (GET /zones/{id} `plan`): its legacy_id and display name. Only Enterprise
+# zones take a TTL below 60 ("between 60 and 86400, with the minimum reduced to 30 for
+# Enterprise zones").
+PLANS = {"free": "Free Website", "pro": "Pro Website", "business": "Business Website",
+         "enterprise": "Enterprise Website"}
 DNS_TYPES = ("A", "AAAA", "CNAME", "TXT", "MX", "NS", "SRV", "CAA", "PTR", "HTTPS", "SVCB")
 PROXIABLE = ("A", "AAAA", "CNAME")
 POOL_FIELDS = ("name", "description", "enabled", "minimum_origins", "monitor", "origins",
@@ -55,6 +60,7 @@ class CloudflareFake:
         r = Router()
         z = r"/zones/(?P<zone>[^/]+)"
         a = r"/accounts/(?P<account>[^/]+)"
+        r.add("GET", z, self.get_zone)
         r.add("GET", z + "/dns_records", self.list_records)
         r.add("POST", z + "/dns_records", self.create_record)
         r.add("GET", z + "/dns_records/(?P<rid>[^/]+)", self.get_record)
@@ -91,7 +97,12 @@ class CloudflareFake:
         for zs in s.get("zones") or []:
             if not zs.get("id") or not zs.get("name"):
                 raise ValueError("cloudflare.zones[]: id and name are required")
-            zone = {"id": zs["id"], "name": zs["name"].lower(), "dns_records": {}, "load_balancers": {}}
+            plan = zs.get("plan", "free")
+            plan = plan.get("legacy_id", "free") if isinstance(plan, dict) else plan
+            if plan not in PLANS:
+                raise ValueError("cloudflare.zones[].plan: one of %s" % ", ".join(PLANS))
+            zone = {"id": zs["id"], "name": zs["name"].lower(), "plan": plan, "dns_records": {},
+                    "load_balancers": {}}
             self.zones[zone["id"]] = zone
             for rs in zs.get("dns_records") or []:
                 rec = self._new_record(zone, rs, check=False)
@@ -130,7 +141,7 @@ class CloudflareFake:
         return {
             "tokens_redacted": ["****" + t[-4:] for t in self.tokens],
             "rate_limit": {"requests": self.rl_requests, "window": self.rl_window},
-            "zones": [{"id": z["id"], "name": z["name"],
+            "zones": [{"id": z["id"], "name": z["name"], "plan": z["plan"],
                        "dns_records": list(z["dns_records"].values()),
                        "load_balancers": list(z["load_balancers"].values())}
                       for z in self.zones.values()],
@@ -247,8 +258,10 @@ class CloudflareFake:
         if not isinstance(rec.get("content"), str) or not rec["content"]:
             raise CfError(400, (1004, "DNS Validation Error: content is required"))
         ttl = rec.get("ttl")
-        if not isinstance(ttl, int) or isinstance(ttl, bool) or not (ttl == 1 or 30 <= ttl <= 86400):
-            raise CfError(400, (9021, "TTL must be between 30 and 86400 seconds, or 1 for Automatic."))
+        low = 30 if zone["plan"] == "enterprise" else 60
+        if not isinstance(ttl, int) or isinstance(ttl, bool) or not (ttl == 1 or low <= ttl <= 86400):
+            raise CfError(400, (9021, "TTL must be between %d and 86400 seconds, or 1 for Automatic."
+                                % low))
         if not isinstance(rec.get("proxied"), bool):
             raise CfError(400, (1004, "DNS Validation Error: proxied must be a boolean"))
         if rec["proxied"] and rec["type"] not in PROXIABLE:
@@ -296,6 +309,17 @@ class CloudflareFake:
 
     # ---- DNS records (§2.2, §2.3) --------------------------------------------------
 
+    def get_zone(self, req, zone):
+        z = self._zone(zone, req.path)
+        return json_response(200, envelope({
+            "id": z["id"], "name": z["name"], "status": "active", "paused": False, "type": "full",
+            "name_servers": ["ada.ns.cloudflare.com", "bob.ns.cloudflare.com"],
+            "plan": {"id": hex_id(), "name": PLANS[z["plan"]], "legacy_id": z["plan"],
+                     "is_subscribed": True, "can_subscribe": False, "price": 0,
+                     "currency": "USD", "frequency": ""},
+            "account": {"id": next(iter(self.accounts), hex_id()), "name": "fakesaas"},
+            "created_on": iso_time(), "modified_on": iso_time()}))
+
     def list_records(self, req, zone):
         z = self._zone(zone, req.path)
         recs = list(z["dns_records"].values())
@@ -307,9 +331,9 @@ class CloudflareFake:
                 val = req.q(field + op)
                 if val is None:
                     continue
+                # No completion: a filter's name is the record's whole name ("api" finds
+                # nothing in zone example.com), as in the real API.
                 val = val.lower()
-                if field == "name" and op in ("", ".exact"):
-                    val = self._fqdn(z, val)
                 fn = {"": str.__eq__, ".exact": str.__eq__, ".contains": str.__contains__,
                       ".startswith": str.startswith, ".endswith": str.endswith}[op]
                 tests.append(lambda r, f=field, fn=fn, v=val: fn((r.get(f) or "").lower(), v))

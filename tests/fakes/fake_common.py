@@ -197,7 +197,8 @@ class CallLog:
 
 
 FAULT_KEYS = {"service", "method", "path", "count", "status", "retry_after", "delay", "body",
-              "headers", "close", "deployment", "error_code", "error_message", "alias_error"}
+              "headers", "close", "deployment", "error_code", "error_message", "alias_error",
+              "processed", "checks"}
 
 
 class FaultError(ValueError):
@@ -207,7 +208,7 @@ class FaultError(ValueError):
 class Faults:
     """Injected faults, matched in insertion order; the first match wins.
 
-    A fault with `deployment` or `alias_error` shapes the outcome of the next deployments
+    A fault with `deployment`, `alias_error` or `checks` shapes the outcome of the next deployments
     created (it is consumed by the Vercel fake when a deployment is actually created,
     never by other requests). Every other fault is consumed by the first request it
     matches.
@@ -255,12 +256,19 @@ class Faults:
             raise FaultError("method must be a string")
         if f.get("headers") is not None and not isinstance(f["headers"], dict):
             raise FaultError("headers must be an object")
+        checks = f.get("checks")
+        if checks is not None and checks not in ("succeeded", "failed", "canceled", "skipped"):
+            raise FaultError("checks must be succeeded, failed, canceled or skipped")
+        if f.get("processed") is not None and (not isinstance(f["processed"], bool) or not status):
+            raise FaultError("processed is true or false, with a status")
+        dep = dep or checks  # a deployment-outcome fault too
         if not (status or delay or f.get("close") or dep or ae):
-            raise FaultError("a fault needs one of status, delay, close, deployment, alias_error")
+            raise FaultError("a fault needs one of status, delay, close, deployment, alias_error, "
+                             "checks")
         if (dep or ae) and (status or f.get("close")):
-            raise FaultError("deployment/alias_error faults cannot also set status or close")
+            raise FaultError("deployment/alias_error/checks faults cannot also set status or close")
         if (dep or ae) and svc not in (None, "vercel"):
-            raise FaultError("deployment/alias_error faults are for service vercel")
+            raise FaultError("deployment/alias_error/checks faults are for service vercel")
         if dep or ae:
             f["service"] = "vercel"
         with self.lock:
@@ -303,7 +311,7 @@ class Faults:
         """The request-level fault for this request (consumed), or None."""
         with self.lock:
             for f in self.items:
-                if f.get("deployment") or f.get("alias_error"):
+                if f.get("deployment") or f.get("alias_error") or f.get("checks"):
                     continue
                 if self._matches(f, req):
                     self._consume(f)
@@ -314,7 +322,7 @@ class Faults:
         """The deployment-outcome fault for a deployment being created (consumed)."""
         with self.lock:
             for f in self.items:
-                if not (f.get("deployment") or f.get("alias_error")):
+                if not (f.get("deployment") or f.get("alias_error") or f.get("checks")):
                     continue
                 if self._matches(f, req):
                     self._consume(f)

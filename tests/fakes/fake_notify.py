@@ -30,6 +30,32 @@ SLACK_STATUS_TEXT = {400: "invalid_payload", 403: "action_prohibited", 404: "cha
 WEBHOOK_RX = re.compile(r"^/services/[^/]+/[^/]+/[^/]+$")
 
 
+SLACK_CONTROL_RX = re.compile(r"<([^<>]*)>")
+
+
+def slack_render(text):
+    """How Slack shows text (its formatting rules): `<...>` is a control sequence (a
+    mention `<@U..>`, a broadcast `<!channel>`/`<!here>`/`<!everyone>`, a channel `<#C..>`,
+    a link `<url|label>`), and only `&lt;`, `&gt;`, `&amp;` stand for `<`, `>`, `&`. Returns
+    (the text as shown, the control sequences found): unescaped user text shows up as
+    controls, and its `<`/`>` vanish from what people read."""
+    controls = []
+
+    def one(m):
+        inner = m.group(1)
+        controls.append(inner)
+        target, _, label = inner.partition("|")
+        if target.startswith("!"):
+            return "@" + (label or target[1:])
+        if target.startswith("@") or target.startswith("#"):
+            return label or target
+        return label or target
+
+    shown = SLACK_CONTROL_RX.sub(one, text)
+    shown = shown.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return shown, controls
+
+
 class SlackFake:
     name = "slack"
 
@@ -90,8 +116,9 @@ class SlackFake:
             return text_response(400, "invalid_blocks")
         if not text and not blocks and not att:
             return text_response(400, "invalid_payload")
+        rendered, controls = slack_render(text or "")
         self.messages.append({"webhook": path, "text": text, "blocks": blocks, "attachments": att,
-                              "time": iso_ms()})
+                              "rendered": rendered, "controls": controls, "time": iso_ms()})
         return text_response(200, "ok")
 
 
@@ -346,6 +373,8 @@ class StatuspageFake:
             raise SpError(422, "Name can't be blank")
         if "name" in inc and not isinstance(inc["name"], str):
             raise SpError(422, "Name must be a string")
+        if isinstance(inc.get("name"), str) and len(inc["name"]) > 255:
+            raise SpError(422, "Name is too long (maximum is 255 characters)")
         if "status" in inc and inc["status"] not in SP_STATUSES:
             raise SpError(422, "Status is not included in the list")
         if inc.get("impact_override") is not None and inc["impact_override"] not in SP_IMPACTS:
@@ -439,14 +468,34 @@ class StatuspageFake:
     def get_incident(self, req, page, inc):
         return json_response(200, self._incident(self._page(page), inc))
 
+    @staticmethod
+    def _paged(req, incs):
+        """Statuspage's lists are paged: `page` (from 1) and `per_page` (at most 100, the
+        default), newest first; a client that reads only the first page misses the rest."""
+        try:
+            page = int(req.q("page", "1"))
+            per_page = int(req.q("per_page", "100"))
+        except ValueError:
+            raise SpError(400, "page and per_page must be integers")
+        if page < 1 or not 1 <= per_page <= 100:
+            raise SpError(400, "page must be at least 1 and per_page 1 to 100")
+        # created_at has millisecond steps: the order of creation breaks ties.
+        incs = [i for _, i in sorted(enumerate(incs), key=lambda p: (p[1]["created_at"], p[0]),
+                                     reverse=True)]
+        return json_response(200, incs[(page - 1) * per_page: page * per_page])
+
     def list_incidents(self, req, page):
-        incs = sorted(self._page(page)["incidents"].values(), key=lambda i: i["created_at"], reverse=True)
-        return json_response(200, incs)
+        incs = list(self._page(page)["incidents"].values())
+        q = (req.q("q") or "").lower()
+        if q:
+            incs = [i for i in incs if q in (i.get("name") or "").lower()
+                    or any(q in (u.get("body") or "").lower() for u in i["incident_updates"])]
+        return self._paged(req, incs)
 
     def list_unresolved(self, req, page):
         incs = [i for i in self._page(page)["incidents"].values()
                 if i["status"] not in ("resolved", "completed")]
-        return json_response(200, sorted(incs, key=lambda i: i["created_at"], reverse=True))
+        return self._paged(req, incs)
 
     def list_components(self, req, page):
         return json_response(200, list(self._page(page)["components"].values()))

@@ -5,6 +5,17 @@ a clock QUEUED -> [INITIALIZING ->] BUILDING -> READY -> alias assigned (§1.6, 
 listing deployments with `meta-<key>=<value>` filters (GET /v6/deployments, as the
 Vercel CLI sends it), promote / rollback (§1.8), deployment aliases.
 
+Vercel's rules the fake keeps (its OpenAPI SDK): a redeploy of an existing deployment
+(`deploymentId`) inherits the original's settings and environment variables, so env
+changed since do not reach it (a project's `redeploy_env: "current"` models the other
+reading); a deployment whose checks fail (`checksConclusion: "failed"`, injected with
+the `checks` fault) is READY but never aliased; `GET /v10/projects/{p}/env` documents no
+`limit`: it answers every variable at once, unless the seed sets `env_page_size` (then
+`pagination.next` is a cursor for `until`; `env_cursor_stuck` makes it never advance).
+`GET /_app/<host>/<path>` (no token) is the deployed app's health endpoint: it reports
+the `database_host` (of DATABASE_URL) and `redis_host` (REDIS_HOST) the deployment at
+that host runs with.
+
 Path versions are not pinned (`/v<N>/...` is accepted for any N): the reference notes
 that official clients mix v8/v9/v10/v13 and that old versions keep working.
 
@@ -16,6 +27,7 @@ fault asked for it), and its aliases are assigned `alias` seconds after READY.
 
 import hashlib
 import json
+import re
 
 from fake_common import (LOWER_ALNUM, Response, Router, iso_time, json_response, now_ms, opaque,
                          rand_id)
@@ -83,6 +95,8 @@ class VercelFake:
         self.deployments = {}
         self.aliases = {}
         self.last_ms = 0
+        self.env_page_size = s.get("env_page_size")
+        self.env_cursor_stuck = bool(s.get("env_cursor_stuck"))
         for p in s.get("projects") or []:
             self._seed_project(p)
         for d in s.get("deployments") or []:
@@ -100,7 +114,8 @@ class VercelFake:
         return {
             "team_id": self.team_id, "team_slug": self.team_slug,
             "tokens_redacted": ["****" + t[-4:] for t in self.tokens],
-            "durations": self.durations,
+            "durations": self.durations, "env_page_size": self.env_page_size,
+            "env_cursor_stuck": self.env_cursor_stuck,
             "projects": [{k: v for k, v in p.items() if k != "_promote"}
                          for p in self.projects.values()],
             "deployments": [dict(d, readyState=self._state(d, now)) for d in self.deployments.values()],
@@ -120,6 +135,7 @@ class VercelFake:
             "id": p["id"], "name": p["name"], "accountId": p.get("accountId", self.team_id or "user_fake"),
             "domains": list(p.get("domains") or [p["name"] + ".vercel.app"]),
             "envs": [], "production": p.get("production"),
+            "redeploy_env": p.get("redeploy_env", "inherit"),
             "lastAliasRequest": p.get("lastAliasRequest"),
             "createdAt": p.get("createdAt", t), "updatedAt": p.get("updatedAt", t),
         }
@@ -156,7 +172,7 @@ class VercelFake:
             "aliasErrorSpec": d.get("aliasErrorSpec"), "aliasApplied": d.get("aliasApplied", False),
             "alias": list(d.get("alias") or []), "aliasAssigned": d.get("aliasAssigned", False),
             "aliasAssignedAt": d.get("aliasAssignedAt"), "aliasError": d.get("aliasError"),
-            "readySubstate": d.get("readySubstate"),
+            "readySubstate": d.get("readySubstate"), "checks": d.get("checks"),
             "src": d.get("src") or "seed:" + (d.get("id") or rand_id(8)),
             "env": d.get("env") if d.get("env") is not None else self._env_snapshot(proj, d.get("target", "production")),
         }
@@ -192,6 +208,8 @@ class VercelFake:
         for d in self.deployments.values():
             if d["aliasApplied"] or d["outcome"] != "READY" or now < d["aliasAt"]:
                 continue
+            if d.get("checks") in ("failed", "canceled"):
+                continue  # failed checks: READY, never promoted
             d["aliasApplied"] = True
             if d["aliasErrorSpec"]:
                 d["aliasError"] = d["aliasErrorSpec"]
@@ -243,6 +261,8 @@ class VercelFake:
         return json_response(status, {"error": err})
 
     def handle(self, req):
+        if req.path.startswith("/_app/") and req.method == "GET":
+            return self.app_health(req)
         try:
             self._auth(req)
             handler, info = self.router.match(req.method, req.path)
@@ -385,9 +405,35 @@ class VercelFake:
         branch = req.q("gitBranch")
         if branch is not None:
             envs = [e for e in envs if e["gitBranch"] in (None, branch)]
+        # v10 documents no `limit`: the page size is the server's (all, unless seeded).
+        # Older versions (the Terraform provider's v8) take limit/until.
+        version = re.match(r"/v(\d+)/", req.path)
+        if version is not None and int(version.group(1)) >= 10:
+            req.query.pop("limit", None)
+            if self.env_page_size:
+                req.query["limit"] = [str(self.env_page_size)]
         page, pagination = self._paginate(req, envs, "createdAt")
+        if self.env_cursor_stuck and pagination["next"] is not None:
+            pagination["next"] = envs[0]["createdAt"] + 1  # always the first page's cursor
         return json_response(200, {"envs": [self._env_view(e, decrypt) for e in page],
                                    "pagination": pagination})
+
+    def app_health(self, req):
+        """The app's health endpoint at a deployment's host (its url, or an alias)."""
+        host = req.path[len("/_app/"):].split("/", 1)[0]
+        self._advance()
+        try:
+            d = self._find_deployment(host)
+        except VercelError:
+            return json_response(404, {"error": "DEPLOYMENT_NOT_FOUND"})
+        env = {e["key"]: e["value"] for e in d.get("env") or []}
+        db = env.get("DATABASE_URL") or ""
+        rest = db.split("://", 1)[1] if "://" in db else ""
+        hostport = rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
+        db_host = hostport[1:].split("]", 1)[0] if hostport.startswith("[") else hostport.split(":", 1)[0]
+        return json_response(200, {"status": "ok", "deployment_id": d["id"],
+                                   "database_host": db_host or None,
+                                   "redis_host": env.get("REDIS_HOST")})
 
     def _paginate(self, req, items, field):
         """items newest first; `until`/`since` (ms, exclusive) and `limit`."""
@@ -526,6 +572,9 @@ class VercelFake:
             v["readySubstate"] = "PROMOTED" if d.get("readySubstate") == "PROMOTED" else "STAGED"
             if d["target"] != "production":
                 v["readySubstate"] = None
+        if d.get("checks"):
+            v["checksState"] = "completed" if state == "READY" else "registered"
+            v["checksConclusion"] = d["checks"] if state == "READY" else None
         if state == "ERROR":
             v["errorCode"] = d["errorCode"]
             v["errorMessage"] = d["errorMessage"]
@@ -541,7 +590,8 @@ class VercelFake:
                 "readySubstate": v["readySubstate"], "type": "LAMBDAS", "creator": v["creator"],
                 "meta": v["meta"], "target": v["target"], "aliasError": v["aliasError"],
                 "aliasAssigned": v["aliasAssigned"], "inspectorUrl": v["inspectorUrl"],
-                "projectId": v["projectId"], "source": v["source"]}
+                "projectId": v["projectId"], "source": v["source"],
+                "checksState": v.get("checksState"), "checksConclusion": v.get("checksConclusion")}
 
     def get_deployment(self, req, dep):
         return json_response(200, self._dep_view(self._find_deployment(dep)))
@@ -646,7 +696,12 @@ class VercelFake:
             "canceledAt": t + ms["queued"], "outcome": "READY", "errorCode": None,
             "errorMessage": None, "aliasErrorSpec": None, "aliasApplied": False, "alias": [],
             "aliasAssigned": False, "aliasAssignedAt": None, "aliasError": None,
-            "readySubstate": None, "src": src, "env": self._env_snapshot(proj, target),
+            "readySubstate": None, "src": src, "checks": None,
+            # A redeploy inherits the original's environment (the SDK), unless the project
+            # says otherwise; a new source builds with the current one.
+            "env": ([dict(e) for e in source["env"]]
+                    if source is not None and proj.get("redeploy_env", "inherit") == "inherit"
+                    else self._env_snapshot(proj, target)),
             "fault": fault["id"] if fault else None,
         }
         rec["aliasAt"] = rec["readyAt"] + ms["alias"]
@@ -656,6 +711,8 @@ class VercelFake:
             if rec["outcome"] == "ERROR":
                 rec["errorCode"] = fault.get("error_code") or "BUILD_FAILED"
                 rec["errorMessage"] = fault.get("error_message") or "The build failed (injected by fakesaas)."
+            if fault.get("checks"):
+                rec["checks"] = fault["checks"]
             ae = fault.get("alias_error")
             if ae:
                 ae = ae if isinstance(ae, dict) else {}

@@ -299,6 +299,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 resp.close = True
                 return self._finish(entry, resp, t0)
         if fault and fault.get("status"):
+            if fault.get("processed"):
+                # The request took effect and then the answer was lost to an error (a
+                # gateway's 5xx after the backend acted): what makes a retry a duplicate.
+                with app.lock:
+                    svc.handle(req)
             status = fault["status"]
             ra = fault.get("retry_after")
             if ra is None and status in (420, 429):
@@ -421,7 +426,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     raise ValueError("unknown service %r" % only)
                 resp = json_response(200, app.state(only))
             elif path == "/_fake/seed" and m == "POST":
-                app.apply_seed(data)
+                # baseline=0: for this test only; the next reset restores the baseline.
+                app.apply_seed(data, baseline=q.get("baseline", "1") != "0")
                 resp = json_response(200, {"ok": True, "sections": sorted((data or {}).keys())})
             elif path in ("/_fake/health", "/_fake/calls", "/_fake/inject", "/_fake/reset",
                           "/_fake/state", "/_fake/seed"):

@@ -323,11 +323,16 @@ class VercelTest(Base):
         self.assertEqual(final["readySubstate"], "PROMOTED")
         self.assertIsNotNone(final["ready"])
         self.assertEqual(final["meta"]["failoverd_op"], "op-42")
-        # The new deployment built with the project's env as it was when created.
+        # A redeploy inherits the environment of the deployment it copies (Vercel's SDK):
+        # the value changed since does not reach it.
         st = self.state("vercel")["vercel"]
         dep = next(x for x in st["deployments"] if x["id"] == d["id"])
-        self.assertIn({"key": "DATABASE_URL", "value": "postgresql://dr"},
+        self.assertIn({"key": "DATABASE_URL", "value": "postgresql://app@pg-main:5432/app"},
                       [{"key": e["key"], "value": e["value"]} for e in dep["env"]])
+        # The app's health endpoint at the new deployment's host says so.
+        r = self.f.req("GET", "/vercel/_app/%s/api/health" % d["url"])
+        self.assertEqual((r.status, r.json["database_host"], r.json["redis_host"]),
+                         (200, "pg-main", "redis-main"))
         proj = self.v("GET", "/v9/projects/app").json
         self.assertEqual(proj["targets"]["production"]["id"], d["id"])
         old = self.v("GET", "/v13/deployments/dpl_seedprod").json
@@ -548,7 +553,45 @@ class CloudflareTest(Base):
 
 # ---- Slack, PagerDuty, Statuspage (reference §6) ----------------------------------------------
 
+    def test_zone_plan_sets_the_ttl_floor_and_names_are_complete(self):
+        r = self.cf("GET", "/zones/%s" % ZONE)
+        self.assertEqual((r.json["result"]["name"], r.json["result"]["plan"]["legacy_id"]),
+                         ("example.com", "free"))
+        path = "/zones/%s/dns_records/%s" % (ZONE, API_RECORD)
+        self.assertEnvelopeError(self.cf("PATCH", path, {"ttl": 30}), 400, 9021)
+        self.assertEqual(self.cf("PATCH", path, {"ttl": 60}).status, 200)
+        # A filter's name is complete: "api" finds nothing.
+        r = self.cf("GET", "/zones/%s/dns_records?type=A&name.exact=api" % ZONE)
+        self.assertEqual(r.json["result"], [])
+        st = self.state("cloudflare")["cloudflare"]
+        st["zones"][0]["plan"] = "enterprise"
+        self.assertEqual(self.f.req("POST", "/_fake/seed?baseline=0", {"cloudflare": st}).status, 200)
+        self.assertEqual(self.cf("PATCH", path, {"ttl": 30}).status, 200)
+        self.f.req("POST", "/_fake/reset")
+        self.assertEqual(self.cf("GET", "/zones/%s" % ZONE).json["result"]["plan"]["legacy_id"], "free")
+
+
 class NotifyTest(Base):
+    def test_slack_renders_control_sequences(self):
+        r = self.f.req("POST", HOOK, {"text": "a < b &amp; <!channel> <https://x.example|x>"})
+        self.assertEqual(r.status, 200)
+        m = self.state("slack")["slack"]["messages"][-1]
+        self.assertEqual(m["rendered"], "a < b & @channel x")
+        self.assertEqual(m["controls"], ["!channel", "https://x.example|x"])
+
+    def test_statuspage_pages_and_name_limit(self):
+        r = self.sp("POST", "/pages/%s/incidents" % SP_PAGE, {"incident": {"name": "x" * 256}})
+        self.assertEqual(r.status, 422)
+        for i in range(3):
+            r = self.sp("POST", "/pages/%s/incidents" % SP_PAGE, {"incident": {"name": "inc %d" % i}})
+            self.assertEqual(r.status, 201)
+        r = self.sp("GET", "/pages/%s/incidents/unresolved?per_page=2" % SP_PAGE)
+        self.assertEqual([i["name"] for i in r.json], ["inc 2", "inc 1"])
+        r = self.sp("GET", "/pages/%s/incidents/unresolved?per_page=2&page=2" % SP_PAGE)
+        self.assertEqual([i["name"] for i in r.json], ["inc 0"])
+        r = self.sp("GET", "/pages/%s/incidents/unresolved?per_page=101" % SP_PAGE)
+        self.assertEqual(r.status, 400)
+
     def test_slack_webhook(self):
         r = self.f.req("POST", HOOK, {"text": "Failover eu→us complete (epoch 7)"})
         self.assertEqual((r.status, r.text), (200, "ok"))

@@ -349,9 +349,36 @@ class HttpApi(unittest.TestCase):
             for body in (b"{", b"", b"\xff\xfe", b"[]", b'{"a": 1, "a": 2}'):
                 st, _, raw = request(addr, path, "POST", token=token, body=body)
                 self.assert_json_error(st, raw, 400)
-            # over 64 KiB: announced by Content-Length
-            st, _, raw = request(addr, path, "POST", token=token, body=b" " * (70 * 1024))
-            self.assert_json_error(st, raw, 413, "too_large")
+        # over 64 KiB: announced by Content-Length
+        st, _, raw = request(addr, "/v1/health", "POST", token=self.tokens["feed"],
+                             body=b" " * (70 * 1024))
+        self.assert_json_error(st, raw, 413, "too_large")
+        # A webhook's cap is 4 MiB, and only with the feed's token (without it 64 KiB): a
+        # larger one announced is refused before its body is sent (headers only here: the
+        # answer comes at once, then the connection closes).
+        host, port = addr.rsplit(":", 1)
+        for token, size in ((self.tokens["alertmanager"], (4 << 20) + 1),
+                            ("wrong-token", 64 * 1024 + 1)):
+            with socket.create_connection((host, int(port)), timeout=5) as s:
+                s.sendall(b"POST /v1/alertmanager HTTP/1.1\r\nHost: t\r\nContent-Type: "
+                          b"application/json\r\nContent-Length: %d\r\nAuthorization: Bearer "
+                          b"%s\r\n\r\n" % (size, token.encode()))
+                reply = b""
+                while not reply.rstrip().endswith(b"}"):
+                    data = s.recv(4096)
+                    if not data:
+                        break
+                    reply += data
+            self.assertTrue(reply.startswith(b"HTTP/1.1 413"), reply[:200])
+            self.assertIn(b"over %d bytes" % (size - 1), reply)
+        # Alertmanager sends a whole group at once: 200 real alerts (~100 KiB) are read.
+        group = dict(EXAMPLE, alerts=[dict(EXAMPLE["alerts"][0], fingerprint="%016x" % i,
+                                           labels={"alertname": "RegionDown", "region": "eu",
+                                                   "instance": "host-%04d:9100" % i})
+                                      for i in range(200)])
+        st, _, raw = request(addr, "/v1/alertmanager", "POST", token=self.tokens["alertmanager"],
+                             body=group)
+        self.assertEqual(st, 200, raw[:200])
         st, _, raw = request(addr, "/v1/alertmanager", "POST", token=self.tokens["alertmanager"],
                              body=dict(EXAMPLE, version="3"))
         self.assert_json_error(st, raw, 400)

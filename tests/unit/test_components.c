@@ -29,6 +29,7 @@ static const char yaml[] =
     "               password_file: /pg}\n"
     "    redis: {region: r2, host: 10.0.0.2}\n"
     "    dns_origin: 203.0.113.10\n"
+    "    vercel_env: {REDIS_HOST: 10.0.0.2, DATABASE_URL: {file: /db}}\n"
     "  dr:\n"
     "    postgres: {region: r2, host: 10.0.1.1}\n"
     "admin: {token_file: /t}\n";
@@ -153,6 +154,20 @@ static void test_plan_params_from_table(void **state)
     assert_string_equal(all, "host=10.0.1.1;port=5432;dbname=postgres;user=failoverd;"
                              "catch_up_host=10.0.0.1;catch_up_port=5433;catch_up_dbname=app;"
                              "catch_up_user=fo;catch_up_password_file=/pg;");
+    /* vercel.redeploy gets the site's vercel_env as vercel.env does (its verify_url
+     * check expects those values) */
+    {
+        struct fo_plan_step env = {.name = "e", .action = "vercel.env"};
+        struct fo_plan_step redeploy = {.name = "v", .action = "vercel.redeploy"};
+        char env_all[512];
+        n = fo_plan_params(&cfg, &env, "main", kv, 16, msg, sizeof(msg));
+        join(kv, n, env_all, sizeof(env_all));
+        assert_non_null(strstr(env_all, "env.REDIS_HOST=10.0.0.2;"));
+        assert_non_null(strstr(env_all, "env_file.DATABASE_URL=/db;"));
+        n = fo_plan_params(&cfg, &redeploy, "main", kv, 16, msg, sizeof(msg));
+        join(kv, n, all, sizeof(all));
+        assert_string_equal(all, env_all);
+    }
     /* not a promote: nothing to catch up */
     assert_int_equal(fo_plan_catch_up_params(&cfg, "postgres.fence", "main", kv, 0, 16), 0);
     assert_true(fo_plan_step_required_in_switchover("redis.fence"));

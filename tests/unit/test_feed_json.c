@@ -8,7 +8,10 @@
  * (64-byte names and 511-byte details pass, one more byte fails). Alertmanager: the
  * reference's example payload, firing and resolved, an empty list; whole-body refusals
  * (version, alerts, too many alerts, JSON); each per-alert reason with its text naming
- * the configured label; fingerprints kept, long ones cut.
+ * the configured label; fingerprints kept, long ones cut. Alertmanager's own rules: a
+ * group of 2000 real alerts (over 1 MB) is read, a firing alert wins over a resolved one
+ * naming the same (region, component) in either order, and a truncated webhook's
+ * resolved alerts clear nothing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,6 +42,8 @@ static const char EXAMPLE[] =
     "\"startsAt\":\"2026-01-01T00:00:00Z\",\"endsAt\":\"0001-01-01T00:00:00Z\","
     "\"generatorURL\":\"http://prometheus:9090/graph?g0.expr=up\","
     "\"fingerprint\":\"1a30ba71cca2921f\"}]}";
+
+static enum fo_feed_err am(const char *s, struct fo_feed_alerts *out, struct fo_feed_error *e);
 
 static enum fo_feed_err health(const char *s, struct fo_feed_health *out, struct fo_feed_error *e)
 {
@@ -207,13 +212,145 @@ static void test_too_large(void **state)
     memcpy(body, "{}", 2);
     assert_int_equal(fo_feed_health_parse(body, FO_FEED_JSON_MAX + 1, &h, &e), FO_FEED_TOO_LARGE);
     assert_non_null(strstr(e.msg, "65536"));
-    assert_int_equal(fo_feed_alertmanager_parse(body, FO_FEED_JSON_MAX + 1, &LABELS, &a, &e),
-                     FO_FEED_TOO_LARGE);
-    assert_int_equal(a.n, 0);
-    assert_null(a.alerts);
     /* At the limit it is parsed (and refused for what it says, not for its size). */
     assert_int_equal(fo_feed_health_parse(body, FO_FEED_JSON_MAX, &h, &e), FO_FEED_MISSING_FIELD);
+    /* A webhook has its own, larger bound: over 64 KiB is read. */
+    assert_int_equal(fo_feed_alertmanager_parse(body, FO_FEED_JSON_MAX + 1, &LABELS, &a, &e),
+                     FO_FEED_NO_ALERTS);
     free(body);
+    body = repeat(' ', FO_FEED_ALERTMANAGER_MAX + 1);
+    memcpy(body, "{}", 2);
+    assert_int_equal(
+        fo_feed_alertmanager_parse(body, FO_FEED_ALERTMANAGER_MAX + 1, &LABELS, &a, &e),
+        FO_FEED_TOO_LARGE);
+    assert_non_null(strstr(e.msg, "4194304"));
+    assert_int_equal(a.n, 0);
+    assert_null(a.alerts);
+    free(body);
+}
+
+/* A real alert as Alertmanager's webhook sends it (~700 bytes), into buf at *len. */
+static void real_alert(char *buf, size_t *len, size_t i, const char *status, const char *region)
+{
+    *len += (size_t)sprintf(
+        buf + *len,
+        "%s{\"status\":\"%s\",\"labels\":{\"alertname\":\"InstanceDown\",\"region\":\"%s\","
+        "\"component\":\"postgres\",\"instance\":\"pg-%05zu.internal:9187\",\"job\":"
+        "\"postgres-exporter\",\"severity\":\"critical\",\"team\":\"platform\"},"
+        "\"annotations\":{\"summary\":\"instance pg-%05zu.internal down\",\"description\":"
+        "\"pg-%05zu.internal:9187 of job postgres-exporter has been down for more than 1 "
+        "minute; the exporter answers no scrape and its database may be unreachable.\","
+        "\"runbook_url\":\"https://runbooks.example.com/postgres/instance-down\"},"
+        "\"startsAt\":\"2026-01-01T00:00:00.000Z\",\"endsAt\":\"0001-01-01T00:00:00Z\","
+        "\"generatorURL\":\"http://prometheus.example.com:9090/graph?g0.expr=up%%7Bjob%%3D%%22"
+        "postgres-exporter%%22%%7D+%%3D%%3D+0&g0.tab=1\",\"fingerprint\":\"%016zx\"}",
+        i > 0 ? "," : "", status, region, i, i, i, i);
+}
+
+/* Alertmanager's real payload sizes: a group of 2000 real alerts (~1.4 MB) is read whole. */
+static void test_alertmanager_large_group(void **state)
+{
+    size_t n = 2000, len = 0;
+    char *body = malloc(n * 1024 + 256);
+    struct fo_feed_alerts a;
+    struct fo_feed_error e;
+
+    (void)state;
+    assert_non_null(body);
+    len += (size_t)sprintf(body, "{\"version\":\"4\",\"status\":\"firing\",\"truncatedAlerts\":0,"
+                                 "\"alerts\":[");
+    for (size_t i = 0; i < n; i++)
+        real_alert(body, &len, i, "firing", "eu");
+    len += (size_t)sprintf(body + len, "]}");
+    assert_true(len > 1000 * 1000);
+    assert_int_equal(fo_feed_alertmanager_parse(body, len, &LABELS, &a, &e), FO_FEED_OK);
+    assert_int_equal(a.n, n);
+    assert_int_equal(a.truncated, 0);
+    assert_int_equal(a.alerts[n - 1].err, FO_FEED_ALERT_OK);
+    assert_int_equal(a.alerts[n - 1].status, FO_STATUS_DOWN);
+    fo_feed_alerts_free(&a);
+    free(body);
+}
+
+/* Several alerts name one (region, component): a firing one wins in either order, and the
+ * other pairs are untouched. */
+static void test_alertmanager_firing_wins(void **state)
+{
+    static const char *const orders[] = {
+        "{\"alerts\":[{\"status\":\"firing\",\"labels\":{\"region\":\"eu\",\"component\":"
+        "\"pg\",\"instance\":\"a\"}},{\"status\":\"resolved\",\"labels\":{\"region\":\"eu\","
+        "\"component\":\"pg\",\"instance\":\"b\"}},{\"status\":\"resolved\",\"labels\":"
+        "{\"region\":\"us\",\"component\":\"pg\"}}]}",
+        "{\"alerts\":[{\"status\":\"resolved\",\"labels\":{\"region\":\"us\",\"component\":"
+        "\"pg\"}},{\"status\":\"resolved\",\"labels\":{\"region\":\"eu\",\"component\":\"pg\","
+        "\"instance\":\"b\"}},{\"status\":\"firing\",\"labels\":{\"region\":\"eu\","
+        "\"component\":\"pg\",\"instance\":\"a\"}}]}",
+    };
+    struct fo_feed_alerts a;
+
+    (void)state;
+    for (size_t o = 0; o < 2; o++) {
+        size_t firing = 0, superseded = 0, us_up = 0;
+        assert_int_equal(am(orders[o], &a, NULL), FO_FEED_OK);
+        assert_int_equal(a.n, 3);
+        for (size_t i = 0; i < a.n; i++) {
+            const struct fo_feed_alert *x = &a.alerts[i];
+            if (x->err == FO_FEED_ALERT_OK && x->status == FO_STATUS_DOWN)
+                firing += strcmp(x->region, "eu") == 0;
+            else if (x->err == FO_FEED_ALERT_OK && x->status == FO_STATUS_UP)
+                us_up += strcmp(x->region, "us") == 0;
+            else if (x->err == FO_FEED_ALERT_SUPERSEDED)
+                superseded++;
+        }
+        /* No OK alert reports eu/pg UP: the only report left for it is DOWN. */
+        for (size_t i = 0; i < a.n; i++)
+            assert_false(a.alerts[i].err == FO_FEED_ALERT_OK &&
+                         a.alerts[i].status == FO_STATUS_UP &&
+                         strcmp(a.alerts[i].region, "eu") == 0);
+        assert_int_equal(firing, 1);
+        assert_int_equal(superseded, 1);
+        assert_int_equal(us_up, 1);
+        fo_feed_alerts_free(&a);
+    }
+    {
+        struct fo_feed_alert x = {.err = FO_FEED_ALERT_SUPERSEDED};
+        char why[256];
+        assert_non_null(strstr(fo_feed_alert_reason(&x, &LABELS, why, sizeof(why)),
+                               "firing alert of this webhook names the same region and component"));
+    }
+}
+
+/* truncatedAlerts > 0: a resolved alert cannot clear its component (the alert left out may
+ * fire); firing ones count; 0 or absent changes nothing. */
+static void test_alertmanager_truncated(void **state)
+{
+    static const char body[] =
+        "{\"version\":\"4\",\"truncatedAlerts\":3,\"alerts\":[{\"status\":\"resolved\","
+        "\"labels\":{\"region\":\"us\",\"component\":\"redis\"}},{\"status\":\"firing\","
+        "\"labels\":{\"region\":\"eu\",\"component\":\"pg\"}}]}";
+    static const char whole[] =
+        "{\"version\":\"4\",\"truncatedAlerts\":0,\"alerts\":[{\"status\":\"resolved\","
+        "\"labels\":{\"region\":\"us\",\"component\":\"redis\"}}]}";
+    struct fo_feed_alerts a;
+    char why[256];
+
+    (void)state;
+    assert_int_equal(am(body, &a, NULL), FO_FEED_OK);
+    assert_int_equal(a.truncated, 3);
+    assert_int_equal(a.n, 2);
+    assert_int_equal(a.alerts[0].err, FO_FEED_ALERT_TRUNCATED);
+    assert_int_equal(a.alerts[0].status, FO_STATUS_UNKNOWN);
+    assert_non_null(
+        strstr(fo_feed_alert_reason(&a.alerts[0], &LABELS, why, sizeof(why)), "truncatedAlerts"));
+    assert_int_equal(a.alerts[1].err, FO_FEED_ALERT_OK);
+    assert_int_equal(a.alerts[1].status, FO_STATUS_DOWN);
+    fo_feed_alerts_free(&a);
+
+    assert_int_equal(am(whole, &a, NULL), FO_FEED_OK);
+    assert_int_equal(a.truncated, 0);
+    assert_int_equal(a.alerts[0].err, FO_FEED_ALERT_OK);
+    assert_int_equal(a.alerts[0].status, FO_STATUS_UP);
+    fo_feed_alerts_free(&a);
 }
 
 /* ---- alertmanager ------------------------------------------------------------------ */
@@ -431,6 +568,9 @@ int main(void)
         cmocka_unit_test(test_alertmanager_too_many),
         cmocka_unit_test(test_alert_reasons),
         cmocka_unit_test(test_alert_fingerprint_and_detail_cut),
+        cmocka_unit_test(test_alertmanager_large_group),
+        cmocka_unit_test(test_alertmanager_firing_wins),
+        cmocka_unit_test(test_alertmanager_truncated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
