@@ -61,7 +61,7 @@ class DataplaneCluster(LocalCluster):
                 except OSError:
                     pass
             raise
-        out = self.run("env").stdout
+        out = self.run("vars").stdout
         self.env = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
         return self
 

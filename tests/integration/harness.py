@@ -96,7 +96,7 @@ class LocalCluster:
     def up(self):
         args = ["up"] + (["--snapshot", str(self.snapshot)] if self.snapshot else [])
         self.run(*args)
-        out = self.run("env").stdout
+        out = self.run("vars").stdout
         self.env = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
         return self
 

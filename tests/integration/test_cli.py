@@ -57,7 +57,7 @@ class Cli(unittest.TestCase):
             self.assertIn(stderr_has, r.stderr)
 
     def read_token_file(self):
-        return self.c.env["FAILOVERCTL_READ_TOKEN_FILE"]
+        return self.c.env["READ_TOKEN_FILE"]
 
     # ---- 0: ok, and --help ----------------------------------------------------------
 

@@ -33,7 +33,7 @@ class Cluster(LocalCluster):
 
     def up_dataplane(self):
         self.run("up", "--dataplane", timeout=180)
-        out = self.run("env").stdout
+        out = self.run("vars").stdout
         self.env = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
         ports = [int(self.env[k]) for k in ("PG_PORT_MAIN", "PG_PORT_DR", "REDIS_PORT_MAIN",
                                             "REDIS_PORT_DR")]

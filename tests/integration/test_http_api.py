@@ -74,7 +74,7 @@ class HttpApi(unittest.TestCase):
         cls.c = LocalCluster(base_port=int(os.environ.get("FO_IT_BASE", "14300")))
         try:
             cls.c.run("up", "--dataplane", timeout=180)
-            out = cls.c.run("env").stdout
+            out = cls.c.run("vars").stdout
             cls.c.env = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
         except BaseException:
             cls.c.down()

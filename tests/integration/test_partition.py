@@ -69,7 +69,7 @@ def netns_problem():
 class Cluster(LocalCluster):
     def up_netns(self):
         self.run("up", "--netns", "--dataplane", timeout=180)
-        out = self.run("env").stdout
+        out = self.run("vars").stdout
         self.env = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
         e = self.env
         ports = [int(e[k]) for k in ("PG_PORT_MAIN", "PG_PORT_DR", "REDIS_PORT_MAIN", "REDIS_PORT_DR")]
