@@ -47,6 +47,7 @@
 
 #include "coordinator/config/config.h"
 #include "coordinator/serve/feed_json.h" /* FO_FEED_JSON_MAX */
+#include "coordinator/serve/metrics.h"   /* struct fo_op_counter */
 #include "proto/error.h"
 
 #define FO_HTTP_BODY_MAX     FO_FEED_JSON_MAX /* a POST body (a feed's); larger: 413 */
@@ -66,6 +67,7 @@ struct fo_http_api {
     unsigned long long reports;      /* feed reports recorded (health + alerts) */
     unsigned long long reports_rejected;
     unsigned long long no_majority; /* /v1/primary and /v1/lb checks without majority contact */
+    struct fo_op_counter ops;       /* failoverd_operations_total (metrics.h) */
     /* private */
     struct fo_serve *s;
     struct MHD_Daemon *mhd;

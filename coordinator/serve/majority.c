@@ -40,25 +40,27 @@ static enum fo_majority_reason judge_leader(const struct fo_majority_input *in,
                                             struct fo_majority *out)
 {
     uint64_t t[FO_NODE_CONTACT_MAX];
-    size_t n = in->nvoters < FO_NODE_CONTACT_MAX ? in->nvoters : FO_NODE_CONTACT_MAX;
-    size_t quorum = n / 2 + 1;
+    size_t n = 0;
 
-    out->voters = (unsigned)n;
     if (!in->ready) {
         snprintf(out->msg, sizeof(out->msg),
                  "leader elected, its election barrier is not committed yet");
         return FO_MAJORITY_NOT_READY;
     }
-    memcpy(t, in->voter_contact_ms, n * sizeof(t[0]));
-    qsort(t, n, sizeof(t[0]), newest_first);
-    for (size_t i = 0; i < n; i++)
-        out->contacts += age(in->now_ms, t[i]) <= in->window_ms;
-    /* The quorum-th newest contact: a majority was heard at least that recently. */
-    out->contact_age_ms = n > 0 ? age(in->now_ms, t[quorum - 1]) : UINT64_MAX;
-    if (n == 0 || out->contact_age_ms > in->window_ms) {
+    for (size_t i = 0; i < in->nvoters && i < FO_NODE_CONTACT_MAX; i++) {
+        t[n++] = in->voter_contact_ms[i];
+        out->contacts += age(in->now_ms, in->voter_contact_ms[i]) <= in->window_ms;
+    }
+    out->voters = (unsigned)n;
+    if (n > 0) {
+        /* The quorum-th newest contact: a majority was heard at least that recently. */
+        qsort(t, n, sizeof(t[0]), newest_first);
+        out->contact_age_ms = age(in->now_ms, t[n / 2]);
+    }
+    if (out->contact_age_ms > in->window_ms) {
         snprintf(out->msg, sizeof(out->msg),
                  "leader heard from %u of %u voters within %llu ms; a majority is %zu",
-                 out->contacts, out->voters, (unsigned long long)in->window_ms, quorum);
+                 out->contacts, out->voters, (unsigned long long)in->window_ms, n / 2 + 1);
         return FO_MAJORITY_NO_QUORUM_CONTACT;
     }
     return FO_MAJORITY_OK;
