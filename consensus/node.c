@@ -124,6 +124,85 @@ static void io_close_guarded(struct raft_io *io, raft_io_close_cb cb)
     n->io_close(io, io_closed_once);
 }
 
+/* ---- contact (node.h: fo_node_contact_ms) ------------------------------------------ */
+
+static void contact_record(struct fo_node *n, uint64_t id, uint64_t now, uint64_t term)
+{
+    size_t free_slot = FO_NODE_CONTACT_MAX;
+
+    for (size_t i = 0; i < FO_NODE_CONTACT_MAX; i++) {
+        if (n->contact[i].id == id) {
+            n->contact[i].at_ms = now;
+            n->contact[i].term = term;
+            return;
+        }
+        if (n->contact[i].id == 0 && free_slot == FO_NODE_CONTACT_MAX)
+            free_slot = i;
+    }
+    if (free_slot < FO_NODE_CONTACT_MAX) { /* more peers than slots: the rest stay unknown */
+        n->contact[free_slot].id = id;
+        n->contact[free_slot].at_ms = now;
+        n->contact[free_slot].term = term;
+    }
+}
+
+/* raft's recv callback, wrapped: the message's scalars are copied first (raft takes the
+ * entries), and contact is recorded only after raft accepted the message's term. */
+static void contact_recv(struct raft_io *io, struct raft_message *m)
+{
+    struct fo_node *n = (struct fo_node *)((char *)io - offsetof(struct fo_node, io));
+    const struct raft *r = &n->raft;
+    unsigned short type = m->type;
+    raft_id from = m->server_id;
+    raft_term term = 0;
+    raft_index leader_commit = 0;
+
+    if (type == RAFT_IO_APPEND_ENTRIES) {
+        term = m->append_entries.term;
+        leader_commit = m->append_entries.leader_commit;
+    } else if (type == RAFT_IO_APPEND_ENTRIES_RESULT) {
+        term = m->append_entries_result.term;
+    }
+    n->raft_recv(io, m);
+    if (term == 0 || term != r->current_term)
+        return;
+    if (type == RAFT_IO_APPEND_ENTRIES_RESULT && r->state == RAFT_LEADER) {
+        contact_record(n, from, io->time(io), term);
+    } else if (type == RAFT_IO_APPEND_ENTRIES && r->state == RAFT_FOLLOWER &&
+               r->follower_state.current_leader.id == from) {
+        contact_record(n, from, io->time(io), term);
+        n->heard_commit = leader_commit;
+    }
+}
+
+static int contact_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
+                         raft_io_recv_cb recv)
+{
+    struct fo_node *n = (struct fo_node *)((char *)io - offsetof(struct fo_node, io));
+    n->raft_recv = recv;
+    return n->io_start(io, msecs, tick, contact_recv);
+}
+
+uint64_t fo_node_now_ms(const struct fo_node *n)
+{
+    return n->io.time((struct raft_io *)&n->io);
+}
+
+uint64_t fo_node_contact_ms(const struct fo_node *n, uint64_t id)
+{
+    if (id == n->raft.id)
+        return fo_node_now_ms(n);
+    for (size_t i = 0; i < FO_NODE_CONTACT_MAX; i++)
+        if (n->contact[i].id == id)
+            return n->contact[i].term == n->raft.current_term ? n->contact[i].at_ms : 0;
+    return 0;
+}
+
+uint64_t fo_node_heard_commit(const struct fo_node *n)
+{
+    return n->heard_commit;
+}
+
 int fo_node_init(struct fo_node *n, uv_loop_t *loop, const struct fo_node_config *cfg,
                  struct fo_error *err)
 {
@@ -177,6 +256,8 @@ int fo_node_init(struct fo_node *n, uv_loop_t *loop, const struct fo_node_config
     n->raft.data = n;
     n->io_close = n->io.close;
     n->io.close = io_close_guarded;
+    n->io_start = n->io.start;
+    n->io.start = contact_start;
     n->heartbeat_ms = cfg->heartbeat_ms;
     raft_set_election_timeout(&n->raft, cfg->election_timeout_ms);
     raft_set_heartbeat_timeout(&n->raft, cfg->heartbeat_ms);

@@ -59,6 +59,8 @@ enum {
     FO_NODE_ECLOSING,   /* the node is shutting down */
 };
 
+#define FO_NODE_CONTACT_MAX 16 /* peers whose last contact is remembered */
+
 struct fo_node_peer {
     uint64_t id;
     const char *address; /* "a.b.c.d:port" */
@@ -130,6 +132,13 @@ struct fo_node {
     fo_node_cb close_cb;
     char *dir;
     char *address;
+    /* contact (fo_node_contact_ms): raft_uv's start() and raft's recv callback, wrapped */
+    int (*io_start)(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick, raft_io_recv_cb recv);
+    raft_io_recv_cb raft_recv;
+    struct {
+        uint64_t id, at_ms, term;
+    } contact[FO_NODE_CONTACT_MAX];
+    uint64_t heard_commit; /* leader_commit of the last accepted AppendEntries */
 };
 
 /* Set up n (libraft, io, transport, FSM) without starting it. On error n holds nothing
@@ -202,5 +211,22 @@ int fo_node_transfer(struct fo_node *n, uint64_t id);
 bool fo_node_transfer_pending(const struct fo_node *n);
 
 int fo_node_peer_progress(const struct fo_node *n, uint64_t id, uint64_t *match_index, bool *voter);
+
+/*
+ * Contact, for answers that must show majority contact (the HTTP API's /v1/primary). Every
+ * message raft receives passes through the node first (it wraps raft_io's start() and so
+ * raft's recv callback), and once raft has handled it the node records:
+ *   - on a leader: an AppendEntries result of its current term from a peer — the
+ *     follower answered this leader's heartbeat or replication;
+ *   - on a follower: an AppendEntries of its current term from the leader it follows,
+ *     and the leader's commit index it carried.
+ * fo_node_contact_ms: the io clock (fo_node_now_ms, the loop's uv_now) of the last such
+ * message from peer id in the current term, 0 when none (for this node itself: now). So
+ * a new leader counts no contact from its days as a follower.
+ * fo_node_heard_commit: the commit index of the leader's last accepted AppendEntries.
+ */
+uint64_t fo_node_now_ms(const struct fo_node *n);
+uint64_t fo_node_contact_ms(const struct fo_node *n, uint64_t id);
+uint64_t fo_node_heard_commit(const struct fo_node *n);
 
 #endif

@@ -22,6 +22,8 @@
 #include "coordinator/serve/feed_json.h"
 #include "coordinator/serve/http_auth.h"
 #include "coordinator/serve/http_reply.h"
+#include "coordinator/serve/lb.h"
+#include "coordinator/serve/majority.h"
 #include "coordinator/serve/metrics.h"
 
 /* Upper bound on one wait for MHD_get_timeout: MHD asks to be run again by then. */
@@ -31,6 +33,8 @@
 
 struct request {
     const struct route *route;
+    int lb_kind; /* /v1/lb/<component>/<role>: enum fo_component_kind */
+    bool lb_replica;
     char *body;
     size_t len;
     size_t max_body; /* the cap for this request (body_cap) */
@@ -45,10 +49,14 @@ static enum MHD_Result shutting_down(struct fo_http_api *h, struct MHD_Connectio
 
 /* ---- GET handlers ------------------------------------------------------------------ */
 
-static enum MHD_Result get_metrics(struct fo_http_api *h, struct MHD_Connection *c)
+static enum MHD_Result get_metrics(struct fo_http_api *h, struct MHD_Connection *c,
+                                   const struct request *r)
 {
     size_t len = 0;
-    char *page = fo_metrics_render(h->s, &len);
+    char *page;
+
+    (void)r;
+    page = fo_metrics_render(h->s, &len);
 
     if (page == NULL)
         return fo_http_reply_error(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", NULL,
@@ -57,19 +65,46 @@ static enum MHD_Result get_metrics(struct fo_http_api *h, struct MHD_Connection 
                          NULL);
 }
 
-static enum MHD_Result get_status(struct fo_http_api *h, struct MHD_Connection *c)
+static enum MHD_Result get_status(struct fo_http_api *h, struct MHD_Connection *c,
+                                  const struct request *r)
 {
+    (void)r;
     return fo_http_reply_json(h, c, MHD_HTTP_OK, fo_commands_status(h->s), NULL);
 }
 
-static enum MHD_Result get_primary(struct fo_http_api *h, struct MHD_Connection *c)
+/* This node's majority judgement (majority.h), counted for the metrics. */
+static enum fo_majority_reason majority(struct fo_http_api *h, struct fo_majority *m)
+{
+    struct fo_majority_input in;
+
+    fo_majority_of(h->s->node, h->s->cfg, &in);
+    if (fo_majority_check(&in, m) != FO_MAJORITY_OK)
+        h->no_majority++;
+    return m->reason;
+}
+
+static json_t *majority_json(const struct fo_majority *m, const struct fo_config *cfg)
+{
+    return json_pack("{s:I,s:I}", "contact_age_ms", (json_int_t)m->contact_age_ms, "window_ms",
+                     (json_int_t)fo_majority_window_ms(cfg));
+}
+
+/* GET /v1/primary: only from a node that can show majority contact (majority.h). */
+static enum MHD_Result get_primary(struct fo_http_api *h, struct MHD_Connection *c,
+                                   const struct request *r)
 {
     struct fo_serve *d = h->s;
     const struct fo_state *st = fo_node_state(d->node);
     const struct fo_peer *leader = fo_ops_leader(d->node, d->cfg);
     const struct fo_site *site;
+    struct fo_majority m;
     json_t *doc, *comp;
 
+    (void)r;
+    if (majority(h, &m) != FO_MAJORITY_OK)
+        return fo_http_reply_error(
+            h, c, MHD_HTTP_SERVICE_UNAVAILABLE, fo_majority_reason_names[m.reason], NULL,
+            "%s cannot show majority contact: %s", d->cfg->self->name, m.msg);
     if (st->cluster == NULL || st->primary == NULL)
         return fo_http_reply_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "not_initialized", NULL,
                                    "%s has not seen the cluster's initial primary committed yet",
@@ -92,11 +127,60 @@ static enum MHD_Result get_primary(struct fo_http_api *h, struct MHD_Connection 
                                       site->redis->host, "port", (int)site->redis->port));
     if (site->dns_origin != NULL)
         json_object_set_new(comp, "dns_origin", json_string(site->dns_origin));
-    doc = json_pack("{s:s,s:I,s:o,s:s,s:b,s:o}", "site", site->name, "epoch", (json_int_t)st->epoch,
-                    "leader", leader != NULL ? json_string(leader->name) : json_null(), "node",
+    doc = json_pack("{s:s,s:I,s:o,s:s,s:b,s:o,s:o}", "site", site->name, "epoch",
+                    (json_int_t)st->epoch, "leader",
+                    leader != NULL ? json_string(leader->name) : json_null(), "node",
                     d->cfg->self->name, "operation_in_flight", st->operation != NULL, "components",
-                    comp);
+                    comp, "majority", majority_json(&m, d->cfg));
     return fo_http_reply_json(h, c, MHD_HTTP_OK, doc, NULL);
+}
+
+/* lb.h's probe lookup: this node's last result of site's component probe. */
+static int lb_standby(void *ctx, const struct fo_site *site, enum fo_component_kind kind)
+{
+    const struct fo_serve *d = ctx;
+    const struct fo_probe_result *res;
+    char name[FO_NAME_MAX * 2 + 16];
+    size_t k;
+
+    if (d->prober == NULL || !fo_components[kind].probed)
+        return -1;
+    fo_component_probe_name(kind, site->name, name, sizeof(name));
+    k = fo_prober_find(d->prober, name);
+    res = k != (size_t)-1 ? fo_prober_result(d->prober, k) : NULL;
+    if (res == NULL || res->at_ms == 0 || !res->ok)
+        return -1;
+    if (kind == FO_COMPONENT_POSTGRES)
+        return res->pg.in_recovery ? 1 : 0;
+    return res->redis.role == FO_REDIS_ROLE_REPLICA ? 1 : 0;
+}
+
+/* GET /v1/lb/<component>/primary|replica?site=S | host=H[&port=P] (lb.h). */
+static enum MHD_Result get_lb(struct fo_http_api *h, struct MHD_Connection *c,
+                              const struct request *r)
+{
+    struct fo_serve *d = h->s;
+    struct fo_majority m;
+    struct fo_lb_answer a;
+    const struct fo_lb_query q = {
+        .kind = (enum fo_component_kind)r->lb_kind,
+        .replica = r->lb_replica,
+        .site = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "site"),
+        .host = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "host"),
+        .port = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "port"),
+    };
+    const struct fo_lb_facts f = {d->cfg, fo_node_state(d->node), &m, lb_standby, d};
+
+    majority(h, &m);
+    if (fo_lb_judge(&q, &f, &a) != MHD_HTTP_OK)
+        return fo_http_reply_error(h, c, a.status, a.code, NULL, "%s", a.msg);
+    return fo_http_reply_json(h, c, MHD_HTTP_OK,
+                              json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:o}", "site", a.site->name,
+                                        "component", fo_components[q.kind].name, "role",
+                                        q.replica ? "replica" : "primary", "message", a.msg,
+                                        "epoch", (json_int_t)f.st->epoch, "node",
+                                        d->cfg->self->name, "majority", majority_json(&m, d->cfg)),
+                              NULL);
 }
 
 /* ---- POST handlers: the feeds (bodies parsed by feed_json.h) ------------------------ */
@@ -233,7 +317,8 @@ struct route {
     const char *path;
     bool post; /* else GET (and HEAD) */
     enum access access;
-    enum MHD_Result (*get)(struct fo_http_api *h, struct MHD_Connection *c);
+    enum MHD_Result (*get)(struct fo_http_api *h, struct MHD_Connection *c,
+                           const struct request *r);
     enum MHD_Result (*post_body)(struct fo_http_api *h, struct MHD_Connection *c,
                                  const struct request *r);
     size_t max_body; /* POST: the largest body read (feed_json.h's bound); larger: 413 */
@@ -243,13 +328,36 @@ static const struct route routes[] = {
     {"/metrics", false, READ, get_metrics, NULL},
     {"/v1/status", false, READ, get_status, NULL},
     {"/v1/primary", false, OPEN, get_primary, NULL},
+    {"/v1/lb/", false, OPEN, get_lb, NULL, 0}, /* + <component>/<role>: route_of */
     /* Alertmanager sends a whole alert group at once and never retries a 413. */
     {"/v1/alertmanager", true, FEED, NULL, post_alertmanager, FO_FEED_ALERTMANAGER_MAX},
     {"/v1/health", true, FEED, NULL, post_health, FO_HTTP_BODY_MAX},
 };
 
-static const struct route *route_of(const char *url)
+#define LB_PREFIX "/v1/lb/"
+
+/* The route of url; for /v1/lb/<component>/<primary|replica>, r's lb fields too (an
+ * unknown component or role is no route: 404). */
+static const struct route *route_of(const char *url, struct request *r)
 {
+    if (strncmp(url, LB_PREFIX, strlen(LB_PREFIX)) == 0) {
+        const char *comp = url + strlen(LB_PREFIX), *slash = strchr(comp, '/');
+        char name[32];
+        if (slash == NULL || (size_t)(slash - comp) >= sizeof(name))
+            return NULL;
+        memcpy(name, comp, (size_t)(slash - comp));
+        name[slash - comp] = '\0';
+        r->lb_kind = fo_lb_kind_of(name);
+        if (r->lb_kind < 0)
+            return NULL;
+        if (strcmp(slash + 1, "primary") == 0)
+            r->lb_replica = false;
+        else if (strcmp(slash + 1, "replica") == 0)
+            r->lb_replica = true;
+        else
+            return NULL;
+        url = LB_PREFIX;
+    }
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
         if (strcmp(routes[i].path, url) == 0)
             return &routes[i];
@@ -303,7 +411,7 @@ static enum MHD_Result finish(struct fo_http_api *h, struct MHD_Connection *c,
         return fo_http_reply_error(
             h, c, MHD_HTTP_NOT_FOUND, "not_found", NULL,
             "no such endpoint (endpoints: /metrics, /v1/status, /v1/primary, "
-            "/v1/alertmanager, /v1/health)");
+            "/v1/lb/{postgres,redis}/{primary,replica}, /v1/alertmanager, /v1/health)");
     if (rt->post ? strcmp(method, MHD_HTTP_METHOD_POST) != 0 : !get)
         return fo_http_reply_error(h, c, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
                                    rt->post ? "POST" : "GET, HEAD", "%s takes %s", rt->path,
@@ -315,7 +423,7 @@ static enum MHD_Result finish(struct fo_http_api *h, struct MHD_Connection *c,
         return fo_http_reply_unauthorized(
             h, c, rt->path, fo_http_auth_bearer(c) == NULL ? "no-token" : "wrong-token",
             "Authorization: Bearer <the read or admin token> required");
-    return rt->post ? rt->post_body(h, c, r) : rt->get(h, c);
+    return rt->post ? rt->post_body(h, c, r) : rt->get(h, c, r);
 }
 
 /* libmicrohttpd calls once with the headers, then with each piece of the body, then once
@@ -331,15 +439,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
     (void)version;
     if (r == NULL) {
-        size_t cap = body_cap(h, c, route_of(url));
+        size_t cap;
         h->requests++;
-        if (too_large(c, cap))
-            return fo_http_reply_error(h, c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", NULL,
-                                       "request body over %zu bytes", cap);
         r = calloc(1, sizeof(*r));
         if (r == NULL)
             return MHD_NO;
-        r->route = route_of(url);
+        r->route = route_of(url, r);
+        cap = body_cap(h, c, r->route);
+        if (too_large(c, cap)) {
+            free(r);
+            return fo_http_reply_error(h, c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", NULL,
+                                       "request body over %zu bytes", cap);
+        }
         r->max_body = cap;
         *state = r;
         return MHD_YES;

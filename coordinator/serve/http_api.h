@@ -6,6 +6,11 @@
  *   GET  /v1/status        the status document (commands.h)  read or admin token
  *   GET  /v1/primary       the decided primary site and its   open: nothing secret in it,
  *                          endpoints, from this node's config  load balancers probe it
+ *                          -- only from a node that can show majority contact
+ *                          (majority.h), else 503 with the reason as the error code
+ *   GET  /v1/lb/<component>/primary|replica?site=S|host=H[&port=P]
+ *                          a load balancer's per-server health   open
+ *                          check (lb.h): 200 or 503
  *   POST /v1/alertmanager  Alertmanager webhook (v4)          the alertmanager feed's token
  *   POST /v1/health        one JSON health report             the reporting feed's token
  *
@@ -46,6 +51,7 @@
 
 #include "coordinator/config/config.h"
 #include "coordinator/serve/feed_json.h" /* FO_FEED_JSON_MAX */
+#include "coordinator/serve/metrics.h"   /* struct fo_op_counter */
 #include "proto/error.h"
 
 #define FO_HTTP_BODY_MAX     FO_FEED_JSON_MAX /* a POST body (a feed's); larger: 413 */
@@ -64,6 +70,8 @@ struct fo_http_api {
     unsigned long long unauthorized; /* answered 401 */
     unsigned long long reports;      /* feed reports recorded (health + alerts) */
     unsigned long long reports_rejected;
+    unsigned long long no_majority; /* /v1/primary and /v1/lb checks without majority contact */
+    struct fo_op_counter ops;       /* failoverd_operations_total (metrics.h) */
     /* private */
     struct fo_serve *s;
     struct MHD_Daemon *mhd;

@@ -11,6 +11,7 @@
 
 #include "coordinator/serve/context.h"
 #include "coordinator/serve/http_api.h"
+#include "coordinator/serve/majority.h"
 
 /* ---- a growable text buffer (the metrics page) --------------------------------------- */
 
@@ -206,20 +207,41 @@ static void raft_metrics(struct text *t, struct fo_serve *d, const struct fo_sta
     }
 }
 
-static void operation_metrics(struct text *t, const struct fo_state *st)
+void fo_op_counter_fold(struct fo_op_counter *c, const struct fo_state *st)
 {
+    char now[FO_MAX_HISTORY][FO_NAME_MAX + 1];
+    size_t n = 0;
+
+    for (size_t i = 0; i < st->nhistory; i++) {
+        const struct fo_operation *op = &st->history[i];
+        bool seen = false;
+        if (op->id == NULL || op->result == FO_RESULT_RUNNING)
+            continue;
+        for (size_t j = 0; j < c->nseen && !seen; j++)
+            seen = strcmp(c->seen[j], op->id) == 0;
+        if (!seen && op->kind >= 0 && op->kind < FO_OP_KINDS && op->result >= 0 &&
+            op->result < FO_OP_RESULTS)
+            c->total[op->kind][op->result]++;
+        if (n < FO_MAX_HISTORY)
+            snprintf(now[n++], sizeof(now[0]), "%s", op->id);
+    }
+    /* Remember what the history holds now: an id that left it can never come back. */
+    memcpy(c->seen, now, n * sizeof(now[0]));
+    c->nseen = n;
+}
+
+static void operation_metrics(struct text *t, struct fo_http_api *h, const struct fo_state *st)
+{
+    fo_op_counter_fold(&h->ops, st);
     put_family(t, "failoverd_operations_total", "counter",
-               "Finished operations in the replicated history (the latest 64), by kind and "
-               "result.");
+               "Operations this node saw finish (in the replicated history) since it started, "
+               "by kind and result.");
     for (int k = FO_OP_AUTO; k <= FO_OP_DRILL; k++)
         for (int r = FO_RESULT_SUCCEEDED; r <= FO_RESULT_ABORTED; r++) {
-            unsigned long long n = 0;
-            for (size_t i = 0; i < st->nhistory; i++)
-                n += st->history[i].kind == k && st->history[i].result == r;
             put(t, "failoverd_operations_total{");
             put_label(t, "kind", fo_enum_name(fo_op_kind_names, k), false);
             put_label(t, "result", fo_enum_name(fo_op_result_names, r), true);
-            put(t, " %llu\n", n);
+            put(t, " %llu\n", h->ops.total[k][r]);
         }
     step_histogram(t, st);
     put_family(t, "failoverd_failover_duration_seconds", "gauge",
@@ -297,13 +319,116 @@ static void node_metrics(struct text *t, struct fo_serve *d)
     }
 }
 
+static void majority_metrics(struct text *t, struct fo_serve *d)
+{
+    struct fo_majority_input in;
+    struct fo_majority m;
+
+    fo_majority_of(d->node, d->cfg, &in);
+    fo_majority_check(&in, &m);
+    counter(t, "failoverd_leader_changes_total", "Times this node saw the Raft leader change.",
+            d->node->leader_changes);
+    counter(t, "failoverd_elections_won_total", "Elections this node won.", d->node->elections_won);
+    gauge(t, "failoverd_majority_contact",
+          "1 when this node can show majority contact (/v1/primary answers 200).",
+          m.reason == FO_MAJORITY_OK);
+    if (m.contact_age_ms != UINT64_MAX) {
+        put_family(t, "failoverd_majority_contact_age_seconds", "gauge",
+                   "Age of this node's majority contact (leader: the majority's latest answer; "
+                   "follower: the leader's latest message).");
+        put(t, "failoverd_majority_contact_age_seconds %.3f\n", (double)m.contact_age_ms / 1000.0);
+    }
+    put_family(t, "failoverd_majority_window_seconds", "gauge",
+               "How recent majority contact must be (max(lease_ms, 3 heartbeats)).");
+    put(t, "failoverd_majority_window_seconds %.3f\n",
+        (double)fo_majority_window_ms(d->cfg) / 1000.0);
+    counter(t, "failoverd_no_majority_total",
+            "/v1/primary and /v1/lb checks answered without majority contact (503).",
+            d->http->no_majority);
+}
+
+/* The replication lag of each standby site, as the RPO gate measures it (run/operations.h),
+ * and the gate's limits. A site whose lag is unknown (not a standby, not probed) has none. */
+static void lag_metrics(struct text *t, struct fo_serve *d)
+{
+    struct fo_decision_input in;
+
+    put_family(t, "failoverd_rpo_max_lag_bytes", "gauge",
+               "The RPO gate: the most a standby may lag (decision.max_lag_bytes).");
+    put(t, "failoverd_rpo_max_lag_bytes %llu\n",
+        (unsigned long long)d->cfg->decision.max_lag_bytes);
+    put_family(t, "failoverd_rpo_max_lag_seconds", "gauge",
+               "The RPO gate: the most a standby may lag in time (decision.max_lag_ms).");
+    put(t, "failoverd_rpo_max_lag_seconds %.3f\n", (double)d->cfg->decision.max_lag_ms / 1000.0);
+    if (d->ops == NULL)
+        return;
+    fo_ops_input(d->ops, &in);
+    put_family(t, "failoverd_replication_lag_bytes", "gauge",
+               "A standby site's Postgres: WAL received but not replayed, as this node last "
+               "measured it (the RPO gate's input).");
+    for (size_t i = 0; i < in.nlags; i++)
+        if (in.lags[i].known) {
+            put(t, "failoverd_replication_lag_bytes{");
+            put_label(t, "site", in.lags[i].site, true);
+            put(t, " %llu\n", (unsigned long long)in.lags[i].bytes);
+        }
+    put_family(t, "failoverd_replication_lag_seconds", "gauge",
+               "A standby site's Postgres: its replay delay, or how long it has not heard from "
+               "the primary (the RPO gate's input).");
+    for (size_t i = 0; i < in.nlags; i++)
+        if (in.lags[i].known) {
+            put(t, "failoverd_replication_lag_seconds{");
+            put_label(t, "site", in.lags[i].site, true);
+            put(t, " %.3f\n", (double)in.lags[i].ms / 1000.0);
+        }
+}
+
+/* This node's write lease and fence (run/lease.h). */
+static void lease_metrics(struct text *t, struct fo_serve *d)
+{
+    const struct fo_lease *l = d->lease;
+    uint64_t now;
+
+    if (l == NULL)
+        return;
+    now = uv_now(d->node->loop);
+    gauge(t, "failoverd_lease_guarding",
+          "1 when this node guards a component of the decided primary site.", l->guarding);
+    gauge(t, "failoverd_lease_held", "1 while this node's write lease is valid.",
+          l->guarding && l->valid_ms > now);
+    put_family(t, "failoverd_lease_remaining_seconds", "gauge",
+               "How long this node's write lease still runs (0: none or lapsed).");
+    put(t, "failoverd_lease_remaining_seconds %.3f\n",
+        l->valid_ms > now ? (double)(l->valid_ms - now) / 1000.0 : 0.0);
+    gauge(t, "failoverd_fenced", "1 while this node's components are fenced (or being fenced).",
+          l->fenced);
+    put_family(t, "failoverd_fence_cause", "gauge",
+               "1 for the cause of this node's current fence (none when not fenced).");
+    for (int c = FO_LEASE_CAUSE_NONE; c <= FO_LEASE_CAUSE_NOT_PRIMARY; c++) {
+        put(t, "failoverd_fence_cause{");
+        put_label(t, "cause", fo_lease_cause_names[c], true);
+        put(t, " %d\n", (l->fenced ? l->fence_cause : FO_LEASE_CAUSE_NONE) == c);
+    }
+    counter(t, "failoverd_fences_total", "Fences this node applied to its components.", l->fences);
+    counter(t, "failoverd_fence_lifts_total", "Fences this node lifted.", l->lifts);
+    counter(t, "failoverd_lease_rounds_sent_total", "Lease renewal rounds this node sent.",
+            l->rounds_sent);
+    counter(t, "failoverd_lease_rounds_granted_total", "Lease renewal rounds a majority granted.",
+            l->rounds_granted);
+    counter(t, "failoverd_lease_attests_total",
+            "Lease expiries this node attested (lease(expired) proposed).", l->attests);
+}
+
 char *fo_metrics_render(struct fo_serve *d, size_t *len)
 {
     const struct fo_state *st = fo_node_state(d->node);
     struct text t = {0};
 
     raft_metrics(&t, d, st);
-    operation_metrics(&t, st);
+    majority_metrics(&t, d);
+    operation_metrics(&t, d->http, st);
+    lag_metrics(&t, d);
+    lease_metrics(&t, d);
     node_metrics(&t, d);
     if (t.failed) {
         free(t.s);
