@@ -10,7 +10,6 @@
 /* How a frozen key is compared (and, for strings, kept on adopt). */
 enum frozen_kind {
     FROZEN_STR,   /* a char * (NULL allowed): equal content; adopt keeps cur's string */
-    FROZEN_SET,   /* a char *: only whether it is set counts (its value may change) */
     FROZEN_U32,   /* a uint32_t */
     FROZEN_U64,   /* a uint64_t */
     FROZEN_PEERS, /* the peers array, every field of every peer, in order */
@@ -46,9 +45,6 @@ static const struct frozen_key frozen[] = {
     {"admin.listen", FROZEN_STR, AT(admin.listen), BOUND},
     {"admin.max_connections", FROZEN_U32, AT(admin.max_connections), BOUND},
     {"admin.request_timeout_ms", FROZEN_U32, AT(admin.request_timeout_ms), BOUND},
-    {"admin.read_token_file", FROZEN_SET, AT(admin.read_token_file),
-     "the admin listener is set up with or without a read token at start (its file's path "
-     "and content may change)"},
     {"health.listen", FROZEN_STR, AT(health.listen), BOUND},
     {"health.max_connections", FROZEN_U32, AT(health.max_connections), BOUND},
     {"http.listen", FROZEN_STR, AT(http.listen), BOUND},
@@ -92,8 +88,6 @@ static bool key_same(const struct fo_config *a, const struct fo_config *b,
     switch (k->kind) {
     case FROZEN_STR:
         return str_same(*(char *const *)field(a, k), *(char *const *)field(b, k));
-    case FROZEN_SET:
-        return (*(char *const *)field(a, k) == NULL) == (*(char *const *)field(b, k) == NULL);
     case FROZEN_U32:
         return *(const uint32_t *)field(a, k) == *(const uint32_t *)field(b, k);
     case FROZEN_U64:
@@ -130,10 +124,6 @@ static void describe(const struct fo_config *cur, const struct fo_config *next,
         snprintf(out, cap, "'%s' -> '%s'", a != NULL ? a : "(unset)", b != NULL ? b : "(unset)");
         return;
     }
-    case FROZEN_SET:
-        snprintf(out, cap, "%s -> %s", *(char *const *)field(cur, k) != NULL ? "set" : "unset",
-                 *(char *const *)field(next, k) != NULL ? "set" : "unset");
-        return;
     case FROZEN_U32:
         snprintf(out, cap, "%u -> %u", *(const uint32_t *)field(cur, k),
                  *(const uint32_t *)field(next, k));
@@ -143,8 +133,8 @@ static void describe(const struct fo_config *cur, const struct fo_config *next,
                  (unsigned long long)*(const uint64_t *)field(next, k));
         return;
     case FROZEN_PEERS:
-        snprintf(out, cap, "%zu -> %zu peers, or a peer's name, id, region or address",
-                 cur->npeers, next->npeers);
+        snprintf(out, cap, "%zu -> %zu peers, or a peer's name, id, region or address", cur->npeers,
+                 next->npeers);
         return;
     }
     out[0] = '\0';

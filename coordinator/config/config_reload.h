@@ -10,7 +10,7 @@
  *   - who the node is and where it keeps its state: cluster, node.name, node.data_dir;
  *   - the Raft voters: peers (membership goes through Raft, not through a file), raft.*;
  *   - the listeners, bound at start: admin.listen, health.listen, http.listen and their
- *     limits; whether a read token exists at all (admin.read_token_file set or not);
+ *     limits;
  *   - the write lease's timings (decision.lease_renew_ms, lease_ms, fence_budget_ms,
  *     clock_rate_margin_permille): rounds in progress were granted under them, and the
  *     fence-timing rule only holds when every node uses the same values.

@@ -90,7 +90,6 @@ static void test_frozen_keys_refused(void **state)
         {"heartbeat_ms: 100", "heartbeat_ms: 50", "raft.heartbeat_ms"},
         {"  listen: 127.0.0.1:7401", "  listen: 127.0.0.1:7409", "admin.listen"},
         {"  max_connections: 64\n", "  max_connections: 32\n", "admin.max_connections"},
-        {"  read_token_file: /etc/failoverd/read.token\n", "", "admin.read_token_file"},
         {"listen: 127.0.0.1:7501", "listen: 127.0.0.1:7509", "health.listen"},
         {"listen: 127.0.0.1:7601", "listen: 127.0.0.1:7609", "http.listen"},
         {"timeout_ms: 5000", "timeout_ms: 6000", "http.timeout_ms"},
@@ -127,6 +126,7 @@ static void test_live_keys_pass(void **state)
         {"port: 5433", "port: 5434"},
         {"token_file: /etc/failoverd/admin.token", "token_file: /etc/failoverd/admin2.token"},
         {"read_token_file: /etc/failoverd/read.token", "read_token_file: /etc/r2.token"},
+        {"  read_token_file: /etc/failoverd/read.token\n", ""},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
