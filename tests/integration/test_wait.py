@@ -6,7 +6,7 @@ plan's steps fail (nothing listens where the sites' databases would be): that is
 outcome followed. Also: --json prints the final operation; a refused request exits 4
 without following; without --wait the command returns at the commit; and --force on a
 terminal (a pty) asks for the target's name, refusing with exit 2 and sending nothing
-when another name is typed.
+when another name is typed; `history` shows times as ISO-8601 UTC (the cooldown too).
 """
 
 import json
@@ -143,6 +143,25 @@ class Wait(unittest.TestCase):
         self.assertIn(b"not confirmed: nothing was sent", out)
         self.assertEqual(self.report()["id"], before, "no operation was started")
         self.assertEqual(self.c.status()["primary"], primary)
+
+    def test_6_history_shows_times(self):
+        """history (issue 15): times as ISO-8601 UTC, the cooldown's end included, never
+        raw epoch milliseconds; the counts of operations kept."""
+        self.wait_idle()
+        r = self.run_ctl("--json", "history")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        doc = json.loads(r.stdout)
+        self.assertGreaterEqual(doc["operations_kept"], 3)  # the drills and the failover
+        self.assertEqual(doc["operations_dropped"], 0)
+        r = self.run_ctl("history")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+        # (a drill's id carries its start in ms: "drill-e0-1796468125556"; not a time shown)
+        self.assertNotRegex(r.stdout, r"(?<![-\w])1\d{12}\b", "a raw epoch-ms time in:\n" + r.stdout)
+        cooldowns = [e for e in doc["events"] if e["what"] == "cooldown"]
+        for e in cooldowns:
+            self.assertIsInstance(e["until_ms"], int)
+            self.assertRegex(r.stdout, r"cooldown .*until \d{4}-\d{2}-\d{2}T")
 
 
 if __name__ == "__main__":
