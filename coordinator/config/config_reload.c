@@ -69,17 +69,64 @@ static bool str_same(const char *a, const char *b)
     return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
-static bool peers_same(const struct fo_config *a, const struct fo_config *b)
+/* A peer's string fields, compared and named one by one. */
+static const struct {
+    const char *name;
+    size_t at;
+} peer_strs[] = {
+    {"name", offsetof(struct fo_peer, name)},
+    {"region", offsetof(struct fo_peer, region)},
+    {"raft", offsetof(struct fo_peer, raft)},
+    {"admin", offsetof(struct fo_peer, admin)},
+};
+
+#define NPEER_STRS (sizeof(peer_strs) / sizeof(peer_strs[0]))
+
+static const char *peer_str(const struct fo_peer *p, size_t k)
 {
-    if (a->npeers != b->npeers)
-        return false;
+    return *(char *const *)((const char *)p + peer_strs[k].at);
+}
+
+/* The first peer that differs and how ("[2].raft: '10.0.0.3:7301' -> '10.0.0.3:7351'"),
+ * written to out; false when the peers are the same. out may be NULL. */
+static bool peers_differ(const struct fo_config *a, const struct fo_config *b, char *out,
+                         size_t cap)
+{
+    if (a->npeers != b->npeers) {
+        if (out != NULL)
+            snprintf(out, cap, ": %zu -> %zu peers", a->npeers, b->npeers);
+        return true;
+    }
     for (size_t i = 0; i < a->npeers; i++) {
         const struct fo_peer *p = &a->peers[i], *q = &b->peers[i];
-        if (p->id != q->id || !str_same(p->name, q->name) || !str_same(p->region, q->region) ||
-            !str_same(p->raft, q->raft) || !str_same(p->admin, q->admin))
-            return false;
+        if (p->id != q->id) {
+            if (out != NULL)
+                snprintf(out, cap, "[%zu].id: %llu -> %llu", i, (unsigned long long)p->id,
+                         (unsigned long long)q->id);
+            return true;
+        }
+        for (size_t k = 0; k < NPEER_STRS; k++) {
+            if (str_same(peer_str(p, k), peer_str(q, k)))
+                continue;
+            if (out != NULL)
+                snprintf(out, cap, "[%zu].%s: '%s' -> '%s'", i, peer_strs[k].name, peer_str(p, k),
+                         peer_str(q, k));
+            return true;
+        }
     }
-    return true;
+    return false;
+}
+
+static bool peers_same(const struct fo_config *a, const struct fo_config *b)
+{
+    return !peers_differ(a, b, NULL, 0);
+}
+
+static void describe_peers(const struct fo_config *a, const struct fo_config *b, char *out,
+                           size_t cap)
+{
+    if (!peers_differ(a, b, out, cap))
+        out[0] = '\0';
 }
 
 static bool key_same(const struct fo_config *a, const struct fo_config *b,
@@ -113,7 +160,8 @@ const char *fo_config_reload_frozen(const struct fo_config *cur, const struct fo
     return k != NULL ? k->key : NULL;
 }
 
-/* "'a' -> 'b'" for a value that was printed in the file; safe: names, addresses and
+/* How k changed, after its name: ": 'a' -> 'b'", or for peers "[2].raft: 'a' -> 'b'". Values
+ * as printed in the file; safe: names, addresses and
  * paths are checked printable by the loader. */
 static void describe(const struct fo_config *cur, const struct fo_config *next,
                      const struct frozen_key *k, char *out, size_t cap)
@@ -121,20 +169,19 @@ static void describe(const struct fo_config *cur, const struct fo_config *next,
     switch (k->kind) {
     case FROZEN_STR: {
         const char *a = *(char *const *)field(cur, k), *b = *(char *const *)field(next, k);
-        snprintf(out, cap, "'%s' -> '%s'", a != NULL ? a : "(unset)", b != NULL ? b : "(unset)");
+        snprintf(out, cap, ": '%s' -> '%s'", a != NULL ? a : "(unset)", b != NULL ? b : "(unset)");
         return;
     }
     case FROZEN_U32:
-        snprintf(out, cap, "%u -> %u", *(const uint32_t *)field(cur, k),
+        snprintf(out, cap, ": %u -> %u", *(const uint32_t *)field(cur, k),
                  *(const uint32_t *)field(next, k));
         return;
     case FROZEN_U64:
-        snprintf(out, cap, "%llu -> %llu", (unsigned long long)*(const uint64_t *)field(cur, k),
+        snprintf(out, cap, ": %llu -> %llu", (unsigned long long)*(const uint64_t *)field(cur, k),
                  (unsigned long long)*(const uint64_t *)field(next, k));
         return;
     case FROZEN_PEERS:
-        snprintf(out, cap, "%zu -> %zu peers, or a peer's name, id, region or address", cur->npeers,
-                 next->npeers);
+        describe_peers(cur, next, out, cap);
         return;
     }
     out[0] = '\0';
@@ -150,7 +197,7 @@ int fo_config_reload_check(const struct fo_config *cur, const struct fo_config *
         return 0;
     describe(cur, next, k, what, sizeof(what));
     return fo_error_set(err, FO_CONFIG_EFROZEN,
-                        "%s: %s: cannot change while failoverd runs (%s); restart the node to "
+                        "%s%s: cannot change while failoverd runs (%s); restart the node to "
                         "apply it",
                         k->key, what, k->why);
 }

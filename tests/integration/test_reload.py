@@ -109,7 +109,8 @@ class Reload(unittest.TestCase):
         self.edit(NODE, f"raft: {raft}", f"raft: {host}:{int(port) + 50}")
         try:
             self.hup(NODE)
-            self.wait_reload_line(NODE, before, r"result=refused part=config reason=\"peers: ")
+            self.wait_reload_line(NODE, before,
+                                  r"result=refused part=config reason=\"peers\[2\]\.raft: ")
         finally:
             self.edit(NODE, f"raft: {host}:{int(port) + 50}", f"raft: {raft}")
         self.assertEqual(self.c.status(NODE)["config"]["digest"], st0["config"]["digest"])
