@@ -133,7 +133,49 @@ const struct fo_operation *fo_fsm_history_find(const struct fo_fsm *f, const cha
     for (size_t i = 0; i < f->state.nhistory; i++)
         if (same(f->state.history[i].id, op_id))
             return &f->state.history[i];
+    for (size_t i = 0; i < f->state.narchive; i++)
+        if (same(f->state.archive[i].id, op_id))
+            return &f->state.archive[i];
     return NULL;
+}
+
+static size_t len_of(const char *s)
+{
+    return s != NULL ? strlen(s) : 0;
+}
+
+/* Close to its encoded size (msgpack keys and numbers: the fixed part), and a function
+ * of the replicated fields only, so every node drops the same entries. */
+size_t fo_fsm_archive_cost(const struct fo_operation *op)
+{
+    return 160 + len_of(op->id) + len_of(op->from) + len_of(op->to) + len_of(op->reason) +
+           len_of(op->requested_by) + len_of(op->error);
+}
+
+/* Move op (its struct, which owns its members) to the archive without its steps; drop
+ * the oldest archived operations until the archive fits its budget. */
+static void archive_push(struct fo_state *s, const struct fo_operation *op)
+{
+    size_t total = 0;
+    struct fo_operation *slot;
+
+    s->archive = xrealloc(s->archive, (s->narchive + 1) * sizeof(*s->archive));
+    slot = &s->archive[s->narchive++];
+    *slot = *op;
+    for (size_t i = 0; i < slot->nsteps; i++)
+        fo_schema_free(&fo_step_schema, &slot->steps[i]);
+    free(slot->steps);
+    slot->steps = NULL;
+    slot->nsteps = 0;
+    for (size_t i = 0; i < s->narchive; i++)
+        total += fo_fsm_archive_cost(&s->archive[i]);
+    while (s->narchive > 0 && (total > FO_FSM_ARCHIVE_BYTES || s->narchive > FO_MAX_ARCHIVE)) {
+        total -= fo_fsm_archive_cost(&s->archive[0]);
+        fo_schema_free(&fo_operation_schema, &s->archive[0]);
+        memmove(s->archive, s->archive + 1, (s->narchive - 1) * sizeof(*s->archive));
+        s->narchive--;
+        s->history_dropped++;
+    }
 }
 
 /* ---- commands ------------------------------------------------------------------- */
@@ -350,6 +392,12 @@ static void apply_op_end(struct fo_fsm *f, const struct fo_cmd_op_end *c)
 
     if (op == NULL)
         return;
+    /* A full history hands its oldest to the archive (the ring then has room). */
+    if (s->nhistory >= FO_FSM_HISTORY_KEEP) {
+        archive_push(s, &s->history[0]);
+        memmove(s->history, s->history + 1, (s->nhistory - 1) * sizeof(*s->history));
+        s->nhistory--;
+    }
     slot = ring_push((void **)&s->history, &s->nhistory, FO_FSM_HISTORY_KEEP, sizeof(*slot),
                      &fo_operation_schema);
     /* Move the operation into history: the struct itself, which owns its members. */
@@ -375,8 +423,10 @@ static void apply_cooldown(struct fo_fsm *f, const struct fo_cmd_cooldown *c)
 {
     char text[64];
     f->state.cooldown_until_ms = c->until_ms;
+    /* The text stays as older versions wrote it; until_ms carries the time as a time. */
     snprintf(text, sizeof(text), "until %llu", (unsigned long long)c->until_ms);
     add_event(f, c->at_ms, "cooldown", c->by, text);
+    f->state.events[f->state.nevents - 1].until_ms = c->until_ms;
 }
 
 static void apply_digest(struct fo_fsm *f, const struct fo_cmd_digest *c)

@@ -34,9 +34,14 @@
 #include "proto/command.h"
 #include "proto/state.h"
 
-/* Kept in the state: the newest finished operations and events. */
-#define FO_FSM_HISTORY_KEEP 32
-#define FO_FSM_EVENTS_KEEP  128
+/* Kept in the state: the newest finished operations (whole) and events. An operation
+ * that leaves history moves to the archive without its steps; the archive keeps what
+ * fits FO_FSM_ARCHIVE_BYTES (fo_fsm_archive_cost of each entry: its strings and a fixed
+ * part, so every node trims at the same entry), dropping the oldest first and counting
+ * them in history_dropped. */
+#define FO_FSM_HISTORY_KEEP  32
+#define FO_FSM_EVENTS_KEEP   128
+#define FO_FSM_ARCHIVE_BYTES (256u * 1024u)
 
 /* Outcome of the latest apply, for the proposer's callback. */
 enum fo_fsm_outcome {
@@ -82,5 +87,8 @@ int fo_fsm_restore(struct fo_fsm *f, const uint8_t *frame, size_t len, struct fo
 const struct fo_verdict *fo_fsm_verdict(const struct fo_fsm *f, const char *observer,
                                         const char *region);
 const struct fo_operation *fo_fsm_history_find(const struct fo_fsm *f, const char *op_id);
+
+/* What an archived operation counts against FO_FSM_ARCHIVE_BYTES. */
+size_t fo_fsm_archive_cost(const struct fo_operation *op);
 
 #endif

@@ -153,6 +153,8 @@ static void maybe_report_digest(struct fo_daemon *d)
 static void housekeeping(uv_timer_t *t)
 {
     struct fo_daemon *d = t->data;
+    if (d->reload_deferred && fo_node_state(&d->node)->operation == NULL)
+        fo_daemon_reload(d, NULL);
     maybe_init(d);
     maybe_report_digest(d);
     fo_verdicts_reconcile(&d->verdicts);
@@ -233,6 +235,14 @@ static void admin_handler(struct fo_admin_server *s, struct fo_admin_call *call,
 }
 
 /* ---- start and stop --------------------------------------------------------------- */
+
+/* SIGHUP: `systemctl reload` (ExecReload) and `kill -HUP`; fo_daemon_reload logs. */
+static void on_hup(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    fo_log_info("daemon.signal", "signal=HUP action=reload");
+    fo_daemon_reload(h->data, NULL);
+}
 
 static void on_signal(uv_signal_t *h, int signum)
 {
@@ -330,89 +340,49 @@ static void prober_closed(struct fo_prober *p)
     closed_one(p->data);
 }
 
-/* ---- this node's probes, and feeds ----------------------------------------------- */
+/* The prober's users see none while it restarts, then the new one. */
+static void prober_handles(struct fo_daemon *d)
+{
+    d->ops.prober = d->prober_started ? &d->prober : NULL;
+    d->serve.prober = d->ops.prober;
+}
 
-static void on_region(struct fo_prober *p, const char *region, int status, const char *reason)
+static void prober_start_again(struct fo_daemon *d)
+{
+    struct fo_error err = {0};
+    if (fo_daemon_prober_start(d, &err) != 0)
+        fo_log_error("config.reload", "probes=failed reason=\"%s\"", err.msg);
+    prober_handles(d);
+}
+
+static void prober_restarted(struct fo_prober *p)
 {
     struct fo_daemon *d = p->data;
-    fo_verdicts_set(&d->verdicts, d->cfg.self->name, region, status, reason, fo_daemon_now_ms());
+
+    d->prober_restarting = false;
+    if (d->stopping) { /* fo_daemon_stop counted this close */
+        closed_one(d);
+        return;
+    }
+    prober_start_again(d);
 }
 
-/* How each probed component kind is checked: the probe kind, and the checks setting
- * that makes its DOWN critical. Indexed by enum fo_component_kind. */
-static const struct {
-    int kind;        /* enum fo_probe_kind */
-    size_t critical; /* offset of a bool in struct fo_config_checks */
-} probe_of[FO_COMPONENT_COUNT] = {
-    [FO_COMPONENT_POSTGRES] = {FO_PROBE_POSTGRES,
-                               offsetof(struct fo_config_checks, postgres_critical)},
-    [FO_COMPONENT_REDIS] = {FO_PROBE_REDIS, offsetof(struct fo_config_checks, redis_critical)},
-};
-
-/* One check per probed site component (postgres:SITE, redis:SITE) plus checks.http. */
-static int start_prober(struct fo_daemon *d, struct fo_error *err)
+void fo_daemon_prober_restart(struct fo_daemon *d)
 {
-    const struct fo_config_checks *ck = &d->cfg.checks;
-    struct fo_probe_spec *specs;
-    char(*names)[FO_NAME_MAX + 16];
-    size_t n = 0, cap = FO_COMPONENT_COUNT * d->cfg.nsites + ck->nhttp;
-    int rv;
+    bool running = d->prober_started;
 
-    if (cap == 0)
-        return 0;
-    specs = calloc(cap, sizeof(*specs));
-    names = calloc(cap, sizeof(*names));
-    if (specs == NULL || names == NULL) {
-        free(specs);
-        free(names);
-        return fo_error_set(err, 1, "out of memory");
+    d->prober_started = false;
+    prober_handles(d);
+    if (running) {
+        d->prober_restarting = true;
+        fo_prober_close(&d->prober, prober_restarted);
+        return;
     }
-    /* Every probed component of every site (config/components.h). */
-    for (size_t i = 0; i < d->cfg.nsites; i++) {
-        for (int k = 0; k < FO_COMPONENT_COUNT; k++) {
-            struct fo_component_ref c;
-            struct fo_probe_spec *sp = &specs[n];
-            if (!fo_components[k].probed || !fo_component_get(&d->cfg.sites[i], k, &c))
-                continue;
-            fo_component_probe_name(k, d->cfg.sites[i].name, names[n], sizeof(names[0]));
-            sp->name = names[n++];
-            sp->kind = probe_of[k].kind;
-            sp->critical = *(const bool *)((const char *)ck + probe_of[k].critical);
-            sp->region = c.region;
-            sp->host = c.host;
-            sp->port = c.port;
-            sp->dbname = c.dbname;
-            sp->user = c.user;
-            sp->password_file = c.password_file;
-        }
-    }
-    for (size_t i = 0; i < ck->nhttp; i++) {
-        struct fo_probe_spec *sp = &specs[n++];
-        sp->name = ck->http[i].name;
-        sp->kind = FO_PROBE_HTTP;
-        sp->region = ck->http[i].region;
-        sp->critical = ck->http[i].critical;
-        sp->url = ck->http[i].url;
-        sp->expect_status = ck->http[i].expect_status;
-    }
-    for (size_t i = 0; i < n; i++) {
-        specs[i].interval_ms = ck->interval_ms;
-        specs[i].timeout_ms = specs[i].kind == FO_PROBE_HTTP && ck->http != NULL &&
-                                      i >= n - ck->nhttp && ck->http[i - (n - ck->nhttp)].timeout_ms
-                                  ? ck->http[i - (n - ck->nhttp)].timeout_ms
-                                  : ck->timeout_ms;
-        specs[i].down_after_ms = ck->down_after_ms;
-        specs[i].up_after_ms = ck->up_after_ms;
-    }
-    d->prober.data = d;
-    rv = fo_prober_init(&d->prober, d->loop, specs, n, on_region, NULL, err);
-    free(specs); /* copied by fo_prober_init */
-    free(names);
-    if (rv != 0)
-        return rv;
-    d->prober_started = true;
-    return fo_prober_start(&d->prober, err);
+    if (!d->prober_restarting) /* else the restart under way reads the new checks */
+        prober_start_again(d);
 }
+
+/* ---- feeds (this node's probes: daemon_config.c) ---------------------------------- */
 
 /* A monitoring feed's report: region and component checked, then one more observer's
  * verdict (verdicts.h aggregates components). Times are this node's: the decision
@@ -435,32 +405,12 @@ static void on_health(struct fo_health_server *s, struct fo_health_call *call,
     fo_health_call_reply(call, FO_REPLY_OK, "recorded");
 }
 
-/* The feeds' tokens, read once for whichever listener needs them first (the health
- * port, the HTTP API). */
-static int load_feeds(struct fo_daemon *d, struct fo_error *err)
-{
-    if (d->cfg.nfeeds > sizeof(d->feeds) / sizeof(d->feeds[0]))
-        return fo_error_set(err, 1, "too many feeds");
-    for (size_t i = 0; i < d->cfg.nfeeds; i++) {
-        if (d->feeds[i].token != NULL)
-            continue;
-        if (fo_secret_read_file(d->cfg.feeds[i].token_file, d->feed_tokens[i],
-                                sizeof(d->feed_tokens[i]), err) != 0)
-            return 1;
-        d->feeds[i].name = d->cfg.feeds[i].name;
-        d->feeds[i].token = d->feed_tokens[i];
-    }
-    return 0;
-}
-
 static int start_health(struct fo_daemon *d, struct fo_error *err)
 {
     struct fo_health_server_config hc = {0};
 
     if (d->cfg.health.listen == NULL)
         return 0;
-    if (load_feeds(d, err) != 0)
-        return 1;
     hc.listen = d->cfg.health.listen;
     hc.max_connections = d->cfg.health.max_connections;
     hc.request_timeout_ms = d->cfg.admin.request_timeout_ms;
@@ -477,8 +427,7 @@ static int start_http(struct fo_daemon *d, struct fo_error *err)
 {
     if (d->cfg.http.listen == NULL)
         return 0;
-    if (load_feeds(d, err) != 0 ||
-        fo_http_api_start(&d->http, d->loop, &d->serve, &d->cfg.http, err) != 0)
+    if (fo_http_api_start(&d->http, d->loop, &d->serve, &d->cfg.http, err) != 0)
         return 1;
     d->http_started = true;
     return 0;
@@ -500,7 +449,7 @@ static void serve_handles(struct fo_daemon *d)
     s->admin = &d->admin; /* its counters: zero until it starts, right after this */
     s->http = &d->http;
     s->admin_token = d->admin_token;
-    s->read_token = d->read_token[0] != '\0' ? d->read_token : NULL;
+    s->read_token = d->read_token; /* empty when not configured: never matches (secret.h) */
     s->feeds = d->feeds;
     s->nfeeds = d->cfg.nfeeds;
     s->stopping = &d->stopping;
@@ -565,12 +514,7 @@ int fo_daemon_start(struct fo_daemon *d, uv_loop_t *loop, const struct fo_daemon
         return 1;
     }
     fo_log_setup(d->cfg.self->name, (enum fo_log_level)opts->log_level);
-    if (fo_secret_read_file(d->cfg.admin.token_file, d->admin_token, sizeof(d->admin_token), err) !=
-        0)
-        return 1;
-    if (d->cfg.admin.read_token_file != NULL &&
-        fo_secret_read_file(d->cfg.admin.read_token_file, d->read_token, sizeof(d->read_token),
-                            err) != 0)
+    if (fo_daemon_tokens_load(d, err) != 0)
         return 1;
     fo_log_info("daemon.start", "version=%s cluster=%s node_id=%llu raft=%s admin=%s digest=%.12s",
                 FO_VERSION, d->cfg.cluster, (unsigned long long)d->cfg.self->id, d->cfg.self->raft,
@@ -595,7 +539,7 @@ int fo_daemon_start(struct fo_daemon *d, uv_loop_t *loop, const struct fo_daemon
         fo_ops_init(&d->ops, &oh); /* the executor's on_finished and gate; the lease's hands */
         d->lease_started = true;
     }
-    if (start_prober(d, err) != 0) {
+    if (fo_daemon_prober_start(d, err) != 0) {
         fo_daemon_stop(d);
         return 1;
     }
@@ -607,7 +551,7 @@ int fo_daemon_start(struct fo_daemon *d, uv_loop_t *loop, const struct fo_daemon
     serve_handles(d);
     ac.listen = d->cfg.admin.listen != NULL ? d->cfg.admin.listen : d->cfg.self->admin;
     ac.admin_token = d->admin_token;
-    ac.read_token = d->read_token[0] != '\0' ? d->read_token : NULL;
+    ac.read_token = d->read_token; /* as serve's: empty never matches, so a reload may set it */
     ac.max_connections = d->cfg.admin.max_connections;
     ac.request_timeout_ms = d->cfg.admin.request_timeout_ms;
     d->admin.data = d;
@@ -618,9 +562,11 @@ int fo_daemon_start(struct fo_daemon *d, uv_loop_t *loop, const struct fo_daemon
     d->admin_started = true;
     uv_signal_init(loop, &d->sigterm);
     uv_signal_init(loop, &d->sigint);
-    d->sigterm.data = d->sigint.data = d;
+    uv_signal_init(loop, &d->sighup);
+    d->sigterm.data = d->sigint.data = d->sighup.data = d;
     uv_signal_start(&d->sigterm, on_signal, SIGTERM);
     uv_signal_start(&d->sigint, on_signal, SIGINT);
+    uv_signal_start(&d->sighup, on_hup, SIGHUP);
     uv_timer_init(loop, &d->housekeeping);
     d->housekeeping.data = d;
     uv_timer_init(loop, &d->apply_kick);
@@ -655,7 +601,8 @@ void fo_daemon_stop(struct fo_daemon *d)
     d->pending_closes = 1; /* released at the end of this function */
     sd_notify(0, "STOPPING=1");
     if (signals) {
-        d->pending_closes += 5;
+        d->pending_closes += 6;
+        uv_close((uv_handle_t *)&d->sighup, handle_closed);
         uv_close((uv_handle_t *)&d->apply_kick, handle_closed);
         uv_close((uv_handle_t *)&d->watchdog, handle_closed);
         uv_close((uv_handle_t *)&d->sigterm, handle_closed);
@@ -666,6 +613,8 @@ void fo_daemon_stop(struct fo_daemon *d)
     if (d->prober_started) {
         d->pending_closes++;
         fo_prober_close(&d->prober, prober_closed);
+    } else if (d->prober_restarting) { /* its close is under way: prober_restarted counts it */
+        d->pending_closes++;
     }
     if (d->health_started) {
         d->pending_closes++;

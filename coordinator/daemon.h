@@ -11,6 +11,15 @@
  *     when it is the ready leader and forwarding it to the leader otherwise; `status`
  *     then reports any node whose digest differs.
  *
+ * Reload (SIGHUP, `systemctl reload`): fo_daemon_reload re-reads the config file — the
+ * policy, plan, checks, sites, feeds and every token file — and applies it live, or
+ * refuses it as a whole, logging the key, when it changes what cannot change while the
+ * daemon runs (config/config_reload.h: node, data dir, peers, raft, listeners, lease
+ * timings); the old config then stays. While an operation is in flight the reload waits
+ * for its end (its plan runs from the config). The new digest then reaches the FSM as
+ * above, and until every peer reports the same, `status` lists the mismatch and the
+ * automatic path holds (decide/decision.h, config_mismatch).
+ *
  * Under systemd (Type=notify) it reports READY=1 once Raft and the admin port are up,
  * STOPPING=1 on shutdown, and pings the watchdog from the loop, so a loop that stops
  * turning gets the node restarted. Outside systemd these are no-ops.
@@ -55,7 +64,7 @@ struct fo_daemon {
     struct fo_config cfg;
     struct fo_node node;
     struct fo_admin_server admin;
-    uv_signal_t sigterm, sigint;
+    uv_signal_t sigterm, sigint, sighup;
     uv_timer_t housekeeping;
     uv_timer_t watchdog;                /* systemd's watchdog, when the unit sets WatchdogSec */
     char admin_token[FO_TOKEN_MAX + 1]; /* secret: wiped by fo_daemon_free */
@@ -78,6 +87,9 @@ struct fo_daemon {
     struct fo_serve serve; /* what the admin commands and the HTTP API read (serve/context.h) */
     uv_timer_t apply_kick; /* runs the kicks an apply calls for, outside libraft's callback */
     bool config_loaded, node_started, admin_started;
+    bool prober_restarting; /* a reload closed the prober to start it with new checks */
+    bool reload_deferred;   /* a reload waits for the operation in flight to end */
+    unsigned long reloads;  /* reloads applied since start */
     bool stopping;
     int pending_closes;
     int exit_code; /* what main returns */
@@ -105,7 +117,27 @@ uint64_t fo_daemon_now_ms(void);
  * an earlier one; every decision arms its own deadline again. */
 void fo_daemon_kick(struct fo_daemon *d, uint64_t after_ms);
 
+enum fo_reload_result {
+    FO_RELOAD_OK,       /* the new config runs */
+    FO_RELOAD_DEFERRED, /* an operation is in flight: reloaded once it ends */
+    FO_RELOAD_REFUSED,  /* err says why (the key, the file, the token); the old config runs */
+};
+
+/* Re-read the config file and apply it (see above); logs the outcome (config.reload).
+ * err may be NULL. What a reload re-derives is one table in daemon_config.c: a part
+ * with more to re-read from the config (a token file) adds its row there. */
+enum fo_reload_result fo_daemon_reload(struct fo_daemon *d, struct fo_error *err);
+
 /* The peer this node believes leads, or NULL. */
 const struct fo_peer *fo_daemon_leader(const struct fo_daemon *d);
+
+/* ---- between daemon.c and daemon_config.c only ---- */
+
+/* Read every token file of d->cfg into the daemon's buffers (start). */
+int fo_daemon_tokens_load(struct fo_daemon *d, struct fo_error *err);
+/* Init and start this node's prober from d->cfg (no checks: nothing to start). */
+int fo_daemon_prober_start(struct fo_daemon *d, struct fo_error *err);
+/* Close the prober and start it again from d->cfg (a reload changed the checks). */
+void fo_daemon_prober_restart(struct fo_daemon *d);
 
 #endif

@@ -53,8 +53,10 @@
  *
  * History: v1 — the first format. v2 — step.outcome (struct fo_cmd_step) and the
  * journal's steps[].outcome (struct fo_step): a typed step outcome (proto/state.h).
+ * v3 — the snapshot's archive[] and history_dropped (older finished operations, without
+ * their steps) and an event's until_ms (proto/state.h).
  */
-#define FO_PROTO_VERSION     2
+#define FO_PROTO_VERSION     3
 #define FO_PROTO_VERSION_MIN 1
 
 /* Containers deeper than this are rejected before msgpack-c sees them. Our deepest
@@ -204,6 +206,14 @@ struct fo_schema {
 #define FO_ENUM_SINCE(T, m, fl, nm, v)                                                             \
     {                                                                                              \
 #m, FO_FIELD_ENUM, (fl), offsetof(T, m), 0, 0, NULL, (nm), 0, (v)                          \
+    }
+#define FO_U64_SINCE(T, m, fl, v)                                                                  \
+    {                                                                                              \
+#m, FO_FIELD_U64, (fl), offsetof(T, m), 0, 0, NULL, NULL, 0, (v)                           \
+    }
+#define FO_ARR_SINCE(T, m, n, fl, mx, sc, v)                                                       \
+    {                                                                                              \
+#m, FO_FIELD_ARR, (fl), offsetof(T, m), offsetof(T, n), (mx), (sc), NULL, 0, (v)           \
     }
 #define FO_SCHEMA(T, tbl)                                                                          \
     {                                                                                              \

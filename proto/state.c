@@ -90,6 +90,7 @@ static const struct fo_field event_fields[] = {
     FO_STR(struct fo_event, what, NAME, FO_NAME_MAX),
     FO_STR(struct fo_event, by, OPT, FO_NAME_MAX),
     FO_STR(struct fo_event, text, OPT, FO_TEXT_MAX),
+    FO_U64_SINCE(struct fo_event, until_ms, OPT, 3),
 };
 const struct fo_schema fo_event_schema = FO_SCHEMA(struct fo_event, event_fields);
 
@@ -127,6 +128,9 @@ static const struct fo_field state_fields[] = {
     FO_ARR(struct fo_state, digests, ndigests, 0, FO_MAX_DIGESTS, &fo_digest_schema),
     /* Optional: snapshots written before write leases existed have none. */
     FO_ARR(struct fo_state, leases, nleases, OPT, FO_MAX_LEASES, &fo_lease_mark_schema),
+    /* v3: absent (so the frame stays v2) until an operation leaves history. */
+    FO_ARR_SINCE(struct fo_state, archive, narchive, OPT, FO_MAX_ARCHIVE, &fo_operation_schema, 3),
+    FO_U64_SINCE(struct fo_state, history_dropped, OPT, 3),
 };
 const struct fo_schema fo_state_schema = FO_SCHEMA(struct fo_state, state_fields);
 

@@ -28,7 +28,8 @@
 #define FO_DIGEST_MAX   128 /* a hex digest */
 #define FO_MAX_STEPS    64  /* steps in one plan */
 #define FO_MAX_VERDICTS 1024
-#define FO_MAX_HISTORY  64 /* finished operations kept in a snapshot */
+#define FO_MAX_HISTORY  64   /* finished operations kept in a snapshot */
+#define FO_MAX_ARCHIVE  4096 /* older finished operations, without steps (format v3) */
 #define FO_MAX_EVENTS   256
 #define FO_MAX_DIGESTS  16                    /* one per node */
 #define FO_MAX_LEASES   64                    /* lease marks kept (two epochs' worth) */
@@ -147,9 +148,10 @@ struct fo_operation {
 /* A notable event for the incident log: mode changes, cooldowns, rejected commands. */
 struct fo_event {
     uint64_t at_ms;
-    char *what; /* short tag, e.g. "paused", "resumed", "rejected" */
-    char *by;   /* optional */
-    char *text; /* optional */
+    char *what;        /* short tag, e.g. "paused", "resumed", "rejected" */
+    char *by;          /* optional */
+    char *text;        /* optional */
+    uint64_t until_ms; /* optional (v3): the time the event sets, e.g. a cooldown's end */
 };
 
 /* The digest of one node's replicated configuration. */
@@ -187,7 +189,13 @@ struct fo_state {
     struct fo_operation *operation; /* NULL when none is in flight */
     struct fo_operation *history;   /* finished operations, oldest first */
     size_t nhistory;
-    struct fo_event *events; /* oldest first */
+    /* Older finished operations, oldest first, without their steps (v3): history's
+     * oldest moves here when history is full; the oldest here are dropped when the
+     * archive is over its size budget (consensus/fsm.h), and counted. */
+    struct fo_operation *archive;
+    size_t narchive;
+    uint64_t history_dropped; /* operations dropped from the archive since the cluster began */
+    struct fo_event *events;  /* oldest first */
     size_t nevents;
     struct fo_digest *digests;
     size_t ndigests;

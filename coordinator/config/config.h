@@ -129,6 +129,8 @@ enum fo_config_code {
     FO_CONFIG_ESYNTAX = 2,  /* not well-formed YAML (libyaml's message and line) */
     FO_CONFIG_EINVALID = 3, /* well-formed YAML that breaks a rule of this file */
     FO_CONFIG_ESYSTEM = 4,  /* out of memory, or libcrypto failed */
+    FO_CONFIG_EFROZEN = 5,  /* a reload changes a key that cannot change live
+                             * (config_reload.h) */
 };
 
 /* A coordinator node (a Raft voter). */

@@ -5,7 +5,7 @@
  * (output_table.c, one renderer per verb) or JSON for scripts (output_json.c).
  *
  * Pure: the only I/O is writing to the FILE the caller passes; no clock is read (times
- * are printed as absolute UTC, "2026-11-23 19:03:58Z", or relative to the caller's
+ * are printed as absolute UTC, "2026-11-23T19:03:58Z" (ISO 8601), or relative to the caller's
  * now_ms, "35s ago"); nothing is kept between calls. Any thread, one call at a time per
  * FILE. That is what lets tests/unit/test_ctl_render.c compare every table byte for byte
  * with the goldens in tests/golden/cli/.

@@ -28,6 +28,8 @@
 
 #include "coordinator/ctl/admin_client.h"
 #include "coordinator/ctl/ctl_render.h"
+#include "coordinator/ctl/ctl_help.h"
+#include "coordinator/ctl/ctl_watch.h"
 #include "coordinator/clock.h"
 #include "coordinator/ctl/verbs.h"
 #include "actions/secret.h"
@@ -36,6 +38,13 @@
 #define FOLLOW_MAX     3
 #define RESULT_UNKNOWN (-2)
 #define MAX_ADDRS      16
+/* --wait: how often the operation's report is fetched, and how long nobody may answer
+ * (a leader change) before failoverctl gives up following it. */
+#define WAIT_POLL_MS 250
+#define WAIT_LOST_MS 30000
+/* How long the report may not yet show the operation just committed (a follower that
+ * answered lags the leader by a heartbeat). */
+#define WAIT_FIND_MS 10000
 
 struct ctl {
     char *addrs[MAX_ADDRS];
@@ -288,7 +297,7 @@ static size_t request_args(const struct parsed *p, struct fo_kv *args, char *by,
     size_t n = 0;
 
     for (size_t i = 0; opts[i].key != NULL; i++)
-        if (p->value[i] != NULL)
+        if (p->value[i] != NULL && !opts[i].local)
             args[n++] = (struct fo_kv){(char *)opts[i].key, (char *)p->value[i]};
     for (const struct fo_admin_arg *a = fo_admin_verbs[p->verb].args; a->key != NULL; a++) {
         if (a->kind == FO_ARG_REQUESTER && n < FO_VERB_ARGS_MAX) {
@@ -346,6 +355,168 @@ static int leader_view_call(const struct ctl *ctl, const char *cmd, struct fo_kv
     return rc;
 }
 
+/* ---- --wait and --force's confirmation (operations) --------------------------------- */
+
+/* The value given for the verb's option key, or NULL (also when the verb has none). */
+static const char *given(const struct parsed *p, const char *key)
+{
+    const struct fo_ctl_opt *opts = fo_ctl_verbs[p->verb].opts;
+    for (size_t i = 0; opts[i].key != NULL; i++)
+        if (strcmp(opts[i].key, key) == 0)
+            return p->value[i];
+    return NULL;
+}
+
+static bool has_opt(enum fo_admin_verb_id verb, const char *key)
+{
+    for (const struct fo_ctl_opt *o = fo_ctl_verbs[verb].opts; o->key != NULL; o++)
+        if (strcmp(o->key, key) == 0)
+            return true;
+    return false;
+}
+
+static uint64_t mono_ms(void)
+{
+    return uv_hrtime() / 1000000u;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* The operation `report` shows (id NULL: the one in flight, else the latest), as a new
+ * reference, or NULL with *answered telling whether a node answered at all. */
+static json_t *fetch_operation(const struct ctl *ctl, const char *id, bool *answered)
+{
+    struct fo_kv arg = {"id", (char *)id};
+    struct result r; /* owns the reply's strings until result_free */
+    json_t *doc = NULL, *op = NULL;
+
+    call_cluster(ctl, "report", id != NULL ? &arg : NULL, id != NULL ? 1 : 0, &r);
+    *answered = r.status == 0;
+    if (r.status == 0 && r.code == FO_REPLY_OK && r.body != NULL)
+        doc = json_loads(r.body, 0, NULL);
+    result_free(&r);
+    if (doc != NULL && json_is_object(json_object_get(doc, "operation")))
+        op = json_incref(json_object_get(doc, "operation"));
+    json_decref(doc);
+    return op;
+}
+
+/* --force on a terminal: the operator types the target's name (patronictl's --force
+ * only skips its prompt; ours skips the gates that protect the data). */
+static bool confirmed(const char *to)
+{
+    char line[128];
+
+    fprintf(stderr,
+            "failover --force skips the health and RPO gates: writes not yet replicated to %s "
+            "may be lost.\n"
+            "Type the target site's name (%s) to go on: ",
+            to, to);
+    if (fgets(line, sizeof(line), stdin) == NULL)
+        return false;
+    line[strcspn(line, "\r\n")] = '\0';
+    return strcmp(line, to) == 0;
+}
+
+/* Follow the operation by committed: the newest one requested by `by` that is not
+ * `before`, polled until it ends (ctl_watch.h). Progress goes to stdout, or stderr with
+ * --json, which prints the final operation. Returns its exit code. */
+static int follow(const struct ctl *ctl, const char *by, const char *before)
+{
+    FILE *out = ctl->json ? stderr : stdout;
+    struct fo_ctl_watch w;
+    char id[FO_NAME_MAX + 1] = "";
+    uint64_t last_answer = mono_ms(), start = last_answer;
+    json_t *op = NULL; /* ours: the latest report, kept until the next one */
+    int rc = FO_CTL_EXIT_FAILED;
+
+    fo_ctl_watch_init(&w);
+    for (;;) {
+        bool answered;
+        json_t *now = fetch_operation(ctl, id[0] != '\0' ? id : NULL, &answered);
+        const char *nid = json_string_value(json_object_get(now, "id"));
+        const char *nby = json_string_value(json_object_get(now, "requested_by"));
+
+        if (answered)
+            last_answer = mono_ms();
+        if (id[0] == '\0' && nid != NULL && nby != NULL && strcmp(nby, by) == 0 &&
+            strcmp(nid, before) != 0)
+            snprintf(id, sizeof(id), "%s", nid);
+        if (id[0] != '\0' && now != NULL) {
+            json_decref(op);
+            op = now;
+            now = NULL;
+            if (fo_ctl_watch_update(&w, out, op)) {
+                rc = fo_ctl_watch_exit(op);
+                break;
+            }
+        }
+        json_decref(now);
+        fflush(out);
+        if (mono_ms() - last_answer > WAIT_LOST_MS ||
+            (id[0] == '\0' && mono_ms() - start > WAIT_FIND_MS)) {
+            fprintf(stderr,
+                    "failoverctl: lost sight of the operation%s%s: it goes on; follow it with "
+                    "failoverctl report\n",
+                    id[0] ? " " : "", id);
+            json_decref(op);
+            return FO_CTL_EXIT_NO_QUORUM;
+        }
+        sleep_ms(WAIT_POLL_MS);
+    }
+    if (ctl->json) {
+        struct fo_error err;
+        if (fo_ctl_render_json(stdout, op, &err) != 0)
+            rc = FO_CTL_EXIT_FAILED;
+    }
+    json_decref(op);
+    return rc;
+}
+
+/* failover, switchover, drill: --force's confirmation, the request, then --wait. */
+static int operation_call(const struct ctl *ctl, const struct parsed *p, struct fo_kv *args,
+                          size_t nargs, const char *by)
+{
+    const char *cmd = fo_admin_verbs[p->verb].name, *to = given(p, "to");
+    bool terminal = isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
+    bool wait = given(p, "wait") != NULL || (given(p, "no_wait") == NULL && isatty(STDOUT_FILENO));
+    char before[FO_NAME_MAX + 1] = "";
+    struct result r; /* owns the reply's strings until result_free */
+
+    if (given(p, "dry_run") != NULL)
+        return simple_call(ctl, cmd, args, nargs);
+    if (given(p, "force") != NULL && given(p, "yes") == NULL && terminal &&
+        !confirmed(to != NULL ? to : "")) {
+        fprintf(stderr,
+                "failoverctl: %s: not confirmed: nothing was sent (--yes skips the "
+                "question)\n",
+                cmd);
+        return FO_CTL_EXIT_USAGE;
+    }
+    if (!wait)
+        return simple_call(ctl, cmd, args, nargs);
+    {
+        bool answered;
+        json_t *op = fetch_operation(ctl, NULL, &answered); /* ours */
+        const char *id = json_string_value(json_object_get(op, "id"));
+        snprintf(before, sizeof(before), "%s", id != NULL ? id : "");
+        json_decref(op);
+    }
+    call_cluster(ctl, cmd, args, nargs, &r);
+    if (r.status != 0 || r.code != FO_REPLY_OK) {
+        int rc = report_failure(&r);
+        result_free(&r);
+        return rc;
+    }
+    fprintf(ctl->json ? stderr : stdout, "%s\n", r.message != NULL ? r.message : "ok");
+    result_free(&r);
+    return follow(ctl, by, before);
+}
+
 /* Run a parsed command against the cluster. */
 static int run_command(const struct ctl *ctl, const struct parsed *p)
 {
@@ -356,6 +527,8 @@ static int run_command(const struct ctl *ctl, const struct parsed *p)
 
     if (fo_ctl_verbs[p->verb].leader_view)
         return leader_view_call(ctl, cmd, args, n);
+    if (has_opt(p->verb, "wait"))
+        return operation_call(ctl, p, args, n, by);
     return simple_call(ctl, cmd, args, n);
 }
 
@@ -364,68 +537,6 @@ static int find_verb(const char *name)
 {
     int id = fo_admin_verb_find(name);
     return id >= 0 && !fo_admin_verbs[id].internal ? id : -1;
-}
-
-static void command_help(FILE *out, enum fo_admin_verb_id id)
-{
-    const struct fo_admin_verb *v = &fo_admin_verbs[id];
-    const struct fo_ctl_verb *c = &fo_ctl_verbs[id];
-    char synopsis[160];
-
-    fo_ctl_verb_synopsis(id, synopsis, sizeof(synopsis));
-    fprintf(out, "usage: failoverctl [GLOBAL OPTIONS] %s%s%s\n\n%s\n", v->name,
-            synopsis[0] ? " " : "", synopsis, c->about);
-    if (c->opts[0].key != NULL)
-        fprintf(out, "\noptions:\n");
-    /* Operands first, then options, in table order. */
-    for (int operands = 1; operands >= 0; operands--) {
-        for (const struct fo_ctl_opt *o = c->opts; o->key != NULL; o++) {
-            const struct fo_admin_arg *a = fo_admin_verb_arg(v, o->key);
-            char name[FO_CTL_OPT_NAME_MAX], lhs[48];
-
-            if (o->operand != (operands == 1))
-                continue;
-            fo_ctl_opt_name(o, name, sizeof(name));
-            snprintf(lhs, sizeof(lhs), "%s%s%s", name, o->metavar && !o->operand ? " " : "",
-                     o->metavar && !o->operand ? o->metavar : "");
-            fprintf(out, "  %-22s %s%s\n", lhs, o->help,
-                    !o->operand && a != NULL && a->required ? " (required)" : "");
-        }
-    }
-    fprintf(out, "  %-22s %s\n", "-h, --help", "this help");
-    fprintf(out, "\ntoken: %s\nexit codes:\n",
-            v->needs_admin ? "the admin token (FAILOVERCTL_TOKEN_FILE)"
-                           : "the read-only or the admin token");
-    for (int code = 0; code < FO_CTL_NEXITS; code++)
-        if (c->exits & (1u << code))
-            fprintf(out, "  %d  %s%s\n", code, fo_ctl_exit_meaning[code],
-                    code == FO_CTL_EXIT_AUTH && v->needs_admin ? ", or the read-only token" : "");
-}
-
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: failoverctl [-s ADDR[,ADDR...]] [--token-file F] [--json] [--timeout MS]\n"
-                 "                   COMMAND [ARGS]\n"
-                 "       failoverctl COMMAND --help | help COMMAND\n"
-                 "       failoverctl [-h|--help] [-V|--version]\n"
-                 "\n"
-                 "commands (and the token they need):\n");
-    for (int id = 0; id < FO_VERB_COUNT; id++)
-        if (!fo_admin_verbs[id].internal)
-            fprintf(out, "  %-11s %-5s  %s\n", fo_admin_verbs[id].name,
-                    fo_admin_verbs[id].needs_admin ? "admin" : "read", fo_ctl_verbs[id].summary);
-    fprintf(out, "\n"
-                 "  -s, --server ADDR[,ADDR...]  admin addresses of the nodes (a.b.c.d:port),\n"
-                 "                               tried in order; default $FAILOVERCTL_ADDR\n"
-                 "      --token-file F           the admin or read-only token; default\n"
-                 "                               $FAILOVERCTL_TOKEN_FILE\n"
-                 "      --json                   print JSON for scripts instead of a table\n"
-                 "      --timeout MS             per request (default 5000)\n"
-                 "\n"
-                 "A node that is not the leader points failoverctl at the leader, which it then\n"
-                 "asks. read: the read-only or the admin token; admin: the admin token only.\n"
-                 "Exit codes: 0 ok, 1 the operation failed, 2 usage error, 3 no leader or no\n"
-                 "quorum reachable, 4 refused by policy, 5 authentication failed.\n");
 }
 
 /* The option of c named by a ("--to" of "--to=dr"; len bytes), or NULL. */
@@ -468,7 +579,7 @@ static int parse_command(enum fo_admin_verb_id id, int argc, char **argv, struct
         char name[FO_CTL_OPT_NAME_MAX];
 
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            command_help(stdout, id);
+            fo_ctl_help_verb(stdout, id);
             return FO_CTL_EXIT_OK;
         }
         if (a[0] != '-' || a[1] == '\0') {
@@ -530,7 +641,7 @@ static int help_command(int argc, char **argv)
     int id;
 
     if (argc == 0) {
-        usage(stdout);
+        fo_ctl_help(stdout);
         return FO_CTL_EXIT_OK;
     }
     id = find_verb(argv[0]);
@@ -539,7 +650,7 @@ static int help_command(int argc, char **argv)
                 argv[argc > 1 ? 1 : 0]);
         return FO_CTL_EXIT_USAGE;
     }
-    command_help(stdout, (enum fo_admin_verb_id)id);
+    fo_ctl_help_verb(stdout, (enum fo_admin_verb_id)id);
     return FO_CTL_EXIT_OK;
 }
 
@@ -588,7 +699,7 @@ int main(int argc, char **argv)
             break;
         }
         case 'h':
-            usage(stdout);
+            fo_ctl_help(stdout);
             return FO_CTL_EXIT_OK;
         case 'V':
             printf("failoverctl %s\n", FO_VERSION);
@@ -608,7 +719,7 @@ int main(int argc, char **argv)
         }
     }
     if (optind >= argc) {
-        usage(stderr);
+        fo_ctl_help(stderr);
         return FO_CTL_EXIT_USAGE;
     }
     if (strcmp(argv[optind], "help") == 0)

@@ -229,13 +229,32 @@ int fo_output_history(FILE *out, const char *verb, const json_t *doc, uint64_t n
     } else {
         rc = fo_table_end(out, &t);
     }
+    /* The older operations the cluster keeps (its archive) or dropped: say so (a node of
+     * an older version sends neither count). */
+    if (jhas_int(doc, "operations_kept") &&
+        (jint(doc, "operations_kept") >
+             (long long)json_array_size(json_object_get(doc, "operations")) ||
+         jint(doc, "operations_dropped") > 0)) {
+        fprintf(out, "(%zu of the %lld operations kept shown, newest first; --limit N for more",
+                json_array_size(json_object_get(doc, "operations")), jint(doc, "operations_kept"));
+        if (jint(doc, "operations_dropped") > 0)
+            fprintf(out, "; %lld older ones dropped", jint(doc, "operations_dropped"));
+        fprintf(out, ")\n");
+    }
     fputc('\n', out);
     fo_table_begin(&t, "", 4, "EVENT AT", "WHAT", "BY", "TEXT");
     json_array_foreach(json_object_get(doc, "events"), i, ev)
     {
-        char when[32];
+        char when[32], text[48];
+        /* An event that sets a time (a cooldown's end) shows it as a time. */
+        if (jhas_int(ev, "until_ms")) {
+            char until[32];
+            snprintf(text, sizeof(text), "until %s",
+                     fo_fmt_utc(json_object_get(ev, "until_ms"), until, sizeof(until)));
+        }
         fo_table_row(&t, fo_fmt_utc(json_object_get(ev, "at_ms"), when, sizeof(when)),
-                     jstr(ev, "what"), jstr(ev, "by"), jtext(ev, "text"));
+                     jstr(ev, "what"), jstr(ev, "by"),
+                     jhas_int(ev, "until_ms") ? text : jtext(ev, "text"));
     }
     if (json_array_size(json_object_get(doc, "events")) == 0) {
         fo_table_free(&t);

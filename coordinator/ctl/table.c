@@ -10,7 +10,7 @@
 
 /* ---- times and sizes -------------------------------------------------------------- */
 
-/* Unix ms as "2026-11-23 19:03:58Z", or "-". */
+/* Unix ms as "2026-11-23T19:03:58Z" (ISO 8601), or "-". */
 const char *fo_fmt_utc(const json_t *v, char *out, size_t cap)
 {
     time_t secs;
@@ -21,7 +21,7 @@ const char *fo_fmt_utc(const json_t *v, char *out, size_t cap)
         return out;
     }
     secs = (time_t)(json_integer_value(v) / 1000);
-    if (gmtime_r(&secs, &tm) == NULL || strftime(out, cap, "%Y-%m-%d %H:%M:%SZ", &tm) == 0)
+    if (gmtime_r(&secs, &tm) == NULL || strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
         snprintf(out, cap, "-");
     return out;
 }

@@ -51,7 +51,7 @@ static inline const char *jyesno(const json_t *o, const char *key)
 
 /* ---- times and sizes: each writes into out (cap bytes) and returns it ------------- */
 
-/* Unix ms as "2026-11-23 19:03:58Z", or "-". */
+/* Unix ms as "2026-11-23T19:03:58Z" (ISO 8601), or "-". */
 const char *fo_fmt_utc(const json_t *v, char *out, size_t cap);
 
 /* A span of ms for people: "0.4s", "35s", "3m05s", "2h03m", "3d04h". */

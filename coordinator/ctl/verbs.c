@@ -24,6 +24,14 @@ const char *const fo_ctl_exit_meaning[FO_CTL_NEXITS] = {
 
 #define DRY_RUN_HELP "decide and print the plan; change nothing (exit 4: would be refused)"
 #define REASON_HELP  "why, recorded in the operation"
+/* --wait / --no-wait (ctl_watch.h): failoverctl's own, not sent. */
+#define WAIT_OPTS                                                                                  \
+    {"wait", NULL, "follow each step; exit with the outcome (default on a terminal)", false,       \
+     true},                                                                                        \
+    {                                                                                              \
+        "no_wait", NULL, "return once it is committed (default when not on a terminal)", false,    \
+            true                                                                                   \
+    }
 
 const struct fo_ctl_verb fo_ctl_verbs[FO_VERB_COUNT] = {
     [FO_VERB_STATUS] =
@@ -85,9 +93,11 @@ const struct fo_ctl_verb fo_ctl_verbs[FO_VERB_COUNT] = {
                   "plan.",
          .exits = OP_EXITS,
          .opts = {{"to", "SITE", "the site to promote"},
-                  {"force", NULL, "skip the health and RPO gates (may lose data)"},
+                  {"force", NULL, "skip the health and RPO gates (may lose data; asks to confirm)"},
                   {"dry_run", NULL, DRY_RUN_HELP},
-                  {"reason", "TEXT", REASON_HELP}},
+                  {"reason", "TEXT", REASON_HELP},
+                  WAIT_OPTS,
+                  {"yes", NULL, "with --force: do not ask to confirm", false, true}},
          .table = fo_output_dry_run},
     [FO_VERB_SWITCHOVER] =
         {.summary = "planned move without data loss (fence, catch up, promote)",
@@ -101,17 +111,19 @@ const struct fo_ctl_verb fo_ctl_verbs[FO_VERB_COUNT] = {
          .exits = OP_EXITS,
          .opts = {{"to", "SITE", "the site to move the primary to"},
                   {"dry_run", NULL, DRY_RUN_HELP},
-                  {"reason", "TEXT", REASON_HELP}},
+                  {"reason", "TEXT", REASON_HELP},
+                  WAIT_OPTS},
          .table = fo_output_dry_run},
     [FO_VERB_DRILL] =
         {.summary = "the whole plan in check mode; changes nothing",
          .about = "The monthly failover simulation: every step of the plan checks its "
                   "credentials and\n"
                   "preconditions against SITE (default: the primary), timed, and changes nothing. "
-                  "Follow\n"
-                  "it with failoverctl status, then failoverctl report.",
+                  "With\n"
+                  "--wait, follow it to its end; else with failoverctl status, then failoverctl "
+                  "report.",
          .exits = OP_EXITS,
-         .opts = {{"to", "SITE", "the site a failover would promote"}}},
+         .opts = {{"to", "SITE", "the site a failover would promote"}, WAIT_OPTS}},
     /* FO_VERB_PROPOSE, FO_VERB_LEASE: node to node only (fo_admin_verbs[].internal). */
 };
 

@@ -9,7 +9,8 @@
  *
  * Option names are the argument keys with "--" and '-' for '_' ("dry_run" is
  * --dry-run); whether an option is required or a flag is the argument's (admin.h).
- * Usage lines are derived from the options (fo_ctl_verb_synopsis).
+ * Usage lines are derived from the options (fo_ctl_verb_synopsis). A few options are the
+ * CLI's own (local: --wait, --no-wait, --yes) and are not request arguments.
  *
  * Constant data and pure functions; any thread.
  */
@@ -42,6 +43,7 @@ struct fo_ctl_opt {
     const char *metavar; /* "SITE", "N"; NULL for a flag */
     const char *help;    /* one line */
     bool operand;        /* a positional argument (report's OPERATION), not --key */
+    bool local;          /* failoverctl's own (--wait, --yes): never sent to the node */
 };
 
 #define FO_CTL_OPT_NAME_MAX 32

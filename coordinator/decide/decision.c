@@ -38,6 +38,7 @@ const char *const fo_decision_reason_names[] = {
     [FO_REASON_SAME_SITE] = "same_site",
     [FO_REASON_PRIMARY_NOT_UP] = "primary_not_up",
     [FO_REASON_NOT_REPLICA] = "not_replica",
+    [FO_REASON_CONFIG_MISMATCH] = "config_mismatch",
     [FO_REASON_COUNT] = NULL,
 };
 
@@ -632,6 +633,29 @@ static void finish(struct eval *ev, int op_kind)
     }
 }
 
+/* Every peer decides with the replicated part of its config (quorum, thresholds, sites,
+ * plan): while a reload has reached some nodes and not others, a new leader could decide
+ * under other rules than the one before it. The automatic path waits until every peer
+ * that reported a digest (FO_CMD_DIGEST, sent by each node at start and after a reload)
+ * reports this node's; operators can still fail over. A peer that never reported does not
+ * block (a node that is down since start); digests of names that are not peers (a node
+ * removed from the config) are ignored. */
+static void config_agreed(struct eval *ev)
+{
+    for (size_t i = 0; i < ev->st->ndigests; i++) {
+        const struct fo_digest *dg = &ev->st->digests[i];
+        if (dg->node == NULL || dg->digest == NULL ||
+            fo_config_peer_by_name(ev->cfg, dg->node) == NULL ||
+            strcmp(dg->digest, ev->cfg->digest) == 0)
+            continue;
+        block(ev, FO_REASON_CONFIG_MISMATCH,
+              "node %s runs another configuration (digest %.12s, this node %.12s): reload every "
+              "node with the same file",
+              dg->node, dg->digest, ev->cfg->digest);
+        return;
+    }
+}
+
 static void evaluate_auto(const struct fo_decision_input *in, struct fo_decision *out, bool all)
 {
     struct eval ev;
@@ -653,6 +677,7 @@ static void evaluate_auto(const struct fo_decision_input *in, struct fo_decision
               in->state->mode_by != NULL ? in->state->mode_by : "",
               in->state->mode_reason != NULL ? ": " : "",
               in->state->mode_reason != NULL ? in->state->mode_reason : "");
+    config_agreed(&ev);
     /* Anti-flapping: after a failover the new primary's own checks are still settling
      * (DNS, caches, a cold database), and failing over again on that noise would bounce
      * the product between regions. The FSM checks the same rule at the commit point. */

@@ -72,6 +72,8 @@ enum fo_decision_reason {
     FO_REASON_PRIMARY_NOT_UP,    /* "primary_not_up": switchover needs P seen UP by a majority */
     FO_REASON_NOT_REPLICA,       /* "not_replica": the target is not a replica of P (it takes
                                     writes itself, e.g. the old primary before a re-seed) */
+    FO_REASON_CONFIG_MISMATCH,   /* "config_mismatch": a peer reported another replicated-config
+                                    digest than this node's (a reload not done everywhere) */
     FO_REASON_COUNT
 };
 extern const char *const fo_decision_reason_names[]; /* FO_REASON_COUNT + NULL */
@@ -163,7 +165,7 @@ struct fo_decision {
 /* The automatic path, run by the leader: FAILOVER when every rule of DESIGN §5 holds
  * (see decision.c, one block comment per rule), else NONE with the first rule that does
  * not, in this order: uninitialized, unknown_primary, in_flight, auto_off, paused,
- * cooldown, primary_not_down / down_too_short, then the best candidate's reason
+ * config_mismatch, cooldown, primary_not_down / down_too_short, then the best candidate's reason
  * (no_standby, fail_back, standby_unhealthy, lag_unknown, lag_bytes, lag_ms). */
 void fo_decision_auto(const struct fo_decision_input *in, struct fo_decision *out);
 

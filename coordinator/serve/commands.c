@@ -192,8 +192,11 @@ static void cmd_history(struct fo_serve *s, struct fo_admin_call *call,
                              "history: limit: expected a positive number, got '%.32s'", limit_s);
         return;
     }
+    /* Newest first: history, then the archive (older, kept without their steps). */
     for (size_t i = st->nhistory; i > 0 && json_array_size(ops) < limit; i--)
         json_array_append_new(ops, fo_status_operation(&st->history[i - 1]));
+    for (size_t i = st->narchive; i > 0 && json_array_size(ops) < limit; i--)
+        json_array_append_new(ops, fo_status_operation(&st->archive[i - 1]));
     for (size_t i = st->nevents; i > 0 && json_array_size(events) < limit; i--) {
         const struct fo_event *ev = &st->events[i - 1];
         json_t *o = json_object();
@@ -201,9 +204,14 @@ static void cmd_history(struct fo_serve *s, struct fo_admin_call *call,
         json_object_set_new(o, "what", json_string(ev->what));
         json_object_set_new(o, "by", ev->by != NULL ? json_string(ev->by) : json_null());
         json_object_set_new(o, "text", ev->text != NULL ? json_string(ev->text) : json_null());
+        if (ev->until_ms != 0)
+            json_object_set_new(o, "until_ms", json_integer((json_int_t)ev->until_ms));
         json_array_append_new(events, o);
     }
     json_object_set_new(doc, "operations", ops);
+    json_object_set_new(doc, "operations_kept",
+                        json_integer((json_int_t)(st->nhistory + st->narchive)));
+    json_object_set_new(doc, "operations_dropped", json_integer((json_int_t)st->history_dropped));
     json_object_set_new(doc, "events", events);
     reply_json(call, doc);
 }

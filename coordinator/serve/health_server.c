@@ -89,6 +89,13 @@ int fo_health_server_start(struct fo_health_server *s, uv_loop_t *loop,
     return fo_frame_server_start(&s->frame, loop, &fc, on_frame, err);
 }
 
+void fo_health_server_set_feeds(struct fo_health_server *s, const struct fo_health_feed *feeds,
+                                size_t nfeeds)
+{
+    s->cfg.feeds = feeds;
+    s->cfg.nfeeds = nfeeds;
+}
+
 static void frame_closed(struct fo_frame_server *fs)
 {
     struct fo_health_server *s = fs->data;

@@ -59,6 +59,11 @@ int fo_health_server_start(struct fo_health_server *s, uv_loop_t *loop,
                            struct fo_error *err);
 void fo_health_server_close(struct fo_health_server *s, fo_health_server_close_cb close_cb);
 
+/* Replace the feeds reports are checked against (a config reload); borrowed like the
+ * config's. Takes effect for the next report. */
+void fo_health_server_set_feeds(struct fo_health_server *s, const struct fo_health_feed *feeds,
+                                size_t nfeeds);
+
 /* Answer the report (ok, or an error code with a message) and release the call. */
 void fo_health_call_reply(struct fo_health_call *call, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

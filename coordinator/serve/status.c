@@ -116,6 +116,18 @@ static json_t *verdicts_json(const struct fo_state *st)
     return arr;
 }
 
+static json_t *policy_json(const struct fo_config_decision *dc)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "auto", json_boolean(dc->automatic));
+    json_object_set_new(o, "quorum", json_integer(dc->quorum));
+    json_object_set_new(o, "failover_after_ms", json_integer((json_int_t)dc->failover_after_ms));
+    json_object_set_new(o, "max_lag_bytes", json_integer((json_int_t)dc->max_lag_bytes));
+    json_object_set_new(o, "max_lag_ms", json_integer((json_int_t)dc->max_lag_ms));
+    json_object_set_new(o, "cooldown_ms", json_integer((json_int_t)dc->cooldown_ms));
+    return o;
+}
+
 /* Nodes whose replicated configuration differs from this node's are reported, never
  * silently mixed: an operator must see that two nodes disagree on peers or sites. */
 static json_t *config_json(const struct fo_config *cfg, const struct fo_state *st, json_t *warnings)
@@ -134,11 +146,14 @@ static json_t *config_json(const struct fo_config *cfg, const struct fo_state *s
         json_array_append_new(mism, m);
         snprintf(text, sizeof(text),
                  "node %s runs a different replicated configuration (digest %.12s, ours "
-                 "%.12s): peers, regions or sites differ",
+                 "%.12s): topology, policy or plan differ; automatic failover waits until "
+                 "they agree",
                  d->node, d->digest, cfg->digest);
         json_array_append_new(warnings, json_string(text));
     }
     json_object_set_new(o, "mismatched", mism);
+    /* The policy this node decides with: what a reload changed shows here. */
+    json_object_set_new(o, "policy", policy_json(&cfg->decision));
     return o;
 }
 

@@ -11,7 +11,9 @@
  *              steps [{name, action, state, outcome, attempts, duration_ms, error,
  *                      leader}]}),
  *   verdicts [{observer, region, status, since_ms, reason}],
- *   config {digest, mismatched [{node, digest}]}, warnings [text...]
+ *   config {digest, mismatched [{node, digest}],
+ *           policy {auto, quorum, failover_after_ms, max_lag_bytes, max_lag_ms, cooldown_ms}},
+ *   warnings [text...]
  *
  * It is the answering node's view: roles and reachability of other nodes are known
  * only to the leader (a follower reports them as "unknown" / null).

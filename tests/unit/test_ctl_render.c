@@ -338,6 +338,15 @@ static void test_verb_table(void **state)
         assert_true(c->exits & (1u << FO_CTL_EXIT_AUTH));
         for (const struct fo_ctl_opt *o = c->opts; o->key != NULL; o++) {
             const struct fo_admin_arg *a = fo_admin_verb_arg(v, o->key);
+            /* failoverctl's own options (--wait, --yes): flags the node never sees. */
+            if (o->local) {
+                if (a != NULL)
+                    fail_msg("%s: local option '%s' is also an argument", v->name, o->key);
+                assert_null(o->metavar);
+                assert_false(o->operand);
+                assert_true(v->changes_state);
+                continue;
+            }
             if (a == NULL)
                 fail_msg("%s: failoverctl offers '%s', which the verb does not take", v->name,
                          o->key);
@@ -364,10 +373,12 @@ static void test_verb_synopsis(void **state)
     assert_string_equal(fo_ctl_opt_name(&dry, buf, sizeof(buf)), "--dry-run");
     assert_string_equal(fo_ctl_opt_name(&op, buf, sizeof(buf)), "OPERATION");
     assert_string_equal(fo_ctl_verb_synopsis(FO_VERB_FAILOVER, buf, sizeof(buf)),
-                        "--to SITE [--force] [--dry-run] [--reason TEXT]");
+                        "--to SITE [--force] [--dry-run] [--reason TEXT] [--wait] [--no-wait] "
+                        "[--yes]");
     assert_string_equal(fo_ctl_verb_synopsis(FO_VERB_SWITCHOVER, buf, sizeof(buf)),
-                        "--to SITE [--dry-run] [--reason TEXT]");
-    assert_string_equal(fo_ctl_verb_synopsis(FO_VERB_DRILL, buf, sizeof(buf)), "[--to SITE]");
+                        "--to SITE [--dry-run] [--reason TEXT] [--wait] [--no-wait]");
+    assert_string_equal(fo_ctl_verb_synopsis(FO_VERB_DRILL, buf, sizeof(buf)),
+                        "[--to SITE] [--wait] [--no-wait]");
     assert_string_equal(fo_ctl_verb_synopsis(FO_VERB_HISTORY, buf, sizeof(buf)), "[--limit N]");
     assert_string_equal(fo_ctl_verb_synopsis(FO_VERB_REPORT, buf, sizeof(buf)), "[OPERATION]");
     assert_string_equal(fo_ctl_verb_synopsis(FO_VERB_STATUS, buf, sizeof(buf)), "");

@@ -17,6 +17,7 @@
  *   op:K:F>T    an operation (K: a auto, m manual) from F to T, begun and finished
  *   run:K:F>T   the same, begun only: in flight
  *   drill:F     a drill of F, begun and finished
+ *   digest:N:H  node N reports replicated-config digest H ("ours": the row's config's)
  *   noinit      (first) never initialise;  init:P  initialise with primary P, not main
  * Lags: "dr=48M/1000" (bytes, M = MiB; then ms), "dr=?" unknown, "dr=W" not a replica
  * (its Postgres is not in recovery); a site not listed is unknown too.
@@ -188,6 +189,9 @@ static void apply_op(struct fo_fsm *f, const char *tok, int kind, const char *fr
     apply_ok(f, &c, tok);
 }
 
+/* What "digest:N:ours" reports: the digest of the row's config (set by decide()). */
+static char *digest_ours = "";
+
 static void apply_event(struct fo_fsm *f, const char *tok)
 {
     struct fo_cmd c = {0};
@@ -206,6 +210,9 @@ static void apply_event(struct fo_fsm *f, const char *tok)
     } else if (sscanf(tok, "run:%c:%63[^>]>%63s", &k, a, b) == 3) {
         apply_op(f, tok, op_kind(k), a, b, false);
         return;
+    } else if (sscanf(tok, "digest:%63[^:]:%63s", a, b) == 2) {
+        c.type = FO_CMD_DIGEST;
+        c.u.digest = (struct fo_cmd_digest){a, strcmp(b, "ours") == 0 ? digest_ours : b, 3};
     } else if (sscanf(tok, "drill:%63s", a) == 1) {
         apply_op(f, tok, FO_OP_DRILL, a, a, true);
         return;
@@ -392,6 +399,19 @@ static const struct row rows[] = {
      FO_REASON_LAG_UNKNOWN, NULL, 0},
 
     /* mode, cooldown, in flight, initialisation, configuration */
+    {"a peer on another config", C3, MAIN_DOWN DR_UP "digest:us-west-2:0badc0de", "dr=0/0", 100,
+     NULL, AUTO, NULL, N, NULL, FO_REASON_CONFIG_MISMATCH,
+     "node us-west-2 runs another configuration (digest 0badc0de", 0},
+    {"every peer on this config", C3, MAIN_DOWN DR_UP "digest:us-west-2:ours digest:eu-west-1:ours",
+     "dr=0/0", 100, NULL, AUTO, NULL, F, "dr", FO_REASON_FAILOVER, NULL, 10},
+    {"a mismatch agreed later", C3,
+     MAIN_DOWN DR_UP "digest:us-west-2:0badc0de digest:us-west-2:ours", "dr=0/0", 100, NULL, AUTO,
+     NULL, F, "dr", FO_REASON_FAILOVER, NULL, 10},
+    {"a digest from a name that is not a peer", C3, MAIN_DOWN DR_UP "digest:gone:0badc0de",
+     "dr=0/0", 100, NULL, AUTO, NULL, F, "dr", FO_REASON_FAILOVER, NULL, 10},
+    {"manual: a config mismatch is for the automatic path", C3,
+     MAIN_UP DR_UP "digest:us-west-2:0badc0de", "dr=0/0", 100, NULL, MANUAL, "dr", F, "dr",
+     FO_REASON_FAILOVER, NULL, 0},
     {"paused", C3, MAIN_DOWN DR_UP "pause:alice:maintenance", "dr=0/0", 100, NULL, AUTO, NULL, N,
      NULL, FO_REASON_PAUSED, "paused by alice: maintenance", 0},
     {"cooldown: before its end", C3, MAIN_DOWN DR_UP "cool:520", "dr=0/0", 100, NULL, AUTO, NULL, N,
@@ -498,6 +518,7 @@ static void decide(const struct row *r, struct fo_fsm *f, struct lags *lg, const
     struct fo_decision_input in;
     size_t nstale = 0;
 
+    digest_ours = cfgs[r->cfg].digest;
     replay(f, r->events);
     parse_lags(lg, r->lags);
     for (const char *s = r->stale; s != NULL && *s != '\0'; s++)

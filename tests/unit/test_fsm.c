@@ -744,11 +744,73 @@ static void test_history_ring(void **state)
         assert_string_equal(f.state.history[k].id, id);
         assert_int_equal(f.state.history[k].epoch, total - FO_FSM_HISTORY_KEEP + 1 + k);
     }
-    assert_null(fo_fsm_history_find(&f, "op-1"));
-    assert_null(fo_fsm_history_find(&f, "op-5"));
+    /* The older ones moved to the archive, oldest first, without their steps. */
+    assert_int_equal(f.state.narchive, 5);
+    assert_int_equal(f.state.history_dropped, 0);
+    for (int k = 0; k < 5; k++) {
+        snprintf(id, sizeof(id), "op-%d", k + 1);
+        assert_string_equal(f.state.archive[k].id, id);
+        assert_int_equal(f.state.archive[k].nsteps, 0);
+        assert_int_equal(f.state.archive[k].result, FO_RESULT_SUCCEEDED);
+        assert_int_equal(f.state.archive[k].ended_ms, T0 + 100 * (uint64_t)(k + 1) + 50);
+    }
+    assert_ptr_equal(fo_fsm_history_find(&f, "op-1"), &f.state.archive[0]);
     assert_non_null(fo_fsm_history_find(&f, "op-6"));
+    assert_null(fo_fsm_history_find(&f, "op-0"));
+    /* An archived id cannot begin again. */
+    begin_cmd(&c, "op-1", FO_OP_MANUAL, "dr", "main", (uint64_t)total + 1, T0 + 100000);
+    expect_rejected(&f, &c, "op-1");
     assert_int_equal(f.state.epoch, total);
     fo_fsm_close(&f);
+}
+
+/* Past its byte budget the archive drops its oldest entries and counts them; the total
+ * stays exact, the budget holds, and a snapshot keeps it all (format v3). */
+static void test_history_archive_budget(void **state)
+{
+    struct fo_fsm f, g;
+    struct fo_cmd c;
+    struct fo_buf a, b;
+    struct fo_proto_error err;
+    char id[32], reason[FO_TEXT_MAX];
+    const int total = 600;
+    size_t cost = 0;
+    (void)state;
+
+    memset(reason, 'r', sizeof(reason) - 1);
+    reason[sizeof(reason) - 1] = '\0';
+    fsm_ready(&f);
+    for (int i = 1; i <= total; i++) {
+        snprintf(id, sizeof(id), "op-%d", i);
+        begin_cmd(&c, id, FO_OP_SWITCHOVER, i % 2 ? "main" : "dr", i % 2 ? "dr" : "main",
+                  (uint64_t)i, T0 + 100 * (uint64_t)i);
+        c.u.op_begin.reason = reason;
+        apply(&f, &c);
+        assert_int_equal(f.last.outcome, FO_FSM_APPLIED);
+        finish(&f, T0 + 100 * (uint64_t)i + 50);
+    }
+    assert_true(f.state.history_dropped > 0);
+    assert_int_equal(f.state.nhistory + f.state.narchive + f.state.history_dropped, total);
+    for (size_t k = 0; k < f.state.narchive; k++)
+        cost += fo_fsm_archive_cost(&f.state.archive[k]);
+    assert_true(cost <= FO_FSM_ARCHIVE_BYTES);
+    /* one more would not have fitted: the budget is used, not just respected */
+    assert_true(cost + fo_fsm_archive_cost(&f.state.archive[0]) > FO_FSM_ARCHIVE_BYTES);
+    snprintf(id, sizeof(id), "op-%llu", (unsigned long long)f.state.history_dropped + 1);
+    assert_string_equal(f.state.archive[0].id, id); /* the oldest went first */
+    assert_true(f.state.narchive > FO_MAX_HISTORY); /* more than the old 64 */
+
+    a = snap(&f);
+    fo_fsm_init(&g);
+    assert_int_equal(fo_fsm_restore(&g, a.data, a.len, &err), 0);
+    assert_int_equal(g.state.narchive, f.state.narchive);
+    assert_int_equal(g.state.history_dropped, f.state.history_dropped);
+    b = snap(&g);
+    assert_buf_equal(&a, &b);
+    fo_buf_free(&a);
+    fo_buf_free(&b);
+    fo_fsm_close(&f);
+    fo_fsm_close(&g);
 }
 
 /* ---- mode, cooldown, digest ------------------------------------------------------- */
@@ -1157,6 +1219,7 @@ int main(void)
         cmocka_unit_test(test_step_outcome_fits),
         cmocka_unit_test(test_op_end),
         cmocka_unit_test(test_history_ring),
+        cmocka_unit_test(test_history_archive_budget),
         cmocka_unit_test(test_mode_cooldown_digest),
         cmocka_unit_test(test_events_ring),
         cmocka_unit_test(test_garbage),

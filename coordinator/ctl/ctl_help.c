@@ -1,0 +1,70 @@
+/*
+ * coordinator/ctl/ctl_help.c — see ctl_help.h.
+ */
+#include "coordinator/ctl/ctl_help.h"
+
+#include <stdio.h>
+
+#include "coordinator/ctl/verbs.h"
+
+void fo_ctl_help_verb(FILE *out, enum fo_admin_verb_id id)
+{
+    const struct fo_admin_verb *v = &fo_admin_verbs[id];
+    const struct fo_ctl_verb *c = &fo_ctl_verbs[id];
+    char synopsis[160];
+
+    fo_ctl_verb_synopsis(id, synopsis, sizeof(synopsis));
+    fprintf(out, "usage: failoverctl [GLOBAL OPTIONS] %s%s%s\n\n%s\n", v->name,
+            synopsis[0] ? " " : "", synopsis, c->about);
+    if (c->opts[0].key != NULL)
+        fprintf(out, "\noptions:\n");
+    /* Operands first, then options, in table order. */
+    for (int operands = 1; operands >= 0; operands--) {
+        for (const struct fo_ctl_opt *o = c->opts; o->key != NULL; o++) {
+            const struct fo_admin_arg *a = fo_admin_verb_arg(v, o->key);
+            char name[FO_CTL_OPT_NAME_MAX], lhs[48];
+
+            if (o->operand != (operands == 1))
+                continue;
+            fo_ctl_opt_name(o, name, sizeof(name));
+            snprintf(lhs, sizeof(lhs), "%s%s%s", name, o->metavar && !o->operand ? " " : "",
+                     o->metavar && !o->operand ? o->metavar : "");
+            fprintf(out, "  %-22s %s%s\n", lhs, o->help,
+                    !o->operand && a != NULL && a->required ? " (required)" : "");
+        }
+    }
+    fprintf(out, "  %-22s %s\n", "-h, --help", "this help");
+    fprintf(out, "\ntoken: %s\nexit codes:\n",
+            v->needs_admin ? "the admin token (FAILOVERCTL_TOKEN_FILE)"
+                           : "the read-only or the admin token");
+    for (int code = 0; code < FO_CTL_NEXITS; code++)
+        if (c->exits & (1u << code))
+            fprintf(out, "  %d  %s%s\n", code, fo_ctl_exit_meaning[code],
+                    code == FO_CTL_EXIT_AUTH && v->needs_admin ? ", or the read-only token" : "");
+}
+
+void fo_ctl_help(FILE *out)
+{
+    fprintf(out, "usage: failoverctl [-s ADDR[,ADDR...]] [--token-file F] [--json] [--timeout MS]\n"
+                 "                   COMMAND [ARGS]\n"
+                 "       failoverctl COMMAND --help | help COMMAND\n"
+                 "       failoverctl [-h|--help] [-V|--version]\n"
+                 "\n"
+                 "commands (and the token they need):\n");
+    for (int id = 0; id < FO_VERB_COUNT; id++)
+        if (!fo_admin_verbs[id].internal)
+            fprintf(out, "  %-11s %-5s  %s\n", fo_admin_verbs[id].name,
+                    fo_admin_verbs[id].needs_admin ? "admin" : "read", fo_ctl_verbs[id].summary);
+    fprintf(out, "\n"
+                 "  -s, --server ADDR[,ADDR...]  admin addresses of the nodes (a.b.c.d:port),\n"
+                 "                               tried in order; default $FAILOVERCTL_ADDR\n"
+                 "      --token-file F           the admin or read-only token; default\n"
+                 "                               $FAILOVERCTL_TOKEN_FILE\n"
+                 "      --json                   print JSON for scripts instead of a table\n"
+                 "      --timeout MS             per request (default 5000)\n"
+                 "\n"
+                 "A node that is not the leader points failoverctl at the leader, which it then\n"
+                 "asks. read: the read-only or the admin token; admin: the admin token only.\n"
+                 "Exit codes: 0 ok, 1 the operation failed, 2 usage error, 3 no leader or no\n"
+                 "quorum reachable, 4 refused by policy, 5 authentication failed.\n");
+}
