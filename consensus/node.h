@@ -62,6 +62,7 @@ enum {
 struct fo_node_peer {
     uint64_t id;
     const char *address; /* "a.b.c.d:port" */
+    const char *name;    /* its certificate's name (with tls); may be NULL without */
 };
 
 struct fo_node_config {
@@ -75,6 +76,9 @@ struct fo_node_config {
     unsigned snapshot_threshold;
     unsigned snapshot_trailing;
     unsigned connect_retry_ms;
+    /* Mutual TLS on the Raft port (tls_transport.h), or NULL: libraft's plain TCP.
+     * Borrowed; must outlive the node until fo_node_release. */
+    struct fo_tls *tls;
 };
 
 struct fo_node;
@@ -127,6 +131,7 @@ struct fo_node {
     fo_node_cb close_cb;
     char *dir;
     char *address;
+    bool tls; /* transport is fo_tls_transport, not raft_uv_tcp */
 };
 
 /* Set up n (libraft, io, transport, FSM) without starting it. On error n holds nothing
