@@ -214,14 +214,14 @@ bool fo_tls_should_log(struct fo_tls *t, enum fo_tls_reason reason, const char *
 void fo_tls_refused(struct fo_tls *t, const char *where, const char *remote,
                     enum fo_tls_reason reason, const char *detail)
 {
-    char host[48];
+    char key[48];
     const char *colon = strrchr(remote, ':');
     size_t n = colon != NULL ? (size_t)(colon - remote) : strlen(remote);
     uint64_t now = t->now_ms != NULL ? t->now_ms() : uv_hrtime() / 1000000u;
     unsigned suppressed = 0;
 
-    /* The port changes with every reconnect: limit per host. */
-    snprintf(host, sizeof(host), "%.*s", (int)(n < sizeof(host) ? n : sizeof(host) - 1), remote);
-    if (t->on_refused != NULL && fo_tls_should_log(t, reason, host, now, &suppressed))
+    /* The client's port changes with every reconnect: limit per listener and host. */
+    snprintf(key, sizeof(key), "%s/%.*s", where, (int)(n < 40 ? n : 40), remote);
+    if (t->on_refused != NULL && fo_tls_should_log(t, reason, key, now, &suppressed))
         t->on_refused(t->on_refused_data, where, remote, reason, detail, suppressed);
 }

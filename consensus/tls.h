@@ -9,8 +9,8 @@
  * the peer shows no certificate, one from another CA, one expired or not yet valid, or
  * (when the caller expects a given node) one naming another node. TLS 1.3 only.
  *
- * Refusals are logged by the caller; fo_tls_should_log() rate-limits them per reason and
- * peer host, so a misconfigured or hostile peer that reconnects every 100 ms is one line
+ * Refusals are logged by the caller; fo_tls_should_log() rate-limits them per reason,
+ * port and peer host, so a misconfigured or hostile peer that reconnects every 100 ms is one line
  * (with a count of what was suppressed) rather than a flood.
  *
  * Ownership: struct fo_tls is caller-allocated; fo_tls_init copies nothing it keeps
@@ -111,7 +111,7 @@ bool fo_tls_should_log(struct fo_tls *t, enum fo_tls_reason reason, const char *
                        uint64_t now_ms, unsigned *suppressed);
 
 /* Report a refused peer through on_refused, rate-limited with fo_tls_should_log (per
- * reason and host: remote without its port). */
+ * reason, `where` and host: remote without its port). */
 void fo_tls_refused(struct fo_tls *t, const char *where, const char *remote,
                     enum fo_tls_reason reason, const char *detail);
 
