@@ -149,7 +149,7 @@ int fo_tls_init(struct fo_tls *t, const struct fo_tls_files *f, unsigned handsha
         t->on_refused_data = data;
         t->now_ms = now;
     }
-    if ((rv = fo_tls_check_files(f, err)) != 0)
+    if (!f->unchecked && (rv = fo_tls_check_files(f, err)) != 0)
         return rv;
     ctx = SSL_CTX_new(TLS_method());
     if (ctx == NULL)
@@ -168,7 +168,7 @@ int fo_tls_init(struct fo_tls *t, const struct fo_tls_files *f, unsigned handsha
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_num_tickets(ctx, 0);
-    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     t->ctx = ctx;
     t->has_cert = f->cert != NULL;
     t->handshake_timeout_ms = handshake_timeout_ms != 0 ? handshake_timeout_ms : 5000;

@@ -62,6 +62,9 @@ struct fo_tls_files {
     const char *cert; /* PEM: this process's certificate; may be NULL for a client that
                          only verifies the server (failoverctl without a client cert) */
     const char *key;  /* PEM: its key */
+    /* Tests only: skip fo_tls_check_files in fo_tls_init, to present a certificate a
+     * real deployment would refuse to start with (what an outsider does). */
+    bool unchecked;
 };
 
 #define FO_TLS_LOG_SLOTS 32

@@ -452,11 +452,16 @@ static void pipe_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         pump_drain(p);
         return;
     }
-    if (nread > 0 && SSL_write(p->ssl, buf->base, (int)nread) != (int)nread) {
-        free(buf->base);
-        ERR_clear_error();
-        pump_drain(p);
-        return;
+    /* A memory BIO never blocks: SSL_write takes it all (in records of 16 KiB). */
+    for (ssize_t off = 0; off < nread;) {
+        int n = SSL_write(p->ssl, buf->base + off, (int)(nread - off));
+        if (n <= 0) {
+            free(buf->base);
+            ERR_clear_error();
+            pump_drain(p);
+            return;
+        }
+        off += n;
     }
     free(buf->base);
     if (flush_wbio(p) != 0) {
@@ -615,4 +620,10 @@ void *fo_tls_pump_data(const struct fo_tls_pump *p)
 bool fo_tls_pump_open(const struct fo_tls_pump *p)
 {
     return p->open;
+}
+
+void fo_tls_pump_queued(const struct fo_tls_pump *p, size_t *to_peer, size_t *to_user)
+{
+    *to_peer = p->to_tcp;
+    *to_user = p->to_pipe;
 }

@@ -84,6 +84,10 @@ void fo_tls_pump_abort(struct fo_tls_pump *p);
 
 void *fo_tls_pump_data(const struct fo_tls_pump *p);
 
+/* Bytes handed to the socket towards the peer and towards the user, not yet written
+ * (each at most FO_TLS_PUMP_HIGH plus one read's worth): for tests and metrics. */
+void fo_tls_pump_queued(const struct fo_tls_pump *p, size_t *to_peer, size_t *to_user);
+
 /* True once fo_tls_pump_accept/connect's cb has run with FO_TLS_OK. */
 bool fo_tls_pump_open(const struct fo_tls_pump *p);
 

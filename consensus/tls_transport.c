@@ -270,10 +270,10 @@ static void in_complete(struct link *l)
     struct tt *tt = l->tt;
     raft_id id = le64_get(l->pre + 8);
     const char *name = peer_name(tt, id);
-    char why[160];
 
     l->addr[l->addr_len - 1] = '\0';
     if (name == NULL || l->peer.role != FO_TLS_ROLE_NODE || strcmp(name, l->peer.name) != 0) {
+        char why[160];
         snprintf(why, sizeof(why), "certificate '%s' claims raft id %llu (%s)", l->peer.name,
                  (unsigned long long)id, name == NULL ? "not a configured peer" : name);
         in_refuse(l, why);
@@ -289,7 +289,6 @@ static void in_complete(struct link *l)
 static void in_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct link *l = s->data;
-    uint64_t alen;
 
     (void)buf;
     if (nread == 0)
@@ -300,7 +299,7 @@ static void in_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     l->nread += (size_t)nread;
     if (l->nread == sizeof(l->pre) && l->addr == NULL) {
-        alen = le64_get(l->pre + 16);
+        uint64_t alen = le64_get(l->pre + 16);
         if (le64_get(l->pre) != HS_PROTOCOL || alen == 0 || alen > HS_ADDRESS_MAX ||
             (l->addr = calloc(1, (size_t)alen)) == NULL) {
             in_refuse(l, "bad raft handshake");
