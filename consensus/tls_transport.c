@@ -58,6 +58,7 @@ struct link {
     uint8_t *hs;
     int status;
     /* incoming */
+    uv_timer_t *timer; /* limits the handshake inside TLS; frees itself when closed */
     uint8_t pre[24];
     size_t nread;
     char *addr;
@@ -152,6 +153,19 @@ static void refused(struct link *l, struct tt *tt, enum fo_tls_reason why, const
         fo_tls_refused(tt->tls, "raft", l->remote, why, detail);
 }
 
+static void timer_freed(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void stop_timer(struct link *l)
+{
+    if (l->timer != NULL) {
+        uv_close((uv_handle_t *)l->timer, timer_freed);
+        l->timer = NULL;
+    }
+}
+
 static void pipe_closed(uv_handle_t *h)
 {
     struct link *l = h->data;
@@ -170,6 +184,7 @@ static void pipe_closed(uv_handle_t *h)
 static void link_fail_pipe(struct link *l, int status)
 {
     l->status = status;
+    stop_timer(l);
     if (l->pump != NULL && l->pump_alive)
         fo_tls_pump_abort(l->pump);
     if (!uv_is_closing((uv_handle_t *)l->pipe))
@@ -280,6 +295,7 @@ static void in_complete(struct link *l)
         return;
     }
     uv_read_stop((uv_stream_t *)l->pipe);
+    stop_timer(l);
     l->in_flow = false;
     link_detach(l);
     tt->accept_cb(tt->transport, id, l->addr, (struct uv_stream_s *)l->pipe);
@@ -311,6 +327,27 @@ static void in_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         in_complete(l);
 }
 
+/* A verified peer that never sends libraft's handshake would hold the link forever. */
+static void in_expired(uv_timer_t *t)
+{
+    struct link *l = t->data;
+    if (l->tt != NULL)
+        fo_tls_refused(l->tt->tls, "raft", l->remote, FO_TLS_TIMEOUT, "no raft handshake in time");
+    link_fail_pipe(l, 0);
+}
+
+static void in_start(struct link *l, struct tt *tt)
+{
+    if (uv_read_start((uv_stream_t *)l->pipe, in_alloc, in_read) != 0 ||
+        (l->timer = malloc(sizeof(*l->timer))) == NULL) {
+        link_fail_pipe(l, 0);
+        return;
+    }
+    uv_timer_init(tt->loop, l->timer);
+    l->timer->data = l;
+    uv_timer_start(l->timer, in_expired, tt->tls->handshake_timeout_ms, 0);
+}
+
 /* ---- pumps ----------------------------------------------------------------------------- */
 
 static void pump_result(struct fo_tls_pump *p, const struct fo_tls_pump_result *res)
@@ -339,8 +376,7 @@ static void pump_result(struct fo_tls_pump *p, const struct fo_tls_pump_result *
     }
     switch (open_pipe(l, tt->loop, res->fd)) {
     case 0:
-        if (uv_read_start((uv_stream_t *)l->pipe, in_alloc, in_read) != 0)
-            link_fail_pipe(l, 0);
+        in_start(l, tt);
         break;
     case 1:
         link_fail_pipe(l, 0);

@@ -148,6 +148,20 @@ class TLSCluster(unittest.TestCase):
                 self.assertEqual(s.recv(100), b"")  # closed, nothing said in clear
             wait_for(f"{n} logs not-tls", lambda: self.refusals(n, "not-tls"), 10)
 
+    def test_6b_silent_verified_peer_is_dropped(self):
+        # a certificate of the CA, then nothing: the link inside TLS is limited in time too
+        certs = self.c.certs()
+        n = NODES[0]
+        host, port = self.c.raft_addr(n).rsplit(":", 1)
+        ctx = tls_context(os.path.join(certs, "ca.crt"), os.path.join(certs, "mallory.crt"),
+                          os.path.join(certs, "mallory.key"))
+        with socket.create_connection((host, int(port)), timeout=15) as raw:
+            raw.settimeout(15)
+            s = ctx.wrap_socket(raw)
+            self.assertEqual(s.recv(1), b"")  # closed by the node, not by us
+        wait_for("the timeout refusal", lambda: self.refusals(n, "timeout"), 10)
+        self.assertEqual(len(self.refusals(n, "timeout")), 1)
+
     # ---- the admin port -----------------------------------------------------------------
 
     def test_7_plain_text_admin_client_gets_a_clear_error(self):
