@@ -273,6 +273,10 @@ int fo_node_start(struct fo_node *n, struct fo_error *err)
     unsigned every;
     int rv = raft_start(&n->raft);
 
+    if (rv != 0 && n->transport.errmsg[0] != '\0')
+        /* libraft 0.15 drops the transport's message (a listen failure): say it. */
+        return fo_error_set(err, FO_NODE_EIO, "raft start: %s (raft error %d: %s)",
+                            raft_strerror(rv), rv, n->transport.errmsg);
     if (rv != 0)
         return raft_fail(err, FO_NODE_EIO, "raft start", rv, &n->raft);
     /* Poll a few times per heartbeat: leadership is noticed within ~heartbeat/4. */
