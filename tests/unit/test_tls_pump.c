@@ -14,6 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <cmocka.h>
 
 #include "consensus/tls_pump.h"
@@ -330,6 +333,46 @@ static void test_plain_text_client(void **state)
     fo_tls_close(&srv);
 }
 
+/* A TLS client that reaches a plain-text server (tls.mode off there) says so. */
+static void test_plain_text_server(void **state)
+{
+    struct fo_tls cli;
+    struct rig r;
+    int lfd, cfd;
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    struct fo_tls_pump_opts o = {.cb = on_result, .on_end = on_end};
+    (void)state;
+
+    ctx_init(&cli, "ok", "ok", "n2", 0);
+    memset(&r, 0, sizeof(r));
+    r.server.fd = r.client.fd = -1;
+    uv_loop_init(&r.loop);
+    o.data = &r.client;
+    lfd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(lfd, 4), 0);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
+    assert_int_equal(fo_tls_pump_connect(&cli, &r.loop, (struct sockaddr *)&a, &o, &r.client.pump),
+                     0);
+    uv_run(&r.loop, UV_RUN_NOWAIT); /* connect completes against the backlog */
+    cfd = accept(lfd, NULL, NULL);
+    assert_true(cfd >= 0);
+    /* what a plain frame server answers a ClientHello with: a length-prefixed reply */
+    assert_int_equal(write(cfd, "\x00\x00\x00\x05hello", 9), 9);
+    run_until(&r, client_done);
+    assert_int_equal(r.client.status, FO_TLS_NOT_TLS);
+    close(cfd);
+    close(lfd);
+    run_until(&r, both_ended);
+    uv_run(&r.loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&r.loop), 0);
+    fo_tls_close(&cli);
+}
+
 static void test_handshake_timeout(void **state)
 {
     struct fo_tls srv;
@@ -489,6 +532,7 @@ int main(void)
         cmocka_unit_test(test_client_refuses_unexpected_server),
         cmocka_unit_test(test_client_refuses_server_of_other_ca),
         cmocka_unit_test(test_plain_text_client),
+        cmocka_unit_test(test_plain_text_server),
         cmocka_unit_test(test_handshake_timeout),
         cmocka_unit_test(test_bulk_partial_reads_bounded),
         cmocka_unit_test(test_check_files),
