@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "consensus/tls_transport.h"
 #include "proto/frame.h"
 
 /* Raft segments are preallocated; the default 8 MiB (times three kept ready) is a lot
@@ -201,6 +202,34 @@ uint64_t fo_node_contact_ms(const struct fo_node *n, uint64_t id)
 uint64_t fo_node_heard_commit(const struct fo_node *n)
 {
     return n->heard_commit;
+/* With cfg->tls no Raft byte flows before the peer's certificate is verified and names
+ * the node configured for the id it claims (tls_transport.h); without, libraft's TCP. */
+static int transport_init(struct fo_node *n, uv_loop_t *loop, const struct fo_node_config *cfg)
+{
+    struct fo_tls_transport_peer *peers;
+    int rv;
+
+    n->tls = cfg->tls != NULL;
+    if (!n->tls)
+        return raft_uv_tcp_init(&n->transport, loop);
+    peers = calloc(cfg->npeers + 1, sizeof(*peers));
+    if (peers == NULL)
+        return RAFT_NOMEM;
+    for (size_t i = 0; i < cfg->npeers; i++) {
+        peers[i].id = cfg->peers[i].id;
+        peers[i].name = cfg->peers[i].name != NULL ? cfg->peers[i].name : "";
+    }
+    rv = fo_tls_transport_init(&n->transport, loop, cfg->tls, peers, cfg->npeers);
+    free(peers);
+    return rv;
+}
+
+static void transport_release(struct fo_node *n)
+{
+    if (n->tls)
+        fo_tls_transport_release(&n->transport);
+    else
+        raft_uv_tcp_close(&n->transport);
 }
 
 int fo_node_init(struct fo_node *n, uv_loop_t *loop, const struct fo_node_config *cfg,
@@ -227,7 +256,7 @@ int fo_node_init(struct fo_node *n, uv_loop_t *loop, const struct fo_node_config
         return fo_error_set(err, FO_NODE_EINVAL, "out of memory");
     }
 
-    rv = raft_uv_tcp_init(&n->transport, loop);
+    rv = transport_init(n, loop, cfg);
     if (rv != 0) {
         free(n->dir);
         free(n->address);
@@ -235,7 +264,7 @@ int fo_node_init(struct fo_node *n, uv_loop_t *loop, const struct fo_node_config
     }
     rv = raft_uv_init(&n->io, loop, n->dir, &n->transport);
     if (rv != 0) {
-        raft_uv_tcp_close(&n->transport);
+        transport_release(n);
         free(n->dir);
         free(n->address);
         return raft_fail(err, FO_NODE_EIO, "raft storage", rv, NULL);
@@ -247,7 +276,7 @@ int fo_node_init(struct fo_node *n, uv_loop_t *loop, const struct fo_node_config
         fo_error_set(err, FO_NODE_EIO, "raft init in %s: %s (raft error %d: %s)", n->dir,
                      raft_strerror(rv), rv, n->io.errmsg);
         raft_uv_close(&n->io);
-        raft_uv_tcp_close(&n->transport);
+        transport_release(n);
         fo_raft_fsm_close(&n->fsm);
         free(n->dir);
         free(n->address);
@@ -328,6 +357,10 @@ int fo_node_start(struct fo_node *n, struct fo_error *err)
     unsigned every;
     int rv = raft_start(&n->raft);
 
+    if (rv != 0 && n->transport.errmsg[0] != '\0')
+        /* libraft 0.15 drops the transport's message (a listen failure): say it. */
+        return fo_error_set(err, FO_NODE_EIO, "raft start: %s (raft error %d: %s)",
+                            raft_strerror(rv), rv, n->transport.errmsg);
     if (rv != 0)
         return raft_fail(err, FO_NODE_EIO, "raft start", rv, &n->raft);
     /* Poll a few times per heartbeat: leadership is noticed within ~heartbeat/4. */
@@ -357,7 +390,7 @@ void fo_node_release(struct fo_node *n)
 {
     if (!n->released) {
         raft_uv_close(&n->io);
-        raft_uv_tcp_close(&n->transport);
+        transport_release(n);
         fo_raft_fsm_close(&n->fsm);
         free(n->dir);
         free(n->address);

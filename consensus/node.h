@@ -64,6 +64,7 @@ enum {
 struct fo_node_peer {
     uint64_t id;
     const char *address; /* "a.b.c.d:port" */
+    const char *name;    /* its certificate's name (with tls); may be NULL without */
 };
 
 struct fo_node_config {
@@ -77,6 +78,9 @@ struct fo_node_config {
     unsigned snapshot_threshold;
     unsigned snapshot_trailing;
     unsigned connect_retry_ms;
+    /* Mutual TLS on the Raft port (tls_transport.h), or NULL: libraft's plain TCP.
+     * Borrowed; must outlive the node until fo_node_release. */
+    struct fo_tls *tls;
 };
 
 struct fo_node;
@@ -139,6 +143,7 @@ struct fo_node {
         uint64_t id, at_ms, term;
     } contact[FO_NODE_CONTACT_MAX];
     uint64_t heard_commit; /* leader_commit of the last accepted AppendEntries */
+    bool tls; /* transport is fo_tls_transport, not raft_uv_tcp */
 };
 
 /* Set up n (libraft, io, transport, FSM) without starting it. On error n holds nothing

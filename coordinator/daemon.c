@@ -137,7 +137,7 @@ static void maybe_report_digest(struct fo_daemon *d)
         {"at_ms", at},
     };
     req.args = args; /* encoded by fo_admin_client_call, not kept */
-    req.token = d->admin_token;
+    req.token = (char *)fo_admin_client_node_token(d->admin_token); /* TLS: none */
     c = calloc(1, sizeof(*c));
     if (c == NULL)
         return;
@@ -455,6 +455,33 @@ static void serve_handles(struct fo_daemon *d)
     s->stopping = &d->stopping;
 }
 
+/* A refused peer, once per reason and host per minute (consensus/tls.h). */
+static void tls_refused(void *data, const char *where, const char *remote,
+                        enum fo_tls_reason reason, const char *detail, unsigned suppressed)
+{
+    (void)data;
+    fo_log_warn("tls.refused", "port=%s peer=%s reason=%s suppressed=%u detail=\"%s\"", where,
+                remote, fo_tls_reason_name(reason), suppressed, detail);
+}
+
+static int start_tls(struct fo_daemon *d, struct fo_error *err)
+{
+    const struct fo_config_tls *t = &d->cfg.tls;
+    struct fo_tls_files files = {t->ca, t->cert, t->key};
+
+    if (t->mode != FO_TLS_MODE_ON) {
+        fo_log_warn("tls.off", "raft and admin traffic in plain text (%s)",
+                    t->mode == FO_TLS_MODE_OFF ? "tls.mode off" : "no tls section");
+        return 0;
+    }
+    d->tls.on_refused = tls_refused;
+    if (fo_tls_init(&d->tls, &files, 0, err) != 0)
+        return 1;
+    d->tls_on = true;
+    fo_admin_client_use_tls(&d->tls);
+    return 0;
+}
+
 static int start_node(struct fo_daemon *d, bool init, struct fo_error *err)
 {
     struct fo_node_peer peers[16];
@@ -466,6 +493,7 @@ static int start_node(struct fo_daemon *d, bool init, struct fo_error *err)
     for (size_t i = 0; i < d->cfg.npeers; i++) {
         peers[i].id = d->cfg.peers[i].id;
         peers[i].address = d->cfg.peers[i].raft;
+        peers[i].name = d->cfg.peers[i].name;
     }
     snprintf(dir, sizeof(dir), "%s/raft", d->cfg.data_dir);
     nc.id = d->cfg.self->id;
@@ -478,6 +506,7 @@ static int start_node(struct fo_daemon *d, bool init, struct fo_error *err)
     nc.snapshot_threshold = d->cfg.raft.snapshot_threshold;
     nc.snapshot_trailing = d->cfg.raft.snapshot_trailing;
     nc.connect_retry_ms = d->cfg.raft.connect_retry_ms;
+    nc.tls = d->tls_on ? &d->tls : NULL;
     if (fo_node_init(&d->node, d->loop, &nc, err) != 0)
         return 1;
     d->node.data = d;
@@ -516,6 +545,8 @@ int fo_daemon_start(struct fo_daemon *d, uv_loop_t *loop, const struct fo_daemon
     fo_log_setup(d->cfg.self->name, (enum fo_log_level)opts->log_level);
     if (fo_daemon_tokens_load(d, err) != 0)
         return 1;
+    if (start_tls(d, err) != 0)
+        return 1;
     fo_log_info("daemon.start", "version=%s cluster=%s node_id=%llu raft=%s admin=%s digest=%.12s",
                 FO_VERSION, d->cfg.cluster, (unsigned long long)d->cfg.self->id, d->cfg.self->raft,
                 d->cfg.admin.listen, d->cfg.digest);
@@ -523,7 +554,9 @@ int fo_daemon_start(struct fo_daemon *d, uv_loop_t *loop, const struct fo_daemon
         fo_daemon_stop(d);
         return 1;
     }
-    if (fo_verdicts_init(&d->verdicts, loop, &d->node, &d->cfg, d->admin_token) != 0) {
+    /* Under TLS nodes forward with their certificate: no operator token leaves them. */
+    if (fo_verdicts_init(&d->verdicts, loop, &d->node, &d->cfg,
+                         fo_admin_client_node_token(d->admin_token)) != 0) {
         fo_error_set(err, 1, "out of memory");
         fo_daemon_stop(d);
         return 1;
@@ -531,9 +564,15 @@ int fo_daemon_start(struct fo_daemon *d, uv_loop_t *loop, const struct fo_daemon
     d->verdicts_started = true;
     {
         const struct fo_executor_runner runner = {fo_action_run, fo_action_kind_find};
-        const struct fo_ops_handles oh = {loop,           &d->node,       &d->cfg,
-                                          &d->executor,   &d->lease,      &d->verdicts,
-                                          d->admin_token, daemon_kick_cb, d};
+        const struct fo_ops_handles oh = {loop,
+                                          &d->node,
+                                          &d->cfg,
+                                          &d->executor,
+                                          &d->lease,
+                                          &d->verdicts,
+                                          fo_admin_client_node_token(d->admin_token),
+                                          daemon_kick_cb,
+                                          d};
         fo_executor_init(&d->executor, loop, &d->node, &d->cfg, &d->cfg.plan, &runner);
         d->executor_started = true;
         fo_ops_init(&d->ops, &oh); /* the executor's on_finished and gate; the lease's hands */
@@ -552,6 +591,7 @@ int fo_daemon_start(struct fo_daemon *d, uv_loop_t *loop, const struct fo_daemon
     ac.listen = d->cfg.admin.listen != NULL ? d->cfg.admin.listen : d->cfg.self->admin;
     ac.admin_token = d->admin_token;
     ac.read_token = d->read_token; /* as serve's: empty never matches, so a reload may set it */
+    ac.tls = d->tls_on ? &d->tls : NULL;
     ac.max_connections = d->cfg.admin.max_connections;
     ac.request_timeout_ms = d->cfg.admin.request_timeout_ms;
     d->admin.data = d;
@@ -656,6 +696,11 @@ void fo_daemon_free(struct fo_daemon *d)
         fo_secret_wipe(d->feed_tokens[i], sizeof(d->feed_tokens[i]));
     if (d->node_started)
         fo_node_release(&d->node); /* the loop has run dry: libraft is done with it */
+    if (d->tls_on) {
+        fo_admin_client_use_tls(NULL);
+        fo_tls_close(&d->tls);
+        d->tls_on = false;
+    }
     if (d->config_loaded)
         fo_config_free(&d->cfg);
     d->config_loaded = false;

@@ -40,6 +40,7 @@
 #include <uv.h>
 
 #include "consensus/node.h"
+#include "consensus/tls.h"
 #include "coordinator/serve/admin_server.h"
 #include "coordinator/decide/decision.h"
 #include "coordinator/run/executor.h"
@@ -64,6 +65,8 @@ struct fo_daemon {
     struct fo_config cfg;
     struct fo_node node;
     struct fo_admin_server admin;
+    struct fo_tls tls; /* tls.mode on: the node's certificate for Raft and admin traffic */
+    bool tls_on;
     uv_signal_t sigterm, sigint, sighup;
     uv_timer_t housekeeping;
     uv_timer_t watchdog;                /* systemd's watchdog, when the unit sets WatchdogSec */

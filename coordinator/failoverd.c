@@ -17,6 +17,7 @@
 #include "coordinator/daemon.h"
 #include "actions/http.h"
 #include "coordinator/log.h"
+#include "consensus/tls.h"
 #include "coordinator/config/plan_check.h"
 #include "coordinator/run/operations.h"
 
@@ -112,7 +113,10 @@ int main(int argc, char **argv)
     }
     if (check) {
         struct fo_config cfg;
-        if (fo_config_load(opts.config_path, &cfg, &err) != 0 || fo_plan_check(&cfg, &err) != 0) {
+        if (fo_config_load(opts.config_path, &cfg, &err) != 0 || fo_plan_check(&cfg, &err) != 0 ||
+            (cfg.tls.mode == FO_TLS_MODE_ON &&
+             fo_tls_check_files(&(struct fo_tls_files){cfg.tls.ca, cfg.tls.cert, cfg.tls.key},
+                                &err) != 0)) {
             fprintf(stderr, "failoverd: %s\n", err.msg);
             fo_config_free(&cfg); /* a failed load leaves it zeroed: safe to free */
             return 2;
@@ -120,6 +124,9 @@ int main(int argc, char **argv)
         const struct fo_lease_params lp = fo_lease_params_of(&cfg);
         printf("%s: ok, node %s, %zu peers, %zu sites, digest %s\n", opts.config_path,
                cfg.self->name, cfg.npeers, cfg.nsites, cfg.digest);
+        printf("tls: %s\n", cfg.tls.mode == FO_TLS_MODE_ON
+                                ? "on (certificate, key and CA checked)"
+                                : "OFF: raft and admin traffic in plain text");
         /* The write lease's budget (run/lease.h): what the safety argument rests on. */
         printf("write lease: renewed every %u ms, held %u ms from a granted round's send, "
                "fence within %u ms, clock rates within %.1f %%: a lapsed primary is fenced "

@@ -384,6 +384,41 @@ static int parse_admin(struct loader *ld, const yaml_node_t *n)
     return 0;
 }
 
+enum { TLS_MODE, TLS_CA, TLS_CERT, TLS_KEY, TLS_NKEYS };
+static const struct cfg_enum tls_modes[] = {
+    {"on", FO_TLS_MODE_ON}, {"off", FO_TLS_MODE_OFF}, {NULL, 0}};
+#define TLS_AT(f) CFG_AT(struct fo_config_tls, f)
+static const struct cfg_key tls_keys[TLS_NKEYS] = {
+    [TLS_MODE] = {"mode", CFG_ENUM, false, TLS_AT(mode), .dflt = FO_TLS_MODE_ON, .names = tls_modes,
+                  .why = "is not on or off"},
+    [TLS_CA] = {"ca", CFG_STRING, false, TLS_AT(ca)},
+    [TLS_CERT] = {"cert", CFG_STRING, false, TLS_AT(cert)},
+    [TLS_KEY] = {"key", CFG_STRING, false, TLS_AT(key)},
+};
+
+/* The files themselves (readable, key matching, signed by the CA, valid) are checked
+ * by --check-config and at start (consensus/tls.h), not here: the loader reads no
+ * files but the config. */
+static int parse_tls(struct loader *ld, const yaml_node_t *n)
+{
+    struct fo_config_tls *t = &ld->cfg->tls;
+    static const char *const names[] = {
+        [TLS_CA] = "tls.ca", [TLS_CERT] = "tls.cert", [TLS_KEY] = "tls.key"};
+    const yaml_node_t *at[TLS_NKEYS];
+    char *const *files[] = {[TLS_CA] = &t->ca, [TLS_CERT] = &t->cert, [TLS_KEY] = &t->key};
+
+    if (cfg_read_map(ld, n, "tls", tls_keys, TLS_NKEYS, t, at) != 0)
+        return ld->code;
+    if (t->mode != FO_TLS_MODE_ON)
+        return 0;
+    for (int i = TLS_CA; i <= TLS_KEY; i++)
+        if (*files[i] == NULL)
+            return cfg_fail(ld, n, names[i],
+                            "required with tls mode on (deploy/make-certs creates the files; "
+                            "'mode: off' runs in plain text)");
+    return 0;
+}
+
 /* ---- digest ------------------------------------------------------------------------ */
 
 static int cmp_peer(const void *a, const void *b)
@@ -499,6 +534,7 @@ enum {
     ROOT_ALERTMANAGER,
     ROOT_PLAN,
     ROOT_HTTP,
+    ROOT_TLS,
     ROOT_NKEYS
 };
 
@@ -521,6 +557,7 @@ static const struct cfg_key root_keys[ROOT_NKEYS] = {
     [ROOT_ALERTMANAGER] = {"alertmanager", CFG_NODE, false},
     [ROOT_PLAN] = {"plan", CFG_NODE, false},
     [ROOT_HTTP] = {"http", CFG_NODE, false},
+    [ROOT_TLS] = {"tls", CFG_NODE, false},
 };
 _Static_assert(ROOT_NKEYS <= CFG_MAX_KEYS, "the largest table must fit cfg_read_map");
 
@@ -546,7 +583,8 @@ static int load_root(struct loader *ld, const yaml_node_t *root)
          * fence timing with the default decision timings */
         (at[ROOT_DECISION] == NULL && cfg_check_lease(ld, root) != 0) ||
         cfg_parse_plan(ld, at[ROOT_PLAN]) != 0 ||
-        (at[ROOT_HTTP] != NULL && cfg_parse_http(ld, at[ROOT_HTTP]) != 0))
+        (at[ROOT_HTTP] != NULL && cfg_parse_http(ld, at[ROOT_HTTP]) != 0) ||
+        (at[ROOT_TLS] != NULL && parse_tls(ld, at[ROOT_TLS]) != 0))
         return ld->code;
     return compute_digest(ld);
 }
@@ -739,6 +777,9 @@ void fo_config_free(struct fo_config *cfg)
     free(cfg->admin.listen);
     free(cfg->admin.token_file);
     free(cfg->admin.read_token_file);
+    free(cfg->tls.ca);
+    free(cfg->tls.cert);
+    free(cfg->tls.key);
     cfg_policy_free(cfg);
     fo_plan_free(&cfg->plan);
     memset(cfg, 0, sizeof(*cfg));

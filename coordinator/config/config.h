@@ -193,6 +193,17 @@ struct fo_config_admin {
     uint32_t request_timeout_ms; /* default 5000 */
 };
 
+/* tls: mutual TLS between nodes (Raft and admin ports) and for failoverctl
+ * (consensus/tls.h). Local, not replicated: each node names its own files. mode on
+ * needs ca, cert and key; off is plain text and must be written explicitly. */
+enum fo_tls_mode { FO_TLS_MODE_UNSET = 0, FO_TLS_MODE_ON, FO_TLS_MODE_OFF };
+struct fo_config_tls {
+    uint32_t mode; /* enum fo_tls_mode */
+    char *ca;      /* PEM: the cluster CA */
+    char *cert;    /* PEM: this node's certificate (deploy/make-certs) */
+    char *key;     /* PEM: its key */
+};
+
 /* decision: the automatic failover policy (coordinator/decide/decision.h). Replicated: a node
  * with another quorum or threshold would decide differently. */
 struct fo_config_decision {
@@ -292,6 +303,7 @@ struct fo_config {
     size_t nfeeds;
     struct fo_config_health health;
     struct fo_config_http http;
+    struct fo_config_tls tls;                   /* mode UNSET when the file has no tls section */
     struct fo_config_alertmanager alertmanager; /* strings always set (defaults) */
     struct fo_plan plan; /* the failover plan (config_plan.c); a default when not written */
     char digest[65];     /* hex SHA-256 of the replicated part (see above) */

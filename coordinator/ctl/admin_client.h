@@ -11,6 +11,14 @@
  * client: valid during the callback only), or non-zero with `error` saying what went
  * wrong ("connect 127.0.0.1:7402: connection refused", "timed out after 5000 ms", ...).
  *
+ * TLS. After fo_admin_client_use_tls(tls) every call of the process runs over mutual TLS
+ * (consensus/tls_pump.h): the server's certificate must chain to the cluster CA and be
+ * a node's (OU node), else the call fails before the request is sent, with the reason
+ * ("TLS refused: unknown-ca ..."); this process's own certificate (a node's, or an
+ * operator's) goes to the server, which lets node-to-node verbs through on a node's
+ * certificate alone (fo_admin_client_node_token). A process has one identity: the
+ * setting is process-wide, set once at start-up on the loop thread.
+ *
  * Ownership: the struct is caller-allocated (usually on the heap) and must stay alive
  * until free_cb, which runs after cb once the client's handles are closed. The request
  * is encoded at call time and not kept.
@@ -21,6 +29,7 @@
 #include <stdbool.h>
 #include <uv.h>
 
+#include "consensus/tls.h"
 #include "proto/admin.h"
 #include "proto/frame.h"
 
@@ -36,7 +45,12 @@ struct fo_admin_client {
      * must not simply send a change to another node). */
     bool sent;
     /* private */
-    uv_tcp_t tcp;
+    union {
+        uv_tcp_t tcp;   /* plain */
+        uv_pipe_t pipe; /* TLS: the plain end of the pump */
+    } s;
+    struct fo_tls_pump *pump; /* TLS: until the pump has ended */
+    bool tls, stream_open;
     uv_timer_t timer;
     uv_connect_t connect;
     uv_write_t write;
@@ -58,5 +72,13 @@ struct fo_admin_client {
 int fo_admin_client_call(struct fo_admin_client *c, uv_loop_t *loop, const char *address,
                          const struct fo_admin_req *req, unsigned timeout_ms, fo_admin_client_cb cb,
                          fo_admin_client_free_cb free_cb);
+
+/* Run every later call over TLS with this context (NULL: plain TCP again). */
+void fo_admin_client_use_tls(struct fo_tls *tls);
+
+/* The token a node puts on its node-to-node requests (forwarded proposals, lease
+ * rounds): none under TLS, where its certificate speaks for it and the operators'
+ * admin token never leaves their machines; admin_token in plain text. */
+const char *fo_admin_client_node_token(const char *admin_token);
 
 #endif

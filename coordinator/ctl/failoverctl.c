@@ -657,14 +657,17 @@ static int help_command(int argc, char **argv)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"server", required_argument, NULL, 's'},
-        {"token-file", required_argument, NULL, 'T'},
-        {"json", no_argument, NULL, 'j'},
-        {"timeout", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
+        {"server", required_argument, NULL, 's'}, {"token-file", required_argument, NULL, 'T'},
+        {"json", no_argument, NULL, 'j'},         {"timeout", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+        {"ca", required_argument, NULL, 'A'},     {"cert", required_argument, NULL, 'E'},
+        {"key", required_argument, NULL, 'K'},    {NULL, 0, NULL, 0},
     };
+    /* TLS (consensus/tls.h): with a CA every call verifies the node's certificate; an
+     * operator certificate is optional (the token authenticates the operator). */
+    struct fo_tls_files tls_files = {getenv("FAILOVERCTL_CA"), getenv("FAILOVERCTL_CERT"),
+                                     getenv("FAILOVERCTL_KEY")};
+    struct fo_tls tls = {0};
     struct ctl ctl = {.timeout_ms = 5000};
     const char *token_file = getenv("FAILOVERCTL_TOKEN_FILE");
     char *servers = NULL, *env_addr = getenv("FAILOVERCTL_ADDR");
@@ -687,6 +690,15 @@ int main(int argc, char **argv)
             break;
         case 'j':
             ctl.json = true;
+            break;
+        case 'A':
+            tls_files.ca = optarg;
+            break;
+        case 'E':
+            tls_files.cert = optarg;
+            break;
+        case 'K':
+            tls_files.key = optarg;
             break;
         case 't': {
             char *end;
@@ -752,8 +764,18 @@ int main(int argc, char **argv)
         free(list);
         return FO_CTL_EXIT_AUTH;
     }
+    if (tls_files.ca != NULL && tls_files.ca[0] != '\0') {
+        if (fo_tls_init(&tls, &tls_files, ctl.timeout_ms, &err) != 0) {
+            fprintf(stderr, "failoverctl: %s\n", err.msg);
+            fo_secret_wipe(ctl.token, sizeof(ctl.token));
+            free(list);
+            return FO_CTL_EXIT_USAGE;
+        }
+        fo_admin_client_use_tls(&tls);
+    }
     signal(SIGPIPE, SIG_IGN);
     rc = run_command(&ctl, &p);
+    fo_tls_close(&tls);
     fo_secret_wipe(ctl.token, sizeof(ctl.token));
     free(list);
     return rc;

@@ -24,6 +24,23 @@ static void reply_error(struct fo_frame_call *fc, uint64_t id, int code, const c
     fo_frame_call_reply(fc, &rep);
 }
 
+/* What a node sends another on its own behalf (daemon.c, detect/verdicts.c,
+ * run/operations.c): under TLS its node certificate is its credential for these, and
+ * for nothing else. */
+static const char *const node_verbs[] = {"propose", "lease"};
+
+static bool node_verb_by_certificate(const struct fo_frame_call *fc, const char *cmd)
+{
+    const struct fo_tls_peer *peer = fo_frame_call_tls_peer(fc);
+
+    if (peer == NULL || peer->role != FO_TLS_ROLE_NODE || cmd == NULL)
+        return false;
+    for (size_t i = 0; i < sizeof(node_verbs) / sizeof(node_verbs[0]); i++)
+        if (strcmp(cmd, node_verbs[i]) == 0)
+            return true;
+    return false;
+}
+
 static void on_frame(struct fo_frame_server *fs, struct fo_frame_call *fc, const uint8_t *payload,
                      size_t len)
 {
@@ -47,6 +64,8 @@ static void on_frame(struct fo_frame_server *fs, struct fo_frame_call *fc, const
         access = FO_ACCESS_ADMIN;
     } else if (s->read_token != NULL && fo_secret_equal(call->req.token, s->read_token)) {
         access = FO_ACCESS_READ;
+    } else if (call->req.token == NULL && node_verb_by_certificate(fc, call->req.cmd)) {
+        access = FO_ACCESS_ADMIN;
     } else {
         s->rejected++;
         fo_log_warn("admin.auth", "peer=%s cmd=%s result=%s", fo_frame_call_peer(fc), call->req.cmd,
@@ -72,6 +91,7 @@ int fo_admin_server_start(struct fo_admin_server *s, uv_loop_t *loop,
         .listen = cfg->listen,
         .max_connections = cfg->max_connections,
         .request_timeout_ms = cfg->request_timeout_ms,
+        .tls = cfg->tls,
         .max_frame = FO_ADMIN_FRAME_MAX,
     };
     void *data = s->data;

@@ -9,6 +9,10 @@
  * token); the handler is told whether the token gave full (admin) or read-only access
  * and refuses what read-only may not do.
  *
+ * Under TLS (cfg->tls) a client whose verified certificate is a node's (OU node, signed
+ * by the cluster CA) may send the node-to-node verbs (propose, lease) without a token:
+ * nodes forward with their own identity, never with an operator's token.
+ *
  * Handlers may reply later (after a Raft commit): a struct fo_admin_call stays valid
  * until fo_admin_call_reply() is called, exactly once, even if the client went away
  * meanwhile (the reply is then dropped).
@@ -45,6 +49,7 @@ struct fo_admin_server_config {
     const char *read_token;  /* read-only access; may be NULL */
     unsigned max_connections;
     unsigned request_timeout_ms;
+    struct fo_tls *tls; /* NULL: plain TCP (frame_server.h) */
 };
 
 struct fo_admin_server {

@@ -12,13 +12,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "consensus/tls_pump.h"
 #include "coordinator/config/addr.h"
 #include "coordinator/log.h"
 #include "proto/frame.h"
 
 struct frame_conn {
-    uv_tcp_t tcp;
+    union {
+        uv_tcp_t tcp;   /* plain */
+        uv_pipe_t pipe; /* TLS: the verified pump's plain end */
+    } h;
+    uv_stream_t *stream; /* &h.tcp or &h.pipe */
+    struct fo_tls_peer tls_peer;
+    bool has_tls_peer;
     uv_timer_t timer; /* closes a connection that sends no complete request in time */
     struct fo_frame_server *s;
     struct fo_frame_reader reader;
@@ -34,6 +42,15 @@ struct fo_frame_call {
     struct frame_conn *conn; /* its memory outlives the connection until the reply */
     struct fo_frame_server *s;
     char peer[64];
+    struct fo_tls_peer tls_peer;
+    bool has_tls_peer;
+};
+
+/* A TLS connection in its handshake: counted against max_connections, aborted on close. */
+struct frame_handshake {
+    struct fo_frame_server *s;
+    struct fo_tls_pump *pump;
+    struct frame_handshake *prev, *next;
 };
 
 struct frame_write {
@@ -65,7 +82,8 @@ static void conn_handle_closed(uv_handle_t *h)
     if (c->handles == 0) {
         s->nconns--;
         conn_maybe_free(c);
-        if (s->closing && s->nconns == 0 && s->listener.data == NULL && s->close_cb != NULL) {
+        if (s->closing && s->nconns == 0 && s->npumps == 0 && s->listener.data == NULL &&
+            s->close_cb != NULL) {
             fo_frame_server_close_cb cb = s->close_cb;
             s->close_cb = NULL;
             cb(s);
@@ -88,7 +106,7 @@ static void conn_close(struct frame_conn *c)
         c->next->prev = c->prev;
     c->prev = c->next = NULL;
     uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
-    uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
+    uv_close((uv_handle_t *)c->stream, conn_handle_closed);
 }
 
 static void conn_timeout(uv_timer_t *t)
@@ -148,7 +166,7 @@ static void conn_send(struct frame_conn *c, const struct fo_reply *rep, bool clo
     aw->conn = c;
     aw->close_after = close_after;
     b = uv_buf_init((char *)aw->buf.data, (unsigned)aw->buf.len);
-    if (uv_write(&aw->w, (uv_stream_t *)&c->tcp, &b, 1, write_done) != 0) {
+    if (uv_write(&aw->w, c->stream, &b, 1, write_done) != 0) {
         fo_buf_free(&aw->buf);
         free(aw);
         conn_close(c);
@@ -183,6 +201,11 @@ const char *fo_frame_call_peer(const struct fo_frame_call *call)
     return call->peer;
 }
 
+const struct fo_tls_peer *fo_frame_call_tls_peer(const struct fo_frame_call *call)
+{
+    return call->has_tls_peer ? &call->tls_peer : NULL;
+}
+
 /* ---- reading requests ------------------------------------------------------------- */
 
 static void dispatch(struct frame_conn *c, const struct fo_buf *payload)
@@ -197,6 +220,8 @@ static void dispatch(struct frame_conn *c, const struct fo_buf *payload)
     call->conn = c;
     call->s = s;
     snprintf(call->peer, sizeof(call->peer), "%s", c->peer);
+    call->tls_peer = c->tls_peer;
+    call->has_tls_peer = c->has_tls_peer;
     s->messages++;
     c->inflight++;
     uv_timer_stop(&c->timer);
@@ -256,10 +281,129 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 
 static void conn_read_start(struct frame_conn *c)
 {
-    if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) == 0)
+    if (uv_read_start(c->stream, alloc_cb, read_cb) == 0)
         c->reading = true;
     else
         conn_close(c);
+}
+
+static struct frame_conn *conn_new(struct fo_frame_server *s)
+{
+    struct frame_conn *c = calloc(1, sizeof(*c));
+
+    if (c == NULL)
+        return NULL;
+    c->s = s;
+    uv_timer_init(s->loop, &c->timer);
+    c->timer.data = c;
+    c->handles = 2;
+    s->nconns++;
+    fo_frame_reader_init(&c->reader, s->cfg.max_frame);
+    c->next = s->conns;
+    if (s->conns != NULL)
+        s->conns->prev = c;
+    s->conns = c;
+    snprintf(c->peer, sizeof(c->peer), "?");
+    return c;
+}
+
+/* Accepted (and, with TLS, verified): limits, then serve. */
+static void conn_begin(struct frame_conn *c)
+{
+    struct fo_frame_server *s = c->s;
+
+    if (s->nconns + s->nhandshakes > s->cfg.max_connections) {
+        s->rejected++;
+        fo_log_warn("server.busy", "server=%s peer=%s connections=%u", s->cfg.name, c->peer,
+                    s->nconns - 1);
+        send_error(c, 0, FO_REPLY_BUSY, "too many connections, retry later", true);
+        return;
+    }
+    conn_arm_timer(c);
+    conn_read_start(c);
+}
+
+static void handshake_unlink(struct frame_handshake *h)
+{
+    struct fo_frame_server *s = h->s;
+
+    if (h->prev != NULL)
+        h->prev->next = h->next;
+    else
+        s->handshakes = h->next;
+    if (h->next != NULL)
+        h->next->prev = h->prev;
+    s->nhandshakes--;
+}
+
+static void tls_ready(struct fo_tls_pump *p, const struct fo_tls_pump_result *res)
+{
+    struct frame_handshake *h = fo_tls_pump_data(p);
+    struct fo_frame_server *s = h->s;
+    struct frame_conn *c;
+
+    handshake_unlink(h);
+    if (res->status != FO_TLS_OK) {
+        s->rejected++;
+        if (res->status != FO_TLS_IO)
+            fo_tls_refused(s->cfg.tls, s->cfg.name, res->remote, res->status, res->detail);
+        return;
+    }
+    if (s->closing || (c = conn_new(s)) == NULL) {
+        close(res->fd);
+        return;
+    }
+    c->stream = (uv_stream_t *)&c->h.pipe;
+    uv_pipe_init(s->loop, &c->h.pipe, 0);
+    c->h.pipe.data = c;
+    snprintf(c->peer, sizeof(c->peer), "%s", res->remote);
+    c->tls_peer = res->peer;
+    c->has_tls_peer = res->peer.name[0] != '\0';
+    if (uv_pipe_open(&c->h.pipe, res->fd) != 0) {
+        close(res->fd);
+        conn_close(c);
+        return;
+    }
+    conn_begin(c);
+}
+
+static void tls_ended(struct fo_tls_pump *p)
+{
+    struct frame_handshake *h = fo_tls_pump_data(p);
+    struct fo_frame_server *s = h->s;
+
+    free(h);
+    s->npumps--;
+    if (s->closing && s->nconns == 0 && s->npumps == 0 && s->listener.data == NULL &&
+        s->close_cb != NULL) {
+        fo_frame_server_close_cb cb = s->close_cb;
+        s->close_cb = NULL;
+        cb(s);
+    }
+}
+
+static void on_tls_connection(struct fo_frame_server *s, uv_stream_t *listener)
+{
+    struct frame_handshake *h = calloc(1, sizeof(*h));
+    struct fo_tls_pump_opts o = {.cb = tls_ready, .on_end = tls_ended, .data = h};
+
+    if (h == NULL)
+        return;
+    h->s = s;
+    o.optional_client_cert = true;
+    o.plain_reply = s->plain_reply.data;
+    o.plain_reply_len = s->plain_reply.len;
+    h->next = s->handshakes;
+    if (s->handshakes != NULL)
+        s->handshakes->prev = h;
+    s->handshakes = h;
+    s->nhandshakes++;
+    s->npumps++;
+    if (fo_tls_pump_accept(s->cfg.tls, s->loop, listener, &o, &h->pump) != 0) {
+        handshake_unlink(h);
+        s->npumps--;
+        free(h);
+    }
 }
 
 static void on_connection(uv_stream_t *listener, int status)
@@ -271,37 +415,23 @@ static void on_connection(uv_stream_t *listener, int status)
 
     if (status != 0 || s->closing)
         return;
-    c = calloc(1, sizeof(*c));
-    if (c == NULL)
+    if (s->cfg.tls != NULL) {
+        on_tls_connection(s, listener);
         return;
-    c->s = s;
-    uv_tcp_init(s->loop, &c->tcp);
-    uv_timer_init(s->loop, &c->timer);
-    c->tcp.data = c->timer.data = c;
-    c->handles = 2;
-    s->nconns++;
-    fo_frame_reader_init(&c->reader, s->cfg.max_frame);
-    c->next = s->conns;
-    if (s->conns != NULL)
-        s->conns->prev = c;
-    s->conns = c;
-    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+    }
+    if ((c = conn_new(s)) == NULL)
+        return;
+    c->stream = (uv_stream_t *)&c->h.tcp;
+    uv_tcp_init(s->loop, &c->h.tcp);
+    c->h.tcp.data = c;
+    if (uv_accept(listener, c->stream) != 0) {
         conn_close(c);
         return;
     }
-    snprintf(c->peer, sizeof(c->peer), "?");
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
+    if (uv_tcp_getpeername(&c->h.tcp, (struct sockaddr *)&ss, &len) == 0)
         fo_addr_format((const struct sockaddr *)&ss, c->peer, sizeof(c->peer));
-    uv_tcp_nodelay(&c->tcp, 1);
-    if (s->nconns > s->cfg.max_connections) {
-        s->rejected++;
-        fo_log_warn("server.busy", "server=%s peer=%s connections=%u", s->cfg.name, c->peer,
-                    s->nconns - 1);
-        send_error(c, 0, FO_REPLY_BUSY, "too many connections, retry later", true);
-        return;
-    }
-    conn_arm_timer(c);
-    conn_read_start(c);
+    uv_tcp_nodelay(&c->h.tcp, 1);
+    conn_begin(c);
 }
 
 int fo_frame_server_start(struct fo_frame_server *s, uv_loop_t *loop,
@@ -326,6 +456,15 @@ int fo_frame_server_start(struct fo_frame_server *s, uv_loop_t *loop,
         s->cfg.request_timeout_ms = 5000;
     if (s->cfg.max_frame == 0)
         s->cfg.max_frame = FO_FRAME_MAX_DEFAULT;
+    if (s->cfg.tls != NULL) {
+        /* What a plain-text client reads instead of a TLS handshake: one reply frame in
+         * its own protocol, so failoverctl or a script says why rather than "closed". */
+        struct fo_reply rep = {.code = FO_REPLY_BAD_REQUEST};
+        rep.message = "this port requires TLS: give the client the cluster CA "
+                      "(failoverctl --ca FILE or FAILOVERCTL_CA)";
+        if (fo_reply_encode(&rep, &s->plain_reply, NULL) != FO_PROTO_OK)
+            return fo_error_set(err, 1, "%s: cannot encode a reply", s->cfg.name);
+    }
     if ((bad = fo_addr_parse(cfg->listen, &addr, NULL)) != FO_ADDR_OK)
         return fo_error_set(err, 1, "%s listen address '%s': %s", s->cfg.name,
                             cfg->listen != NULL ? cfg->listen : "", fo_addr_strerror(bad));
@@ -346,7 +485,8 @@ static void listener_closed(uv_handle_t *h)
 {
     struct fo_frame_server *s = h->data;
     h->data = NULL;
-    if (s->nconns == 0 && s->close_cb != NULL) {
+    fo_buf_free(&s->plain_reply);
+    if (s->nconns == 0 && s->npumps == 0 && s->close_cb != NULL) {
         fo_frame_server_close_cb cb = s->close_cb;
         s->close_cb = NULL;
         cb(s);
@@ -363,5 +503,8 @@ void fo_frame_server_close(struct fo_frame_server *s, fo_frame_server_close_cb c
         struct frame_conn *c = s->conns;
         conn_close(c);
     }
+    /* Each abort reports synchronously (tls_ready unlinks it); on_end comes later. */
+    while (s->handshakes != NULL)
+        fo_tls_pump_abort(s->handshakes->pump);
     uv_close((uv_handle_t *)&s->listener, listener_closed);
 }

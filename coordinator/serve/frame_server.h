@@ -29,6 +29,7 @@
 
 #include <uv.h>
 
+#include "consensus/tls.h"
 #include "coordinator/config/addr.h" /* fo_addr_parse, for listen addresses */
 #include "proto/admin.h"
 #include "proto/error.h"
@@ -48,6 +49,11 @@ struct fo_frame_server_config {
     unsigned max_connections;    /* 0: 64 */
     unsigned request_timeout_ms; /* 0: 5000 */
     size_t max_frame;            /* 0: FO_FRAME_MAX_DEFAULT */
+    /* Mutual TLS (consensus/tls_pump.h), or NULL: plain TCP. Clients may come without a
+     * certificate (operators prove themselves with a token); one they show must chain
+     * to the cluster CA, and the call then carries who it names (fo_frame_call_tls_peer).
+     * A client that speaks plain text gets one reply saying TLS is required. Borrowed. */
+    struct fo_tls *tls;
 };
 
 struct fo_frame_server {
@@ -63,6 +69,10 @@ struct fo_frame_server {
     fo_frame_server_close_cb close_cb;
     struct frame_conn *conns;
     unsigned nconns;
+    struct frame_handshake *handshakes; /* TLS connections not yet verified */
+    unsigned nhandshakes;               /* ... counted against max_connections */
+    unsigned npumps;                    /* TLS pumps alive: the server outlives them */
+    struct fo_buf plain_reply;          /* TLS: the reply a plain-text client gets */
     bool closing;
 };
 
@@ -80,5 +90,9 @@ void fo_frame_call_reply(struct fo_frame_call *call, const struct fo_reply *rep)
 
 /* The client's address ("127.0.0.1:54012", "[::1]:54012"), for logs; valid until the reply. */
 const char *fo_frame_call_peer(const struct fo_frame_call *call);
+
+/* Who the client's verified certificate names, or NULL (plain TCP, or TLS without a
+ * client certificate). Valid until the reply. */
+const struct fo_tls_peer *fo_frame_call_tls_peer(const struct fo_frame_call *call);
 
 #endif

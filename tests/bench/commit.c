@@ -3,7 +3,10 @@
  * (raft_uv, fsync'd segments) and TCP on loopback: three fo_node servers in one process
  * and one loop, as three failoverd processes would run them.
  *
- *   commit [--count N] [--inflight K] [--dir D] [--base-port P]
+ *   commit [--count N] [--inflight K] [--dir D] [--base-port P] [-t CERTS]
+ *
+ * -t CERTS: mutual TLS on the Raft port (consensus/tls_transport.h), with CERTS/ca.crt
+ * and CERTS/nI.crt, nI.key for the nodes n1..n3 (deploy/make-certs --dir CERTS n1 n2 n3).
  *
  * Proposes N verdict commands (alternating up/down so each really changes the FSM),
  * keeping K in flight, and prints the latency distribution (from fo_node_propose to its
@@ -22,6 +25,7 @@
 #include <unistd.h>
 
 #include "consensus/node.h"
+#include "consensus/tls.h"
 
 #define NNODES 3
 
@@ -33,6 +37,7 @@ struct bench {
     unsigned count, inflight_max, sent, done, failed, inflight, closed;
     uint64_t *lat_ns;
     uint64_t t_start, t_end;
+    struct fo_tls tls[NNODES];
 };
 
 struct prop {
@@ -143,7 +148,8 @@ int main(int argc, char **argv)
 {
     static struct bench b;
     struct fo_node_peer peers[NNODES];
-    char addrs[NNODES][32], dirs[NNODES][4096];
+    char addrs[NNODES][32], dirs[NNODES][4096], names[NNODES][8];
+    const char *certs = NULL;
     const char *root = NULL;
     bool own_root = false;
     unsigned base = 18300;
@@ -151,7 +157,7 @@ int main(int argc, char **argv)
 
     b.count = 10000;
     b.inflight_max = 1;
-    while ((ch = getopt(argc, argv, "n:k:d:p:h")) != -1) {
+    while ((ch = getopt(argc, argv, "n:k:d:p:t:h")) != -1) {
         switch (ch) {
         case 'n':
             b.count = (unsigned)strtoul(optarg, NULL, 10);
@@ -165,8 +171,12 @@ int main(int argc, char **argv)
         case 'p':
             base = (unsigned)strtoul(optarg, NULL, 10);
             break;
+        case 't':
+            certs = optarg;
+            break;
         default:
-            fprintf(stderr, "usage: commit [-n COUNT] [-k INFLIGHT] [-d DIR] [-p BASE_PORT]\n");
+            fprintf(stderr,
+                    "usage: commit [-n COUNT] [-k INFLIGHT] [-d DIR] [-p BASE_PORT] [-t CERTS]\n");
             return ch == 'h' ? 0 : 2;
         }
     }
@@ -190,6 +200,19 @@ int main(int argc, char **argv)
         snprintf(dirs[i], sizeof(dirs[i]), "%s/n%d", root, i + 1);
         peers[i].id = (uint64_t)i + 1;
         peers[i].address = addrs[i];
+        snprintf(names[i], sizeof(names[i]), "n%d", i + 1);
+        peers[i].name = names[i];
+        if (certs != NULL) {
+            char ca[512], crt[512], key[512];
+            struct fo_error err;
+            snprintf(ca, sizeof(ca), "%s/ca.crt", certs);
+            snprintf(crt, sizeof(crt), "%s/n%d.crt", certs, i + 1);
+            snprintf(key, sizeof(key), "%s/n%d.key", certs, i + 1);
+            if (fo_tls_init(&b.tls[i], &(struct fo_tls_files){ca, crt, key}, 0, &err) != 0) {
+                fprintf(stderr, "commit: %s\n", err.msg);
+                return 1;
+            }
+        }
     }
     for (int i = 0; i < NNODES; i++) {
         struct fo_node_config nc = {
@@ -203,6 +226,7 @@ int main(int argc, char **argv)
             .snapshot_threshold = 512,
             .snapshot_trailing = 512,
             .connect_retry_ms = 250,
+            .tls = certs != NULL ? &b.tls[i] : NULL,
         };
         struct fo_error err;
         if (fo_node_init(&b.nodes[i], &b.loop, &nc, &err) != 0 ||
@@ -224,14 +248,16 @@ int main(int argc, char **argv)
         fo_node_close(&b.nodes[i], node_closed);
     uv_run(&b.loop, UV_RUN_DEFAULT);
     uv_loop_close(&b.loop);
-    for (int i = 0; i < NNODES; i++)
+    for (int i = 0; i < NNODES; i++) {
         fo_node_release(&b.nodes[i]);
+        fo_tls_close(&b.tls[i]);
+    }
 
     if (b.failed == 0 && b.done == b.count) {
         double secs = (double)(b.t_end - b.t_start) / 1e9;
         qsort(b.lat_ns, b.count, sizeof(*b.lat_ns), cmp_u64);
-        printf("commit: %u commands, %u in flight, 3 nodes on loopback (raft_uv, fsync)\n", b.count,
-               b.inflight_max);
+        printf("commit: %u commands, %u in flight, 3 nodes on loopback (raft_uv, fsync, %s)\n",
+               b.count, b.inflight_max, certs != NULL ? "mutual TLS" : "plain TCP");
         printf("commit: latency ms p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n",
                pct(b.lat_ns, b.count, 0.50), pct(b.lat_ns, b.count, 0.90),
                pct(b.lat_ns, b.count, 0.99), pct(b.lat_ns, b.count, 1.0));

@@ -646,6 +646,8 @@ static const struct digest_pair {
      true},
     {"", "health: {listen: 127.0.0.1:7501, max_connections: 3}\n", true},
     {"", "http: {listen: 127.0.0.1:7601, max_connections: 3, timeout_ms: 2000}\n", true},
+    {"", "tls: {ca: /c, cert: /n.crt, key: /n.key}\n", true},
+    {"", "tls: {mode: off}\n", true},
     {"", "checks: {http: [{name: w, region: us-east-1, url: 'http://a'}]}\n", true},
     {"checks: {http: [{name: w, region: us-east-1, url: 'http://a', critical: true}]}\n",
      "checks: {http: [{name: w, region: us-east-1, url: 'https://b/x', critical: true, "
@@ -741,7 +743,18 @@ static const struct error_row {
     /* top level */
     {LAST, LAST "clustre: x\n", FO_CONFIG_EINVALID,
      "node.yaml:51: clustre: unknown key (expected one of: cluster, node, peers, regions, sites, "
-     "raft, admin, initial_primary, decision, checks, feeds, health, alertmanager, plan, http)"},
+     "raft, admin, initial_primary, decision, checks, feeds, health, alertmanager, plan, http, "
+     "tls)"},
+    /* tls */
+    {LAST, LAST "tls: {mode: maybe}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: tls.mode: 'maybe' is not on or off"},
+    {LAST, LAST "tls: {ca: /c, key: /k}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: tls.cert: required with tls mode on (deploy/make-certs"},
+    {LAST, LAST "tls: {mode: on, cert: /c, key: /k}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: tls.ca: required with tls mode on"},
+    {LAST, LAST "tls: {}\n", FO_CONFIG_EINVALID, "node.yaml:51: tls.ca: required with tls mode on"},
+    {LAST, LAST "tls: {mode: off, kee: /k}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: tls.kee: unknown key (expected one of: mode, ca, cert, key)"},
     /* plan */
     {LAST, LAST "plan: {steps: []}\n", FO_CONFIG_EINVALID,
      "node.yaml:51: plan.steps: 1 to 64 steps"},

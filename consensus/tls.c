@@ -1,0 +1,227 @@
+/*
+ * consensus/tls.c — see tls.h: the OpenSSL context, the file checks, the reasons.
+ */
+#include "consensus/tls.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+static const char *const reason_names[FO_TLS_NREASONS] = {
+    [FO_TLS_OK] = "ok",
+    [FO_TLS_NO_CERT] = "no-cert",
+    [FO_TLS_UNKNOWN_CA] = "unknown-ca",
+    [FO_TLS_EXPIRED] = "expired",
+    [FO_TLS_WRONG_PEER] = "wrong-peer",
+    [FO_TLS_NOT_TLS] = "not-tls",
+    [FO_TLS_HANDSHAKE] = "handshake",
+    [FO_TLS_TIMEOUT] = "timeout",
+    [FO_TLS_IO] = "io",
+    [FO_TLS_FILE] = "file",
+    [FO_TLS_KEY] = "key-mismatch",
+    [FO_TLS_CA_MISMATCH] = "not-signed-by-ca",
+};
+
+const char *fo_tls_reason_name(enum fo_tls_reason r)
+{
+    return (unsigned)r < FO_TLS_NREASONS ? reason_names[r] : "unknown";
+}
+
+/* The last OpenSSL error as text, for messages (never parsed). */
+static const char *ssl_err_text(char *buf, size_t len)
+{
+    unsigned long e = ERR_get_error();
+    if (e == 0)
+        snprintf(buf, len, "unknown error");
+    else
+        ERR_error_string_n(e, buf, len);
+    ERR_clear_error();
+    return buf;
+}
+
+static X509 *read_cert(const char *path, struct fo_error *err)
+{
+    FILE *f = fopen(path, "r");
+    X509 *x;
+
+    if (f == NULL) {
+        fo_error_set(err, FO_TLS_FILE, "tls: cannot read %s: %m", path);
+        return NULL;
+    }
+    x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    if (x == NULL)
+        fo_error_set(err, FO_TLS_FILE, "tls: %s holds no PEM certificate", path);
+    ERR_clear_error();
+    return x;
+}
+
+static EVP_PKEY *read_key(const char *path, struct fo_error *err)
+{
+    FILE *f = fopen(path, "r");
+    EVP_PKEY *k;
+
+    if (f == NULL) {
+        fo_error_set(err, FO_TLS_FILE, "tls: cannot read %s: %m", path);
+        return NULL;
+    }
+    k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    if (k == NULL)
+        fo_error_set(err, FO_TLS_FILE, "tls: %s holds no (unencrypted) PEM private key", path);
+    ERR_clear_error();
+    return k;
+}
+
+/* Verify cert against the CA alone (no system roots), now. */
+static int verify_against(X509 *ca, X509 *cert, const char *cert_path, const char *ca_path,
+                          struct fo_error *err)
+{
+    X509_STORE *store = X509_STORE_new();
+    X509_STORE_CTX *vc = X509_STORE_CTX_new();
+    int ok = 0, code = 0;
+
+    if (store != NULL && vc != NULL && X509_STORE_add_cert(store, ca) == 1 &&
+        X509_STORE_CTX_init(vc, store, cert, NULL) == 1) {
+        ok = X509_verify_cert(vc) == 1;
+        code = X509_STORE_CTX_get_error(vc);
+    }
+    X509_STORE_CTX_free(vc);
+    X509_STORE_free(store);
+    ERR_clear_error();
+    if (ok)
+        return 0;
+    return fo_error_set(err, FO_TLS_CA_MISMATCH, "tls: %s does not verify against the CA %s: %s",
+                        cert_path, ca_path, X509_verify_cert_error_string(code));
+}
+
+int fo_tls_check_files(const struct fo_tls_files *f, struct fo_error *err)
+{
+    X509 *ca, *cert = NULL;
+    EVP_PKEY *key = NULL;
+    int rv = 0;
+
+    if (f->ca == NULL)
+        return fo_error_set(err, FO_TLS_FILE, "tls: no CA file (tls.ca)");
+    if ((f->cert == NULL) != (f->key == NULL))
+        return fo_error_set(err, FO_TLS_FILE,
+                            "tls: a certificate needs its key (tls.cert and "
+                            "tls.key go together)");
+    if ((ca = read_cert(f->ca, err)) == NULL)
+        return FO_TLS_FILE;
+    if (f->cert != NULL) {
+        if ((cert = read_cert(f->cert, err)) == NULL || (key = read_key(f->key, err)) == NULL)
+            rv = FO_TLS_FILE;
+        else if (X509_check_private_key(cert, key) != 1)
+            rv = fo_error_set(err, FO_TLS_KEY, "tls: the key %s does not match the certificate %s",
+                              f->key, f->cert);
+        else
+            rv = verify_against(ca, cert, f->cert, f->ca, err);
+    }
+    ERR_clear_error();
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    X509_free(ca);
+    return rv;
+}
+
+int fo_tls_init(struct fo_tls *t, const struct fo_tls_files *f, unsigned handshake_timeout_ms,
+                struct fo_error *err)
+{
+    SSL_CTX *ctx;
+    char e[256];
+    int rv;
+
+    {
+        /* keep the owner's hook: it may be set before init */
+        fo_tls_refused_fn fn = t->on_refused;
+        void *data = t->on_refused_data;
+        uint64_t (*now)(void) = t->now_ms;
+        memset(t, 0, sizeof(*t));
+        t->on_refused = fn;
+        t->on_refused_data = data;
+        t->now_ms = now;
+    }
+    if (!f->unchecked && (rv = fo_tls_check_files(f, err)) != 0)
+        return rv;
+    ctx = SSL_CTX_new(TLS_method());
+    if (ctx == NULL)
+        return fo_error_set(err, FO_TLS_FILE, "tls: %s", ssl_err_text(e, sizeof(e)));
+    /* Both ends are failoverd: no reason to negotiate anything older. */
+    SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+    if (SSL_CTX_load_verify_locations(ctx, f->ca, NULL) != 1 ||
+        (f->cert != NULL && (SSL_CTX_use_certificate_chain_file(ctx, f->cert) != 1 ||
+                             SSL_CTX_use_PrivateKey_file(ctx, f->key, SSL_FILETYPE_PEM) != 1))) {
+        rv = fo_error_set(err, FO_TLS_FILE, "tls: %s", ssl_err_text(e, sizeof(e)));
+        SSL_CTX_free(ctx);
+        return rv;
+    }
+    /* Peers must prove themselves; the pump sets the per-connection details. No
+     * session resumption: every connection verifies a certificate. */
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_num_tickets(ctx, 0);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    t->ctx = ctx;
+    t->has_cert = f->cert != NULL;
+    t->handshake_timeout_ms = handshake_timeout_ms != 0 ? handshake_timeout_ms : 5000;
+    return 0;
+}
+
+void fo_tls_close(struct fo_tls *t)
+{
+    SSL_CTX_free(t->ctx);
+    t->ctx = NULL;
+}
+
+bool fo_tls_should_log(struct fo_tls *t, enum fo_tls_reason reason, const char *host,
+                       uint64_t now_ms, unsigned *suppressed)
+{
+    size_t oldest = 0;
+
+    for (size_t i = 0; i < FO_TLS_LOG_SLOTS; i++) {
+        if (t->log[i].last_ms != 0 && t->log[i].reason == reason &&
+            strcmp(t->log[i].host, host) == 0) {
+            if (now_ms - t->log[i].last_ms < FO_TLS_LOG_EVERY_MS) {
+                t->log[i].suppressed++;
+                return false;
+            }
+            *suppressed = t->log[i].suppressed;
+            t->log[i].suppressed = 0;
+            t->log[i].last_ms = now_ms;
+            return true;
+        }
+        if (t->log[i].last_ms < t->log[oldest].last_ms)
+            oldest = i;
+    }
+    /* A new (reason, host): take the slot logged longest ago. Losing its count only
+     * means one extra line later. */
+    t->log[oldest].last_ms = now_ms != 0 ? now_ms : 1;
+    t->log[oldest].reason = reason;
+    t->log[oldest].suppressed = 0;
+    snprintf(t->log[oldest].host, sizeof(t->log[oldest].host), "%s", host);
+    *suppressed = 0;
+    return true;
+}
+
+void fo_tls_refused(struct fo_tls *t, const char *where, const char *remote,
+                    enum fo_tls_reason reason, const char *detail)
+{
+    char key[48];
+    const char *colon = strrchr(remote, ':');
+    size_t n = colon != NULL ? (size_t)(colon - remote) : strlen(remote);
+    uint64_t now = t->now_ms != NULL ? t->now_ms() : uv_hrtime() / 1000000u;
+    unsigned suppressed = 0;
+
+    /* The client's port changes with every reconnect: limit per listener and host. */
+    snprintf(key, sizeof(key), "%s/%.*s", where, (int)(n < 40 ? n : 40), remote);
+    if (t->on_refused != NULL && fo_tls_should_log(t, reason, key, now, &suppressed))
+        t->on_refused(t->on_refused_data, where, remote, reason, detail, suppressed);
+}
