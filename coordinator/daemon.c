@@ -218,7 +218,7 @@ static void on_reject(struct fo_raft_fsm *rf, const struct fo_fsm_result *res)
 /* ---- admin calls ------------------------------------------------------------------ */
 
 static void admin_handler(struct fo_admin_server *s, struct fo_admin_call *call,
-                          const struct fo_admin_req *req, enum fo_admin_access access)
+                          const struct fo_admin_req *req, const struct fo_identity *who)
 {
     struct fo_daemon *d = s->data;
 
@@ -226,7 +226,7 @@ static void admin_handler(struct fo_admin_server *s, struct fo_admin_call *call,
         fo_admin_call_replyf(call, FO_REPLY_BUSY, "%s is shutting down", d->cfg.self->name);
         return;
     }
-    fo_commands_dispatch(&d->serve, call, req, access);
+    fo_commands_dispatch(&d->serve, call, req, who);
 }
 
 /* ---- start and stop --------------------------------------------------------------- */
@@ -496,11 +496,36 @@ static void serve_handles(struct fo_daemon *d)
     s->health = d->health_started ? &d->health : NULL;
     s->admin = &d->admin; /* its counters: zero until it starts, right after this */
     s->http = &d->http;
-    s->admin_token = d->admin_token;
-    s->read_token = d->read_token[0] != '\0' ? d->read_token : NULL;
+    s->tokens = &d->tokens;
     s->feeds = d->feeds;
     s->nfeeds = d->cfg.nfeeds;
     s->stopping = &d->stopping;
+}
+
+/* Who may call (serve/tokens.h): the named operators of admin.tokens_file, and the token
+ * files of old as shared entries. admin.token_file is what nodes send each other (role
+ * node); without a tokens file it is also the operators' admin token, as it always was. */
+static int load_tokens(struct fo_daemon *d, struct fo_error *err)
+{
+    unsigned node = fo_admin_role_grants(FO_ROLE_NODE);
+    unsigned shared =
+        d->cfg.admin.tokens_file != NULL ? node : node | fo_admin_role_grants(FO_ROLE_ADMIN);
+
+    if (fo_tokens_init(&d->tokens, d->cfg.admin.tokens_file, err) != 0)
+        return 1;
+    d->tokens_loaded = true;
+    if (fo_tokens_add_shared(&d->tokens, "admin-token", shared, d->admin_token, err) != 0)
+        return 1;
+    if (d->read_token[0] != '\0' &&
+        fo_tokens_add_shared(&d->tokens, "read-token", fo_admin_role_grants(FO_ROLE_READ),
+                             d->read_token, err) != 0)
+        return 1;
+    return 0;
+}
+
+int fo_daemon_tokens_reload(struct fo_daemon *d, struct fo_error *err)
+{
+    return d->tokens_loaded ? fo_tokens_reload(&d->tokens, err) : 0;
 }
 
 static int start_node(struct fo_daemon *d, bool init, struct fo_error *err)
@@ -569,6 +594,8 @@ int fo_daemon_start(struct fo_daemon *d, uv_loop_t *loop, const struct fo_daemon
         fo_secret_read_file(d->cfg.admin.read_token_file, d->read_token, sizeof(d->read_token),
                             err) != 0)
         return 1;
+    if (load_tokens(d, err) != 0)
+        return 1;
     fo_log_info("daemon.start", "version=%s cluster=%s node_id=%llu raft=%s admin=%s digest=%.12s",
                 FO_VERSION, d->cfg.cluster, (unsigned long long)d->cfg.self->id, d->cfg.self->raft,
                 d->cfg.admin.listen, d->cfg.digest);
@@ -603,8 +630,7 @@ int fo_daemon_start(struct fo_daemon *d, uv_loop_t *loop, const struct fo_daemon
     }
     serve_handles(d);
     ac.listen = d->cfg.admin.listen != NULL ? d->cfg.admin.listen : d->cfg.self->admin;
-    ac.admin_token = d->admin_token;
-    ac.read_token = d->read_token[0] != '\0' ? d->read_token : NULL;
+    ac.tokens = &d->tokens;
     ac.max_connections = d->cfg.admin.max_connections;
     ac.request_timeout_ms = d->cfg.admin.request_timeout_ms;
     d->admin.data = d;
@@ -698,6 +724,9 @@ void fo_daemon_stop(struct fo_daemon *d)
 
 void fo_daemon_free(struct fo_daemon *d)
 {
+    if (d->tokens_loaded)
+        fo_tokens_free(&d->tokens);
+    d->tokens_loaded = false;
     fo_secret_wipe(d->admin_token, sizeof(d->admin_token));
     fo_secret_wipe(d->read_token, sizeof(d->read_token));
     for (size_t i = 0; i < sizeof(d->feed_tokens) / sizeof(d->feed_tokens[0]); i++)

@@ -60,6 +60,7 @@ struct fo_daemon {
     uv_timer_t watchdog;                /* systemd's watchdog, when the unit sets WatchdogSec */
     char admin_token[FO_TOKEN_MAX + 1]; /* secret: wiped by fo_daemon_free */
     char read_token[FO_TOKEN_MAX + 1];  /* secret; empty when not configured */
+    struct fo_tokens tokens;            /* who may call the admin port and the HTTP API */
     struct fo_node_propose init_req;
     bool init_pending;
     struct fo_node_propose digest_req;
@@ -77,7 +78,7 @@ struct fo_daemon {
     bool lease_started;
     struct fo_serve serve; /* what the admin commands and the HTTP API read (serve/context.h) */
     uv_timer_t apply_kick; /* runs the kicks an apply calls for, outside libraft's callback */
-    bool config_loaded, node_started, admin_started;
+    bool config_loaded, node_started, admin_started, tokens_loaded;
     bool stopping;
     int pending_closes;
     int exit_code; /* what main returns */
@@ -92,6 +93,9 @@ int fo_daemon_start(struct fo_daemon *d, uv_loop_t *loop, const struct fo_daemon
 /* Begin an orderly shutdown (SIGTERM/SIGINT do this): pending proposals end with
  * "outcome unknown", Raft flushes and closes, the loop then runs out of work. */
 void fo_daemon_stop(struct fo_daemon *d);
+
+/* Re-read admin.tokens_file (SIGHUP): 0, or non-zero with err (the old list stays). */
+int fo_daemon_tokens_reload(struct fo_daemon *d, struct fo_error *err);
 
 /* Release the configuration and wipe the tokens. */
 void fo_daemon_free(struct fo_daemon *d);

@@ -357,6 +357,7 @@ static const struct cfg_key admin_keys[] = {
      .why = "the admin server listens on a.b.c.d:port"},
     {"token_file", CFG_STRING, true, ADMIN_AT(token_file)},
     {"read_token_file", CFG_STRING, false, ADMIN_AT(read_token_file)},
+    {"tokens_file", CFG_STRING, false, ADMIN_AT(tokens_file)},
     {"max_connections", CFG_UINT, false, ADMIN_AT(max_connections), .min = 1, .max = 65536,
      .dflt = 64},
     {"request_timeout_ms", CFG_UINT, false, ADMIN_AT(request_timeout_ms), .min = 1, .max = 3600000,
@@ -729,6 +730,7 @@ void fo_config_free(struct fo_config *cfg)
     free(cfg->admin.listen);
     free(cfg->admin.token_file);
     free(cfg->admin.read_token_file);
+    free(cfg->admin.tokens_file);
     cfg_policy_free(cfg);
     fo_plan_free(&cfg->plan);
     memset(cfg, 0, sizeof(*cfg));

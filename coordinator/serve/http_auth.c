@@ -28,9 +28,8 @@ const char *fo_http_auth_bearer(struct MHD_Connection *c)
 
 bool fo_http_auth_read(const struct fo_serve *s, const char *token)
 {
-    bool admin = fo_secret_equal(token, s->admin_token);
-    bool read = fo_secret_equal(token, s->read_token);
-    return admin || read;
+    struct fo_identity who;
+    return fo_tokens_auth(s->tokens, token, &who) && fo_identity_may(&who, FO_ROLE_READ);
 }
 
 bool fo_http_auth_any_feed(const struct fo_serve *s, const char *token)

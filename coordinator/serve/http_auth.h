@@ -23,7 +23,7 @@ struct fo_health_feed;
  * scheme, no token). Points into the request: valid while it is. */
 const char *fo_http_auth_bearer(struct MHD_Connection *c);
 
-/* True for the read token or the admin token (both compared, always). */
+/* True for a token whose roles include read (tokens.h: every operator's; not a node's). */
 bool fo_http_auth_read(const struct fo_serve *s, const char *token);
 
 /* True when token is some configured feed's token (every feed compared, always). */

@@ -74,8 +74,8 @@ class Cli(unittest.TestCase):
             self.assertTrue(r.stdout.startswith("usage: failoverctl [GLOBAL OPTIONS] " + verb),
                             r.stdout)
             self.assertIn("exit codes:\n  0  ok\n", r.stdout)
-            self.assertIn("token: the admin token" if verb in ADMIN_VERBS
-                          else "token: the read-only or the admin token", r.stdout)
+            self.assertIn("token: one with the operate or admin role" if verb in ADMIN_VERBS
+                          else "token: any operator's (role read, operate or admin)", r.stdout)
             self.assertEqual(self.run_ctl("help", verb, addrs="", token_file="").stdout,
                              r.stdout, "help VERB = VERB --help")
             self.assertExit(self.run_ctl(verb, "-h", addrs="", token_file=""), 0)
