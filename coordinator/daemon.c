@@ -381,6 +381,8 @@ static int start_prober(struct fo_daemon *d, struct fo_error *err)
             sp->dbname = c.dbname;
             sp->user = c.user;
             sp->password_file = c.password_file;
+            for (size_t j = 0; c.ssl != NULL && j < FO_PG_NSSL; j++)
+                sp->ssl[j] = c.ssl[j];
         }
     }
     for (size_t i = 0; i < ck->nhttp; i++) {

@@ -111,6 +111,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "actions/pg_ssl.h"
 #include "coordinator/config/plan.h"
 #include "proto/error.h"
 
@@ -150,6 +151,9 @@ struct fo_site_postgres {
     char *dbname;        /* default "postgres" */
     char *user;          /* default "failoverd" */
     char *password_file; /* optional */
+    /* TLS (actions/pg_ssl.h, by enum fo_pg_ssl): sslmode, sslrootcert, sslcert, sslkey;
+     * NULL: libpq's default. Local (paths), not in the digest. */
+    char *ssl[FO_PG_NSSL];
 };
 
 struct fo_site_redis {

@@ -93,6 +93,8 @@
 
 #include <uv.h>
 
+#include "actions/pg_ssl.h"
+
 #include "proto/error.h"
 #include "proto/state.h" /* enum fo_status, FO_NAME_MAX */
 
@@ -128,6 +130,7 @@ struct fo_probe_spec {
     const char *dbname;
     const char *user;
     const char *password_file;
+    const char *ssl[FO_PG_NSSL]; /* postgres: TLS (actions/pg_ssl.h); NULL: libpq's default */
     const char *url;
     uint32_t expect_status;
 };

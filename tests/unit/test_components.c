@@ -26,7 +26,7 @@ static const char yaml[] =
     "sites:\n"
     "  main:\n"
     "    postgres: {region: r1, host: 10.0.0.1, port: 5433, dbname: app, user: fo,\n"
-    "               password_file: /pg}\n"
+    "               password_file: /pg, sslmode: verify-full, sslrootcert: /ca}\n"
     "    redis: {region: r2, host: 10.0.0.2}\n"
     "    dns_origin: 203.0.113.10\n"
     "  dr:\n"
@@ -126,7 +126,9 @@ static void test_plan_params_from_table(void **state)
         fail_msg("config: %s", err.msg);
     n = fo_plan_params(&cfg, &pg, "main", kv, 16, msg, sizeof(msg));
     join(kv, n, all, sizeof(all));
-    assert_string_equal(all, "host=10.0.0.1;port=5433;dbname=app;user=fo;password_file=/pg;");
+    /* TLS under libpq's keywords (actions/pg_ssl.h), only those the site sets */
+    assert_string_equal(all, "host=10.0.0.1;port=5433;dbname=app;user=fo;password_file=/pg;"
+                             "sslmode=verify-full;sslrootcert=/ca;");
     n = fo_plan_params(&cfg, &rd, "main", kv, 16, msg, sizeof(msg));
     join(kv, n, all, sizeof(all));
     assert_string_equal(all, "host=10.0.0.2;port=6379;");
@@ -145,7 +147,8 @@ static void test_plan_params_from_table(void **state)
     join(kv, n, all, sizeof(all));
     assert_string_equal(all, "host=10.0.1.1;port=5432;dbname=postgres;user=failoverd;"
                              "catch_up_host=10.0.0.1;catch_up_port=5433;catch_up_dbname=app;"
-                             "catch_up_user=fo;catch_up_password_file=/pg;");
+                             "catch_up_user=fo;catch_up_password_file=/pg;"
+                             "catch_up_sslmode=verify-full;catch_up_sslrootcert=/ca;");
     /* not a promote: nothing to catch up */
     assert_int_equal(fo_plan_catch_up_params(&cfg, "postgres.fence", "main", kv, 0, 16), 0);
     assert_true(fo_plan_step_required_in_switchover("redis.fence"));

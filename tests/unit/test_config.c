@@ -934,10 +934,20 @@ static const struct error_row {
      "node.yaml:36: sites.main.redis.port: '70000' is out of range (1 to 65535)"},
     {"      host: 10.0.1.20\n", "      host: 'db host'\n", FO_CONFIG_EINVALID,
      "node.yaml:28: sites.main.postgres.host: 'db host' is not a host: it contains a space"},
-    {"      user: failoverd\n", "      user: failoverd\n      sslmode: require\n",
+    /* Postgres TLS (issue 14): libpq's keywords, sslmode one of libpq's modes */
+    {"      user: failoverd\n",
+     "      user: failoverd\n      sslmode: verify-full\n      sslrootcert: /etc/ca.pem\n"
+     "      sslcert: /etc/c.pem\n      sslkey: /etc/k.pem\n",
+     FO_CONFIG_OK, ""},
+    {"      user: failoverd\n", "      user: failoverd\n      sslmode: sometimes\n",
      FO_CONFIG_EINVALID,
-     "node.yaml:32: sites.main.postgres.sslmode: unknown key (expected one of: region, host, port, "
-     "dbname, user, password_file)"},
+     "node.yaml:32: sites.main.postgres.sslmode: 'sometimes' is not one of disable, allow, prefer, "
+     "require, verify-ca, verify-full"},
+    {"      user: failoverd\n", "      user: failoverd\n      sslrootcert: ''\n",
+     FO_CONFIG_EINVALID, "node.yaml:32: sites.main.postgres.sslrootcert: is empty"},
+    {"      user: failoverd\n", "      user: failoverd\n      sslcrl: /x\n", FO_CONFIG_EINVALID,
+     "node.yaml:32: sites.main.postgres.sslcrl: unknown key (expected one of: region, host, port, "
+     "dbname, user, password_file, sslmode, sslrootcert, sslcert, sslkey)"},
     {"      port: 6379\n", "      port: 6379\n      db: 0\n", FO_CONFIG_EINVALID,
      "node.yaml:37: sites.main.redis.db: unknown key (expected one of: region, host, port, "
      "password_file)"},
