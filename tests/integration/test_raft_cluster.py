@@ -212,7 +212,8 @@ class RaftCluster(unittest.TestCase):
         for n in NODES:  # replicated: every node's own view says so
             st = wait_for(f"{n} paused", lambda n=n: (lambda s: s if s["mode"] == "paused" else None)(self.c.status(n)), 5)
             self.assertEqual(st["mode_detail"]["reason"], "maintenance window")
-            self.assertIn("@", st["mode_detail"]["by"])
+            # the token's name (the shared admin token here), not the client's USER@HOST
+            self.assertEqual(st["mode_detail"]["by"], "admin-token")
         r = self.c.ctl("status")
         self.assertIn("mode      paused (by ", r.stdout)
         read = os.path.join(self.c.dir, "tokens", "read.token")
