@@ -360,6 +360,15 @@ void fo_tokens_free(struct fo_tokens *t)
     memset(t, 0, sizeof(*t));
 }
 
+bool fo_auth_limiter_admit_now(struct fo_auth_limiter *l, unsigned long long *suppressed)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return fo_auth_limiter_admit(l, (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u,
+                                 suppressed);
+}
+
 bool fo_auth_limiter_admit(struct fo_auth_limiter *l, uint64_t now_ms,
                            unsigned long long *suppressed)
 {

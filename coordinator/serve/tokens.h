@@ -116,4 +116,7 @@ struct fo_auth_limiter {
 bool fo_auth_limiter_admit(struct fo_auth_limiter *l, uint64_t now_ms,
                            unsigned long long *suppressed);
 
+/* The same at the monotonic clock's now (for callers without a loop at hand). */
+bool fo_auth_limiter_admit_now(struct fo_auth_limiter *l, unsigned long long *suppressed);
+
 #endif

@@ -8,6 +8,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import socket
 import ssl
 import subprocess
@@ -167,6 +168,24 @@ class Operators(unittest.TestCase):
             self.write_tokens({n: (role, sha256(tok)) for n, (role, tok) in TOKENS.items()})
             wait_for("grafana back", lambda: self.status(NODES[0], TOKENS["grafana"][1]), 10)
         self.assertEqual(pids, [self.c.pid(n) for n in NODES], "no node restarted")
+
+    def test_4b_refusals_are_rate_limited_in_the_log(self):
+        node = NODES[1]
+        addr = self.c.admin_addr(node)
+        before = len(self.c.log(node))
+        for i in range(30):
+            rep = admin_call(addr, "status", token=f"guess-{i}")
+            self.assertEqual(rep["code"], "unauthorized")  # every one is still answered
+        lines = [line for line in self.c.log(node)[before:].splitlines()
+                 if "event=admin.auth" in line]
+        self.assertLessEqual(len(lines), 1, lines)
+        # The next line once the interval is over carries how many were left out.
+        def counted():
+            admin_call(addr, "status", token="one-more-guess")
+            return re.findall(r"event=admin.auth .*suppressed=(\d+)", self.c.log(node)[before:])
+        found = wait_for("a refusal line with a count", lambda: [
+            n for n in counted() if int(n) >= 29], 15, interval=0.5)
+        self.assertTrue(found)
 
     # ---- the frame servers' bound ----------------------------------------------------
 
