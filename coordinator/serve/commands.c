@@ -354,18 +354,26 @@ static const char *arg_text(const struct fo_admin_req *req, const char *key, con
 
 /* Who a change is recorded as (the audit trail, history, the log): the name the token
  * authenticated (tokens.h), never the client's own claim. The claim ("by", failoverctl's
- * USER@HOST) is only logged beside it, as claimed_by, cut like any operator text. */
-#define REQUESTER(call)   (fo_admin_call_who(call)->name)
-#define CLAIMED(req, buf) arg_text((req), "by", "-", (buf), sizeof(buf), FO_NAME_MAX)
+ * USER@HOST) is only logged beside it, as claimed_by, cut like any operator text. Copied
+ * into buf: the call (and its identity) is gone once answered, which fo_ops may do before
+ * it is done with the name. */
+static const char *requester(const struct fo_admin_call *call, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s", fo_admin_call_who(call)->name);
+    return buf;
+}
+
+#define REQUESTER(call, buf) requester((call), (buf), sizeof(buf))
+#define CLAIMED(req, buf)    arg_text((req), "by", "-", (buf), sizeof(buf), FO_NAME_MAX)
 
 static void cmd_mode(struct fo_serve *s, struct fo_admin_call *call, const struct fo_admin_req *req,
                      int mode)
 {
     struct fo_cmd cmd = {.type = FO_CMD_MODE};
-    char claim[FO_NAME_MAX + 1], reason[FO_TEXT_MAX + 1];
+    char claim[FO_NAME_MAX + 1], by[FO_NAME_MAX + 1], reason[FO_TEXT_MAX + 1];
 
     cmd.u.mode.mode = mode;
-    cmd.u.mode.by = (char *)REQUESTER(call);
+    cmd.u.mode.by = (char *)REQUESTER(call, by);
     cmd.u.mode.reason = (char *)arg_text(req, "reason", NULL, reason, sizeof(reason), FO_TEXT_MAX);
     cmd.u.mode.at_ms = fo_clock_wall_ms();
     fo_log_info("admin.mode", "mode=%s by=\"%s\" claimed_by=\"%s\"",
@@ -397,8 +405,8 @@ static void cmd_failover(struct fo_serve *s, struct fo_admin_call *call,
                          const struct fo_admin_req *req)
 {
     const struct fo_ops_answer ans = {answer_call, call};
-    char claim[FO_NAME_MAX + 1];
-    const char *by = REQUESTER(call);
+    char claim[FO_NAME_MAX + 1], buf[FO_NAME_MAX + 1];
+    const char *by = REQUESTER(call, buf);
     fo_log_info("admin.failover", "to=%s force=%d dry_run=%d by=\"%s\" claimed_by=\"%s\"",
                 fo_admin_req_arg(req, "to") != NULL ? fo_admin_req_arg(req, "to") : "-",
                 flag(req, "force"), flag(req, "dry_run"), by, CLAIMED(req, claim));
@@ -410,8 +418,8 @@ static void cmd_switchover(struct fo_serve *s, struct fo_admin_call *call,
                            const struct fo_admin_req *req)
 {
     const struct fo_ops_answer ans = {answer_call, call};
-    char claim[FO_NAME_MAX + 1];
-    const char *by = REQUESTER(call);
+    char claim[FO_NAME_MAX + 1], buf[FO_NAME_MAX + 1];
+    const char *by = REQUESTER(call, buf);
     fo_log_info("admin.switchover", "to=%s dry_run=%d by=\"%s\" claimed_by=\"%s\"",
                 fo_admin_req_arg(req, "to") != NULL ? fo_admin_req_arg(req, "to") : "-",
                 flag(req, "dry_run"), by, CLAIMED(req, claim));
@@ -423,9 +431,10 @@ static void cmd_drill(struct fo_serve *s, struct fo_admin_call *call,
                       const struct fo_admin_req *req)
 {
     const struct fo_ops_answer ans = {answer_call, call};
-    char claim[FO_NAME_MAX + 1];
-    fo_log_info("admin.drill", "by=\"%s\" claimed_by=\"%s\"", REQUESTER(call), CLAIMED(req, claim));
-    fo_ops_drill(s->ops, &ans, fo_admin_req_arg(req, "to"), REQUESTER(call));
+    char claim[FO_NAME_MAX + 1], buf[FO_NAME_MAX + 1];
+    const char *by = REQUESTER(call, buf);
+    fo_log_info("admin.drill", "by=\"%s\" claimed_by=\"%s\"", by, CLAIMED(req, claim));
+    fo_ops_drill(s->ops, &ans, fo_admin_req_arg(req, "to"), by);
 }
 
 /* Verdict rows exist only for configured observers (a peer, or a feed: each reports as
