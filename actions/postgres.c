@@ -58,6 +58,7 @@
 #include <libpq-fe.h>
 
 #include "actions/kinds.h"
+#include "actions/pg_ssl.h"
 #include "actions/secret.h"
 
 #define PG_DEFAULT_PORT      5432
@@ -69,6 +70,14 @@
 static const char *const promote_required[] = {"host", "dbname", "user", NULL};
 static const char *const promote_optional[] = {"port",
                                                "password_file",
+                                               "sslmode",
+                                               "sslrootcert",
+                                               "sslcert",
+                                               "sslkey",
+                                               "catch_up_sslmode",
+                                               "catch_up_sslrootcert",
+                                               "catch_up_sslcert",
+                                               "catch_up_sslkey",
                                                "connect_timeout_s",
                                                "max_lag_bytes",
                                                "force",
@@ -81,9 +90,14 @@ static const char *const promote_optional[] = {"port",
                                                "hold_fence",
                                                NULL};
 static const char *const fence_required[] = {"host", "dbname", "user", NULL};
-static const char *const unfence_optional[] = {"port", "password_file", "connect_timeout_s", NULL};
-static const char *const fence_optional[] = {"port", "password_file", "connect_timeout_s",
-                                             "terminate_backends", NULL};
+/* The TLS keys are actions/pg_ssl.h's (libpq's keywords); the plan passes a site's. */
+static const char *const unfence_optional[] = {
+    "port", "password_file", "connect_timeout_s", "sslmode", "sslrootcert", "sslcert", "sslkey",
+    NULL};
+static const char *const fence_optional[] = {
+    "port",    "password_file", "connect_timeout_s", "terminate_backends",
+    "sslmode", "sslrootcert",   "sslcert",           "sslkey",
+    NULL};
 
 /* The connection parameters both kinds share. */
 struct pg_target {
@@ -92,7 +106,8 @@ struct pg_target {
     const char *user;
     uint64_t port;
     uint64_t connect_timeout_s;
-    char password[1024]; /* empty: none; wiped after use */
+    const char *ssl[FO_PG_NSSL]; /* TLS (actions/pg_ssl.h); NULL: libpq's default */
+    char password[1024];         /* empty: none; wiped after use */
 };
 
 /* One open connection and the request it serves: every query is bounded by the request's
@@ -155,6 +170,12 @@ static int target_read(const struct fo_action_req *req, const char *prefix, stru
     if (fo_action_param(req, pw_key) != NULL &&
         fo_action_read_secret(req, pw_key, t->password, sizeof(t->password), res) != 0)
         return -1;
+    for (size_t k = 0; k < FO_PG_NSSL; k++) {
+        static const char *const ssl_keys[FO_PG_NSSL] = FO_PG_SSL_KEYWORDS;
+        char ssl_key[48];
+        snprintf(ssl_key, sizeof(ssl_key), "%s%s", prefix, ssl_keys[k]);
+        t->ssl[k] = fo_action_param(req, ssl_key);
+    }
     return 0;
 }
 
@@ -247,12 +268,13 @@ static bool rejected(const char *msg)
 static enum pg_open_result pg_open(const struct fo_action_req *req, struct pg_target *t,
                                    PGconn **out, struct fo_action_result *res)
 {
+    static const char *const ssl_keys[FO_PG_NSSL] = FO_PG_SSL_KEYWORDS;
     char port[8], ctimeout[16], options[64];
-    const char *keys[] = {
-        "host",     "port", "dbname", "user", "connect_timeout", "options", "application_name",
-        "password", NULL};
-    const char *vals[] = {t->host, port,        t->dbname,   t->user, ctimeout,
-                          options, "failoverd", t->password, NULL};
+    const char *keys[8 + FO_PG_NSSL + 1] = {
+        "host", "port", "dbname", "user", "connect_timeout", "options", "application_name"};
+    const char *vals[8 + FO_PG_NSSL + 1] = {t->host,  port,    t->dbname,  t->user,
+                                            ctimeout, options, "failoverd"};
+    size_t n = 7;
     uint64_t remaining = fo_action_remaining_ms(req);
     uint64_t limit = fo_action_now_ms() + t->connect_timeout_s * 1000;
     PostgresPollingStatusType st = PGRES_POLLING_WRITING;
@@ -260,8 +282,13 @@ static enum pg_open_result pg_open(const struct fo_action_req *req, struct pg_ta
 
     if (limit > req->deadline_ms)
         limit = req->deadline_ms;
-    if (t->password[0] == '\0') /* no password: end the list before it */
-        keys[7] = NULL;
+    /* TLS as configured (actions/pg_ssl.h), keyword by keyword; the password last, and
+     * only when there is one. The lists end with NULL (zero-initialised). */
+    for (size_t k = 0; k < FO_PG_NSSL; k++)
+        if (t->ssl[k] != NULL)
+            keys[n] = ssl_keys[k], vals[n++] = t->ssl[k];
+    if (t->password[0] != '\0')
+        keys[n] = "password", vals[n++] = t->password;
     snprintf(port, sizeof(port), "%" PRIu64, t->port);
     snprintf(ctimeout, sizeof(ctimeout), "%" PRIu64, t->connect_timeout_s);
     /* The server stops whatever we leave running once the deadline has passed. */

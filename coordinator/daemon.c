@@ -223,7 +223,7 @@ static void on_reject(struct fo_raft_fsm *rf, const struct fo_fsm_result *res)
 /* ---- admin calls ------------------------------------------------------------------ */
 
 static void admin_handler(struct fo_admin_server *s, struct fo_admin_call *call,
-                          const struct fo_admin_req *req, enum fo_admin_access access)
+                          const struct fo_admin_req *req, const struct fo_identity *who)
 {
     struct fo_daemon *d = s->data;
 
@@ -231,7 +231,7 @@ static void admin_handler(struct fo_admin_server *s, struct fo_admin_call *call,
         fo_admin_call_replyf(call, FO_REPLY_BUSY, "%s is shutting down", d->cfg.self->name);
         return;
     }
-    fo_commands_dispatch(&d->serve, call, req, access);
+    fo_commands_dispatch(&d->serve, call, req, who);
 }
 
 /* ---- start and stop --------------------------------------------------------------- */
@@ -448,8 +448,7 @@ static void serve_handles(struct fo_daemon *d)
     s->health = d->health_started ? &d->health : NULL;
     s->admin = &d->admin; /* its counters: zero until it starts, right after this */
     s->http = &d->http;
-    s->admin_token = d->admin_token;
-    s->read_token = d->read_token; /* empty when not configured: never matches (secret.h) */
+    s->tokens = &d->tokens;
     s->feeds = d->feeds;
     s->nfeeds = d->cfg.nfeeds;
     s->stopping = &d->stopping;
@@ -480,6 +479,11 @@ static int start_tls(struct fo_daemon *d, struct fo_error *err)
     d->tls_on = true;
     fo_admin_client_use_tls(&d->tls);
     return 0;
+}
+
+int fo_daemon_tokens_reload(struct fo_daemon *d, struct fo_error *err)
+{
+    return d->tokens_loaded ? fo_tokens_reload(&d->tokens, err) : 0;
 }
 
 static int start_node(struct fo_daemon *d, bool init, struct fo_error *err)
@@ -547,6 +551,8 @@ int fo_daemon_start(struct fo_daemon *d, uv_loop_t *loop, const struct fo_daemon
         return 1;
     if (start_tls(d, err) != 0)
         return 1;
+    if (fo_daemon_operators_load(d, err) != 0)
+        return 1;
     fo_log_info("daemon.start", "version=%s cluster=%s node_id=%llu raft=%s admin=%s digest=%.12s",
                 FO_VERSION, d->cfg.cluster, (unsigned long long)d->cfg.self->id, d->cfg.self->raft,
                 d->cfg.admin.listen, d->cfg.digest);
@@ -589,8 +595,7 @@ int fo_daemon_start(struct fo_daemon *d, uv_loop_t *loop, const struct fo_daemon
     }
     serve_handles(d);
     ac.listen = d->cfg.admin.listen != NULL ? d->cfg.admin.listen : d->cfg.self->admin;
-    ac.admin_token = d->admin_token;
-    ac.read_token = d->read_token; /* as serve's: empty never matches, so a reload may set it */
+    ac.tokens = &d->tokens;
     ac.tls = d->tls_on ? &d->tls : NULL;
     ac.max_connections = d->cfg.admin.max_connections;
     ac.request_timeout_ms = d->cfg.admin.request_timeout_ms;
@@ -690,6 +695,9 @@ void fo_daemon_stop(struct fo_daemon *d)
 
 void fo_daemon_free(struct fo_daemon *d)
 {
+    if (d->tokens_loaded)
+        fo_tokens_free(&d->tokens);
+    d->tokens_loaded = false;
     fo_secret_wipe(d->admin_token, sizeof(d->admin_token));
     fo_secret_wipe(d->read_token, sizeof(d->read_token));
     for (size_t i = 0; i < sizeof(d->feed_tokens) / sizeof(d->feed_tokens[0]); i++)

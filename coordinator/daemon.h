@@ -72,6 +72,7 @@ struct fo_daemon {
     uv_timer_t watchdog;                /* systemd's watchdog, when the unit sets WatchdogSec */
     char admin_token[FO_TOKEN_MAX + 1]; /* secret: wiped by fo_daemon_free */
     char read_token[FO_TOKEN_MAX + 1];  /* secret; empty when not configured */
+    struct fo_tokens tokens;            /* who may call the admin port and the HTTP API */
     struct fo_node_propose init_req;
     bool init_pending;
     struct fo_node_propose digest_req;
@@ -89,7 +90,7 @@ struct fo_daemon {
     bool lease_started;
     struct fo_serve serve; /* what the admin commands and the HTTP API read (serve/context.h) */
     uv_timer_t apply_kick; /* runs the kicks an apply calls for, outside libraft's callback */
-    bool config_loaded, node_started, admin_started;
+    bool config_loaded, node_started, admin_started, tokens_loaded;
     bool prober_restarting; /* a reload closed the prober to start it with new checks */
     bool reload_deferred;   /* a reload waits for the operation in flight to end */
     unsigned long reloads;  /* reloads applied since start */
@@ -107,6 +108,9 @@ int fo_daemon_start(struct fo_daemon *d, uv_loop_t *loop, const struct fo_daemon
 /* Begin an orderly shutdown (SIGTERM/SIGINT do this): pending proposals end with
  * "outcome unknown", Raft flushes and closes, the loop then runs out of work. */
 void fo_daemon_stop(struct fo_daemon *d);
+
+/* Re-read admin.tokens_file (SIGHUP): 0, or non-zero with err (the old list stays). */
+int fo_daemon_tokens_reload(struct fo_daemon *d, struct fo_error *err);
 
 /* Release the configuration and wipe the tokens. */
 void fo_daemon_free(struct fo_daemon *d);
@@ -138,6 +142,9 @@ const struct fo_peer *fo_daemon_leader(const struct fo_daemon *d);
 
 /* Read every token file of d->cfg into the daemon's buffers (start). */
 int fo_daemon_tokens_load(struct fo_daemon *d, struct fo_error *err);
+/* Who may call (serve/tokens.h) from the loaded config and tokens: the named operators of
+ * admin.tokens_file, and the token files of old as shared entries. A reload rebuilds it. */
+int fo_daemon_operators_load(struct fo_daemon *d, struct fo_error *err);
 /* Init and start this node's prober from d->cfg (no checks: nothing to start). */
 int fo_daemon_prober_start(struct fo_daemon *d, struct fo_error *err);
 /* Close the prober and start it again from d->cfg (a reload changed the checks). */

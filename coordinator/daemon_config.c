@@ -80,6 +80,36 @@ static void tokens_commit(struct fo_daemon *d, const struct tokens *t)
         fo_health_server_set_feeds(&d->health, d->feeds, d->cfg.nfeeds);
 }
 
+/* The operators for cfg (serve/tokens.h): admin.tokens_file's named ones, and the token
+ * files of old as shared entries. admin.token_file is what nodes send each other (role
+ * node); without a tokens file it is also the operators' admin token, as it always was. */
+static int operators_build(struct fo_tokens *t, const struct fo_config *cfg, const char *admin,
+                           const char *read, struct fo_error *err)
+{
+    unsigned node = fo_admin_role_grants(FO_ROLE_NODE);
+    unsigned shared =
+        cfg->admin.tokens_file != NULL ? node : node | fo_admin_role_grants(FO_ROLE_ADMIN);
+
+    if (fo_tokens_init(t, cfg->admin.tokens_file, err) != 0)
+        return 1;
+    if (fo_tokens_add_shared(t, "admin-token", shared, admin, err) != 0 ||
+        (read[0] != '\0' && fo_tokens_add_shared(t, "read-token",
+                                                 fo_admin_role_grants(FO_ROLE_READ), read,
+                                                 err) != 0)) {
+        fo_tokens_free(t);
+        return 1;
+    }
+    return 0;
+}
+
+int fo_daemon_operators_load(struct fo_daemon *d, struct fo_error *err)
+{
+    if (operators_build(&d->tokens, &d->cfg, d->admin_token, d->read_token, err) != 0)
+        return 1;
+    d->tokens_loaded = true;
+    return 0;
+}
+
 int fo_daemon_tokens_load(struct fo_daemon *d, struct fo_error *err)
 {
     struct tokens t;
@@ -154,6 +184,8 @@ static int specs_build(const struct fo_config *cfg, struct specs *s, struct fo_e
             sp->dbname = c.dbname;
             sp->user = c.user;
             sp->password_file = c.password_file;
+            for (size_t j = 0; c.ssl != NULL && j < FO_PG_NSSL; j++)
+                sp->ssl[j] = c.ssl[j];
             sp->timeout_ms = ck->timeout_ms;
         }
     }
@@ -216,18 +248,30 @@ static bool spec_same(const struct fo_probe_spec *a, const struct fo_probe_spec 
 struct reload {
     struct fo_config next;
     struct tokens tokens;
+    struct fo_tokens operators; /* built from the new config and tokens */
+    bool operators_built;
     bool probes_changed; /* the checks differ: the prober restarts with the new ones */
 };
 
 static int tokens_prepare(struct fo_daemon *d, struct reload *r, struct fo_error *err)
 {
     (void)d;
-    return tokens_read(&r->next, &r->tokens, err);
+    if (tokens_read(&r->next, &r->tokens, err) != 0 ||
+        operators_build(&r->operators, &r->next, r->tokens.admin, r->tokens.read, err) != 0)
+        return -1;
+    r->operators_built = true;
+    return 0;
 }
 
 static void tokens_reload(struct fo_daemon *d, struct reload *r)
 {
     tokens_commit(d, &r->tokens);
+    /* The servers hold &d->tokens: the new list moves into the same place. */
+    if (d->tokens_loaded)
+        fo_tokens_free(&d->tokens);
+    d->tokens = r->operators;
+    d->tokens_loaded = true;
+    r->operators_built = false;
 }
 
 /* Restarting the prober loses its checks' history (each one settles again, which takes
@@ -337,6 +381,8 @@ enum fo_reload_result fo_daemon_reload(struct fo_daemon *d, struct fo_error *err
     }
     sd_notify(0, "READY=1");
     tokens_wipe(&r->tokens);
+    if (r->operators_built)
+        fo_tokens_free(&r->operators);
     fo_config_free(&r->next); /* empty when adopted */
     free(r);
     return res;

@@ -9,9 +9,35 @@ const char *const fo_reply_code_names[] = {
     "ok",      "bad_request", "unauthorized", "forbidden", "not_leader", "no_quorum",
     "refused", "failed",      "busy",         "internal",  NULL};
 
-/* An argument is {key, kind, required}; the list ends at the first empty entry.
- * CHANGE: the admin token only, and not resent when unanswered (admin.h). */
-#define CHANGE .needs_admin = true, .changes_state = true
+const char *const fo_admin_role_names[] = {"read", "operate", "admin", "node", NULL};
+
+unsigned fo_admin_role_grants(enum fo_admin_role r)
+{
+    switch (r) {
+    case FO_ROLE_READ:
+        return 1u << FO_ROLE_READ;
+    case FO_ROLE_OPERATE:
+        return (1u << FO_ROLE_READ) | (1u << FO_ROLE_OPERATE);
+    case FO_ROLE_ADMIN:
+        return (1u << FO_ROLE_READ) | (1u << FO_ROLE_OPERATE) | (1u << FO_ROLE_ADMIN);
+    case FO_ROLE_NODE:
+        return 1u << FO_ROLE_NODE; /* not an operator: it reads nothing and runs no verb */
+    default:
+        return 0;
+    }
+}
+
+int fo_admin_role_find(const char *name)
+{
+    for (int i = 0; name != NULL && fo_admin_role_names[i] != NULL; i++)
+        if (strcmp(fo_admin_role_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+/* An argument is {key, kind, required, role}; the list ends at the first empty entry.
+ * CHANGE: an operator's (operate role), and not resent when unanswered (admin.h). */
+#define CHANGE .role = FO_ROLE_OPERATE, .changes_state = true
 
 const struct fo_admin_verb fo_admin_verbs[FO_VERB_COUNT] = {
     [FO_VERB_STATUS] = {.name = "status"},
@@ -25,7 +51,7 @@ const struct fo_admin_verb fo_admin_verbs[FO_VERB_COUNT] = {
     [FO_VERB_FAILOVER] = {.name = "failover",
                           CHANGE,
                           .args = {{"to", FO_ARG_TEXT, true},
-                                   {"force", FO_ARG_FLAG},
+                                   {"force", FO_ARG_FLAG, false, FO_ROLE_ADMIN},
                                    {"dry_run", FO_ARG_FLAG},
                                    {"reason", FO_ARG_TEXT},
                                    {"by", FO_ARG_REQUESTER}}},
@@ -41,7 +67,8 @@ const struct fo_admin_verb fo_admin_verbs[FO_VERB_COUNT] = {
     /* A follower forwards a digest (t=digest: node, digest) or a verdict (t=verdict:
      * observer, region, status, reason) to the leader, with at_ms. */
     [FO_VERB_PROPOSE] = {.name = "propose",
-                         CHANGE,
+                         .role = FO_ROLE_NODE,
+                         .changes_state = true,
                          .internal = true,
                          .args = {{"t", FO_ARG_TEXT, true},
                                   {"at_ms", FO_ARG_COUNT, true},
@@ -57,7 +84,7 @@ const struct fo_admin_verb fo_admin_verbs[FO_VERB_COUNT] = {
                                   {"what", FO_ARG_TEXT}}},
     /* Not a change: a grant is answered at once and a lost one is simply not counted. */
     [FO_VERB_LEASE] = {.name = "lease",
-                       .needs_admin = true,
+                       .role = FO_ROLE_NODE,
                        .internal = true,
                        .args = {{"site", FO_ARG_TEXT, true},
                                 {"epoch", FO_ARG_TEXT, true},
@@ -71,6 +98,22 @@ int fo_admin_verb_find(const char *name)
         if (strcmp(fo_admin_verbs[i].name, name) == 0)
             return i;
     return -1;
+}
+
+enum fo_admin_role fo_admin_req_role(const struct fo_admin_verb *verb,
+                                     const struct fo_admin_req *req)
+{
+    enum fo_admin_role need = verb->role;
+
+    for (size_t i = 0; i < req->nargs; i++) {
+        const struct fo_admin_arg *a = fo_admin_verb_arg(verb, req->args[i].key);
+        const char *v = req->args[i].value;
+        bool set = a != NULL && (a->kind != FO_ARG_FLAG ||
+                                 (v != NULL && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0)));
+        if (set && a->role > need)
+            need = a->role;
+    }
+    return need;
 }
 
 const struct fo_admin_arg *fo_admin_verb_arg(const struct fo_admin_verb *verb, const char *key)

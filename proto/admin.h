@@ -81,6 +81,28 @@ enum fo_admin_verb_id {
     FO_VERB_COUNT
 };
 
+/*
+ * Who may run a verb (issue 14). Operators hold one of read < operate < admin, each
+ * allowing what the lower ones do; FO_ROLE_NODE is the credential nodes use with each
+ * other (forwarded verdicts and digests, lease renewals), which no operator's role
+ * includes. What a credential allows is a set of roles (fo_admin_role_grants), so that one
+ * credential may be both (the shared admin token of old configs, admin.token_file).
+ */
+enum fo_admin_role {
+    FO_ROLE_READ = 0, /* "read": look only */
+    FO_ROLE_OPERATE,  /* "operate": pause, resume, drill, switchover, failover */
+    FO_ROLE_ADMIN,    /* "admin": what operate may, and overrides (failover --force) */
+    FO_ROLE_NODE,     /* "node": node to node only */
+    FO_ROLE_COUNT
+};
+extern const char *const fo_admin_role_names[]; /* indexed by the enum, NULL-terminated */
+
+/* The set of roles (bits 1u << role) a credential of role r is allowed to use. */
+unsigned fo_admin_role_grants(enum fo_admin_role r);
+
+/* The role named name ("read", "operate", "admin", "node"), or -1. */
+int fo_admin_role_find(const char *name);
+
 /* How a request argument's value reads. */
 enum fo_admin_arg_kind {
     FO_ARG_TEXT = 0,  /* free text or a name */
@@ -93,17 +115,20 @@ struct fo_admin_arg {
     const char *key; /* as on the wire: "to", "dry_run" */
     enum fo_admin_arg_kind kind;
     bool required; /* the verb cannot run without it */
+    /* Setting it (a flag set, any other value present) needs this role on top of the
+     * verb's: FO_ROLE_READ (0, the default) adds nothing. */
+    enum fo_admin_role role;
 };
 
 #define FO_VERB_ARGS_MAX 12
 
 struct fo_admin_verb {
-    const char *name; /* the request's "cmd" */
-    bool needs_admin; /* the admin token only; else the read-only token is enough */
+    const char *name;        /* the request's "cmd" */
+    enum fo_admin_role role; /* what a credential must allow to run it */
     /* It changes the cluster. A client must not resend an unanswered change to another
      * node: the first may have run, and some (a drill) are not idempotent. */
     bool changes_state;
-    bool internal; /* node to node (propose): no operator client offers it */
+    bool internal; /* node to node (propose, lease; role node): no operator client offers it */
     const struct fo_admin_arg args[FO_VERB_ARGS_MAX + 1]; /* ends with {NULL} */
 };
 
@@ -112,6 +137,11 @@ extern const struct fo_admin_verb fo_admin_verbs[FO_VERB_COUNT];
 
 /* The verb named name, or -1 (also for NULL). */
 int fo_admin_verb_find(const char *name);
+
+/* The role a request needs: the verb's, or an argument's it sets that needs more (e.g.
+ * failover's force needs admin). Arguments of other verbs are ignored here. */
+enum fo_admin_role fo_admin_req_role(const struct fo_admin_verb *verb,
+                                     const struct fo_admin_req *req);
 
 /* The argument key of verb, or NULL when the verb takes no such argument. */
 const struct fo_admin_arg *fo_admin_verb_arg(const struct fo_admin_verb *verb, const char *key);

@@ -29,6 +29,7 @@ bool fo_component_get(const struct fo_site *site, enum fo_component_kind kind,
         r.dbname = site->postgres->dbname;
         r.user = site->postgres->user;
         r.password_file = site->postgres->password_file;
+        r.ssl = (const char *const *)site->postgres->ssl;
         break;
     case FO_COMPONENT_REDIS:
         if (site->redis == NULL)

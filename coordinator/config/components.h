@@ -48,6 +48,8 @@ struct fo_component_ref {
     uint16_t port;
     const char *dbname, *user; /* postgres */
     const char *password_file; /* optional */
+    const char *const *ssl;    /* postgres: [FO_PG_NSSL] (actions/pg_ssl.h), entries NULL
+                                * when unset; NULL for the other kinds */
     const char *origin;        /* dns */
 };
 

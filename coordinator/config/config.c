@@ -142,6 +142,10 @@ static const struct cfg_key postgres_keys[] = {
     {"dbname", CFG_NAME, false, CFG_AT(struct fo_site_postgres, dbname), .dflt_str = "postgres"},
     {"user", CFG_NAME, false, CFG_AT(struct fo_site_postgres, user), .dflt_str = "failoverd"},
     {"password_file", CFG_STRING, false, CFG_AT(struct fo_site_postgres, password_file)},
+    {"sslmode", CFG_NAME, false, CFG_AT(struct fo_site_postgres, ssl[FO_PG_SSLMODE])},
+    {"sslrootcert", CFG_STRING, false, CFG_AT(struct fo_site_postgres, ssl[FO_PG_SSLROOTCERT])},
+    {"sslcert", CFG_STRING, false, CFG_AT(struct fo_site_postgres, ssl[FO_PG_SSLCERT])},
+    {"sslkey", CFG_STRING, false, CFG_AT(struct fo_site_postgres, ssl[FO_PG_SSLKEY])},
 };
 
 static const struct cfg_key redis_keys[] = {
@@ -154,9 +158,25 @@ static const struct cfg_key redis_keys[] = {
 static int parse_postgres(struct loader *ld, const yaml_node_t *n, const char *path,
                           struct fo_site *site)
 {
+    static const char *const modes[] = FO_PG_SSLMODES;
+    const yaml_node_t *at[NFIELDS(postgres_keys)], *mode_at = n;
+    const char *mode;
+    char sub[PATH_LEN];
+
     if ((site->postgres = cfg_calloc(ld, 1, sizeof(*site->postgres))) == NULL)
         return ld->code;
-    return cfg_read_map(ld, n, path, postgres_keys, NFIELDS(postgres_keys), site->postgres, NULL);
+    if (cfg_read_map(ld, n, path, postgres_keys, NFIELDS(postgres_keys), site->postgres, at) != 0)
+        return ld->code;
+    if ((mode = site->postgres->ssl[FO_PG_SSLMODE]) == NULL)
+        return 0;
+    for (size_t i = 0; modes[i] != NULL; i++)
+        if (strcmp(mode, modes[i]) == 0)
+            return 0;
+    for (size_t i = 0; i < NFIELDS(postgres_keys); i++) /* the value's line, for the message */
+        if (strcmp(postgres_keys[i].name, "sslmode") == 0 && at[i] != NULL)
+            mode_at = at[i];
+    return cfg_fail_value(ld, mode_at, cfg_join(sub, path, "sslmode"), mode,
+                          "is not one of disable, allow, prefer, require, verify-ca, verify-full");
 }
 
 static int parse_redis(struct loader *ld, const yaml_node_t *n, const char *path,
@@ -367,6 +387,7 @@ static const struct cfg_key admin_keys[] = {
      .why = "the admin server listens on a.b.c.d:port"},
     {"token_file", CFG_STRING, true, ADMIN_AT(token_file)},
     {"read_token_file", CFG_STRING, false, ADMIN_AT(read_token_file)},
+    {"tokens_file", CFG_STRING, false, ADMIN_AT(tokens_file)},
     {"max_connections", CFG_UINT, false, ADMIN_AT(max_connections), .min = 1, .max = 65536,
      .dflt = 64},
     {"request_timeout_ms", CFG_UINT, false, ADMIN_AT(request_timeout_ms), .min = 1, .max = 3600000,
@@ -737,6 +758,8 @@ static void site_free(struct fo_site *s)
         free(s->postgres->dbname);
         free(s->postgres->user);
         free(s->postgres->password_file);
+        for (size_t k = 0; k < FO_PG_NSSL; k++)
+            free(s->postgres->ssl[k]);
         free(s->postgres);
     }
     if (s->redis != NULL) {
@@ -780,6 +803,7 @@ void fo_config_free(struct fo_config *cfg)
     free(cfg->tls.ca);
     free(cfg->tls.cert);
     free(cfg->tls.key);
+    free(cfg->admin.tokens_file);
     cfg_policy_free(cfg);
     fo_plan_free(&cfg->plan);
     memset(cfg, 0, sizeof(*cfg));

@@ -93,11 +93,15 @@
  *     - {name: datadog, token_file: /etc/failoverd/feed-datadog.token, count_in_quorum: false}
  *   health: {listen: 127.0.0.1:7501, max_connections: 64}   # optional: no listener
  *   alertmanager: {region_label: region, component_label: component, observer: datadog}
- *   http: {listen: 127.0.0.1:7601, max_connections: 64, timeout_ms: 5000}  # optional: none
+ *   http: {listen: 127.0.0.1:7601, max_connections: 64, timeout_ms: 5000,  # optional: none
+ *          tls_cert: /etc/failoverd/http.crt, tls_key: /etc/failoverd/http.key}
+ *          # or plain_text: true instead of the two (plain HTTP, said explicitly)
  *   admin:
  *     listen: 127.0.0.1:7401          # optional; default: this node's peers[].admin
  *     token_file: /etc/failoverd/admin.token      # required: full access
  *     read_token_file: /etc/failoverd/read.token  # optional: status/history/report only
+ *     tokens_file: /etc/failoverd/tokens  # optional: named operators with roles; then
+ *                                         # token_file is for nodes only (serve/tokens.h)
  *     max_connections: 64             # optional
  *     request_timeout_ms: 5000        # optional
  */
@@ -108,6 +112,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "actions/pg_ssl.h"
 #include "coordinator/config/plan.h"
 #include "proto/error.h"
 
@@ -149,6 +154,9 @@ struct fo_site_postgres {
     char *dbname;        /* default "postgres" */
     char *user;          /* default "failoverd" */
     char *password_file; /* optional */
+    /* TLS (actions/pg_ssl.h, by enum fo_pg_ssl): sslmode, sslrootcert, sslcert, sslkey;
+     * NULL: libpq's default. Local (paths), not in the digest. */
+    char *ssl[FO_PG_NSSL];
 };
 
 struct fo_site_redis {
@@ -189,6 +197,8 @@ struct fo_config_admin {
     char *listen;                /* "a.b.c.d:port"; default: self->admin */
     char *token_file;            /* required */
     char *read_token_file;       /* optional */
+    char *tokens_file;           /* optional: operators by name (serve/tokens.h); when set,
+                                  * token_file is the nodes' credential only */
     uint32_t max_connections;    /* default 64 */
     uint32_t request_timeout_ms; /* default 5000 */
 };
@@ -272,6 +282,9 @@ struct fo_config_http {
     uint32_t max_connections; /* default 64 */
     uint32_t timeout_ms;      /* idle connections are cut after this; default 5000; whole
                                * seconds (libmicrohttpd's granularity): rounded up */
+    char *tls_cert;           /* PEM certificate (chain) for HTTPS, or NULL */
+    char *tls_key;            /* its PEM private key; set together with tls_cert */
+    bool plain_text;          /* serve plain HTTP: required when tls_cert is not set */
 };
 
 /* alertmanager: how POST /v1/alertmanager maps alert labels (replicated). */

@@ -309,18 +309,49 @@ static const struct cfg_key health_keys[] = {
 
 /* Local, not in the digest: where this node serves /metrics, /v1/status, /v1/primary and
  * the webhooks. The section's presence turns the listener on; loopback by default. */
-static const struct cfg_key http_keys[] = {
-    {"listen", CFG_ADDR, false, CFG_AT(struct fo_config_http, listen),
-     .why = "the HTTP API listens on a.b.c.d:port", .dflt_str = "127.0.0.1:7601"},
-    {"max_connections", CFG_UINT, false, CFG_AT(struct fo_config_http, max_connections), .min = 1,
-     .max = 65536, .dflt = 64},
-    {"timeout_ms", CFG_UINT, false, CFG_AT(struct fo_config_http, timeout_ms), .min = 1000,
-     .max = MS_HOUR, .dflt = 5000},
+enum {
+    HTTP_LISTEN,
+    HTTP_MAXCONN,
+    HTTP_TIMEOUT,
+    HTTP_TLS_CERT,
+    HTTP_TLS_KEY,
+    HTTP_PLAIN,
+    HTTP_NKEYS
+};
+
+static const struct cfg_key http_keys[HTTP_NKEYS] = {
+    [HTTP_LISTEN] = {"listen", CFG_ADDR, false, CFG_AT(struct fo_config_http, listen),
+                     .why = "the HTTP API listens on a.b.c.d:port", .dflt_str = "127.0.0.1:7601"},
+    [HTTP_MAXCONN] = {"max_connections", CFG_UINT, false,
+                      CFG_AT(struct fo_config_http, max_connections), .min = 1, .max = 65536,
+                      .dflt = 64},
+    [HTTP_TIMEOUT] = {"timeout_ms", CFG_UINT, false, CFG_AT(struct fo_config_http, timeout_ms),
+                      .min = 1000, .max = MS_HOUR, .dflt = 5000},
+    /* HTTPS (issue 14): PEM files; plain HTTP only when plain_text says so. */
+    [HTTP_TLS_CERT] = {"tls_cert", CFG_STRING, false, CFG_AT(struct fo_config_http, tls_cert)},
+    [HTTP_TLS_KEY] = {"tls_key", CFG_STRING, false, CFG_AT(struct fo_config_http, tls_key)},
+    [HTTP_PLAIN] = {"plain_text", CFG_BOOL, false, CFG_AT(struct fo_config_http, plain_text)},
 };
 
 int cfg_parse_http(struct loader *ld, const yaml_node_t *n)
 {
-    return cfg_read_map(ld, n, "http", http_keys, NFIELDS(http_keys), &ld->cfg->http, NULL);
+    struct fo_config_http *h = &ld->cfg->http;
+    const yaml_node_t *at[HTTP_NKEYS];
+
+    if (cfg_read_map(ld, n, "http", http_keys, HTTP_NKEYS, h, at) != 0)
+        return ld->code;
+    if ((h->tls_cert == NULL) != (h->tls_key == NULL))
+        return cfg_fail(ld, at[HTTP_TLS_CERT] != NULL ? at[HTTP_TLS_CERT] : at[HTTP_TLS_KEY],
+                        h->tls_cert != NULL ? "http.tls_key" : "http.tls_cert",
+                        "tls_cert and tls_key go together");
+    if (h->tls_cert != NULL && h->plain_text)
+        return cfg_fail(ld, at[HTTP_PLAIN], "http.plain_text",
+                        "true with tls_cert: choose HTTPS or plain text");
+    if (h->tls_cert == NULL && !h->plain_text)
+        return cfg_fail(ld, n, "http",
+                        "give tls_cert and tls_key for HTTPS, or plain_text: true to serve "
+                        "tokens and status unencrypted (loopback, or behind a TLS proxy)");
+    return 0;
 }
 
 enum { AM_REGION_LABEL, AM_COMPONENT_LABEL, AM_OBSERVER, AM_NKEYS };
@@ -439,6 +470,8 @@ void cfg_policy_free(struct fo_config *cfg)
     free(cfg->feeds);
     free(cfg->health.listen);
     free(cfg->http.listen);
+    free(cfg->http.tls_cert);
+    free(cfg->http.tls_key);
     free(cfg->alertmanager.region_label);
     free(cfg->alertmanager.component_label);
     free(cfg->alertmanager.observer);

@@ -35,12 +35,17 @@ void fo_ctl_help_verb(FILE *out, enum fo_admin_verb_id id)
     }
     fprintf(out, "  %-22s %s\n", "-h, --help", "this help");
     fprintf(out, "\ntoken: %s\nexit codes:\n",
-            v->needs_admin ? "the admin token (FAILOVERCTL_TOKEN_FILE)"
-                           : "the read-only or the admin token");
+            v->role != FO_ROLE_READ
+                ? (v->role == FO_ROLE_OPERATE
+                       ? "one with the operate or admin role, or the admin token"
+                       : "one with the admin role, or the admin token")
+                : "any operator's (role read, operate or admin), or the read-only token");
     for (int code = 0; code < FO_CTL_NEXITS; code++)
         if (c->exits & (1u << code))
             fprintf(out, "  %d  %s%s\n", code, fo_ctl_exit_meaning[code],
-                    code == FO_CTL_EXIT_AUTH && v->needs_admin ? ", or the read-only token" : "");
+                    code == FO_CTL_EXIT_AUTH && v->role != FO_ROLE_READ
+                        ? ", or the token's role is too low"
+                        : "");
 }
 
 void fo_ctl_help(FILE *out)
@@ -50,15 +55,15 @@ void fo_ctl_help(FILE *out)
                  "       failoverctl COMMAND --help | help COMMAND\n"
                  "       failoverctl [-h|--help] [-V|--version]\n"
                  "\n"
-                 "commands (and the token they need):\n");
+                 "commands (and the role their token needs):\n");
     for (int id = 0; id < FO_VERB_COUNT; id++)
         if (!fo_admin_verbs[id].internal)
-            fprintf(out, "  %-11s %-5s  %s\n", fo_admin_verbs[id].name,
-                    fo_admin_verbs[id].needs_admin ? "admin" : "read", fo_ctl_verbs[id].summary);
+            fprintf(out, "  %-11s %-7s  %s\n", fo_admin_verbs[id].name,
+                    fo_admin_role_names[fo_admin_verbs[id].role], fo_ctl_verbs[id].summary);
     fprintf(out, "\n"
                  "  -s, --server ADDR[,ADDR...]  admin addresses of the nodes (a.b.c.d:port),\n"
                  "                               tried in order; default $FAILOVERCTL_ADDR\n"
-                 "      --token-file F           the admin or read-only token; default\n"
+                 "      --token-file F           your token (or the admin or read-only token); default\n"
                  "                               $FAILOVERCTL_TOKEN_FILE\n"
                  "      --json                   print JSON for scripts instead of a table\n"
                  "      --timeout MS             per request (default 5000)\n"
@@ -68,7 +73,9 @@ void fo_ctl_help(FILE *out)
                  "                               --operator); $FAILOVERCTL_CERT, _KEY\n"
                  "\n"
                  "A node that is not the leader points failoverctl at the leader, which it then\n"
-                 "asks. read: the read-only or the admin token; admin: the admin token only.\n"
+                 "asks. A token's role (admin.tokens_file) is read, operate or admin, each allowing\n"
+                 "what the ones before it do; the admin token has them all unless a tokens file\n"
+                 "is configured, the read-only token has read.\n"
                  "Exit codes: 0 ok, 1 the operation failed, 2 usage error, 3 no leader or no\n"
                  "quorum reachable, 4 refused by policy, 5 authentication failed.\n");
 }

@@ -54,6 +54,8 @@ static void maybe_closed(struct fo_prober *p)
         free((char *)c->spec.dbname);
         free((char *)c->spec.user);
         free((char *)c->spec.password_file);
+        for (size_t k = 0; k < FO_PG_NSSL; k++)
+            free((char *)c->spec.ssl[k]);
         free((char *)c->spec.url);
     }
     free(p->checks);
@@ -413,6 +415,9 @@ static int validate(const struct fo_probe_spec *specs, size_t n, struct fo_error
             too_long(s->password_file, FO_PROBE_STRING_MAX) ||
             too_long(s->url, FO_PROBE_STRING_MAX))
             return fo_error_set(err, FO_PROBE_EINVAL, "check %s: a string is too long", nm);
+        for (size_t k = 0; k < FO_PG_NSSL; k++)
+            if (too_long(s->ssl[k], FO_PROBE_STRING_MAX))
+                return fo_error_set(err, FO_PROBE_EINVAL, "check %s: a string is too long", nm);
         if (s->kind == FO_PROBE_HTTP) {
             if (s->url == NULL ||
                 (strncmp(s->url, "http://", 7) != 0 && strncmp(s->url, "https://", 8) != 0))
@@ -464,6 +469,11 @@ int fo_prober_init(struct fo_prober *p, uv_loop_t *loop, const struct fo_probe_s
         c->spec.user = dup_or_empty(specs[i].user);
         c->spec.password_file = dup_or_empty(specs[i].password_file);
         c->spec.url = dup_or_empty(specs[i].url);
+        for (size_t k = 0; k < FO_PG_NSSL; k++) /* ours, or NULL (libpq's default) */
+            c->spec.ssl[k] = NULL;
+        for (size_t k = 0; k < FO_PG_NSSL; k++)
+            if (specs[i].ssl[k] != NULL && (c->spec.ssl[k] = strdup(specs[i].ssl[k])) == NULL)
+                goto nomem;
         if (c->spec.name == NULL || c->spec.region == NULL || c->spec.host == NULL ||
             c->spec.dbname == NULL || c->spec.user == NULL || c->spec.password_file == NULL ||
             c->spec.url == NULL)
@@ -504,6 +514,8 @@ fail:
             free((char *)c->spec.dbname);
             free((char *)c->spec.user);
             free((char *)c->spec.password_file);
+            for (size_t k = 0; k < FO_PG_NSSL; k++)
+                free((char *)c->spec.ssl[k]);
             free((char *)c->spec.url);
         }
     }

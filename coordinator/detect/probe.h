@@ -98,6 +98,8 @@
 
 #include <uv.h>
 
+#include "actions/pg_ssl.h"
+
 #include "proto/error.h"
 #include "proto/state.h" /* enum fo_status, FO_NAME_MAX */
 
@@ -133,6 +135,7 @@ struct fo_probe_spec {
     const char *dbname;
     const char *user;
     const char *password_file;
+    const char *ssl[FO_PG_NSSL]; /* postgres: TLS (actions/pg_ssl.h); NULL: libpq's default */
     const char *url;
     uint32_t expect_status;
 };

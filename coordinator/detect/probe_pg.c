@@ -360,7 +360,8 @@ static void pg_poll_cb(uv_poll_t *h, int status, int events)
 static void pg_connect_now(struct fo_probe_check *c)
 {
     const struct fo_probe_spec *s = &c->spec;
-    const char *keys[16], *vals[16];
+    static const char *const ssl_keys[FO_PG_NSSL] = FO_PG_SSL_KEYWORDS;
+    const char *keys[16 + FO_PG_NSSL], *vals[16 + FO_PG_NSSL];
     char port[8], ctimeout[16];
     int n = 0;
 
@@ -384,6 +385,10 @@ static void pg_connect_now(struct fo_probe_check *c)
     keys[n] = "keepalives_idle", vals[n++] = "5";
     keys[n] = "keepalives_interval", vals[n++] = "2";
     keys[n] = "keepalives_count", vals[n++] = "3";
+    /* TLS as configured (actions/pg_ssl.h): keyword by keyword, never in a string. */
+    for (size_t k = 0; k < FO_PG_NSSL; k++)
+        if (s->ssl[k] != NULL)
+            keys[n] = ssl_keys[k], vals[n++] = s->ssl[k];
     keys[n] = NULL, vals[n] = NULL;
 
     c->pg.conn = PQconnectStartParams(keys, vals, 0);

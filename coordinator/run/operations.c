@@ -16,6 +16,9 @@
 #include "coordinator/run/action_job.h"
 #include "coordinator/run/plan_params.h"
 
+/* host, port, dbname, user, password_file and Postgres' TLS settings (actions/pg_ssl.h). */
+#define LEASE_FENCE_PARAMS (5 + FO_PG_NSSL)
+
 /* ---- the decision's inputs --------------------------------------------------------- */
 
 /* The replication lag of a site's Postgres, as this node's probe last measured it. */
@@ -391,7 +394,8 @@ static void run_local(struct fence_batch *b, const struct fo_site *site, const c
     struct fo_ops *d = b->d;
     struct fo_plan_step step = {.name = "lease-fence", .action = (char *)kind};
     struct fence_work *f = calloc(1, sizeof(*f));
-    struct fo_kv *params = calloc(9, sizeof(*params));
+    /* A component's connection (LEASE_FENCE_PARAMS at most) and terminate_backends. */
+    struct fo_kv *params = calloc(LEASE_FENCE_PARAMS + 1, sizeof(*params));
     char op_id[FO_NAME_MAX + 1];
     struct fo_action_req req = {
         .kind = kind, .op_kind = "auto", .from = site->name, .to = site->name, .epoch = b->epoch};
@@ -399,7 +403,8 @@ static void run_local(struct fence_batch *b, const struct fo_site *site, const c
 
     if (f != NULL && params != NULL) {
         char msg[128]; /* why not: the lease hears the fence unconfirmed */
-        n = fo_plan_params(d->h.cfg, &step, site->name, params, 8, msg, sizeof(msg));
+        n = fo_plan_params(d->h.cfg, &step, site->name, params, LEASE_FENCE_PARAMS, msg,
+                           sizeof(msg));
     }
     if (n < 0) {
         free(params);

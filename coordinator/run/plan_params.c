@@ -54,10 +54,18 @@ static int add_endpoint(struct fo_kv *out, size_t *n, size_t cap, const char *pr
                   {"password_file", c->password_file}};
     char port[8], key[32];
 
+    static const char *const ssl_keys[FO_PG_NSSL] = FO_PG_SSL_KEYWORDS;
+
     snprintf(port, sizeof(port), "%u", (unsigned)c->port);
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
         snprintf(key, sizeof(key), "%s%s", prefix, fields[i].key);
         if (add(out, n, cap, key, i == 1 ? port : fields[i].value) != 0)
+            return FULL;
+    }
+    /* Postgres' TLS settings, under libpq's own names (actions/pg_ssl.h). */
+    for (size_t i = 0; c->ssl != NULL && i < FO_PG_NSSL; i++) {
+        snprintf(key, sizeof(key), "%s%s", prefix, ssl_keys[i]);
+        if (add(out, n, cap, key, c->ssl[i]) != 0)
             return FULL;
     }
     return 0;

@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actions/secret.h"
 #include "coordinator/log.h"
 
 struct fo_admin_call {
     struct fo_frame_call *frame;
     struct fo_admin_server *s;
     struct fo_admin_req req;
+    struct fo_identity who;
 };
 
 static void reply_error(struct fo_frame_call *fc, uint64_t id, int code, const char *msg)
@@ -24,21 +24,35 @@ static void reply_error(struct fo_frame_call *fc, uint64_t id, int code, const c
     fo_frame_call_reply(fc, &rep);
 }
 
-/* What a node sends another on its own behalf (daemon.c, detect/verdicts.c,
- * run/operations.c): under TLS its node certificate is its credential for these, and
- * for nothing else. */
-static const char *const node_verbs[] = {"propose", "lease"};
-
-static bool node_verb_by_certificate(const struct fo_frame_call *fc, const char *cmd)
+/* Under TLS a node's certificate is its credential (it sends no token): it names the node
+ * and grants the node role alone (propose, lease: proto/admin's verb table), so an
+ * operator's certificate or any other one grants nothing here. */
+static bool identity_of_certificate(const struct fo_frame_call *fc, struct fo_identity *who)
 {
     const struct fo_tls_peer *peer = fo_frame_call_tls_peer(fc);
 
-    if (peer == NULL || peer->role != FO_TLS_ROLE_NODE || cmd == NULL)
+    if (peer == NULL || peer->role != FO_TLS_ROLE_NODE)
         return false;
-    for (size_t i = 0; i < sizeof(node_verbs) / sizeof(node_verbs[0]); i++)
-        if (strcmp(cmd, node_verbs[i]) == 0)
-            return true;
-    return false;
+    snprintf(who->name, sizeof(who->name), "%s", peer->name);
+    who->grants = fo_admin_role_grants(FO_ROLE_NODE);
+    return true;
+}
+
+/* A refused token: logged (rate-limited: a client guessing in a loop gets one line per
+ * FO_ADMIN_AUTH_LOG_MS, with how many were left out) and answered. */
+static void refuse_token(struct fo_admin_server *s, struct fo_frame_call *fc,
+                         const struct fo_admin_req *req)
+{
+    unsigned long long left_out = 0;
+
+    s->rejected++;
+    if (fo_auth_limiter_admit(&s->auth_log, uv_now(s->frame.loop), &left_out))
+        fo_log_warn("admin.auth", "peer=%s cmd=%s result=%s suppressed=%llu",
+                    fo_frame_call_peer(fc), req->cmd,
+                    req->token == NULL ? "no-token" : "wrong-token", left_out);
+    reply_error(fc, req->id, FO_REPLY_UNAUTHORIZED,
+                req->token == NULL ? "a token is required (--token-file)"
+                                   : "the token is not valid for this cluster");
 }
 
 static void on_frame(struct fo_frame_server *fs, struct fo_frame_call *fc, const uint8_t *payload,
@@ -47,7 +61,6 @@ static void on_frame(struct fo_frame_server *fs, struct fo_frame_call *fc, const
     struct fo_admin_server *s = fs->data;
     struct fo_proto_error perr;
     struct fo_admin_call *call = calloc(1, sizeof(*call));
-    enum fo_admin_access access;
 
     if (call == NULL) {
         reply_error(fc, 0, FO_REPLY_INTERNAL, "out of memory");
@@ -60,26 +73,16 @@ static void on_frame(struct fo_frame_server *fs, struct fo_frame_call *fc, const
         return;
     }
     s->requests++;
-    if (fo_secret_equal(call->req.token, s->admin_token)) {
-        access = FO_ACCESS_ADMIN;
-    } else if (s->read_token != NULL && fo_secret_equal(call->req.token, s->read_token)) {
-        access = FO_ACCESS_READ;
-    } else if (call->req.token == NULL && node_verb_by_certificate(fc, call->req.cmd)) {
-        access = FO_ACCESS_ADMIN;
-    } else {
-        s->rejected++;
-        fo_log_warn("admin.auth", "peer=%s cmd=%s result=%s", fo_frame_call_peer(fc), call->req.cmd,
-                    call->req.token == NULL ? "no-token" : "wrong-token");
-        reply_error(fc, call->req.id, FO_REPLY_UNAUTHORIZED,
-                    call->req.token == NULL ? "a token is required (--token-file)"
-                                            : "the token is not valid for this cluster");
+    if (!fo_tokens_auth(s->tokens, call->req.token, &call->who) &&
+        !(call->req.token == NULL && identity_of_certificate(fc, &call->who))) {
+        refuse_token(s, fc, &call->req);
         fo_admin_req_free(&call->req);
         free(call);
         return;
     }
     call->frame = fc;
     call->s = s;
-    s->handler(s, call, &call->req, access);
+    s->handler(s, call, &call->req, &call->who);
 }
 
 int fo_admin_server_start(struct fo_admin_server *s, uv_loop_t *loop,
@@ -98,10 +101,10 @@ int fo_admin_server_start(struct fo_admin_server *s, uv_loop_t *loop,
 
     memset(s, 0, sizeof(*s));
     s->data = data;
-    if (cfg->admin_token == NULL || cfg->admin_token[0] == '\0')
-        return fo_error_set(err, 1, "admin server: no admin token");
-    s->admin_token = cfg->admin_token;
-    s->read_token = cfg->read_token;
+    if (cfg->tokens == NULL)
+        return fo_error_set(err, 1, "admin server: no tokens");
+    s->tokens = cfg->tokens;
+    s->auth_log.interval_ms = FO_ADMIN_AUTH_LOG_MS;
     s->handler = handler;
     s->frame.data = s;
     return fo_frame_server_start(&s->frame, loop, &fc, on_frame, err);
@@ -141,6 +144,11 @@ void fo_admin_call_replyf(struct fo_admin_call *call, int code, const char *fmt,
     va_end(ap);
     rep.message = msg;
     fo_admin_call_reply(call, &rep);
+}
+
+const struct fo_identity *fo_admin_call_who(const struct fo_admin_call *call)
+{
+    return &call->who;
 }
 
 struct fo_admin_server *fo_admin_call_server(const struct fo_admin_call *call)

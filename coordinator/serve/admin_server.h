@@ -4,10 +4,11 @@
  *
  * It is a layer over frame_server.h (connections, limits, time limits, frames bounded
  * before allocation, replies that outlive their client). This layer decodes requests
- * strictly (a malformed one gets "bad_request" naming the field) and checks the token
- * in constant time: no token or a wrong one gets "unauthorized" (logged without the
- * token); the handler is told whether the token gave full (admin) or read-only access
- * and refuses what read-only may not do.
+ * strictly (a malformed one gets "bad_request" naming the field) and finds who the token
+ * is (tokens.h, constant time): no token or a wrong one gets "unauthorized", logged
+ * without the token and at most once per FO_ADMIN_AUTH_LOG_MS with the count left out;
+ * the handler is told who asked (their name and roles) and refuses what the roles do
+ * not allow.
  *
  * Under TLS (cfg->tls) a client whose verified certificate is a node's (OU node, signed
  * by the cluster CA) may send the node-to-node verbs (propose, lease) without a token:
@@ -17,8 +18,8 @@
  * until fo_admin_call_reply() is called, exactly once, even if the client went away
  * meanwhile (the reply is then dropped).
  *
- * Ownership: the server is caller-allocated and must stay alive until close_cb. Tokens
- * are borrowed and must outlive the server. Loop thread only.
+ * Ownership: the server is caller-allocated and must stay alive until close_cb. The
+ * token list is borrowed and must outlive the server. Loop thread only.
  */
 #ifndef FO_COORDINATOR_ADMIN_SERVER_H
 #define FO_COORDINATOR_ADMIN_SERVER_H
@@ -27,26 +28,26 @@
 #include <stddef.h>
 
 #include "coordinator/serve/frame_server.h"
+#include "coordinator/serve/tokens.h"
 #include "proto/admin.h"
 #include "proto/error.h"
 
 #define FO_ADMIN_FRAME_MAX (64u * 1024u) /* requests are small: 32 args of 512 bytes */
 
-enum fo_admin_access { FO_ACCESS_READ = 0, FO_ACCESS_ADMIN };
+#define FO_ADMIN_AUTH_LOG_MS 10000 /* refused tokens: one log line per this, with a count */
 
 struct fo_admin_server;
 struct fo_admin_call; /* one request being handled (opaque) */
 
-/* Handle req (owned by the call; valid until the reply). Reply with fo_admin_call_reply,
- * now or later. */
+/* Handle req (owned by the call; valid until the reply) from who (valid as long as the
+ * call: fo_admin_call_who). Reply with fo_admin_call_reply, now or later. */
 typedef void (*fo_admin_handler)(struct fo_admin_server *s, struct fo_admin_call *call,
-                                 const struct fo_admin_req *req, enum fo_admin_access access);
+                                 const struct fo_admin_req *req, const struct fo_identity *who);
 typedef void (*fo_admin_server_close_cb)(struct fo_admin_server *s);
 
 struct fo_admin_server_config {
-    const char *listen;      /* "a.b.c.d:port" */
-    const char *admin_token; /* full access; required */
-    const char *read_token;  /* read-only access; may be NULL */
+    const char *listen;       /* "a.b.c.d:port" */
+    struct fo_tokens *tokens; /* who may call; required */
     unsigned max_connections;
     unsigned request_timeout_ms;
     struct fo_tls *tls; /* NULL: plain TCP (frame_server.h) */
@@ -59,7 +60,8 @@ struct fo_admin_server {
     unsigned long long rejected; /* malformed requests and auth failures (+ frame.rejected) */
     struct fo_frame_server frame;
     /* private */
-    const char *admin_token, *read_token;
+    struct fo_tokens *tokens;
+    struct fo_auth_limiter auth_log;
     fo_admin_handler handler;
     fo_admin_server_close_cb close_cb;
 };
@@ -78,6 +80,9 @@ void fo_admin_call_reply(struct fo_admin_call *call, const struct fo_reply *rep)
 /* Shorthand: reply with a code and a message (printf-style). */
 void fo_admin_call_replyf(struct fo_admin_call *call, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Who made the call (authenticated): their name and roles. */
+const struct fo_identity *fo_admin_call_who(const struct fo_admin_call *call);
 
 /* The server a call came to (for handlers that finish later). */
 struct fo_admin_server *fo_admin_call_server(const struct fo_admin_call *call);

@@ -360,20 +360,32 @@ static const char *arg_text(const struct fo_admin_req *req, const char *key, con
     return buf;
 }
 
-#define REQUESTER(req, buf) arg_text((req), "by", "failoverctl", (buf), sizeof(buf), FO_NAME_MAX)
+/* Who a change is recorded as (the audit trail, history, the log): the name the token
+ * authenticated (tokens.h), never the client's own claim. The claim ("by", failoverctl's
+ * USER@HOST) is only logged beside it, as claimed_by, cut like any operator text. Copied
+ * into buf: the call (and its identity) is gone once answered, which fo_ops may do before
+ * it is done with the name. */
+static const char *requester(const struct fo_admin_call *call, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s", fo_admin_call_who(call)->name);
+    return buf;
+}
+
+#define REQUESTER(call, buf) requester((call), (buf), sizeof(buf))
+#define CLAIMED(req, buf)    arg_text((req), "by", "-", (buf), sizeof(buf), FO_NAME_MAX)
 
 static void cmd_mode(struct fo_serve *s, struct fo_admin_call *call, const struct fo_admin_req *req,
                      int mode)
 {
     struct fo_cmd cmd = {.type = FO_CMD_MODE};
-    char by[FO_NAME_MAX + 1], reason[FO_TEXT_MAX + 1];
+    char claim[FO_NAME_MAX + 1], by[FO_NAME_MAX + 1], reason[FO_TEXT_MAX + 1];
 
     cmd.u.mode.mode = mode;
-    cmd.u.mode.by = (char *)REQUESTER(req, by);
+    cmd.u.mode.by = (char *)REQUESTER(call, by);
     cmd.u.mode.reason = (char *)arg_text(req, "reason", NULL, reason, sizeof(reason), FO_TEXT_MAX);
     cmd.u.mode.at_ms = fo_clock_wall_ms();
-    fo_log_info("admin.mode", "mode=%s by=\"%s\"", mode == FO_MODE_PAUSED ? "paused" : "auto",
-                cmd.u.mode.by);
+    fo_log_info("admin.mode", "mode=%s by=\"%s\" claimed_by=\"%s\"",
+                mode == FO_MODE_PAUSED ? "paused" : "auto", cmd.u.mode.by, CLAIMED(req, claim));
     fo_commands_propose(s, call, &cmd,
                         mode == FO_MODE_PAUSED ? "paused: no automatic failover until resume"
                                                : "resumed: automatic failover is on");
@@ -401,11 +413,11 @@ static void cmd_failover(struct fo_serve *s, struct fo_admin_call *call,
                          const struct fo_admin_req *req)
 {
     const struct fo_ops_answer ans = {answer_call, call};
-    char buf[FO_NAME_MAX + 1];
-    const char *by = REQUESTER(req, buf);
-    fo_log_info("admin.failover", "to=%s force=%d dry_run=%d by=\"%s\"",
+    char claim[FO_NAME_MAX + 1], buf[FO_NAME_MAX + 1];
+    const char *by = REQUESTER(call, buf);
+    fo_log_info("admin.failover", "to=%s force=%d dry_run=%d by=\"%s\" claimed_by=\"%s\"",
                 fo_admin_req_arg(req, "to") != NULL ? fo_admin_req_arg(req, "to") : "-",
-                flag(req, "force"), flag(req, "dry_run"), by);
+                flag(req, "force"), flag(req, "dry_run"), by, CLAIMED(req, claim));
     fo_ops_failover(s->ops, &ans, fo_admin_req_arg(req, "to"), flag(req, "force"),
                     flag(req, "dry_run"), fo_admin_req_arg(req, "reason"), by);
 }
@@ -414,11 +426,11 @@ static void cmd_switchover(struct fo_serve *s, struct fo_admin_call *call,
                            const struct fo_admin_req *req)
 {
     const struct fo_ops_answer ans = {answer_call, call};
-    char buf[FO_NAME_MAX + 1];
-    const char *by = REQUESTER(req, buf);
-    fo_log_info("admin.switchover", "to=%s dry_run=%d by=\"%s\"",
+    char claim[FO_NAME_MAX + 1], buf[FO_NAME_MAX + 1];
+    const char *by = REQUESTER(call, buf);
+    fo_log_info("admin.switchover", "to=%s dry_run=%d by=\"%s\" claimed_by=\"%s\"",
                 fo_admin_req_arg(req, "to") != NULL ? fo_admin_req_arg(req, "to") : "-",
-                flag(req, "dry_run"), by);
+                flag(req, "dry_run"), by, CLAIMED(req, claim));
     fo_ops_switchover(s->ops, &ans, fo_admin_req_arg(req, "to"), flag(req, "dry_run"),
                       fo_admin_req_arg(req, "reason"), by);
 }
@@ -427,8 +439,35 @@ static void cmd_drill(struct fo_serve *s, struct fo_admin_call *call,
                       const struct fo_admin_req *req)
 {
     const struct fo_ops_answer ans = {answer_call, call};
-    char buf[FO_NAME_MAX + 1];
-    fo_ops_drill(s->ops, &ans, fo_admin_req_arg(req, "to"), REQUESTER(req, buf));
+    char claim[FO_NAME_MAX + 1], buf[FO_NAME_MAX + 1];
+    const char *by = REQUESTER(call, buf);
+    fo_log_info("admin.drill", "by=\"%s\" claimed_by=\"%s\"", by, CLAIMED(req, claim));
+    fo_ops_drill(s->ops, &ans, fo_admin_req_arg(req, "to"), by);
+}
+
+/* Verdict rows exist only for configured observers (a peer, or a feed: each reports as
+ * itself) and configured regions (issue 14): a forwarded verdict naming anything else is
+ * refused rather than kept in the replicated table for good. Returns 0 or -1 with msg. */
+static int verdict_row_allowed(const struct fo_config *cfg, const char *observer,
+                               const char *region, char *msg, size_t cap)
+{
+    bool known_observer = fo_config_peer_by_name(cfg, observer) != NULL, known_region = false;
+
+    for (size_t i = 0; !known_observer && i < cfg->nfeeds; i++)
+        known_observer = strcmp(cfg->feeds[i].name, observer) == 0;
+    for (size_t i = 0; i < cfg->nregions; i++)
+        known_region |= strcmp(cfg->regions[i], region) == 0;
+    if (!known_observer) {
+        snprintf(msg, cap,
+                 "propose: observer: '%.64s' is neither a peer nor a feed of this cluster",
+                 observer);
+        return -1;
+    }
+    if (!known_region) {
+        snprintf(msg, cap, "propose: region: '%.64s' is not a region of this cluster", region);
+        return -1;
+    }
+    return 0;
 }
 
 /* Build the command a follower forwarded. Returns 0, or -1 with msg saying which
@@ -482,7 +521,8 @@ static int forwarded_cmd(const struct fo_serve *s, const struct fo_admin_req *re
             snprintf(msg, cap, "propose: observer and region are required");
             return -1;
         }
-        return 0;
+        return verdict_row_allowed(s->cfg, cmd->u.verdict.observer, cmd->u.verdict.region, msg,
+                                   cap);
     }
     if (t != NULL && strcmp(t, "lease") == 0) {
         const char *epoch = fo_admin_req_arg(req, "epoch"), *what = fo_admin_req_arg(req, "what");
@@ -561,20 +601,57 @@ static const command_fn handlers[FO_VERB_COUNT] = {
     [FO_VERB_LEASE] = cmd_lease,
 };
 
+/* The roles a credential has, for a message: "read", "read, operate", ... */
+static const char *roles_text(const struct fo_identity *who, char *buf, size_t cap)
+{
+    size_t n = 0;
+
+    buf[0] = '\0';
+    for (int r = 0; r < FO_ROLE_COUNT; r++) {
+        int k;
+        if (!fo_identity_may(who, (enum fo_admin_role)r))
+            continue;
+        k = snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", fo_admin_role_names[r]);
+        if (k > 0 && (size_t)k < cap - n)
+            n += (size_t)k;
+    }
+    return n > 0 ? buf : "none";
+}
+
+/* Refuse a call whose credential lacks the role the request needs (the verb's, or an
+ * argument's: proto/admin.h's table). Returns true when refused (and answered). */
+static bool refuse_role(struct fo_admin_call *call, const struct fo_admin_req *req,
+                        const struct fo_admin_verb *verb, const struct fo_identity *who)
+{
+    enum fo_admin_role need = fo_admin_req_role(verb, req);
+    char have[64];
+
+    if (fo_identity_may(who, need))
+        return false;
+    fo_log_warn("admin.forbidden", "cmd=%s by=\"%s\" needs=%s", req->cmd, who->name,
+                fo_admin_role_names[need]);
+    if (need == FO_ROLE_NODE)
+        fo_admin_call_replyf(call, FO_REPLY_FORBIDDEN,
+                             "'%s' is node to node only (role node); '%s' has role %s", req->cmd,
+                             who->name, roles_text(who, have, sizeof(have)));
+    else
+        fo_admin_call_replyf(call, FO_REPLY_FORBIDDEN, "'%s'%s needs the %s role; '%s' has role %s",
+                             req->cmd, need != verb->role ? " with these options" : "",
+                             fo_admin_role_names[need], who->name,
+                             roles_text(who, have, sizeof(have)));
+    return true;
+}
+
 void fo_commands_dispatch(struct fo_serve *s, struct fo_admin_call *call,
-                          const struct fo_admin_req *req, enum fo_admin_access access)
+                          const struct fo_admin_req *req, const struct fo_identity *who)
 {
     int id = fo_admin_verb_find(req->cmd);
     char known[256];
     size_t n = 0;
 
     if (id >= 0 && handlers[id] != NULL) {
-        if (fo_admin_verbs[id].needs_admin && access != FO_ACCESS_ADMIN) {
-            fo_log_warn("admin.forbidden", "cmd=%s", req->cmd);
-            fo_admin_call_replyf(call, FO_REPLY_FORBIDDEN,
-                                 "'%s' needs the admin token; this token is read-only", req->cmd);
+        if (refuse_role(call, req, &fo_admin_verbs[id], who))
             return;
-        }
         handlers[id](s, call, req);
         return;
     }

@@ -1,6 +1,6 @@
 /*
  * coordinator/serve/commands.h — the admin commands a node answers (DESIGN §9, §13). The verbs,
- * the token each needs (read-only or admin) and their arguments are proto/admin.h's
+ * the role each needs (read, operate, admin, node) and their arguments are proto/admin.h's
  * fo_admin_verbs, which failoverctl reads too; commands.c maps each verb to its handler.
  * Leader-only commands are redirected by followers.
  *
@@ -13,7 +13,7 @@
  *   failover     operator failover (or its --dry-run decision and plan)
  *   switchover   planned, no-data-loss move (or its --dry-run)
  *   drill        the plan in check mode
- *   propose      node-to-leader forwarding (t=digest | t=verdict)
+ *   propose      node-to-leader forwarding (t=digest | t=verdict | t=lease; role node)
  * history, report and members come from the leader (a follower redirects) unless no
  * leader is known.
  *
@@ -32,7 +32,7 @@
 json_t *fo_commands_status(struct fo_serve *s);
 
 void fo_commands_dispatch(struct fo_serve *s, struct fo_admin_call *call,
-                          const struct fo_admin_req *req, enum fo_admin_access access);
+                          const struct fo_admin_req *req, const struct fo_identity *who);
 
 /* Answer a leader-only call on a node that is not a ready leader: not_leader with the
  * leader's admin address, or no_quorum. */

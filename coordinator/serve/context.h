@@ -22,6 +22,7 @@
 #include "coordinator/run/operations.h"
 #include "coordinator/serve/admin_server.h"
 #include "coordinator/serve/health_server.h"
+#include "coordinator/serve/tokens.h"
 
 struct fo_http_api;
 
@@ -38,8 +39,7 @@ struct fo_serve {
     struct fo_health_server *health;
     struct fo_http_api *http;
     /* secrets, the daemon's */
-    const char *admin_token;
-    const char *read_token; /* NULL when not configured */
+    struct fo_tokens *tokens; /* operators (and nodes) by name: serve/tokens.h */
     const struct fo_health_feed *feeds;
     size_t nfeeds;
     const bool *stopping; /* the daemon is shutting down */

@@ -62,6 +62,7 @@ struct frame_write {
 
 static void conn_close(struct frame_conn *c);
 static void conn_read_start(struct frame_conn *c);
+static void conn_check_queue(struct frame_conn *c);
 
 /* ---- connection life cycle -------------------------------------------------------- */
 
@@ -170,7 +171,26 @@ static void conn_send(struct frame_conn *c, const struct fo_reply *rep, bool clo
         fo_buf_free(&aw->buf);
         free(aw);
         conn_close(c);
+        return;
     }
+    conn_check_queue(c);
+}
+
+/* A client that pipelines requests and never reads its replies would have them queued
+ * here without bound once the kernel's buffers are full (issue 14): past max_queued bytes
+ * waiting to be written, it is cut off (its queued replies are dropped with it). libuv
+ * counts the bytes not yet handed to the kernel. */
+static void conn_check_queue(struct frame_conn *c)
+{
+    size_t queued = uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
+
+    if (queued <= c->s->cfg.max_queued || c->closing)
+        return;
+    c->s->rejected++;
+    c->s->slow_clients++;
+    fo_log_warn("server.slow_client", "server=%s peer=%s queued_bytes=%zu max=%zu", c->s->cfg.name,
+                c->peer, queued, c->s->cfg.max_queued);
+    conn_close(c);
 }
 
 static void send_error(struct frame_conn *c, uint64_t id, int code, const char *msg,
@@ -465,6 +485,8 @@ int fo_frame_server_start(struct fo_frame_server *s, uv_loop_t *loop,
         if (fo_reply_encode(&rep, &s->plain_reply, NULL) != FO_PROTO_OK)
             return fo_error_set(err, 1, "%s: cannot encode a reply", s->cfg.name);
     }
+    if (s->cfg.max_queued == 0)
+        s->cfg.max_queued = FO_FRAME_QUEUE_DEFAULT;
     if ((bad = fo_addr_parse(cfg->listen, &addr, NULL)) != FO_ADDR_OK)
         return fo_error_set(err, 1, "%s listen address '%s': %s", s->cfg.name,
                             cfg->listen != NULL ? cfg->listen : "", fo_addr_strerror(bad));

@@ -11,7 +11,9 @@
  *   - at most max_connections connections (one more is answered "busy" and closed), at
  *     most FO_FRAME_INFLIGHT messages in flight per connection (reading pauses beyond
  *     that), and a connection that sends no complete message for request_timeout_ms
- *     is closed;
+ *     is closed, and so is one whose replies waiting to be written exceed max_queued
+ *     bytes (a client that pipelines requests and never reads: logged as
+ *     event=server.slow_client);
  *   - a call stays valid until fo_frame_call_reply() is called, exactly once, even if
  *     the client went away meanwhile (the reply is then dropped): handlers may answer
  *     after a Raft commit.
@@ -35,6 +37,9 @@
 #include "proto/error.h"
 
 #define FO_FRAME_INFLIGHT 4
+/* Reply bytes waiting for a client to read, beyond the kernel's buffers: more than any
+ * one reply (a status document is under FO_BODY_MAX), far less than memory. */
+#define FO_FRAME_QUEUE_DEFAULT (4u * 1024u * 1024u)
 
 struct fo_frame_server;
 struct fo_frame_call; /* one message being handled (opaque) */
@@ -54,13 +59,15 @@ struct fo_frame_server_config {
      * to the cluster CA, and the call then carries who it names (fo_frame_call_tls_peer).
      * A client that speaks plain text gets one reply saying TLS is required. Borrowed. */
     struct fo_tls *tls;
+    size_t max_queued;           /* 0: FO_FRAME_QUEUE_DEFAULT */
 };
 
 struct fo_frame_server {
     void *data; /* for the owner (the protocol layer) */
     /* read-only for users: counters for metrics */
     unsigned long long messages;
-    unsigned long long rejected; /* bad frames, busy; the layer above adds its own */
+    unsigned long long rejected;     /* bad frames, busy, slow; the layer above adds its own */
+    unsigned long long slow_clients; /* cut off for not reading their replies */
     /* private */
     uv_loop_t *loop;
     uv_tcp_t listener;

@@ -10,11 +10,15 @@
 
 #include "actions/secret.h"
 #include "coordinator/log.h"
+#include "coordinator/serve/tokens.h"
 
 struct fo_health_call {
     struct fo_frame_call *frame;
     uint64_t id;
 };
+
+/* Refused reports: one log line per 10 s at most, with a count (loop thread only). */
+static struct fo_auth_limiter health_refusals = {.interval_ms = 10000};
 
 static void reply(struct fo_frame_call *fc, uint64_t id, int code, const char *msg)
 {
@@ -48,9 +52,12 @@ static void on_frame(struct fo_frame_server *fs, struct fo_frame_call *fc, const
     feed = feed_of(s, report.observer);
     /* The same answer for an unknown feed and a wrong token: no feed-name oracle. */
     if (feed == NULL || !fo_secret_equal(report.token, feed->token)) {
+        unsigned long long left_out = 0;
         s->rejected++;
-        fo_log_warn("health.auth", "peer=%s observer=%.64s result=%s", fo_frame_call_peer(fc),
-                    report.observer, feed == NULL ? "unknown-feed" : "wrong-token");
+        if (fo_auth_limiter_admit_now(&health_refusals, &left_out)) /* issue 14 */
+            fo_log_warn("health.auth", "peer=%s observer=%.64s result=%s suppressed=%llu",
+                        fo_frame_call_peer(fc), report.observer,
+                        feed == NULL ? "unknown-feed" : "wrong-token", left_out);
         reply(fc, report.id, FO_REPLY_UNAUTHORIZED, "not a configured feed, or not its token");
         fo_health_free(&report);
         return;

@@ -498,11 +498,17 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     struct fo_http_api *h = cls;
     size_t n;
 
+    unsigned long long left_out = 0;
+
     vsnprintf(h->mhd_error, sizeof(h->mhd_error), fmt, ap);
     n = strlen(h->mhd_error);
     while (n > 0 && (h->mhd_error[n - 1] == '\n' || h->mhd_error[n - 1] == '.'))
         h->mhd_error[--n] = '\0';
-    fo_log_warn("http.server", "message=\"%s\"", h->mhd_error);
+    /* Once serving, what MHD says comes from clients (a plain-text client on the HTTPS
+     * port, a failed handshake): rate-limited like every unauthenticated refusal. */
+    if (h->mhd == NULL || h->poll.loop == NULL ||
+        fo_auth_limiter_admit(&h->mhd_log_limit, uv_now(h->poll.loop), &left_out))
+        fo_log_warn("http.server", "message=\"%s\" suppressed=%llu", h->mhd_error, left_out);
 }
 
 /* ---- on the loop ------------------------------------------------------------------- */
@@ -543,9 +549,64 @@ static void on_timer(uv_timer_t *t)
     run(t->data);
 }
 
+/* A PEM file into a NUL-terminated buffer of its own (*out, malloc'd). */
+static int read_pem(const char *path, char **out, struct fo_error *err)
+{
+    FILE *f = fopen(path, "re");
+    size_t n;
+
+    *out = NULL;
+    if (f == NULL)
+        return fo_error_set(err, 1, "http: %s: %s", path, strerror(errno));
+    *out = malloc(FO_HTTP_PEM_MAX + 1);
+    if (*out == NULL) {
+        fclose(f);
+        return fo_error_set(err, 1, "http: out of memory");
+    }
+    n = fread(*out, 1, FO_HTTP_PEM_MAX + 1, f);
+    fclose(f);
+    if (n == 0 || n > FO_HTTP_PEM_MAX) {
+        free(*out);
+        *out = NULL;
+        return fo_error_set(err, 1, "http: %s: %s", path,
+                            n == 0 ? "empty or unreadable" : "larger than 64 KiB");
+    }
+    (*out)[n] = '\0';
+    return 0;
+}
+
+/* HTTPS (issue 14): libmicrohttpd's TLS (GnuTLS inside) with the configured certificate
+ * and key, as options for MHD_OPTION_ARRAY; plain HTTP leaves tls[0] the end. The PEM
+ * texts stay in h until close (the key wiped then). */
+static int tls_options(struct fo_http_api *h, const struct fo_config_http *cfg,
+                       struct MHD_OptionItem tls[3], unsigned *flags, struct fo_error *err)
+{
+    tls[0] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    if (cfg->tls_cert == NULL)
+        return 0; /* the config allows that only with plain_text: true */
+    if (read_pem(cfg->tls_cert, &h->tls_cert, err) != 0 ||
+        read_pem(cfg->tls_key, &h->tls_key, err) != 0)
+        return 1;
+    *flags |= MHD_USE_TLS;
+    tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key};
+    tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert};
+    tls[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    return 0;
+}
+
+static void tls_free(struct fo_http_api *h)
+{
+    if (h->tls_key != NULL)
+        fo_secret_wipe(h->tls_key, strlen(h->tls_key));
+    free(h->tls_key);
+    free(h->tls_cert);
+    h->tls_key = h->tls_cert = NULL;
+}
+
 int fo_http_api_start(struct fo_http_api *h, uv_loop_t *loop, struct fo_serve *s,
                       const struct fo_config_http *cfg, struct fo_error *err)
 {
+    struct MHD_OptionItem tls[3];
     struct sockaddr_storage sa;
     const union MHD_DaemonInfo *info;
     enum fo_addr_err bad;
@@ -565,6 +626,10 @@ int fo_http_api_start(struct fo_http_api *h, uv_loop_t *loop, struct fo_serve *s
     } else {
         port = ntohs(((const struct sockaddr_in *)&sa)->sin_port);
     }
+    if (tls_options(h, cfg, tls, &flags, err) != 0) {
+        tls_free(h);
+        return 1;
+    }
     /* No MHD_USE_INTERNAL_POLLING_THREAD: MHD runs only when the loop calls MHD_run. The
      * port argument only names the port in MHD's messages: SOCK_ADDR holds the address. */
     h->mhd = MHD_start_daemon(
@@ -573,22 +638,25 @@ int fo_http_api_start(struct fo_http_api *h, uv_loop_t *loop, struct fo_serve *s
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
         timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)FO_HTTP_CONN_MEM_MAX,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
-    if (h->mhd == NULL)
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+    if (h->mhd == NULL) {
+        tls_free(h);
         return fo_error_set(err, 1, "http: cannot listen on %s: %s", cfg->listen,
                             h->mhd_error[0] != '\0' ? h->mhd_error : "libmicrohttpd failed");
+    }
     info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
     if (info == NULL || uv_poll_init(loop, &h->poll, info->epoll_fd) != 0) {
         MHD_stop_daemon(h->mhd);
         h->mhd = NULL;
+        tls_free(h);
         return fo_error_set(err, 1, "http: cannot watch libmicrohttpd's epoll fd");
     }
     uv_timer_init(loop, &h->timer);
     h->poll.data = h->timer.data = h;
     uv_poll_start(&h->poll, UV_READABLE, on_poll);
     rearm(h);
-    fo_log_info("http.listen", "listen=%s max_connections=%u timeout_s=%u", cfg->listen,
-                cfg->max_connections, timeout_s);
+    fo_log_info("http.listen", "listen=%s tls=%s max_connections=%u timeout_s=%u", cfg->listen,
+                h->tls_cert != NULL ? "on" : "off", cfg->max_connections, timeout_s);
     return 0;
 }
 
@@ -608,6 +676,7 @@ void fo_http_api_close(struct fo_http_api *h, fo_http_api_close_cb close_cb)
     uv_timer_stop(&h->timer);
     MHD_stop_daemon(h->mhd); /* closes every connection; on_completed frees their state */
     h->mhd = NULL;
+    tls_free(h);
     h->pending = 2;
     uv_close((uv_handle_t *)&h->poll, handle_closed);
     uv_close((uv_handle_t *)&h->timer, handle_closed);

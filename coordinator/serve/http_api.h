@@ -2,8 +2,8 @@
  * coordinator/serve/http_api.h — the node's HTTP API (DESIGN §9): libmicrohttpd on the
  * daemon's libuv loop.
  *
- *   GET  /metrics          Prometheus text format 0.0.4      read or admin token
- *   GET  /v1/status        the status document (commands.h)  read or admin token
+ *   GET  /metrics          Prometheus text format 0.0.4      an operator's token (tokens.h)
+ *   GET  /v1/status        the status document (commands.h)  an operator's token
  *   GET  /v1/primary       the decided primary site and its   open: nothing secret in it,
  *                          endpoints, from this node's config  load balancers probe it
  *                          -- only from a node that can show majority contact
@@ -37,7 +37,10 @@
  * 4 MiB); bound it at the source with max_alerts (README).
  *
  * Listens on IPv4 ("a.b.c.d:port") or IPv6 ("[v6]:port"), as coordinator/config/addr.h
- * parses http.listen.
+ * parses http.listen. HTTPS with http.tls_cert and http.tls_key (libmicrohttpd's TLS,
+ * GnuTLS inside); plain HTTP only with http.plain_text: true. A plain-text client on the
+ * HTTPS port fails its handshake and is closed; libmicrohttpd's lines about it are
+ * rate-limited (one per 10 s, with a count).
  *
  * Ownership: caller-allocated (in struct fo_daemon), alive until close_cb. Borrows the
  * handles of s (serve/context.h: config, node, prober, tokens), which outlive it. Loop thread only.
@@ -52,10 +55,12 @@
 #include "coordinator/config/config.h"
 #include "coordinator/serve/feed_json.h" /* FO_FEED_JSON_MAX */
 #include "coordinator/serve/metrics.h"   /* struct fo_op_counter */
+#include "coordinator/serve/tokens.h"    /* struct fo_auth_limiter */
 #include "proto/error.h"
 
 #define FO_HTTP_BODY_MAX     FO_FEED_JSON_MAX /* a POST body (a feed's); larger: 413 */
 #define FO_HTTP_CONN_MEM_MAX (32u * 1024u)    /* per connection: request line + headers */
+#define FO_HTTP_PEM_MAX      (64u * 1024u)    /* http.tls_cert / tls_key files */
 
 struct fo_serve;
 struct MHD_Daemon;
@@ -80,7 +85,9 @@ struct fo_http_api {
     int pending;      /* handles being closed */
     bool closing;
     fo_http_api_close_cb close_cb;
-    char mhd_error[160]; /* libmicrohttpd's last log line, for a failed start */
+    char mhd_error[160];                  /* libmicrohttpd's last log line, for a failed start */
+    char *tls_cert, *tls_key;             /* PEM texts with HTTPS (the key wiped at close) */
+    struct fo_auth_limiter mhd_log_limit; /* libmicrohttpd's lines once serving */
 };
 
 /* Listen on cfg->listen and serve d. Returns 0, or non-zero with err set (then nothing is

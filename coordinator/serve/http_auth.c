@@ -12,6 +12,7 @@
 
 #include "actions/secret.h"
 #include "coordinator/serve/context.h"
+#include "coordinator/serve/tokens.h"
 #include "coordinator/log.h"
 
 const char *fo_http_auth_bearer(struct MHD_Connection *c)
@@ -28,9 +29,8 @@ const char *fo_http_auth_bearer(struct MHD_Connection *c)
 
 bool fo_http_auth_read(const struct fo_serve *s, const char *token)
 {
-    bool admin = fo_secret_equal(token, s->admin_token);
-    bool read = fo_secret_equal(token, s->read_token);
-    return admin || read;
+    struct fo_identity who;
+    return fo_tokens_auth(s->tokens, token, &who) && fo_identity_may(&who, FO_ROLE_READ);
 }
 
 bool fo_http_auth_any_feed(const struct fo_serve *s, const char *token)
@@ -67,10 +67,18 @@ static const char *client_ip(struct MHD_Connection *c, char *buf, size_t cap)
     return buf;
 }
 
+/* One per process (one HTTP API, loop thread only): refusals are logged once per 10 s at
+ * most, with the count left out (issue 14), so a client guessing in a loop cannot flood
+ * the log. */
+static struct fo_auth_limiter refusals = {.interval_ms = 10000};
+
 void fo_http_auth_log(struct MHD_Connection *c, const char *path, const char *why)
 {
-    char ip[INET6_ADDRSTRLEN + 1];
+    unsigned long long left_out = 0;
 
-    fo_log_warn("http.auth", "path=%s client=%s reason=%s", path, client_ip(c, ip, sizeof(ip)),
-                why);
+    if (fo_auth_limiter_admit_now(&refusals, &left_out)) {
+        char ip[INET6_ADDRSTRLEN + 1];
+        fo_log_warn("http.auth", "path=%s client=%s reason=%s suppressed=%llu", path,
+                    client_ip(c, ip, sizeof(ip)), why, left_out);
+    }
 }

@@ -23,7 +23,7 @@ struct fo_health_feed;
  * scheme, no token). Points into the request: valid while it is. */
 const char *fo_http_auth_bearer(struct MHD_Connection *c);
 
-/* True for the read token or the admin token (both compared, always). */
+/* True for a token whose roles include read (tokens.h: every operator's; not a node's). */
 bool fo_http_auth_read(const struct fo_serve *s, const char *token);
 
 /* True when token is some configured feed's token (every feed compared, always). */
@@ -33,7 +33,8 @@ bool fo_http_auth_any_feed(const struct fo_serve *s, const char *token);
 const struct fo_health_feed *fo_http_auth_feed(const struct fo_serve *s, const char *name);
 
 /* Log a refused request: event=http.auth with the path, the client's IP address and why
- * (a fixed word: "no-token", "wrong-token", ...); never the token. */
+ * (a fixed word: "no-token", "wrong-token", ...); never the token. At most one line per
+ * 10 s, carrying suppressed=N (the refusals left out since the last line). */
 void fo_http_auth_log(struct MHD_Connection *c, const char *path, const char *why);
 
 #endif

@@ -6,7 +6,7 @@
  *
  * SPEC is comma-separated key=value pairs: name, kind (postgres|redis|http), region,
  * critical (0|1), interval, timeout, down, up (ms), host, port, dbname, user,
- * password_file, url, expect. Lines:
+ * password_file, url, expect, sslmode, sslrootcert, sslcert, sslkey. Lines:
  *
  *   {"type":"start","t":0}
  *   {"type":"result","t":ms,"check":..,"ok":..,"latency_ms":..,"detail":..,"status":..,
@@ -130,6 +130,17 @@ static void on_signal(uv_signal_t *s, int signum)
 }
 
 /* Parse one --check SPEC into spec; strings point into buf (modified in place). */
+
+/* The index of a Postgres TLS keyword (actions/pg_ssl.h), or -1. */
+static int ssl_key(const char *k)
+{
+    static const char *const keys[FO_PG_NSSL] = FO_PG_SSL_KEYWORDS;
+    for (int i = 0; i < FO_PG_NSSL; i++)
+        if (strcmp(k, keys[i]) == 0)
+            return i;
+    return -1;
+}
+
 static int parse_spec(char *buf, struct fo_probe_spec *spec)
 {
     char *save = NULL;
@@ -177,6 +188,8 @@ static int parse_spec(char *buf, struct fo_probe_spec *spec)
             spec->url = v;
         else if (strcmp(kv, "expect") == 0)
             spec->expect_status = (uint32_t)strtoul(v, NULL, 10);
+        else if (ssl_key(kv) >= 0) /* sslmode, sslrootcert, sslcert, sslkey */
+            spec->ssl[ssl_key(kv)] = v;
         else
             return -1;
     }

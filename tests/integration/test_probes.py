@@ -208,6 +208,11 @@ class Probes(unittest.TestCase):
                  **pg, "password_file": cls.wrong_password_file},
                 {"name": "redis:badauth", "region": "badauth", "critical": 1, "port": REDIS_DR,
                  **rd, "password_file": cls.wrong_password_file},
+                # Postgres TLS keywords reach libpq (issue 14); the data plane has no TLS.
+                {"name": "postgres:tls", "region": "tls", "critical": 1, "port": PG_DR, **pg,
+                 "sslmode": "require"},
+                {"name": "postgres:notls", "region": "notls", "critical": 1, "port": PG_DR, **pg,
+                 "sslmode": "disable"},
             ]
             cls.checks = [{**common, **c} for c in checks]
             cls.t_start = time.monotonic()
@@ -387,6 +392,16 @@ class Probes(unittest.TestCase):
         everything = json.dumps(self.driver.events()) + log
         for secret in (self.wrong_password, self.dp.password, self.dp.redis_password):
             self.assertNotIn(secret, everything)
+
+    def test_7b_postgres_sslmode_reaches_libpq(self):
+        # sslmode=require against a server without TLS: refused by libpq, never sent in
+        # clear; sslmode=disable against the same server: up.
+        tls = wait_for("a postgres:tls result", lambda: self.driver.last_result(
+            "postgres:tls"), 5)
+        self.assertFalse(tls["ok"])
+        self.assertIn("SSL", tls["detail"])
+        wait_for("postgres:notls up", lambda: self.driver.last_result(
+            "postgres:notls", lambda r: r["ok"]), 5)
 
     def test_8_redis_replica_dies(self):
         # the kept connection sees EOF (hiredis frees it), then connects are refused

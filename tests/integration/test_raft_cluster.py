@@ -86,20 +86,29 @@ class RaftCluster(unittest.TestCase):
         # a follower answers leader-only commands with the leader's address
         follower = next(n for n in NODES if n != leader)
         rep = admin_call(self.c.admin_addr(follower), "propose", token=self.c.token(),
-                         args={"t": "verdict", "observer": "o", "region": "us-east-1",
+                         args={"t": "verdict", "observer": "monitoring", "region": "us-east-1",
                                "status": "up", "at_ms": "1"})
         self.assertEqual(rep["code"], "not_leader", rep)
         self.assertEqual(rep["leader"], self.c.admin_addr(leader))
         rep = admin_call(self.c.admin_addr(leader), "propose", token=self.c.token(),
-                         args={"t": "verdict", "observer": "o", "region": "us-east-1",
+                         args={"t": "verdict", "observer": "monitoring", "region": "us-east-1",
                                "status": "sideways", "at_ms": "1"})
         self.assertEqual(rep["code"], "bad_request")
         self.assertIn("status", rep["message"])
+        # Verdict rows exist only for configured observers and regions (issue 14).
+        for observer, region, named in (("made-up", "us-east-1", "observer: 'made-up'"),
+                                        ("monitoring", "atlantis", "region: 'atlantis'")):
+            rep = admin_call(self.c.admin_addr(leader), "propose", token=self.c.token(),
+                             args={"t": "verdict", "observer": observer, "region": region,
+                                   "status": "down", "at_ms": "1"})
+            self.assertEqual(rep["code"], "bad_request", rep)
+            self.assertIn(named, rep["message"])
+        self.assertNotIn("made-up", json.dumps(self.c.status(leader)["verdicts"]))
 
     def test_3_leader_killed_and_restarted(self):
         # Give the FSM some state to survive: 40 verdict changes (snapshots every 16).
         for i in range(40):
-            self.propose_verdict(f"probe-{i % 8}", NODES[i % 3], "down" if i % 2 else "up", f"r{i}")
+            self.propose_verdict("monitoring", NODES[i % 3], "down" if i % 2 else "up", f"r{i}")
         before = wait_for("a leader's status", lambda: self.c.status(self.c.leader()), 10)
         old = before["node"]
         t0 = time.monotonic()
@@ -154,7 +163,7 @@ class RaftCluster(unittest.TestCase):
             os.unlink(os.path.join(raft_dir, f))
         # more entries while it is gone, so the leader compacts past index 1
         for i in range(40):
-            self.propose_verdict(f"late-{i}", "eu-west-1", "down" if i % 2 else "up")
+            self.propose_verdict("monitoring", "eu-west-1", "down" if i % 2 else "up")
         self.c.run("start", victim)  # never --init: it must not form a second cluster
         want = self.verdicts(self.c.status(leader))
         got = wait_for(f"{victim} to rejoin with the same state",
@@ -170,7 +179,7 @@ class RaftCluster(unittest.TestCase):
     def assert_still_serving(self):
         for n in NODES:
             self.assertIsNotNone(self.c.pid(n), f"{n} died")
-        self.propose_verdict("after-garbage", "us-west-2", random.choice(["up", "down"]))
+        self.propose_verdict("monitoring", "us-west-2", random.choice(["up", "down"]))
         st = self.c.status()
         self.assertTrue(st["leader"])
 
@@ -227,7 +236,8 @@ class RaftCluster(unittest.TestCase):
         for n in NODES:  # replicated: every node's own view says so
             st = wait_for(f"{n} paused", lambda n=n: (lambda s: s if s["mode"] == "paused" else None)(self.c.status(n)), 5)
             self.assertEqual(st["mode_detail"]["reason"], "maintenance window")
-            self.assertIn("@", st["mode_detail"]["by"])
+            # the token's name (the shared admin token here), not the client's USER@HOST
+            self.assertEqual(st["mode_detail"]["by"], "admin-token")
         r = self.c.ctl("status")
         self.assertIn("mode      paused (by ", r.stdout)
         read = os.path.join(self.c.dir, "tokens", "read.token")

@@ -26,7 +26,7 @@ static const char yaml[] =
     "sites:\n"
     "  main:\n"
     "    postgres: {region: r1, host: 10.0.0.1, port: 5433, dbname: app, user: fo,\n"
-    "               password_file: /pg}\n"
+    "               password_file: /pg, sslmode: verify-full, sslrootcert: /ca}\n"
     "    redis: {region: r2, host: 10.0.0.2}\n"
     "    dns_origin: 203.0.113.10\n"
     "    vercel_env: {REDIS_HOST: 10.0.0.2, DATABASE_URL: {file: /db}}\n"
@@ -130,7 +130,7 @@ static void test_plan_params_from_table(void **state)
     n = fo_plan_params(&cfg, &pg, "main", kv, 16, msg, sizeof(msg));
     join(kv, n, all, sizeof(all));
     assert_string_equal(all, "host=10.0.0.1;port=5433;dbname=app;user=fo;password_file=/pg;"
-                             "hold_fence=1;");
+                             "sslmode=verify-full;sslrootcert=/ca;hold_fence=1;");
     /* no node in r2 (dr's Postgres): nobody could lift a hold, so none is asked for */
     n = fo_plan_params(&cfg, &pg, "dr", kv, 16, msg, sizeof(msg));
     join(kv, n, all, sizeof(all));
@@ -153,7 +153,8 @@ static void test_plan_params_from_table(void **state)
     join(kv, n, all, sizeof(all));
     assert_string_equal(all, "host=10.0.1.1;port=5432;dbname=postgres;user=failoverd;"
                              "catch_up_host=10.0.0.1;catch_up_port=5433;catch_up_dbname=app;"
-                             "catch_up_user=fo;catch_up_password_file=/pg;");
+                             "catch_up_user=fo;catch_up_password_file=/pg;"
+                             "catch_up_sslmode=verify-full;catch_up_sslrootcert=/ca;");
     /* vercel.redeploy gets the site's vercel_env as vercel.env does (its verify_url
      * check expects those values) */
     {

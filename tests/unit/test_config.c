@@ -468,7 +468,7 @@ static void test_http(void **state)
 {
     struct fo_config cfg;
     struct fo_error err = {0};
-    char *text = patch(BASE, LAST, LAST "http: {}\n");
+    char *text = patch(BASE, LAST, LAST "http: {plain_text: true}\n");
     (void)state;
 
     assert_int_equal(load_text(text, &cfg, &err), 0);
@@ -478,7 +478,8 @@ static void test_http(void **state)
     fo_config_free(&cfg);
     free(text);
     text = patch(BASE, LAST,
-                 LAST "http: {listen: 0.0.0.0:8080, max_connections: 3, timeout_ms: 1500}\n");
+                 LAST "http: {listen: 0.0.0.0:8080, max_connections: 3, timeout_ms: 1500, "
+                      "tls_cert: /etc/c.pem, tls_key: /etc/k.pem}\n");
     assert_int_equal(load_text(text, &cfg, &err), 0);
     assert_string_equal(cfg.http.listen, "0.0.0.0:8080");
     assert_int_equal(cfg.http.max_connections, 3);
@@ -645,7 +646,9 @@ static const struct digest_pair {
      "postgres: {critical: true}, redis: {critical: false}}\n",
      true},
     {"", "health: {listen: 127.0.0.1:7501, max_connections: 3}\n", true},
-    {"", "http: {listen: 127.0.0.1:7601, max_connections: 3, timeout_ms: 2000}\n", true},
+    {"", "http: {listen: 127.0.0.1:7601, max_connections: 3, timeout_ms: 2000, plain_text: true}\n",
+     true},
+    {"", "http: {tls_cert: /c, tls_key: /k}\n", true},
     {"", "tls: {ca: /c, cert: /n.crt, key: /n.key}\n", true},
     {"", "tls: {mode: off}\n", true},
     {"", "checks: {http: [{name: w, region: us-east-1, url: 'http://a'}]}\n", true},
@@ -944,10 +947,20 @@ static const struct error_row {
      "node.yaml:36: sites.main.redis.port: '70000' is out of range (1 to 65535)"},
     {"      host: 10.0.1.20\n", "      host: 'db host'\n", FO_CONFIG_EINVALID,
      "node.yaml:28: sites.main.postgres.host: 'db host' is not a host: it contains a space"},
-    {"      user: failoverd\n", "      user: failoverd\n      sslmode: require\n",
+    /* Postgres TLS (issue 14): libpq's keywords, sslmode one of libpq's modes */
+    {"      user: failoverd\n",
+     "      user: failoverd\n      sslmode: verify-full\n      sslrootcert: /etc/ca.pem\n"
+     "      sslcert: /etc/c.pem\n      sslkey: /etc/k.pem\n",
+     FO_CONFIG_OK, ""},
+    {"      user: failoverd\n", "      user: failoverd\n      sslmode: sometimes\n",
      FO_CONFIG_EINVALID,
-     "node.yaml:32: sites.main.postgres.sslmode: unknown key (expected one of: region, host, port, "
-     "dbname, user, password_file)"},
+     "node.yaml:32: sites.main.postgres.sslmode: 'sometimes' is not one of disable, allow, prefer, "
+     "require, verify-ca, verify-full"},
+    {"      user: failoverd\n", "      user: failoverd\n      sslrootcert: ''\n",
+     FO_CONFIG_EINVALID, "node.yaml:32: sites.main.postgres.sslrootcert: is empty"},
+    {"      user: failoverd\n", "      user: failoverd\n      sslcrl: /x\n", FO_CONFIG_EINVALID,
+     "node.yaml:32: sites.main.postgres.sslcrl: unknown key (expected one of: region, host, port, "
+     "dbname, user, password_file, sslmode, sslrootcert, sslcert, sslkey)"},
     {"      port: 6379\n", "      port: 6379\n      db: 0\n", FO_CONFIG_EINVALID,
      "node.yaml:37: sites.main.redis.db: unknown key (expected one of: region, host, port, "
      "password_file)"},
@@ -1147,9 +1160,27 @@ static const struct error_row {
     {LAST, LAST "health: {max_connections: 0}\n", FO_CONFIG_EINVALID,
      "node.yaml:51: health.max_connections: '0' is out of range (1 to 65536)"},
     /* http */
-    {LAST, LAST "http: {}\n", FO_CONFIG_OK, ""},
-    {LAST, LAST "http: {listen: 127.0.0.1:7601, max_connections: 65536, timeout_ms: 3600000}\n",
+    {LAST, LAST "http: {plain_text: true}\n", FO_CONFIG_OK, ""},
+    {LAST,
+     LAST "http: {listen: 127.0.0.1:7601, max_connections: 65536, timeout_ms: 3600000, "
+          "plain_text: true}\n",
      FO_CONFIG_OK, ""},
+    {LAST, LAST "http: {tls_cert: /c.pem, tls_key: /k.pem}\n", FO_CONFIG_OK, ""},
+    /* HTTPS or plain text, said explicitly (issue 14) */
+    {LAST, LAST "http: {}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: http: give tls_cert and tls_key for HTTPS, or plain_text: true to serve "
+     "tokens and status unencrypted (loopback, or behind a TLS proxy)"},
+    {LAST, LAST "http: {plain_text: false}\n", FO_CONFIG_EINVALID, "node.yaml:51: http: give"},
+    {LAST, LAST "http: {tls_cert: /c.pem}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: http.tls_key: tls_cert and tls_key go together"},
+    {LAST, LAST "http: {tls_key: /k.pem}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: http.tls_cert: tls_cert and tls_key go together"},
+    {LAST, LAST "http: {tls_cert: /c.pem, tls_key: /k.pem, plain_text: true}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: http.plain_text: true with tls_cert: choose HTTPS or plain text"},
+    /* admin.tokens_file (serve/tokens.h) */
+    {LAST, LAST "  tokens_file: /etc/failoverd/tokens\n", FO_CONFIG_OK, ""},
+    {LAST, LAST "  tokens_file: ''\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: admin.tokens_file: is empty"},
     {LAST, LAST "http: {listen: 'localhost:7601'}\n", FO_CONFIG_EINVALID,
      "node.yaml:51: http.listen: 'localhost:7601' is not an IPv4 address with a port (the HTTP "
      "API listens on a.b.c.d:port)"},
@@ -1165,7 +1196,8 @@ static const struct error_row {
     {LAST, LAST "http: {timeout_ms: '5000'}\n", FO_CONFIG_EINVALID,
      "node.yaml:51: http.timeout_ms: "},
     {LAST, LAST "http: {listen: 127.0.0.1:7601, tls: true}\n", FO_CONFIG_EINVALID,
-     "node.yaml:51: http.tls: unknown key (expected one of: listen, max_connections, timeout_ms)"},
+     "node.yaml:51: http.tls: unknown key (expected one of: listen, max_connections, timeout_ms, "
+     "tls_cert, tls_key, plain_text)"},
     {LAST, LAST "http: 127.0.0.1:7601\n", FO_CONFIG_EINVALID,
      "node.yaml:51: http: expected a map, found a scalar"},
     {LAST, LAST "http: {}\nhttp: {}\n", FO_CONFIG_EINVALID, "node.yaml:52: http: "},

@@ -395,7 +395,8 @@ static struct {
     int refuse;
     char cmd[32];
     char args[512]; /* "key=value;" of the last request, in order */
-    int access;
+    char who[FO_NAME_MAX + 1];
+    unsigned grants;
     struct fo_admin_call *waiting;
     struct fo_node_propose prop;
 } H;
@@ -420,7 +421,7 @@ static int status_of(const char *name)
 }
 
 static void h_handle(struct fo_admin_server *s, struct fo_admin_call *call,
-                     const struct fo_admin_req *req, enum fo_admin_access access)
+                     const struct fo_admin_req *req, const struct fo_identity *who)
 {
     struct fo_cmd cmd = {.type = FO_CMD_VERDICT};
     size_t n = 0;
@@ -428,7 +429,8 @@ static void h_handle(struct fo_admin_server *s, struct fo_admin_call *call,
     (void)s;
 
     H.requests++;
-    H.access = (int)access;
+    snprintf(H.who, sizeof(H.who), "%s", who->name);
+    H.grants = who->grants;
     snprintf(H.cmd, sizeof(H.cmd), "%s", req->cmd);
     H.args[0] = '\0';
     for (size_t i = 0; i < req->nargs; i++) {
@@ -466,8 +468,9 @@ static void test_follower_forwards_to_leader(void **state)
     struct env *e = env_new(3, 3); /* the configuration wants an odd number of voters */
     int lead = fo_test_nodes_leader(&e->nodes);
     size_t follower = lead == 0 ? 1 : 0;
+    struct fo_tokens tokens;
     struct fo_admin_server_config sc = {.listen = e->admin[lead],
-                                        .admin_token = TOKEN,
+                                        .tokens = &tokens,
                                         .max_connections = 8,
                                         .request_timeout_ms = 5000};
     struct fo_error err;
@@ -478,6 +481,10 @@ static void test_follower_forwards_to_leader(void **state)
     H.e = e;
     H.leader = &e->nodes.node[lead];
     H.refuse = 1;
+    assert_int_equal(fo_tokens_init(&tokens, NULL, &err), 0);
+    assert_int_equal(fo_tokens_add_shared(&tokens, "admin-token",
+                                          fo_admin_role_grants(FO_ROLE_NODE), TOKEN, &err),
+                     0);
     e->server.data = e;
     assert_int_equal(fo_admin_server_start(&e->server, &e->loop, &sc, h_handle, &err), 0);
     e->server_started = true;
@@ -503,7 +510,9 @@ static void test_follower_forwards_to_leader(void **state)
     assert_int_equal(e->v.failed, 1);
     assert_int_equal(e->v.proposed, 0); /* a follower never proposes itself */
     assert_string_equal(H.cmd, "propose");
-    assert_int_equal(H.access, FO_ACCESS_ADMIN); /* the admin token went along */
+    /* The node's credential went along (the shared admin token: role node). */
+    assert_string_equal(H.who, "admin-token");
+    assert_true(H.grants & (1u << FO_ROLE_NODE));
     snprintf(expect, sizeof(expect),
              "t=verdict;observer=%s;region=r2;status=down;at_ms=1234;reason=redis: refused;", self);
     assert_string_equal(H.args, expect);
@@ -519,6 +528,7 @@ static void test_follower_forwards_to_leader(void **state)
     assert_string_equal(H.args, expect);
     assert_row(e, self, "r2", FO_STATUS_UP, NULL);
     env_free(e);
+    fo_tokens_free(&tokens);
 }
 
 static bool polled_enough(struct env *e)
