@@ -202,6 +202,8 @@ uint64_t fo_node_contact_ms(const struct fo_node *n, uint64_t id)
 uint64_t fo_node_heard_commit(const struct fo_node *n)
 {
     return n->heard_commit;
+}
+
 /* With cfg->tls no Raft byte flows before the peer's certificate is verified and names
  * the node configured for the id it claims (tls_transport.h); without, libraft's TCP. */
 static int transport_init(struct fo_node *n, uv_loop_t *loop, const struct fo_node_config *cfg)

@@ -143,7 +143,7 @@ struct fo_node {
         uint64_t id, at_ms, term;
     } contact[FO_NODE_CONTACT_MAX];
     uint64_t heard_commit; /* leader_commit of the last accepted AppendEntries */
-    bool tls; /* transport is fo_tls_transport, not raft_uv_tcp */
+    bool tls;              /* transport is fo_tls_transport, not raft_uv_tcp */
 };
 
 /* Set up n (libraft, io, transport, FSM) without starting it. On error n holds nothing

@@ -93,9 +93,9 @@ static int operators_build(struct fo_tokens *t, const struct fo_config *cfg, con
     if (fo_tokens_init(t, cfg->admin.tokens_file, err) != 0)
         return 1;
     if (fo_tokens_add_shared(t, "admin-token", shared, admin, err) != 0 ||
-        (read[0] != '\0' && fo_tokens_add_shared(t, "read-token",
-                                                 fo_admin_role_grants(FO_ROLE_READ), read,
-                                                 err) != 0)) {
+        (read[0] != '\0' &&
+         fo_tokens_add_shared(t, "read-token", fo_admin_role_grants(FO_ROLE_READ), read, err) !=
+             0)) {
         fo_tokens_free(t);
         return 1;
     }

@@ -60,22 +60,23 @@ void fo_ctl_help(FILE *out)
         if (!fo_admin_verbs[id].internal)
             fprintf(out, "  %-11s %-7s  %s\n", fo_admin_verbs[id].name,
                     fo_admin_role_names[fo_admin_verbs[id].role], fo_ctl_verbs[id].summary);
-    fprintf(out, "\n"
-                 "  -s, --server ADDR[,ADDR...]  admin addresses of the nodes (a.b.c.d:port),\n"
-                 "                               tried in order; default $FAILOVERCTL_ADDR\n"
-                 "      --token-file F           your token (or the admin or read-only token); default\n"
-                 "                               $FAILOVERCTL_TOKEN_FILE\n"
-                 "      --json                   print JSON for scripts instead of a table\n"
-                 "      --timeout MS             per request (default 5000)\n"
-                 "      --ca F                   verify the nodes' TLS certificates with this\n"
-                 "                               cluster CA (and talk TLS); $FAILOVERCTL_CA\n"
-                 "      --cert F --key F         an operator certificate (deploy/make-certs\n"
-                 "                               --operator); $FAILOVERCTL_CERT, _KEY\n"
-                 "\n"
-                 "A node that is not the leader points failoverctl at the leader, which it then\n"
-                 "asks. A token's role (admin.tokens_file) is read, operate or admin, each allowing\n"
-                 "what the ones before it do; the admin token has them all unless a tokens file\n"
-                 "is configured, the read-only token has read.\n"
-                 "Exit codes: 0 ok, 1 the operation failed, 2 usage error, 3 no leader or no\n"
-                 "quorum reachable, 4 refused by policy, 5 authentication failed.\n");
+    fprintf(out,
+            "\n"
+            "  -s, --server ADDR[,ADDR...]  admin addresses of the nodes (a.b.c.d:port),\n"
+            "                               tried in order; default $FAILOVERCTL_ADDR\n"
+            "      --token-file F           your token (or the admin or read-only token); default\n"
+            "                               $FAILOVERCTL_TOKEN_FILE\n"
+            "      --json                   print JSON for scripts instead of a table\n"
+            "      --timeout MS             per request (default 5000)\n"
+            "      --ca F                   verify the nodes' TLS certificates with this\n"
+            "                               cluster CA (and talk TLS); $FAILOVERCTL_CA\n"
+            "      --cert F --key F         an operator certificate (deploy/make-certs\n"
+            "                               --operator); $FAILOVERCTL_CERT, _KEY\n"
+            "\n"
+            "A node that is not the leader points failoverctl at the leader, which it then\n"
+            "asks. A token's role (admin.tokens_file) is read, operate or admin, each allowing\n"
+            "what the ones before it do; the admin token has them all unless a tokens file\n"
+            "is configured, the read-only token has read.\n"
+            "Exit codes: 0 ok, 1 the operation failed, 2 usage error, 3 no leader or no\n"
+            "quorum reachable, 4 refused by policy, 5 authentication failed.\n");
 }

@@ -182,7 +182,9 @@ static void conn_send(struct frame_conn *c, const struct fo_reply *rep, bool clo
  * counts the bytes not yet handed to the kernel. */
 static void conn_check_queue(struct frame_conn *c)
 {
-    size_t queued = uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
+    /* Under TLS the stream is the pump's plain end: the pump holds back what the client
+     * does not read (consensus/tls_pump.h), so it queues up here all the same. */
+    size_t queued = uv_stream_get_write_queue_size(c->stream);
 
     if (queued <= c->s->cfg.max_queued || c->closing)
         return;

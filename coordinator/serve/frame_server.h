@@ -59,7 +59,7 @@ struct fo_frame_server_config {
      * to the cluster CA, and the call then carries who it names (fo_frame_call_tls_peer).
      * A client that speaks plain text gets one reply saying TLS is required. Borrowed. */
     struct fo_tls *tls;
-    size_t max_queued;           /* 0: FO_FRAME_QUEUE_DEFAULT */
+    size_t max_queued; /* 0: FO_FRAME_QUEUE_DEFAULT */
 };
 
 struct fo_frame_server {

@@ -37,7 +37,7 @@ static const char BASE[] =
     "  lease_renew_ms: 100\n"
     "  lease_ms: 600\n"
     "health: {listen: 127.0.0.1:7501, max_connections: 64}\n"
-    "http: {listen: 127.0.0.1:7601, max_connections: 64, timeout_ms: 5000}\n"
+    "http: {listen: 127.0.0.1:7601, max_connections: 64, timeout_ms: 5000, plain_text: true}\n"
     "admin:\n"
     "  listen: 127.0.0.1:7401\n"
     "  token_file: /etc/failoverd/admin.token\n"
