@@ -218,6 +218,11 @@ struct sim {
     unsigned long step;
     bool workload; /* propose commands */
     bool drain;    /* no new operations: finish the one in flight */
+    /* At the drain, a server libraft 0.15 stopped (RAFT_UNAVAILABLE) is left out of
+     * convergence: the daemon exits on it and its supervisor restarts it from disk
+     * (daemon.c on_change), which the 0.15 fixture cannot do. Counted in unavailable. */
+    bool skip_unavailable;
+    unsigned unavailable;
     /* fault model */
     bool part[SIM_MAX_SERVERS][SIM_MAX_SERVERS];
     raft_time loss_until[SIM_MAX_SERVERS][SIM_MAX_SERVERS];
