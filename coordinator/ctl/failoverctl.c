@@ -422,10 +422,12 @@ static bool confirmed(const char *to)
     return strcmp(line, to) == 0;
 }
 
-/* Follow the operation by committed: the newest one requested by `by` that is not
- * `before`, polled until it ends (ctl_watch.h). Progress goes to stdout, or stderr with
- * --json, which prints the final operation. Returns its exit code. */
-static int follow(const struct ctl *ctl, const char *by, const char *before)
+/* Follow the operation our request committed: the newest one that is not `before`, polled
+ * until it ends (ctl_watch.h). Not by its requested_by: the node records the name the
+ * token authenticated, not what failoverctl claims; and one operation runs at a time, so
+ * the one that began after the node accepted our request is ours. Progress goes to
+ * stdout, or stderr with --json, which prints the final operation. Returns its exit code. */
+static int follow(const struct ctl *ctl, const char *before)
 {
     FILE *out = ctl->json ? stderr : stdout;
     struct fo_ctl_watch w;
@@ -439,12 +441,10 @@ static int follow(const struct ctl *ctl, const char *by, const char *before)
         bool answered;
         json_t *now = fetch_operation(ctl, id[0] != '\0' ? id : NULL, &answered);
         const char *nid = json_string_value(json_object_get(now, "id"));
-        const char *nby = json_string_value(json_object_get(now, "requested_by"));
 
         if (answered)
             last_answer = mono_ms();
-        if (id[0] == '\0' && nid != NULL && nby != NULL && strcmp(nby, by) == 0 &&
-            strcmp(nid, before) != 0)
+        if (id[0] == '\0' && nid != NULL && strcmp(nid, before) != 0)
             snprintf(id, sizeof(id), "%s", nid);
         if (id[0] != '\0' && now != NULL) {
             json_decref(op);
@@ -479,7 +479,7 @@ static int follow(const struct ctl *ctl, const char *by, const char *before)
 
 /* failover, switchover, drill: --force's confirmation, the request, then --wait. */
 static int operation_call(const struct ctl *ctl, const struct parsed *p, struct fo_kv *args,
-                          size_t nargs, const char *by)
+                          size_t nargs)
 {
     const char *cmd = fo_admin_verbs[p->verb].name, *to = given(p, "to");
     bool terminal = isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
@@ -514,7 +514,7 @@ static int operation_call(const struct ctl *ctl, const struct parsed *p, struct 
     }
     fprintf(ctl->json ? stderr : stdout, "%s\n", r.message != NULL ? r.message : "ok");
     result_free(&r);
-    return follow(ctl, by, before);
+    return follow(ctl, before);
 }
 
 /* Run a parsed command against the cluster. */
@@ -528,7 +528,7 @@ static int run_command(const struct ctl *ctl, const struct parsed *p)
     if (fo_ctl_verbs[p->verb].leader_view)
         return leader_view_call(ctl, cmd, args, n);
     if (has_opt(p->verb, "wait"))
-        return operation_call(ctl, p, args, n, by);
+        return operation_call(ctl, p, args, n);
     return simple_call(ctl, cmd, args, n);
 }
 

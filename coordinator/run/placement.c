@@ -39,7 +39,10 @@ enum fo_placement_reason fo_placement_pick(const struct fo_placement_input *in, 
     for (size_t i = 0; i < cfg->npeers; i++) {
         const struct fo_peer *p = &cfg->peers[i];
         const struct fo_placement_peer *v = &in->peers[i];
-        if (p == cfg->self || !v->reachable || !v->voter ||
+        /* Only a voter that has every committed entry: handing over to one that must
+         * catch up first (a node just back from a partition) leaves the cluster without
+         * a leader that takes proposals until it has. */
+        if (p == cfg->self || !v->reachable || !v->voter || v->match_index < in->commit_index ||
             fo_placement_site_in_region(site, p->region))
             continue;
         if (best == NULL || v->match_index > best_match ||
@@ -84,6 +87,7 @@ void fo_placement_tick(struct fo_placement *p, struct fo_node *node, const struc
     in.cfg = cfg;
     in.primary = st->primary;
     in.op_in_flight = st->operation != NULL;
+    in.commit_index = fo_node_commit_index(node);
     in.peers = peers;
     why = fo_placement_pick(&in, &to);
     if (why == FO_PLACEMENT_NO_TARGET && p->last_reason != (int)why)

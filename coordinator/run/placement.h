@@ -8,9 +8,9 @@
  * can even commit the verdicts that start the failover: measured, that election was the
  * longest step of a failover. With the leader elsewhere, losing the primary's region
  * costs no election. So a ready leader whose region hosts a component of the decided
- * primary hands leadership (libraft's raft_transfer) to a reachable voter in a region
- * that hosts none, when there is one, no operation is in flight, and not more often than
- * FO_PLACEMENT_RETRY_MS. Safety does not depend on it: it only moves who leads.
+ * primary hands leadership (libraft's raft_transfer) to a reachable, caught-up voter in a
+ * region that hosts none, when there is one, no operation is in flight, and not more
+ * often than FO_PLACEMENT_RETRY_MS. Safety does not depend on it: it only moves who leads.
  * raft.leader_off_primary: false turns it off.
  *
  * fo_placement_pick is pure (tests/unit/test_placement.c); fo_placement_tick reads the
@@ -48,6 +48,7 @@ struct fo_placement_input {
     const struct fo_config *cfg;
     const char *primary; /* the FSM's primary site, or NULL */
     bool op_in_flight;
+    uint64_t commit_index;                 /* the leader's: a target must have all of it */
     const struct fo_placement_peer *peers; /* cfg->npeers of them */
 };
 

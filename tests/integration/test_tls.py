@@ -204,8 +204,10 @@ class TLSCluster(unittest.TestCase):
         rep = admin_call(self.c.admin_addr(leader), "propose", args=args, **node)
         self.assertEqual(rep["code"], "ok", rep)
         # ... and for nothing else
+        # (known: the node's certificate; its role, node, does not include operate)
         rep = admin_call(self.c.admin_addr(leader), "pause", args={"reason": "x"}, **node)
-        self.assertEqual(rep["code"], "unauthorized", rep)
+        self.assertEqual(rep["code"], "forbidden", rep)
+        self.assertIn("operate", rep.get("message", ""), rep)
         # an operator certificate is no node's
         op = dict(cert=os.path.join(certs, "operator.crt"),
                   key=os.path.join(certs, "operator.key"))

@@ -54,7 +54,8 @@ class Wait(unittest.TestCase):
         """r followed one operation to its end: every step of its report was printed,
         the closing line names its outcome, the exit code is that outcome's."""
         lines = r.stdout.splitlines()
-        first = next(line for line in lines if " running (requested by it-wait@" in line)
+        # requested_by is the name the token authenticated (serve/tokens.h), not $USER
+        first = next(line for line in lines if " running (requested by admin-token" in line)
         op_id = first.split()[0]
         self.assertEqual(first.split()[1], kind, r.stdout)
         op = self.report(op_id)
@@ -98,7 +99,7 @@ class Wait(unittest.TestCase):
         op = json.loads(r.stdout)  # the final operation, as `report` shows it
         self.assertEqual(op["kind"], "manual")
         self.assertEqual(op["to"], target)
-        self.assertEqual(op["requested_by"].split("@")[0], "it-wait")
+        self.assertEqual(op["requested_by"], "admin-token")  # the token's name, not $USER
         self.assertEqual(op, self.report(op["id"]))
         self.assertEqual(r.returncode, EXIT_OF_STATE[op["state"]], r.stderr)
         # progress went to stderr, one line per step change

@@ -55,7 +55,7 @@ static enum fo_placement_reason pick(const struct fo_config *cfg, const char *pr
                                      const struct fo_placement_peer *peers, uint64_t *to)
 {
     struct fo_placement_input in = {
-        .cfg = cfg, .primary = primary, .op_in_flight = op, .peers = peers};
+        .cfg = cfg, .primary = primary, .op_in_flight = op, .commit_index = 10, .peers = peers};
     return fo_placement_pick(&in, to);
 }
 
@@ -72,6 +72,12 @@ static void test_leader_in_primary_region_moves(void **state)
     p[2].match_index = 11;
     assert_int_equal(pick(&cfg, "main", false, p, &to), FO_PLACEMENT_MOVE);
     assert_int_equal(to, 3);
+    /* a voter still catching up is not a target */
+    p[1].match_index = 9;
+    p[2].match_index = 9;
+    assert_int_equal(pick(&cfg, "main", false, p, &to), FO_PLACEMENT_NO_TARGET);
+    p[1].match_index = 10;
+    p[2].match_index = 11;
     /* an unreachable or non-voting peer is never the target */
     p[2].reachable = false;
     p[1].voter = false;
