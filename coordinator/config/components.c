@@ -67,3 +67,14 @@ int fo_component_probe_name(enum fo_component_kind kind, const char *site, char 
 {
     return snprintf(buf, cap, "%s:%s", fo_components[kind].name, site);
 }
+
+bool fo_component_site_in_region(const struct fo_site *site, const char *region)
+{
+    struct fo_component_ref ref;
+
+    for (int k = 0; k < FO_COMPONENT_COUNT; k++)
+        if (fo_component_get(site, (enum fo_component_kind)k, &ref) && ref.region != NULL &&
+            strcmp(ref.region, region) == 0)
+            return true;
+    return false;
+}

@@ -57,6 +57,11 @@ struct fo_component_ref {
 bool fo_component_get(const struct fo_site *site, enum fo_component_kind kind,
                       struct fo_component_ref *out);
 
+/* Whether site has a component (Postgres, Redis) in region: the guardians of a site are
+ * the nodes of these regions (run/lease.h), and the leader keeps out of them
+ * (run/placement.h). */
+bool fo_component_site_in_region(const struct fo_site *site, const char *region);
+
 /* The kind an action works on ("postgres.promote" -> postgres), or -1 for an action that
  * needs no site component (vercel.*, http, noop, ...). */
 int fo_component_of_action(const char *action);

@@ -62,35 +62,15 @@ static uint64_t wall_ms(struct fo_lease *l)
 
 /* ---- who guards what --------------------------------------------------------------- */
 
-/* The regions of a site's components: the one table of what holds writes. */
-static size_t component_regions(const struct fo_site *site, const char **out, size_t cap)
-{
-    size_t n = 0;
-    if (site->postgres != NULL && n < cap)
-        out[n++] = site->postgres->region;
-    if (site->redis != NULL && n < cap)
-        out[n++] = site->redis->region;
-    return n;
-}
-
 size_t fo_lease_guardians(const struct fo_config *cfg, const char *site_name,
                           const struct fo_peer **out, size_t cap)
 {
     const struct fo_site *site = site_name != NULL ? fo_config_site(cfg, site_name) : NULL;
-    const char *regions[4];
-    size_t nr, n = 0;
+    size_t n = 0;
 
-    if (site == NULL)
-        return 0;
-    nr = component_regions(site, regions, 4);
-    for (size_t i = 0; i < cfg->npeers && n < cap; i++) {
-        for (size_t r = 0; r < nr; r++) {
-            if (strcmp(cfg->peers[i].region, regions[r]) == 0) {
-                out[n++] = &cfg->peers[i];
-                break;
-            }
-        }
-    }
+    for (size_t i = 0; site != NULL && i < cfg->npeers && n < cap; i++)
+        if (fo_component_site_in_region(site, cfg->peers[i].region))
+            out[n++] = &cfg->peers[i];
     return n;
 }
 

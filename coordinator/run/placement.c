@@ -8,17 +8,6 @@
 #include "coordinator/config/components.h"
 #include "coordinator/log.h"
 
-bool fo_placement_site_in_region(const struct fo_site *site, const char *region)
-{
-    struct fo_component_ref ref;
-
-    for (int k = 0; k < FO_COMPONENT_COUNT; k++)
-        if (fo_component_get(site, (enum fo_component_kind)k, &ref) && ref.region != NULL &&
-            strcmp(ref.region, region) == 0)
-            return true;
-    return false;
-}
-
 enum fo_placement_reason fo_placement_pick(const struct fo_placement_input *in, uint64_t *to)
 {
     const struct fo_config *cfg = in->cfg;
@@ -32,7 +21,7 @@ enum fo_placement_reason fo_placement_pick(const struct fo_placement_input *in, 
     site = in->primary != NULL ? fo_config_site(cfg, in->primary) : NULL;
     if (site == NULL)
         return FO_PLACEMENT_NO_PRIMARY;
-    if (!fo_placement_site_in_region(site, cfg->self->region))
+    if (!fo_component_site_in_region(site, cfg->self->region))
         return FO_PLACEMENT_AWAY;
     if (in->op_in_flight)
         return FO_PLACEMENT_BUSY;
@@ -43,7 +32,7 @@ enum fo_placement_reason fo_placement_pick(const struct fo_placement_input *in, 
          * catch up first (a node just back from a partition) leaves the cluster without
          * a leader that takes proposals until it has. */
         if (p == cfg->self || !v->reachable || !v->voter || v->match_index < in->commit_index ||
-            fo_placement_site_in_region(site, p->region))
+            fo_component_site_in_region(site, p->region))
             continue;
         if (best == NULL || v->match_index > best_match ||
             (v->match_index == best_match && p->id < best->id)) {

@@ -56,9 +56,6 @@ struct fo_placement_input {
  * eligible voters it picks the most caught-up one, then the lowest id. */
 enum fo_placement_reason fo_placement_pick(const struct fo_placement_input *in, uint64_t *to);
 
-/* Whether site has a component (Postgres, Redis) in region. */
-bool fo_placement_site_in_region(const struct fo_site *site, const char *region);
-
 struct fo_placement {
     uint64_t next_try_ms; /* loop time */
     int last_reason;      /* logged once per change */

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "coordinator/config/components.h"
 #include "coordinator/run/placement.h"
 
 /* The runbook's topology: main in us-east-1; dr's Postgres in eu-west-1, its Redis in
@@ -113,9 +114,9 @@ static void test_site_in_region(void **state)
     (void)state;
     load(&cfg, "use1", "");
     const struct fo_site *dr = fo_config_site(&cfg, "dr");
-    assert_true(fo_placement_site_in_region(dr, "eu-west-1"));
-    assert_true(fo_placement_site_in_region(dr, "us-west-2"));
-    assert_false(fo_placement_site_in_region(dr, "us-east-1"));
+    assert_true(fo_component_site_in_region(dr, "eu-west-1"));
+    assert_true(fo_component_site_in_region(dr, "us-west-2"));
+    assert_false(fo_component_site_in_region(dr, "us-east-1"));
     fo_config_free(&cfg);
 }
 
