@@ -532,11 +532,18 @@ int fo_node_peer_reachable(const struct fo_node *n, uint64_t id)
     if (id == r->id)
         return 1;
     if (r->state == RAFT_LEADER) {
-        /* progress[] runs parallel to configuration.servers[] (0.15 layout). */
+        /* Not progress[].recent_recv: libraft's quorum check clears every flag once per
+         * election timeout, so for a heartbeat after each check every peer would read as
+         * unreachable (and its verdicts as stale). The node's own contact record of this
+         * term says the same thing without the gaps. */
+        bool member = false;
         for (unsigned i = 0; i < r->configuration.n; i++)
             if (r->configuration.servers[i].id == id)
-                return r->leader_state.progress[i].recent_recv ? 1 : 0;
-        return -1;
+                member = true;
+        if (!member)
+            return -1;
+        uint64_t at = fo_node_contact_ms(n, id);
+        return at != 0 && fo_node_now_ms(n) - at < r->election_timeout ? 1 : 0;
     }
     if (r->state == RAFT_FOLLOWER && r->follower_state.current_leader.id == id) {
         raft_time now = r->io->time(r->io);

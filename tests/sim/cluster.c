@@ -199,6 +199,35 @@ static int rec_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     return rv;
 }
 
+/* consensus/node.c contact_recv, the leader's half: an AppendEntries result of the
+ * current term from a peer, recorded after raft handled it. The decision's stale peers
+ * (decide.c decision_input) are read from this, as fo_node_peer_reachable does. */
+static void contact_recv(struct raft_io *io, struct raft_message *m)
+{
+    struct raft *r = io->data; /* raft_init sets io->data to the raft */
+    struct sim_server *sv = ((struct fo_raft_fsm *)r->fsm->data)->data;
+    raft_id from = m->server_id;
+    raft_term term = m->type == RAFT_IO_APPEND_ENTRIES_RESULT ? m->append_entries_result.term : 0;
+    unsigned short type = m->type;
+
+    sv->raft_recv(io, m);
+    if (type == RAFT_IO_APPEND_ENTRIES_RESULT && term == r->current_term &&
+        r->state == RAFT_LEADER && from >= 1 && from <= SIM_MAX_SERVERS) {
+        sv->contact[from - 1].at = io->time(io);
+        sv->contact[from - 1].term = term;
+    }
+}
+
+static int contact_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
+                         raft_io_recv_cb recv)
+{
+    struct raft *r = io->data;
+    struct sim_server *sv = ((struct fo_raft_fsm *)r->fsm->data)->data;
+
+    sv->raft_recv = recv;
+    return sv->io_start(io, msecs, tick, contact_recv);
+}
+
 static int rec_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 {
     struct fo_raft_fsm *rf = fsm->data;
@@ -285,6 +314,8 @@ int sim_open(struct sim *s, const struct sim_options *opt)
         rv = raft_fixture_grow(&s->f, &sv->rf.raft);
         if (rv != 0)
             return rv;
+        sv->io_start = sim_raft(s, i)->io->start;
+        sim_raft(s, i)->io->start = contact_start;
     }
     raft_configuration_init(&conf);
     rv = raft_fixture_configuration(&s->f, s->n, &conf);

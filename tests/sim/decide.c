@@ -299,12 +299,16 @@ static void decision_input(struct sim *s, unsigned l, struct fo_decision_input *
     in->lags = lags;
     in->nlags = SIM_SITES;
     *stale_mask = 0;
-    /* consensus/node.c fo_node_peer_reachable: a leader's progress[].recent_recv. */
+    /* consensus/node.c fo_node_peer_reachable: a leader's contact record of this term,
+     * within an election timeout (cluster.c contact_recv). */
     for (unsigned k = 0; k < r->configuration.n; k++) {
         raft_id id = r->configuration.servers[k].id;
         if (id == r->id || id == 0 || id > s->n || r->state != RAFT_LEADER)
             continue;
-        if (!r->leader_state.progress[k].recent_recv) {
+        const struct sim_server *sv = &s->s[l];
+        raft_time now = raft_fixture_time(&s->f);
+        if (sv->contact[id - 1].term != r->current_term ||
+            now - sv->contact[id - 1].at >= r->election_timeout) {
             stale[ns++] = s->peer[id - 1]->name;
             *stale_mask |= 1u << (id - 1);
         }

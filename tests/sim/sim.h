@@ -98,6 +98,14 @@ struct sim_server {
     char name[16];
     int (*fsm_apply)(struct raft_fsm *, const struct raft_buffer *, void **);
     int (*fsm_restore)(struct raft_fsm *, struct raft_buffer *);
+    /* the daemon's contact record (consensus/node.c contact_recv), modelled: raft_io's
+     * start() is wrapped so every message passes the sim first */
+    int (*io_start)(struct raft_io *, unsigned, raft_io_tick_cb, raft_io_recv_cb);
+    raft_io_recv_cb raft_recv;
+    struct {
+        raft_time at;
+        raft_term term;
+    } contact[SIM_MAX_SERVERS]; /* by peer index */
     /* invariant bookkeeping */
     uint64_t timeout_term; /* the term for which its election timeout was last drawn */
     raft_index last_index; /* last index applied through the FSM or a restore */
