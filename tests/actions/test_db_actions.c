@@ -553,12 +553,14 @@ static void test_pg_promote(void **state)
     uint64_t end;
 
     (void)state;
+    /* The operation id has quotes: the epoch is recorded in one simple-protocol string
+     * (PQescapeLiteral), so this checks the escaping. */
     set(&p, "max_lag_bytes", "1048576");
     set(&p, "promote_wait_s", "10");
     /* hold_fence (the executor's, when a node runs in dr's region): promoted, but held
      * read-only until its guardian's unfence of the same epoch (run/lease.h). */
     set(&p, "hold_fence", "1");
-    run(&fo_action_postgres_promote, &p, (struct call){.epoch = 7, .op_id = "op-7"}, &res, NULL);
+    run(&fo_action_postgres_promote, &p, (struct call){.epoch = 7, .op_id = "op-'7'"}, &res, NULL);
     assert_result(&res, FO_ACTION_DONE, "promoted");
     assert_non_null(strstr(res.detail, "epoch 7 recorded"));
     assert_non_null(strstr(res.detail, "held read-only until its guardian holds the lease"));
@@ -566,7 +568,7 @@ static void test_pg_promote(void **state)
     assert_string_equal(pg_value("PG_PORT_DR", "SELECT pg_is_in_recovery()"), "f");
     assert_string_equal(pg_value("PG_PORT_DR", "SELECT epoch || ' ' || operation_id || ' ' || "
                                                "(promoted_at <= now()) FROM failoverd.epoch"),
-                        "7 op-7 true");
+                        "7 op-'7' true");
     assert_string_equal(pg_value("PG_PORT_DR", "SELECT epoch FROM failoverd.fence"), "7");
     assert_string_equal(pg_value("PG_PORT_DR", "SHOW default_transaction_read_only"), "on");
     /* Held: the application role's writes are refused from the first one on. */
@@ -575,8 +577,8 @@ static void test_pg_promote(void **state)
         -1);
     assert_non_null(strstr(out, "read-only transaction"));
     /* A re-run while held does nothing; so does an older epoch's unfence. */
-    run(&fo_action_postgres_promote, &p, (struct call){.epoch = 7, .op_id = "op-7"}, &res, NULL);
-    assert_result(&res, FO_ACTION_DONE, "already promoted for epoch 7 (operation op-7); held");
+    run(&fo_action_postgres_promote, &p, (struct call){.epoch = 7, .op_id = "op-'7'"}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "already promoted for epoch 7 (operation op-'7'); held");
     p = pg_params("PG_PORT_DR");
     run(&fo_action_postgres_unfence, &p, (struct call){.epoch = 6}, &res, NULL);
     assert_result(&res, FO_ACTION_REFUSED, "a newer operation (epoch 7");
@@ -601,8 +603,8 @@ static void test_pg_promote_again(void **state)
     /* Re-run by a new leader after the guardian lifted the hold: DONE, nothing redone
      * (not fenced again), the row untouched. */
     set(&p, "hold_fence", "1");
-    run(&fo_action_postgres_promote, &p, (struct call){.epoch = 7, .op_id = "op-7"}, &res, NULL);
-    assert_result(&res, FO_ACTION_DONE, "already promoted for epoch 7 (operation op-7)");
+    run(&fo_action_postgres_promote, &p, (struct call){.epoch = 7, .op_id = "op-'7'"}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "already promoted for epoch 7 (operation op-'7')");
     assert_null(strstr(res.detail, "held"));
     assert_string_equal(pg_value("PG_PORT_DR", "SHOW default_transaction_read_only"), "off");
     set(&p, "hold_fence", NULL);
@@ -618,7 +620,7 @@ static void test_pg_promote_again(void **state)
     assert_result(&res, FO_ACTION_DONE, "would record epoch 8");
     assert_string_equal(pg_value("PG_PORT_DR", "SELECT epoch || ' ' || operation_id "
                                                "FROM failoverd.epoch"),
-                        "7 op-7");
+                        "7 op-'7'");
 }
 
 static void test_pg_fence(void **state)
