@@ -40,13 +40,9 @@ static int parse_regions(struct loader *ld, const yaml_node_t *n)
     char sub[PATH_LEN];
     size_t count;
 
-    if (cfg_expect(ld, n, "regions", YAML_SEQUENCE_NODE) != 0)
-        return ld->code;
-    count = cfg_seq_size(n);
-    if (count == 0 || count > FO_CONFIG_MAX_REGIONS)
-        return cfg_fail(ld, n, "regions", "%zu regions: expected 1 to %d", count,
-                        FO_CONFIG_MAX_REGIONS);
-    if ((cfg->regions = cfg_calloc(ld, count, sizeof(*cfg->regions))) == NULL)
+    if ((cfg->regions = cfg_list_alloc(ld, n, "regions", YAML_SEQUENCE_NODE, "regions", 1,
+                                       FO_CONFIG_MAX_REGIONS, sizeof(*cfg->regions), &count)) ==
+        NULL)
         return ld->code;
     for (size_t i = 0; i < count; i++) {
         const yaml_node_t *item = cfg_node_at(ld, n->data.sequence.items.start[i]);

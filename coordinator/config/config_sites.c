@@ -98,12 +98,9 @@ static int parse_env(struct loader *ld, const yaml_node_t *n, const char *path,
     char sub[PATH_LEN], q[48];
     size_t count;
 
-    if (cfg_expect(ld, n, path, YAML_MAPPING_NODE) != 0)
-        return ld->code;
-    count = cfg_map_size(n);
-    if (count > FO_CONFIG_MAX_ENV)
-        return cfg_fail(ld, n, path, "%zu variables: at most %d", count, FO_CONFIG_MAX_ENV);
-    if ((site->vercel_env = cfg_calloc(ld, count, sizeof(*site->vercel_env))) == NULL)
+    if ((site->vercel_env = cfg_list_alloc(ld, n, path, YAML_MAPPING_NODE, "variables", 0,
+                                           FO_CONFIG_MAX_ENV, sizeof(*site->vercel_env), &count)) ==
+        NULL)
         return ld->code;
     for (size_t i = 0; i < count; i++) {
         const yaml_node_pair_t *p = &n->data.mapping.pairs.start[i];
@@ -167,12 +164,8 @@ int cfg_parse_sites(struct loader *ld, const yaml_node_t *n)
     char sub[PATH_LEN];
     size_t count;
 
-    if (cfg_expect(ld, n, "sites", YAML_MAPPING_NODE) != 0)
-        return ld->code;
-    count = cfg_map_size(n);
-    if (count == 0 || count > FO_CONFIG_MAX_SITES)
-        return cfg_fail(ld, n, "sites", "%zu sites: expected 1 to %d", count, FO_CONFIG_MAX_SITES);
-    if ((cfg->sites = cfg_calloc(ld, count, sizeof(*cfg->sites))) == NULL)
+    if ((cfg->sites = cfg_list_alloc(ld, n, "sites", YAML_MAPPING_NODE, "sites", 1,
+                                     FO_CONFIG_MAX_SITES, sizeof(*cfg->sites), &count)) == NULL)
         return ld->code;
     for (size_t i = 0; i < count; i++) {
         const yaml_node_pair_t *p = &n->data.mapping.pairs.start[i];
