@@ -122,15 +122,11 @@ static void answerf(const struct fo_ops_answer *ans, int code, const char *fmt, 
     __attribute__((format(printf, 3, 4)));
 static void answerf(const struct fo_ops_answer *ans, int code, const char *fmt, ...)
 {
-    char msg[FO_TEXT_MAX];
-    struct fo_reply rep = {.code = code};
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    fo_reply_vsend(ans->reply, ans->data, code, fmt, ap);
     va_end(ap);
-    rep.message = msg;
-    ans->reply(ans->data, &rep);
 }
 
 const struct fo_peer *fo_ops_leader(const struct fo_node *node, const struct fo_config *cfg)
