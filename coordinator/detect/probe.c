@@ -302,23 +302,24 @@ void probe_finish(struct fo_probe_check *c, bool ok, const char *fmt, ...)
     }
 }
 
+/* Each kind's driver (probe_internal.h), indexed by enum fo_probe_kind; fo_prober_init
+ * refuses any other kind. */
+static const struct {
+    void (*start)(struct fo_probe_check *c);
+    void (*abort)(struct fo_probe_check *c);
+} drivers[] = {
+    [FO_PROBE_POSTGRES] = {probe_pg_start, probe_pg_abort},
+    [FO_PROBE_REDIS] = {probe_redis_start, probe_redis_abort},
+    [FO_PROBE_HTTP] = {probe_http_start, probe_http_abort},
+};
+
 static void on_deadline(uv_timer_t *t)
 {
     struct fo_probe_check *c = t->data;
 
     if (!c->running)
         return;
-    switch (c->spec.kind) {
-    case FO_PROBE_POSTGRES:
-        probe_pg_abort(c);
-        break;
-    case FO_PROBE_REDIS:
-        probe_redis_abort(c);
-        break;
-    default:
-        probe_http_abort(c);
-        break;
-    }
+    drivers[c->spec.kind].abort(c);
     probe_resolve_cancel(c);
     probe_finish(c, false, "timeout after %u ms", c->spec.timeout_ms);
 }
@@ -335,17 +336,7 @@ static void on_tick(uv_timer_t *t)
     c->started_hr = uv_hrtime();
     memset(&c->cur, 0, sizeof(c->cur));
     uv_timer_start(&c->deadline, on_deadline, c->spec.timeout_ms, 0);
-    switch (c->spec.kind) {
-    case FO_PROBE_POSTGRES:
-        probe_pg_start(c);
-        break;
-    case FO_PROBE_REDIS:
-        probe_redis_start(c);
-        break;
-    default:
-        probe_http_start(c);
-        break;
-    }
+    drivers[c->spec.kind].start(c);
 }
 
 /* Cut the probe in flight without a result. */
@@ -356,17 +347,7 @@ static void cancel_probe(struct fo_probe_check *c)
     c->running = false;
     uv_timer_stop(&c->deadline);
     probe_resolve_cancel(c);
-    switch (c->spec.kind) {
-    case FO_PROBE_POSTGRES:
-        probe_pg_abort(c);
-        break;
-    case FO_PROBE_REDIS:
-        probe_redis_abort(c);
-        break;
-    default:
-        probe_http_abort(c);
-        break;
-    }
+    drivers[c->spec.kind].abort(c);
 }
 
 /* ---- the handle ---- */
