@@ -39,6 +39,20 @@ void probe_sanitize(char *out, size_t cap, const char *in, size_t n)
     out[o] = '\0';
 }
 
+/* Release the strings a check's copy of its spec owns (fo_prober_init strdup'ed them). */
+static void spec_free(struct fo_probe_spec *s)
+{
+    free((char *)s->name);
+    free((char *)s->region);
+    free((char *)s->host);
+    free((char *)s->dbname);
+    free((char *)s->user);
+    free((char *)s->password_file);
+    for (size_t k = 0; k < FO_PG_NSSL; k++)
+        free((char *)s->ssl[k]);
+    free((char *)s->url);
+}
+
 static void handle_closed(uv_handle_t *h);
 
 static void maybe_closed(struct fo_prober *p)
@@ -48,15 +62,7 @@ static void maybe_closed(struct fo_prober *p)
     for (size_t i = 0; i < p->nchecks; i++) {
         struct fo_probe_check *c = &p->checks[i];
         fo_secret_wipe(c->password, sizeof(c->password));
-        free((char *)c->spec.name);
-        free((char *)c->spec.region);
-        free((char *)c->spec.host);
-        free((char *)c->spec.dbname);
-        free((char *)c->spec.user);
-        free((char *)c->spec.password_file);
-        for (size_t k = 0; k < FO_PG_NSSL; k++)
-            free((char *)c->spec.ssl[k]);
-        free((char *)c->spec.url);
+        spec_free(&c->spec);
     }
     free(p->checks);
     free(p->regions);
@@ -489,15 +495,7 @@ fail:
     if (p->checks != NULL) {
         for (size_t i = 0; i < n; i++) {
             struct fo_probe_check *c = &p->checks[i];
-            free((char *)c->spec.name);
-            free((char *)c->spec.region);
-            free((char *)c->spec.host);
-            free((char *)c->spec.dbname);
-            free((char *)c->spec.user);
-            free((char *)c->spec.password_file);
-            for (size_t k = 0; k < FO_PG_NSSL; k++)
-                free((char *)c->spec.ssl[k]);
-            free((char *)c->spec.url);
+            spec_free(&c->spec);
         }
     }
     free(p->checks);
