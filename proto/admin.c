@@ -3,6 +3,7 @@
  */
 #include "proto/admin.h"
 
+#include <stdio.h>
 #include <string.h>
 
 const char *const fo_reply_code_names[] = {
@@ -188,4 +189,14 @@ void fo_admin_req_free(struct fo_admin_req *req)
 void fo_reply_free(struct fo_reply *rep)
 {
     fo_schema_free(&reply_schema, rep);
+}
+
+void fo_reply_vsend(void (*send)(void *data, const struct fo_reply *rep), void *data, int code,
+                    const char *fmt, va_list ap)
+{
+    char msg[FO_TEXT_MAX];
+    struct fo_reply rep = {.code = code, .message = msg};
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    send(data, &rep);
 }

@@ -17,6 +17,7 @@
 #ifndef FO_PROTO_ADMIN_H
 #define FO_PROTO_ADMIN_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 
 #include "proto/state.h"
@@ -163,5 +164,11 @@ const char *fo_admin_req_arg(const struct fo_admin_req *req, const char *key);
 
 void fo_admin_req_free(struct fo_admin_req *req);
 void fo_reply_free(struct fo_reply *rep);
+
+/* Call send(data, rep) with a reply of code whose message is fmt formatted with ap (cut
+ * at FO_TEXT_MAX - 1 bytes); rep and its message live for that call only. What every
+ * printf-style reply shorthand (the admin server's, the operations') does. */
+void fo_reply_vsend(void (*send)(void *data, const struct fo_reply *rep), void *data, int code,
+                    const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
 
 #endif

@@ -102,19 +102,6 @@ struct fo_buf {
 };
 void fo_buf_free(struct fo_buf *buf);
 
-/*
- * Walk the msgpack object at p[0..len) without allocating and check that it is
- * well-formed, nested at most max_depth containers deep, and that no container claims
- * more elements than there are bytes left. On success *used is the object's length.
- *
- * Why this exists: msgpack-c's C unpacker allocates count * sizeof(object) for a
- * container straight from the untrusted count before reading a single element (a
- * 6-byte input asks for 51 GB), and its C API has no limits. Scanning first bounds every
- * later allocation by the input size. It only reads headers; msgpack-c still decodes.
- */
-enum fo_proto_code fo_msgpack_scan(const uint8_t *p, size_t len, unsigned max_depth, size_t *used,
-                                   struct fo_proto_error *err);
-
 /* ---- schemas ------------------------------------------------------------------ */
 
 enum fo_field_kind {

@@ -1,12 +1,12 @@
 /*
  * coordinator/config/config_internal.h — private to the config loader: the sections that
- * config.c (the YAML walk's top level, the topology, the digest) hands to
- * config_policy.c (decision, checks, feeds, health, alertmanager, http) and config_plan.c
- * (plan). Not for any other file: config.h is the contract.
+ * config.c (the YAML walk's top level, the topology, the digest) hands to config_sites.c
+ * (sites), config_policy.c (decision, checks, feeds, health, alertmanager, http) and
+ * config_plan.c (plan). Not for any other file: config.h is the contract.
  *
- * Dependencies point one way: config.c -> config_policy.c, config_plan.c (through this
- * header) -> config_schema.c (the table reader, config_schema.h). The sections never call
- * back into config.c, nor into each other.
+ * Dependencies point one way: config.c -> config_sites.c, config_policy.c,
+ * config_plan.c (through this header) -> config_schema.c (the table reader, config_schema.h). The
+ * sections never call back into config.c, nor into each other.
  *
  * Each parse function reads its section (NULL when absent: defaults apply) into ld->cfg
  * and returns 0 or the error it stored in ld (see config_schema.h).
@@ -18,6 +18,19 @@
 
 #include "coordinator/config/config.h"
 #include "coordinator/config/config_schema.h"
+
+/* ---- the sites (config_sites.c) ---- */
+
+/* Read the `sites:` section (present: the root table requires it) into ld->cfg, after
+ * regions (each postgres and redis names one). */
+int cfg_parse_sites(struct loader *ld, const yaml_node_t *n);
+
+/* Feed one site's replicated fields into the digest (vercel_env sorted by name; a value
+ * read from a file is left out, its path being local). */
+void cfg_put_site(struct hasher *h, const struct fo_site *s);
+
+/* Release what a site owns (fo_config_free calls it for each site). */
+void cfg_site_free(struct fo_site *s);
 
 /* ---- the policy sections (config_policy.c) ---- */
 

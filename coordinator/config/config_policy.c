@@ -65,12 +65,8 @@ static int parse_feeds(struct loader *ld, const yaml_node_t *n)
     struct fo_config *cfg = ld->cfg;
     size_t count;
 
-    if (cfg_expect(ld, n, "feeds", YAML_SEQUENCE_NODE) != 0)
-        return ld->code;
-    count = cfg_seq_size(n);
-    if (count > FO_CONFIG_MAX_FEEDS)
-        return cfg_fail(ld, n, "feeds", "%zu feeds: at most %d", count, FO_CONFIG_MAX_FEEDS);
-    if ((cfg->feeds = cfg_calloc(ld, count, sizeof(*cfg->feeds))) == NULL)
+    if ((cfg->feeds = cfg_list_alloc(ld, n, "feeds", YAML_SEQUENCE_NODE, "feeds", 0,
+                                     FO_CONFIG_MAX_FEEDS, sizeof(*cfg->feeds), &count)) == NULL)
         return ld->code;
     for (size_t i = 0; i < count; i++) {
         cfg->nfeeds = i + 1;
@@ -239,13 +235,8 @@ static int parse_http_checks(struct loader *ld, const yaml_node_t *n)
     struct fo_config_checks *c = &ld->cfg->checks;
     size_t count;
 
-    if (cfg_expect(ld, n, "checks.http", YAML_SEQUENCE_NODE) != 0)
-        return ld->code;
-    count = cfg_seq_size(n);
-    if (count > FO_CONFIG_MAX_CHECKS)
-        return cfg_fail(ld, n, "checks.http", "%zu checks: at most %d", count,
-                        FO_CONFIG_MAX_CHECKS);
-    if ((c->http = cfg_calloc(ld, count, sizeof(*c->http))) == NULL)
+    if ((c->http = cfg_list_alloc(ld, n, "checks.http", YAML_SEQUENCE_NODE, "checks", 0,
+                                  FO_CONFIG_MAX_CHECKS, sizeof(*c->http), &count)) == NULL)
         return ld->code;
     for (size_t i = 0; i < count; i++) {
         c->nhttp = i + 1;

@@ -572,6 +572,22 @@ void *cfg_calloc(struct loader *ld, size_t count, size_t size)
     return p;
 }
 
+void *cfg_list_alloc(struct loader *ld, const yaml_node_t *n, const char *path, yaml_node_type_t t,
+                     const char *what, size_t min, size_t max, size_t size, size_t *count)
+{
+    if (cfg_expect(ld, n, path, t) != 0)
+        return NULL;
+    *count = t == YAML_SEQUENCE_NODE ? cfg_seq_size(n) : cfg_map_size(n);
+    if (*count < min || *count > max) {
+        if (min == 0)
+            cfg_fail(ld, n, path, "%zu %s: at most %zu", *count, what, max);
+        else
+            cfg_fail(ld, n, path, "%zu %s: expected %zu to %zu", *count, what, min, max);
+        return NULL;
+    }
+    return cfg_calloc(ld, *count, size);
+}
+
 static const char *name_of(const void *items, size_t stride, size_t name_offset, size_t i)
 {
     const char *name;

@@ -126,6 +126,13 @@ bool cfg_is_env_name(const unsigned char *s, size_t len);
  * reported and NULL. */
 void *cfg_calloc(struct loader *ld, size_t count, size_t size);
 
+/* A list section: n must be a node of type t (a sequence, or a map) of min to max entries,
+ * else the error "N <what>: expected min to max" ("at most max" when min is 0) at path.
+ * Returns a zeroed array of that many elements of size (cfg_calloc) with *count set, or
+ * NULL with the error in ld. */
+void *cfg_list_alloc(struct loader *ld, const yaml_node_t *n, const char *path, yaml_node_type_t t,
+                     const char *what, size_t min, size_t max, size_t size, size_t *count);
+
 /* items[i]'s name field (a char * at name_offset in items of stride bytes) against items
  * [0, i): its first repeat is reported at `at` as "'NAME' is also LIST[j]'s name". */
 int cfg_check_unique(struct loader *ld, const yaml_node_t *at, const char *path, const char *list,

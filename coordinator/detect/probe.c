@@ -39,6 +39,20 @@ void probe_sanitize(char *out, size_t cap, const char *in, size_t n)
     out[o] = '\0';
 }
 
+/* Release the strings a check's copy of its spec owns (fo_prober_init strdup'ed them). */
+static void spec_free(struct fo_probe_spec *s)
+{
+    free((char *)s->name);
+    free((char *)s->region);
+    free((char *)s->host);
+    free((char *)s->dbname);
+    free((char *)s->user);
+    free((char *)s->password_file);
+    for (size_t k = 0; k < FO_PG_NSSL; k++)
+        free((char *)s->ssl[k]);
+    free((char *)s->url);
+}
+
 static void handle_closed(uv_handle_t *h);
 
 static void maybe_closed(struct fo_prober *p)
@@ -48,15 +62,7 @@ static void maybe_closed(struct fo_prober *p)
     for (size_t i = 0; i < p->nchecks; i++) {
         struct fo_probe_check *c = &p->checks[i];
         fo_secret_wipe(c->password, sizeof(c->password));
-        free((char *)c->spec.name);
-        free((char *)c->spec.region);
-        free((char *)c->spec.host);
-        free((char *)c->spec.dbname);
-        free((char *)c->spec.user);
-        free((char *)c->spec.password_file);
-        for (size_t k = 0; k < FO_PG_NSSL; k++)
-            free((char *)c->spec.ssl[k]);
-        free((char *)c->spec.url);
+        spec_free(&c->spec);
     }
     free(p->checks);
     free(p->regions);
@@ -302,23 +308,24 @@ void probe_finish(struct fo_probe_check *c, bool ok, const char *fmt, ...)
     }
 }
 
+/* Each kind's driver (probe_internal.h), indexed by enum fo_probe_kind; fo_prober_init
+ * refuses any other kind. */
+static const struct {
+    void (*start)(struct fo_probe_check *c);
+    void (*abort)(struct fo_probe_check *c);
+} drivers[] = {
+    [FO_PROBE_POSTGRES] = {probe_pg_start, probe_pg_abort},
+    [FO_PROBE_REDIS] = {probe_redis_start, probe_redis_abort},
+    [FO_PROBE_HTTP] = {probe_http_start, probe_http_abort},
+};
+
 static void on_deadline(uv_timer_t *t)
 {
     struct fo_probe_check *c = t->data;
 
     if (!c->running)
         return;
-    switch (c->spec.kind) {
-    case FO_PROBE_POSTGRES:
-        probe_pg_abort(c);
-        break;
-    case FO_PROBE_REDIS:
-        probe_redis_abort(c);
-        break;
-    default:
-        probe_http_abort(c);
-        break;
-    }
+    drivers[c->spec.kind].abort(c);
     probe_resolve_cancel(c);
     probe_finish(c, false, "timeout after %u ms", c->spec.timeout_ms);
 }
@@ -335,17 +342,7 @@ static void on_tick(uv_timer_t *t)
     c->started_hr = uv_hrtime();
     memset(&c->cur, 0, sizeof(c->cur));
     uv_timer_start(&c->deadline, on_deadline, c->spec.timeout_ms, 0);
-    switch (c->spec.kind) {
-    case FO_PROBE_POSTGRES:
-        probe_pg_start(c);
-        break;
-    case FO_PROBE_REDIS:
-        probe_redis_start(c);
-        break;
-    default:
-        probe_http_start(c);
-        break;
-    }
+    drivers[c->spec.kind].start(c);
 }
 
 /* Cut the probe in flight without a result. */
@@ -356,17 +353,7 @@ static void cancel_probe(struct fo_probe_check *c)
     c->running = false;
     uv_timer_stop(&c->deadline);
     probe_resolve_cancel(c);
-    switch (c->spec.kind) {
-    case FO_PROBE_POSTGRES:
-        probe_pg_abort(c);
-        break;
-    case FO_PROBE_REDIS:
-        probe_redis_abort(c);
-        break;
-    default:
-        probe_http_abort(c);
-        break;
-    }
+    drivers[c->spec.kind].abort(c);
 }
 
 /* ---- the handle ---- */
@@ -508,15 +495,7 @@ fail:
     if (p->checks != NULL) {
         for (size_t i = 0; i < n; i++) {
             struct fo_probe_check *c = &p->checks[i];
-            free((char *)c->spec.name);
-            free((char *)c->spec.region);
-            free((char *)c->spec.host);
-            free((char *)c->spec.dbname);
-            free((char *)c->spec.user);
-            free((char *)c->spec.password_file);
-            for (size_t k = 0; k < FO_PG_NSSL; k++)
-                free((char *)c->spec.ssl[k]);
-            free((char *)c->spec.url);
+            spec_free(&c->spec);
         }
     }
     free(p->checks);

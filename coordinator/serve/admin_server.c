@@ -133,17 +133,18 @@ void fo_admin_call_reply(struct fo_admin_call *call, const struct fo_reply *rep)
     free(call);
 }
 
+static void reply_call(void *data, const struct fo_reply *rep)
+{
+    fo_admin_call_reply(data, rep);
+}
+
 void fo_admin_call_replyf(struct fo_admin_call *call, int code, const char *fmt, ...)
 {
-    char msg[FO_TEXT_MAX];
-    struct fo_reply rep = {.code = code};
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    fo_reply_vsend(reply_call, call, code, fmt, ap);
     va_end(ap);
-    rep.message = msg;
-    fo_admin_call_reply(call, &rep);
 }
 
 const struct fo_identity *fo_admin_call_who(const struct fo_admin_call *call)

@@ -1,6 +1,6 @@
 /*
  * tests/unit/test_scan.c — the allocation-free msgpack pre-scan that protects
- * msgpack-c from lying container counts (see proto/codec.h).
+ * msgpack-c from lying container counts (see proto/scan.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "proto/codec.h"
+#include "proto/scan.h"
 #include "tests/common/mpbuild.h"
 
 #define U(x) ((uint64_t)(x))
