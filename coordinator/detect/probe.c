@@ -313,11 +313,21 @@ void probe_finish(struct fo_probe_check *c, bool ok, const char *fmt, ...)
 static const struct {
     void (*start)(struct fo_probe_check *c);
     void (*abort)(struct fo_probe_check *c);
+    bool (*kept)(const struct fo_probe_check *c); /* a kept connection to probe on; NULL: none */
 } drivers[] = {
-    [FO_PROBE_POSTGRES] = {probe_pg_start, probe_pg_abort},
-    [FO_PROBE_REDIS] = {probe_redis_start, probe_redis_abort},
-    [FO_PROBE_HTTP] = {probe_http_start, probe_http_abort},
+    [FO_PROBE_POSTGRES] = {probe_pg_start, probe_pg_abort, probe_pg_kept},
+    [FO_PROBE_REDIS] = {probe_redis_start, probe_redis_abort, probe_redis_kept},
+    [FO_PROBE_HTTP] = {probe_http_start, probe_http_abort, NULL},
 };
+
+/* How long this probe may take (probe.h: a probe that must connect gets twice the
+ * timeout). */
+static uint32_t probe_deadline_ms(const struct fo_probe_check *c)
+{
+    bool kept = drivers[c->spec.kind].kept == NULL || drivers[c->spec.kind].kept(c);
+    uint64_t ms = kept ? c->spec.timeout_ms : 2 * (uint64_t)c->spec.timeout_ms;
+    return ms > FO_PROBE_TIMEOUT_MAX ? FO_PROBE_TIMEOUT_MAX : (uint32_t)ms;
+}
 
 static void on_deadline(uv_timer_t *t)
 {
@@ -327,7 +337,8 @@ static void on_deadline(uv_timer_t *t)
         return;
     drivers[c->spec.kind].abort(c);
     probe_resolve_cancel(c);
-    probe_finish(c, false, "timeout after %u ms", c->spec.timeout_ms);
+    probe_finish(c, false, "timeout after %u ms%s", c->deadline_ms,
+                 c->deadline_ms != c->spec.timeout_ms ? " (connecting)" : "");
 }
 
 static void on_tick(uv_timer_t *t)
@@ -341,7 +352,8 @@ static void on_tick(uv_timer_t *t)
     uv_update_time(c->p->loop);
     c->started_hr = uv_hrtime();
     memset(&c->cur, 0, sizeof(c->cur));
-    uv_timer_start(&c->deadline, on_deadline, c->spec.timeout_ms, 0);
+    c->deadline_ms = probe_deadline_ms(c);
+    uv_timer_start(&c->deadline, on_deadline, c->deadline_ms, 0);
     drivers[c->spec.kind].start(c);
 }
 

@@ -22,7 +22,14 @@
  * Host names are resolved on libuv's thread pool (uv_getaddrinfo) for postgres and redis
  * (libpq and hiredis would resolve synchronously), and by libcurl's threaded resolver for
  * http. Every probe is cut by a uv timer at timeout_ms: a hanging server is a failure, the
- * connection is dropped, and the other checks go on on time meanwhile.
+ * connection is dropped, and the other checks go on on time meanwhile. A postgres or redis
+ * probe that has no kept connection and must open one gets twice timeout_ms: a new
+ * connection costs several round trips (TCP, TLS, SCRAM: about five for Postgres, 350 ms
+ * at a 70 ms RTT), and the shipped 450 ms timeout made a reachable server across a WAN
+ * fail its first probes, and a new cluster fail over at start (tests/bench/failover
+ * --wan). A probe on a kept connection, which is one query, keeps timeout_ms; a server
+ * that dies drops the connection and refuses the next at once, so this does not slow
+ * the detection of a lost region.
  *
  * Scheduling: each check runs every interval_ms, its first run at a phase in
  * [0, interval_ms) derived from a hash of its name (stable, spread, no PRNG). A check

@@ -68,7 +68,8 @@ struct fo_probe_check {
     uv_timer_t tick;
     uv_timer_t deadline;
     bool running;
-    uint64_t started_hr; /* uv_hrtime() at the probe's start */
+    uint64_t started_hr;  /* uv_hrtime() at the probe's start */
+    uint32_t deadline_ms; /* this probe's deadline (probe.h: twice timeout_ms to connect) */
     struct probe_resolve *resolving;
     struct probe_pg pg;
     struct probe_redis redis;
@@ -105,10 +106,13 @@ void probe_sanitize(char *out, size_t cap, const char *in, size_t n);
 /* The kinds. start: begin one probe. abort: drop the probe in flight without finishing it
  * (the connection too). close: drop everything (the prober closes). */
 void probe_pg_start(struct fo_probe_check *c);
+/* A kept connection the next probe can use (no connect). */
+bool probe_pg_kept(const struct fo_probe_check *c);
 void probe_pg_abort(struct fo_probe_check *c);
 void probe_pg_close(struct fo_probe_check *c);
 
 void probe_redis_start(struct fo_probe_check *c);
+bool probe_redis_kept(const struct fo_probe_check *c);
 void probe_redis_abort(struct fo_probe_check *c);
 void probe_redis_close(struct fo_probe_check *c);
 

@@ -430,10 +430,15 @@ static void pg_connect(struct fo_probe_check *c)
     }
 }
 
+bool probe_pg_kept(const struct fo_probe_check *c)
+{
+    return c->pg.conn != NULL && c->pg.phase == PG_IDLE && PQstatus(c->pg.conn) == CONNECTION_OK;
+}
+
 void probe_pg_start(struct fo_probe_check *c)
 {
     c->pg.retried = false;
-    if (c->pg.conn != NULL && c->pg.phase == PG_IDLE && PQstatus(c->pg.conn) == CONNECTION_OK) {
+    if (probe_pg_kept(c)) {
         c->pg.reused = true;
         pg_send(c);
         return;

@@ -356,12 +356,17 @@ static void redis_resolved(struct fo_probe_check *c, int status)
     redis_connect_now(c);
 }
 
+bool probe_redis_kept(const struct fo_probe_check *c)
+{
+    return c->redis.ac != NULL;
+}
+
 void probe_redis_start(struct fo_probe_check *c)
 {
     int rc;
 
     c->redis.waiting = 0;
-    if (c->redis.ac != NULL) {
+    if (probe_redis_kept(c)) {
         redis_send(c);
         return;
     }

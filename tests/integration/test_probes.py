@@ -322,7 +322,10 @@ class Probes(unittest.TestCase):
         v = self.wait_region("nowhere", "down", (INTERVAL + DOWN_AFTER) / 1000 + SLACK_S)
         self.assertTrue(v["reason"].startswith("redis:nowhere: "), v)
         self.assertIn("refused", v["reason"].lower())
-        v = self.wait_region("hang", "down", (INTERVAL + DOWN_AFTER + HANG_TIMEOUT) / 1000 + SLACK_S)
+        # The hanging server never completes a connect, so every probe of it is one that
+        # connects: twice the timeout (probe.h).
+        v = self.wait_region("hang", "down",
+                             (INTERVAL + DOWN_AFTER + 2 * HANG_TIMEOUT) / 1000 + SLACK_S)
         self.assertTrue(v["reason"].startswith("postgres:hang: timeout after"), v)
         wait_for("8 results of each hanging check", lambda: all(
             len(self.driver.results(c)) >= 8 for c in ("postgres:hang", "redis:hang")), 10)
@@ -330,8 +333,8 @@ class Probes(unittest.TestCase):
             rs = self.driver.results(check)
             self.assertTrue(rs and all(not r["ok"] for r in rs), check)
             for r in rs:
-                self.assertIn("timeout after 300 ms", r["detail"])
-                self.assertGreaterEqual(r["latency_ms"], HANG_TIMEOUT - 5)
+                self.assertIn(f"timeout after {2 * HANG_TIMEOUT} ms (connecting)", r["detail"])
+                self.assertGreaterEqual(r["latency_ms"], 2 * HANG_TIMEOUT - 5)
         # The loop was never blocked by the hanging probes: every healthy check kept its
         # pace (a result every interval), judged on the driver's own monotonic clock.
         t_end = max(r["t"] for r in self.driver.results("postgres:hang"))
