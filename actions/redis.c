@@ -107,11 +107,27 @@ static void repoint_old_master(const struct fo_action_req *req, struct redis_tar
     snprintf(res->detail + len, sizeof(res->detail) - len, "%s", note);
 }
 
-/* A switchover's drain (the executor adds catch_up_* = the old master): pause the old
- * master's client writes (the fence: CLIENT PAUSE WRITE, an hour, as redis.fence does),
+/* The refuse fence of this epoch: min-replicas-to-write = FENCE_BASE + epoch. For
+ * hold_fence it is set before REPLICAOF NO ONE, so that the new master never takes a write
+ * before its guardian holds the write lease and runs redis.unfence for this epoch
+ * (coordinator/run/lease.h); the setting is the epoch's record until then (no key can be
+ * written under it). A switchover's drain sets it on the old master (catch_up). */
+static int set_hold(struct redis_session *s)
+{
+    char v[24];
+    snprintf(v, sizeof(v), "%llu", (unsigned long long)(REDIS_FENCE_BASE + s->req->epoch));
+    return redis_cmd_ok(
+        s, "CONFIG SET min-replicas-to-write (holding the fence)",
+        redis_cmd(s, "CONFIG SET min-replicas-to-write", "CONFIG SET min-replicas-to-write %s", v));
+}
+
+/* A switchover's drain (the executor adds catch_up_* = the old master): fence the old
+ * master with the refuse fence of this epoch (min-replicas-to-write = FENCE_BASE + epoch,
+ * unless a fence of this epoch or a newer one is on already, which must not be lowered),
  * read its replication offset, which is then past every write it acknowledged, and wait
- * within the deadline until the replica s has processed up to it. Returns 0 when drained,
- * else -1 with res FAILED. */
+ * within the deadline until the replica s has processed up to it. Not CLIENT PAUSE: a
+ * pause ends by itself (it was an hour), and the writes it held would then land on the
+ * old master. Returns 0 when drained, else -1 with res FAILED. */
 static int catch_up(struct redis_session *s, struct redis_state *st)
 {
     const struct fo_action_req *req = s->req;
@@ -127,10 +143,8 @@ static int catch_up(struct redis_session *s, struct redis_state *st)
          fo_action_read_secret(req, "catch_up_password_file", ot.password, sizeof(ot.password),
                                s->res) != 0))
         return -1;
-    if (redis_open(&old, &ot) != REDIS_OPEN_OK ||
-        redis_cmd_ok(
-            &old, "CLIENT PAUSE",
-            redis_cmd(&old, "CLIENT PAUSE", "CLIENT PAUSE %d WRITE", REDIS_DEFAULT_PAUSE)) != 0 ||
+    if (redis_open(&old, &ot) != REDIS_OPEN_OK || redis_read_state(&old, &ost) != 0 ||
+        ((!ost.fenced || ost.fence_epoch < req->epoch) && set_hold(&old) != 0) ||
         redis_read_state(&old, &ost) != 0) {
         fo_action_set(s->res, FO_ACTION_FAILED,
                       "switchover: cannot fence and drain the old master %s: %.300s", ot.host,
@@ -163,19 +177,6 @@ static int catch_up(struct redis_session *s, struct redis_state *st)
         }
         nanosleep(&slice, NULL);
     }
-}
-
-/* hold_fence: the refuse fence (min-replicas-to-write = FENCE_BASE + epoch), set before
- * REPLICAOF NO ONE, so that the new master never takes a write before its guardian holds
- * the write lease and runs redis.unfence for this epoch (coordinator/run/lease.h). The
- * setting is the epoch's record until then: no key can be written under it. */
-static int set_hold(struct redis_session *s)
-{
-    char v[24];
-    snprintf(v, sizeof(v), "%llu", (unsigned long long)(REDIS_FENCE_BASE + s->req->epoch));
-    return redis_cmd_ok(
-        s, "CONFIG SET min-replicas-to-write (holding the fence)",
-        redis_cmd(s, "CONFIG SET min-replicas-to-write", "CONFIG SET min-replicas-to-write %s", v));
 }
 
 #define HELD_NOTE "; held (writes refused) until its guardian holds the lease"
@@ -288,7 +289,7 @@ static void promote_run(const struct fo_action_req *req, struct fo_action_result
         fo_action_set(
             res, FO_ACTION_DONE,
             "%spromoted (REPLICAOF NO ONE; link was %s, offset %lld); epoch %" PRIu64 " %s",
-            fo_action_param(req, "catch_up_host") != NULL ? "drained the paused old master, then "
+            fo_action_param(req, "catch_up_host") != NULL ? "drained the fenced old master, then "
                                                           : "",
             link, offset, hold ? req->epoch : st.epoch,
             hold ? "in its fence" HELD_NOTE : "recorded");

@@ -185,7 +185,7 @@ class Switchover(unittest.TestCase):
         # the promotes drained the old primary first (their results, in the leader's log)
         log = "".join(self.c.log(n) for n in NODES)
         self.assertRegex(log, r"action=postgres.promote result=done outcome=done detail=\"drained the fenced")
-        self.assertRegex(log, r"action=redis.promote result=done outcome=done detail=\"drained the paused")
+        self.assertRegex(log, r"action=redis.promote result=done outcome=done detail=\"drained the fenced")
 
         # Postgres: every acknowledged row is on dr
         rows = set(dp.psql(dp.pg_dr_port, "SELECT note FROM items WHERE note LIKE 'sw-%'").split())
@@ -212,6 +212,15 @@ class Switchover(unittest.TestCase):
         self.assertIn("read-only", r.stderr)
         self.assertEqual(dp.psql(dp.pg_dr_port, "SELECT epoch FROM failoverd.epoch"), "1")
         self.assertEqual(dp.redis_info(dp.redis_dr_port)["role"], "master")
+        # main's Redis: refused by the epoch-1 refuse fence (min-replicas-to-write = 10^9 +
+        # epoch), which never ends by itself, not by a CLIENT PAUSE that would
+        self.assertEqual(dp.redis_cli(dp.redis_main_port, "CONFIG", "GET", "min-replicas-to-write").split()[-1],
+                         "1000000001")
+        try:  # redis-cli's exit code on an error reply differs between versions
+            answer = dp.redis_cli(dp.redis_main_port, "SET", "after-switchover", "1")
+        except RuntimeError as e:
+            answer = str(e)
+        self.assertIn("NOREPLICAS", answer)
 
     def test_4_switchover_to_a_lost_site_is_refused(self):
         # After test 3, dr is primary and main is fenced. Lose main's region: a switchover
