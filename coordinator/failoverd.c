@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <uv.h>
@@ -148,6 +149,15 @@ int main(int argc, char **argv)
     }
     fo_log_setup(NULL, (enum fo_log_level)level);
     opts.log_level = level;
+    /* libuv's thread pool (4 threads unless UV_THREADPOOL_SIZE says otherwise, read once at
+     * its first use) runs the blocking actions (run/action_job.c) AND raft_uv's disk work:
+     * segment preparation and, where the file system has no non-blocking direct I/O,
+     * every append. A plan group of four slow actions (a notification waiting out its
+     * 60 s timeout beside three others) would hold all four threads and no Raft entry
+     * could be persisted meanwhile. 32 threads leave raft_uv room beside any plan; an
+     * operator's own setting wins. */
+    if (getenv("UV_THREADPOOL_SIZE") == NULL)
+        setenv("UV_THREADPOOL_SIZE", "32", 0);
     uv_loop_init(&loop);
     if (fo_daemon_start(&d, &loop, &opts, &err) != 0) {
         /* Logged once, here, where it is handled. */
