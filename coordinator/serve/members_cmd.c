@@ -206,11 +206,17 @@ static void start_change(struct fo_serve *s, struct fo_admin_call *call, bool ad
     if (rv == 0)
         return;
     free(cc);
-    if (rv == FO_MEMBER_IS_LEADER) {
-        /* Removing itself would step the leader down mid-change: hand leadership to an
-         * up-to-date voter (0: libraft picks), and let the operator run it again there. */
-        if (fo_node_transfer(s->node, 0) != 0)
-            fo_log_warn("admin.members", "action=transfer result=refused");
+    if (rv == FO_MEMBER_IS_LEADER && fo_node_transfer(s->node, 0) != 0) {
+        /* Removing itself would step the leader down mid-change: leadership goes to an
+         * up-to-date voter (0: libraft picks) and the operator runs it again there. A
+         * transfer is refused for a while after the last one (node.h): say so. */
+        fo_log_warn("admin.members", "action=transfer result=refused");
+        fo_admin_call_replyf(call, FO_REPLY_REFUSED,
+                             "%s: refused: it is the leader, and leadership cannot be handed "
+                             "over right now (a transfer ended less than %d s ago, or no other "
+                             "voter is up to date): run it again in a few seconds",
+                             name, FO_NODE_TRANSFER_REUSE_MS / 1000);
+        return;
     }
     fo_log_info("admin.members", "action=%s node=%s outcome=%s", add ? "add" : "remove", name,
                 fo_member_outcome_names[rv]);

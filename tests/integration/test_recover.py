@@ -4,6 +4,7 @@ their data wiped for good; `failoverd --recover` on the survivor refuses without
 only voter; it leads alone, the two come back as new servers through `failoverctl
 members add`, and a failover commits on the rebuilt three."""
 
+import json
 import os
 import shutil
 import signal
@@ -34,7 +35,6 @@ class Recover(unittest.TestCase):
                               capture_output=True, text=True, timeout=60)
 
     def voters(self):
-        import json
         r = self.c.ctl("--json", "members")
         if r.returncode != 0:
             raise ValueError(r.stderr)
