@@ -73,11 +73,18 @@ int fo_node_member_standing(const struct fo_node *n)
     return n->raft.configuration_uncommitted_index == 0 ? FO_STANDING_REMOVED : FO_STANDING_MEMBER;
 }
 
+/* This node's log holds every entry its leader said was committed (a leader's does). */
+static bool caught_up(const struct fo_node *n)
+{
+    return raft_state((struct raft *)&n->raft) == RAFT_LEADER ||
+           raft_last_index((struct raft *)&n->raft) >= fo_node_heard_commit(n);
+}
+
 bool fo_node_member_removed(const struct fo_node *n)
 {
     int standing = fo_node_member_standing(n);
 
-    if (!n->was_voter)
+    if (!n->was_voter || !caught_up(n))
         return false;
     /* Demoted, even if not committed yet: if that entry is lost with its leader, the
      * operator's members-remove reports an unknown outcome and is run again. */
@@ -246,7 +253,10 @@ void fo_node_change_tick(struct fo_node *n)
     struct fo_node_change *c = &n->change;
     bool late;
 
-    if (fo_node_member_role(n, n->raft.id) == RAFT_VOTER)
+    /* Only a configuration of the present counts: a server catching up replays old ones
+     * (a re-added id finds itself a voter in the bootstrap entry), and its log is then
+     * behind the commit index the leader told it. */
+    if (fo_node_member_role(n, n->raft.id) == RAFT_VOTER && caught_up(n))
         n->was_voter = true;
     if (c->kind == KIND_NONE || c->raft_pending)
         return;
@@ -256,10 +266,10 @@ void fo_node_change_tick(struct fo_node *n)
     }
     late = fo_node_now_ms(n) >= c->deadline_ms;
     if (c->step == STEP_CATCHING_UP) {
-        bool caught_up = match_of(n, c->id) >= n->raft.commit_index;
-        if (caught_up && !majority_after(n, 0, c->id, fo_node_peer_reachable(n, c->id) == 1)) {
+        bool reached = match_of(n, c->id) >= n->raft.commit_index;
+        if (reached && !majority_after(n, 0, c->id, fo_node_peer_reachable(n, c->id) == 1)) {
             finish(n, FO_MEMBER_NO_QUORUM);
-        } else if (caught_up) {
+        } else if (reached) {
             advance(n, STEP_TO_VOTER);
         } else if (late) {
             finish(n, FO_MEMBER_LAGGING);

@@ -565,7 +565,9 @@ static void transfer_cb(struct raft_transfer *req)
 
 int fo_node_transfer(struct fo_node *n, uint64_t id)
 {
-    if (n->closing || n->transfer_pending || raft_state(&n->raft) != RAFT_LEADER)
+    /* Not during a membership change (members.h): its steps need this leader. */
+    if (n->closing || n->transfer_pending || raft_state(&n->raft) != RAFT_LEADER ||
+        n->change.kind != 0)
         return -1;
     if (n->transfer_done_ms != 0 &&
         uv_now(n->loop) - n->transfer_done_ms < FO_NODE_TRANSFER_REUSE_MS)

@@ -224,7 +224,8 @@ int fo_node_peer_reachable(const struct fo_node *n, uint64_t id);
 /* Hand leadership to the voter id (libraft's raft_transfer: once id has caught up it
  * gets TimeoutNow and starts an election that the others' leader stickiness lets
  * through). Returns 0 when started; -1 when this node is not the leader, a transfer is
- * pending or ended less than FO_NODE_TRANSFER_REUSE_MS ago, or libraft refused id (self,
+ * pending or ended less than FO_NODE_TRANSFER_REUSE_MS ago, a membership change runs
+ * (members.h), or libraft refused id (self,
  * unknown, not a voter). While pending, proposals fail as if there were no leader.
  * libraft 0.15 sends TimeoutNow from inside the request (canonical/raft#396: freed in
  * its callback, that send is used after free), so the node owns one request for its
