@@ -5,7 +5,8 @@
  * (in flight); the leader cannot remove itself; a removed voter was demoted first, so it
  * knows (fo_node_member_removed) and never campaigns; a server that never answers stays a
  * standby (lagging); a remove that would leave no majority among the reachable voters is
- * refused.
+ * refused. And libraft 0.15's own behaviour that the demotion works around: a voter
+ * removed by raft_remove alone still holds itself a voter and campaigns.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -254,11 +255,44 @@ static void test_lagging_and_no_quorum(void **state)
     assert_int_equal(voters(l), 2);
 }
 
+static void raw_change_cb(struct raft_change *req, int status)
+{
+    struct env *e = req->data;
+    on_outcome(e, status == 0 ? FO_MEMBER_DONE : FO_MEMBER_FAILED);
+}
+
+static bool watched_campaigns(struct env *e)
+{
+    return fo_node_role(&e->nodes.node[e->watch]) == RAFT_CANDIDATE;
+}
+
+/* Why members-remove demotes first: libraft 0.15's raft_remove alone never tells the
+ * removed voter (the leader stops sending to it once the change is appended), which
+ * keeps itself a voter and starts campaigning. */
+static void test_libraft_never_tells_a_removed_voter(void **state)
+{
+    struct env *e = *state;
+    struct fo_node *l = leader(e);
+    uint64_t victim = l->raft.id == 1 ? 2 : 1;
+    struct fo_node *f = &e->nodes.node[victim - 1];
+    struct raft_change req = {.data = e};
+
+    e->watch = victim - 1;
+    run_until(e, watched_saw_its_vote, 5000);
+    assert_int_equal(raft_remove(&l->raft, &req, victim, raw_change_cb), 0);
+    assert_int_equal(wait_outcome(e, 10000), FO_MEMBER_DONE);
+    assert_int_equal(fo_node_member_role(l, victim), -1);
+    run_until(e, watched_campaigns, 10000);
+    assert_int_equal(fo_node_member_role(f, victim), RAFT_VOTER);
+    assert_false(fo_node_member_removed(f));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_add_then_remove, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lagging_and_no_quorum, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_libraft_never_tells_a_removed_voter, setup, teardown),
     };
     signal(SIGPIPE, SIG_IGN); /* libuv writes to peers that hung up (reference §1) */
     return cmocka_run_group_tests(tests, NULL, NULL);
