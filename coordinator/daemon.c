@@ -9,11 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <systemd/sd-daemon.h>
 
-#include "consensus/members.h"
 #include "coordinator/ctl/admin_client.h"
 #include "coordinator/serve/commands.h"
 #include "coordinator/run/operations.h"
@@ -152,46 +150,11 @@ static void maybe_report_digest(struct fo_daemon *d)
     d->digest_pending = true;
 }
 
-/* The marker file of a removed node, in its Raft directory (libraft ignores files it
- * does not know): emptying the directory to re-add the node removes it too. */
-static void removed_marker(const struct fo_config *cfg, char *path, size_t cap)
-{
-    snprintf(path, cap, "%s/raft/removed", cfg->data_dir);
-}
-
-static void mark_removed(struct fo_daemon *d)
-{
-    char path[4200];
-    FILE *f;
-
-    removed_marker(&d->cfg, path, sizeof(path));
-    f = fopen(path, "w");
-    if (f == NULL) {
-        fo_log_warn("raft.removed", "marker=%s error=\"%s\"", path, strerror(errno));
-        return;
-    }
-    fprintf(f,
-            "node %s (id %llu) was removed from the Raft configuration.\n"
-            "Empty this directory before `failoverctl members-add %s`.\n",
-            d->cfg.self->name, (unsigned long long)d->cfg.self->id, d->cfg.self->name);
-    fclose(f);
-}
-
 static void housekeeping(uv_timer_t *t)
 {
     struct fo_daemon *d = t->data;
-    if (fo_node_member_removed(&d->node) && !d->stopping) {
-        /* members-remove demoted (or removed) this node: stop for good. The marker keeps
-         * a restart on this data from running as a member nobody talks to (libraft 0.15
-         * never tells a removed server); exit 2 so that systemd leaves it down. */
-        mark_removed(d);
-        fo_log_error("raft.removed", "action=stop reason=\"this node lost its vote: it is being "
-                                     "removed from the Raft configuration (failoverctl "
-                                     "members-remove)\"");
-        fo_daemon_stop(d);
-        d->exit_code = 2;
+    if (fo_daemon_removed_check(d))
         return;
-    }
     if (d->reload_deferred && fo_node_state(&d->node)->operation == NULL)
         fo_daemon_reload(d, NULL);
     maybe_init(d);
@@ -525,37 +488,6 @@ int fo_daemon_tokens_reload(struct fo_daemon *d, struct fo_error *err)
     return d->tokens_loaded ? fo_tokens_reload(&d->tokens, err) : 0;
 }
 
-/* The Raft configuration, not the config file, says who votes (consensus/members.h). A
- * node whose own log says it was removed refuses to run (exit 2: systemd does not restart
- * it), rather than sit as a silent follower nobody talks to. */
-static int check_membership(struct fo_daemon *d, const char *dir, struct fo_error *err)
-{
-    int standing = fo_node_member_standing(&d->node);
-    int role = fo_node_member_role(&d->node, d->cfg.self->id);
-
-    if (standing == FO_STANDING_REMOVED) {
-        d->exit_code = 2;
-        return fo_error_set(err, 2,
-                            "node %s (id %llu) is not in the Raft configuration stored in %s: "
-                            "it was removed (failoverctl members-remove). To bring it back, "
-                            "empty that directory and run `failoverctl members-add %s` on "
-                            "the cluster",
-                            d->cfg.self->name, (unsigned long long)d->cfg.self->id, dir,
-                            d->cfg.self->name);
-    }
-    if (standing == FO_STANDING_WAITING)
-        fo_log_info("raft.membership",
-                    "standing=waiting hint=\"not in any Raft configuration "
-                    "yet: run `failoverctl members-add %s` on the cluster\"",
-                    d->cfg.self->name);
-    else if (role != RAFT_VOTER)
-        fo_log_info("raft.membership",
-                    "standing=member role=%s hint=\"no vote until a "
-                    "leader promotes it (failoverctl members-add)\"",
-                    fo_member_role_name(role));
-    return 0;
-}
-
 static int start_node(struct fo_daemon *d, bool init, struct fo_error *err)
 {
     struct fo_node_peer peers[16];
@@ -564,15 +496,8 @@ static int start_node(struct fo_daemon *d, bool init, struct fo_error *err)
 
     if (d->cfg.npeers > sizeof(peers) / sizeof(peers[0]))
         return fo_error_set(err, 1, "too many peers");
-    removed_marker(&d->cfg, dir, sizeof(dir));
-    if (access(dir, F_OK) == 0) {
-        d->exit_code = 2;
-        return fo_error_set(err, 2,
-                            "node %s was removed from the Raft configuration (%s exists): it "
-                            "does not start on that data. To bring it back, empty %s/raft and "
-                            "run `failoverctl members-add %s` on the cluster",
-                            d->cfg.self->name, dir, d->cfg.data_dir, d->cfg.self->name);
-    }
+    if (fo_daemon_removed_refuse(d, err) != 0)
+        return 1;
     for (size_t i = 0; i < d->cfg.npeers; i++) {
         peers[i].id = d->cfg.peers[i].id;
         peers[i].address = d->cfg.peers[i].raft;
@@ -607,7 +532,7 @@ static int start_node(struct fo_daemon *d, bool init, struct fo_error *err)
     }
     if (fo_node_start(&d->node, err) != 0)
         return 1;
-    return check_membership(d, dir, err);
+    return fo_daemon_membership_check(d, dir, err);
 }
 
 int fo_daemon_start(struct fo_daemon *d, uv_loop_t *loop, const struct fo_daemon_options *opts,

@@ -17,7 +17,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import NODES, LocalCluster, bin_dir, wait_for  # noqa: E402
 
-BASE = int(os.environ.get("FO_IT_BASE", "32300"))
+BASE = int(os.environ.get("FO_IT_BASE", "15800"))
 # Two more nodes, in regions the cluster has; ids and ports after local-cluster's three.
 EXTRA = [("us-east-1b", 4, "us-east-1"), ("us-west-2b", 5, "us-west-2")]
 

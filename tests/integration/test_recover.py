@@ -15,7 +15,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import NODES, LocalCluster, bin_dir, wait_for  # noqa: E402
 
-BASE = int(os.environ.get("FO_IT_BASE", "33300"))
+BASE = int(os.environ.get("FO_IT_BASE", "30400"))
 SURVIVOR, LOST = NODES[0], NODES[1:]
 
 
