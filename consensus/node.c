@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "consensus/members.h"
 #include "consensus/tls_transport.h"
 #include "proto/frame.h"
 
@@ -97,6 +98,7 @@ static void watch_tick(uv_timer_t *t)
             n->barrier_pending = true;
         /* else: a transfer is pending or the disk refused; try again next tick. */
     }
+    fo_node_change_tick(n); /* a membership change waiting for a server (members.h) */
 }
 
 /* ---- life cycle ------------------------------------------------------------------- */
@@ -413,6 +415,7 @@ void fo_node_close(struct fo_node *n, fo_node_cb close_cb)
     n->closes_pending = 2;
     uv_timer_stop(&n->watch);
     uv_close((uv_handle_t *)&n->watch, watch_closed);
+    fo_node_change_abort(n);
     /* Fires pending apply/barrier callbacks with LEADERSHIPLOST right here. */
     raft_close(&n->raft, raft_closed);
 }
@@ -562,7 +565,9 @@ static void transfer_cb(struct raft_transfer *req)
 
 int fo_node_transfer(struct fo_node *n, uint64_t id)
 {
-    if (n->closing || n->transfer_pending || raft_state(&n->raft) != RAFT_LEADER)
+    /* Not during a membership change (members.h): its steps need this leader. */
+    if (n->closing || n->transfer_pending || raft_state(&n->raft) != RAFT_LEADER ||
+        n->change.kind != 0)
         return -1;
     if (n->transfer_done_ms != 0 &&
         uv_now(n->loop) - n->transfer_done_ms < FO_NODE_TRANSFER_REUSE_MS)

@@ -86,6 +86,22 @@ struct fo_node_config {
 struct fo_node;
 struct fo_node_propose;
 
+/* One Raft configuration change run by this node as leader (consensus/members.h); private
+ * to members.c, here only because struct fo_node holds it. */
+struct fo_node_change {
+    struct raft_change req;
+    int kind;             /* 0: none; else members.c's change kinds */
+    int step;             /* members.c's steps */
+    bool raft_pending;    /* req is with libraft: its callback will come */
+    uint64_t id;          /* the server being changed */
+    char address[64];     /* its Raft address (add) */
+    uint64_t deadline_ms; /* loop time the current wait ends */
+    uint64_t wait_index;  /* the index the server must reach */
+    unsigned catchup_ms;  /* add: how long a standby may take to catch up */
+    void (*cb)(void *data, int outcome);
+    void *data;
+};
+
 typedef void (*fo_node_cb)(struct fo_node *n);
 typedef void (*fo_node_propose_cb)(struct fo_node_propose *req, int status,
                                    const struct fo_fsm_result *result);
@@ -142,8 +158,10 @@ struct fo_node {
     struct {
         uint64_t id, at_ms, term;
     } contact[FO_NODE_CONTACT_MAX];
-    uint64_t heard_commit; /* leader_commit of the last accepted AppendEntries */
-    bool tls;              /* transport is fo_tls_transport, not raft_uv_tcp */
+    uint64_t heard_commit;        /* leader_commit of the last accepted AppendEntries */
+    bool tls;                     /* transport is fo_tls_transport, not raft_uv_tcp */
+    struct fo_node_change change; /* members.h: one configuration change at a time */
+    bool was_voter;               /* members.h: a voter in its own configuration since start */
 };
 
 /* Set up n (libraft, io, transport, FSM) without starting it. On error n holds nothing
@@ -206,7 +224,8 @@ int fo_node_peer_reachable(const struct fo_node *n, uint64_t id);
 /* Hand leadership to the voter id (libraft's raft_transfer: once id has caught up it
  * gets TimeoutNow and starts an election that the others' leader stickiness lets
  * through). Returns 0 when started; -1 when this node is not the leader, a transfer is
- * pending or ended less than FO_NODE_TRANSFER_REUSE_MS ago, or libraft refused id (self,
+ * pending or ended less than FO_NODE_TRANSFER_REUSE_MS ago, a membership change runs
+ * (members.h), or libraft refused id (self,
  * unknown, not a voter). While pending, proposals fail as if there were no leader.
  * libraft 0.15 sends TimeoutNow from inside the request (canonical/raft#396: freed in
  * its callback, that send is used after free), so the node owns one request for its

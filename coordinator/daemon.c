@@ -153,6 +153,8 @@ static void maybe_report_digest(struct fo_daemon *d)
 static void housekeeping(uv_timer_t *t)
 {
     struct fo_daemon *d = t->data;
+    if (fo_daemon_removed_check(d))
+        return;
     if (d->reload_deferred && fo_node_state(&d->node)->operation == NULL)
         fo_daemon_reload(d, NULL);
     maybe_init(d);
@@ -494,6 +496,8 @@ static int start_node(struct fo_daemon *d, bool init, struct fo_error *err)
 
     if (d->cfg.npeers > sizeof(peers) / sizeof(peers[0]))
         return fo_error_set(err, 1, "too many peers");
+    if (fo_daemon_removed_refuse(d, err) != 0)
+        return 1;
     for (size_t i = 0; i < d->cfg.npeers; i++) {
         peers[i].id = d->cfg.peers[i].id;
         peers[i].address = d->cfg.peers[i].raft;
@@ -526,7 +530,9 @@ static int start_node(struct fo_daemon *d, bool init, struct fo_error *err)
             return rv;
         fo_log_info("cluster.bootstrap", "dir=%s voters=%zu", dir, d->cfg.npeers);
     }
-    return fo_node_start(&d->node, err);
+    if (fo_node_start(&d->node, err) != 0)
+        return 1;
+    return fo_daemon_membership_check(d, dir, err);
 }
 
 int fo_daemon_start(struct fo_daemon *d, uv_loop_t *loop, const struct fo_daemon_options *opts,
@@ -542,6 +548,17 @@ int fo_daemon_start(struct fo_daemon *d, uv_loop_t *loop, const struct fo_daemon
         return 1;
     }
     d->config_loaded = true;
+    /* --init makes every peer a voter: n voters survive (n - 1) / 2 failures, n + 1 no
+     * more, so an even count is a mistake there. Otherwise the peers are only the address
+     * book and may be even while a member is added or removed (consensus/members.h). */
+    if (opts->init && d->cfg.npeers % 2 == 0) {
+        d->exit_code = 2;
+        return fo_error_set(err, 2,
+                            "--init: %zu peers: the first Raft configuration needs an odd "
+                            "number of voters (list the seed nodes only; add more later with "
+                            "failoverctl members-add)",
+                            d->cfg.npeers);
+    }
     if (fo_plan_check(&d->cfg, err) != 0) {
         d->exit_code = 2;
         return 1;

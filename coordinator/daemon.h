@@ -150,4 +150,16 @@ int fo_daemon_prober_start(struct fo_daemon *d, struct fo_error *err);
 /* Close the prober and start it again from d->cfg (a reload changed the checks). */
 void fo_daemon_prober_restart(struct fo_daemon *d);
 
+/* ---- between daemon.c and daemon_members.c only (consensus/members.h) ---- */
+
+/* Refuse (exit 2, err says why and how to come back) to start on the data of a node that
+ * was removed: the marker daemon_members.c writes. 0: not removed. */
+int fo_daemon_removed_refuse(struct fo_daemon *d, struct fo_error *err);
+/* After the node started: refuse (exit 2) when its stored Raft configuration no longer
+ * lists it; log its standing (waiting to be added, or a member without a vote). */
+int fo_daemon_membership_check(struct fo_daemon *d, const char *dir, struct fo_error *err);
+/* From the housekeeping timer: a node that lost its vote (members-remove) marks its
+ * data, logs event=raft.removed and stops with exit 2. True when it did. */
+bool fo_daemon_removed_check(struct fo_daemon *d);
+
 #endif

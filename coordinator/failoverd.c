@@ -16,6 +16,7 @@
 
 #include "coordinator/config/config.h"
 #include "coordinator/daemon.h"
+#include "coordinator/recover.h"
 #include "actions/http.h"
 #include "coordinator/log.h"
 #include "consensus/tls.h"
@@ -26,6 +27,7 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: failoverd -c node.yaml [--init] [--log-level LEVEL] [--log-format F]\n"
                  "       failoverd -c node.yaml --check-config\n"
+                 "       failoverd -c node.yaml --recover NAME[,NAME...] [--yes-lose-data]\n"
                  "       failoverd [-h|--help] [-V|--version]\n"
                  "\n"
                  "failoverd is a Raft-replicated regional failover coordinator: one node per\n"
@@ -40,6 +42,14 @@ static void usage(FILE *out)
                  "                      without --init and it rejoins through the leader.\n"
                  "      --check-config  validate the configuration (and the plan's actions and\n"
                  "                      parameters), print its digest, exit\n"
+                 "      --recover NAMES after a majority is lost for good, on ONE stopped\n"
+                 "                      survivor: make the named survivors (this node among\n"
+                 "                      them) the only Raft voters. Prints what can be lost\n"
+                 "                      (entries the old majority committed after this log's\n"
+                 "                      last one) and writes nothing without --yes-lose-data.\n"
+                 "                      Run it once, then start failoverd as usual; wipe the\n"
+                 "                      lost nodes and members-add them (README).\n"
+                 "      --yes-lose-data with --recover: do it\n"
                  "      --log-level L   debug, info (default), warn or error\n"
                  "      --log-format F  text (default: key=value) or json (one object a line)\n"
                  "\n"
@@ -55,13 +65,15 @@ int main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},     {"init", no_argument, NULL, 'I'},
         {"check-config", no_argument, NULL, 'C'},     {"log-level", required_argument, NULL, 'L'},
         {"log-format", required_argument, NULL, 'F'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},          {NULL, 0, NULL, 0},
+        {"version", no_argument, NULL, 'V'},          {"recover", required_argument, NULL, 'R'},
+        {"yes-lose-data", no_argument, NULL, 'Y'},    {NULL, 0, NULL, 0},
     };
     struct fo_daemon_options opts = {0};
     struct fo_daemon d;
     struct fo_error err = {0};
     uv_loop_t loop;
-    bool check = false;
+    bool check = false, yes_lose_data = false;
+    const char *recover = NULL;
     int level = FO_LOG_INFO;
     int ch, rc;
 
@@ -75,6 +87,12 @@ int main(int argc, char **argv)
             break;
         case 'C':
             check = true;
+            break;
+        case 'R':
+            recover = optarg;
+            break;
+        case 'Y':
+            yes_lose_data = true;
             break;
         case 'L':
             level = fo_log_level_parse(optarg);
@@ -111,6 +129,18 @@ int main(int argc, char **argv)
             fprintf(stderr, "failoverd: unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
         return 2;
+    }
+    if (yes_lose_data && recover == NULL) {
+        fprintf(stderr, "failoverd: --yes-lose-data goes with --recover\n");
+        return 2;
+    }
+    if (recover != NULL) {
+        if (opts.init || check) {
+            fprintf(stderr,
+                    "failoverd: --recover runs alone (not with --init or --check-config)\n");
+            return 2;
+        }
+        return fo_recover_main(opts.config_path, recover, yes_lose_data, stdout, stderr);
     }
     if (check) {
         struct fo_config cfg;

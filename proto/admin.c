@@ -65,6 +65,18 @@ const struct fo_admin_verb fo_admin_verbs[FO_VERB_COUNT] = {
     [FO_VERB_DRILL] = {.name = "drill",
                        CHANGE,
                        .args = {{"to", FO_ARG_TEXT}, {"by", FO_ARG_REQUESTER}}},
+    /* Membership (consensus/members.h): the admin role, since a wrong change can cost the
+     * cluster its quorum. "raft", when given, must be the address the config lists. */
+    [FO_VERB_MEMBERS_ADD] = {.name = "members-add",
+                             .role = FO_ROLE_ADMIN,
+                             .changes_state = true,
+                             .args = {{"node", FO_ARG_TEXT, true},
+                                      {"raft", FO_ARG_TEXT},
+                                      {"by", FO_ARG_REQUESTER}}},
+    [FO_VERB_MEMBERS_REMOVE] = {.name = "members-remove",
+                                .role = FO_ROLE_ADMIN,
+                                .changes_state = true,
+                                .args = {{"node", FO_ARG_TEXT, true}, {"by", FO_ARG_REQUESTER}}},
     /* A follower forwards a digest (t=digest: node, digest) or a verdict (t=verdict:
      * observer, region, status, reason) to the leader, with at_ms. */
     [FO_VERB_PROPOSE] = {.name = "propose",

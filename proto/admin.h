@@ -77,6 +77,8 @@ enum fo_admin_verb_id {
     FO_VERB_FAILOVER,
     FO_VERB_SWITCHOVER,
     FO_VERB_DRILL,
+    FO_VERB_MEMBERS_ADD,    /* a server joins the Raft configuration (consensus/members.h) */
+    FO_VERB_MEMBERS_REMOVE, /* one leaves it */
     FO_VERB_PROPOSE,
     FO_VERB_LEASE, /* node to node: a guardian renews its write lease (run/lease.h) */
     FO_VERB_COUNT

@@ -112,10 +112,9 @@ static int parse_peers(struct loader *ld, const yaml_node_t *n)
         return cfg_fail(ld, n, "peers", "no peers: at least one voter is needed");
     if (count > FO_CONFIG_MAX_PEERS)
         return cfg_fail(ld, n, "peers", "%zu peers: at most %d", count, FO_CONFIG_MAX_PEERS);
-    /* n voters survive (n - 1) / 2 failures; n + 1 survive no more and need one more
-     * vote for every decision, so an even count is a mistake. */
-    if (count % 2 == 0)
-        return cfg_fail(ld, n, "peers", "%zu peers: Raft needs an odd number of voters", count);
+    /* Any count: peers are the address book, the Raft configuration says who votes
+     * (consensus/members.h); a change lists one more or one fewer for a while. The odd
+     * count is required where it makes the voters: failoverd --init. */
     if ((cfg->peers = cfg_calloc(ld, count, sizeof(*cfg->peers))) == NULL)
         return ld->code;
     for (size_t i = 0; i < count; i++) {

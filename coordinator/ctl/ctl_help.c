@@ -58,7 +58,7 @@ void fo_ctl_help(FILE *out)
                  "commands (and the role their token needs):\n");
     for (int id = 0; id < FO_VERB_COUNT; id++)
         if (!fo_admin_verbs[id].internal)
-            fprintf(out, "  %-11s %-7s  %s\n", fo_admin_verbs[id].name,
+            fprintf(out, "  %-14s %-7s  %s\n", fo_admin_verbs[id].name,
                     fo_admin_role_names[fo_admin_verbs[id].role], fo_ctl_verbs[id].summary);
     fprintf(out,
             "\n"

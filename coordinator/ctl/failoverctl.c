@@ -532,13 +532,6 @@ static int run_command(const struct ctl *ctl, const struct parsed *p)
     return simple_call(ctl, cmd, args, n);
 }
 
-/* The verb that failoverctl offers under this name, or -1 (also for internal verbs). */
-static int find_verb(const char *name)
-{
-    int id = fo_admin_verb_find(name);
-    return id >= 0 && !fo_admin_verbs[id].internal ? id : -1;
-}
-
 /* The option of c named by a ("--to" of "--to=dr"; len bytes), or NULL. */
 static const struct fo_ctl_opt *find_opt(const struct fo_ctl_verb *c, const char *a, size_t len)
 {
@@ -638,16 +631,16 @@ static int split_addrs(struct ctl *ctl, char *list)
 /* failoverctl help [COMMAND] */
 static int help_command(int argc, char **argv)
 {
-    int id;
+    int id, used;
 
     if (argc == 0) {
         fo_ctl_help(stdout);
         return FO_CTL_EXIT_OK;
     }
-    id = find_verb(argv[0]);
-    if (argc > 1 || id < 0) {
+    id = fo_ctl_verb_find(argc, argv, &used);
+    if (argc > used || id < 0) {
         fprintf(stderr, "failoverctl: help: unknown command '%s' (see failoverctl --help)\n",
-                argv[argc > 1 ? 1 : 0]);
+                argv[argc > used ? used : 0]);
         return FO_CTL_EXIT_USAGE;
     }
     fo_ctl_help_verb(stdout, (enum fo_admin_verb_id)id);
@@ -672,7 +665,8 @@ int main(int argc, char **argv)
     const char *token_file = getenv("FAILOVERCTL_TOKEN_FILE");
     char *servers = NULL, *env_addr = getenv("FAILOVERCTL_ADDR");
     char *list; /* ours: the split address list, freed before returning */
-    int verb;
+    int verb, used;
+    bool timeout_given = false;
     struct parsed p;
     struct fo_error err;
     int ch, rc;
@@ -708,6 +702,7 @@ int main(int argc, char **argv)
                 return FO_CTL_EXIT_USAGE;
             }
             ctl.timeout_ms = (unsigned)v;
+            timeout_given = true;
             break;
         }
         case 'h':
@@ -736,13 +731,15 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[optind], "help") == 0)
         return help_command(argc - optind - 1, argv + optind + 1);
-    verb = find_verb(argv[optind]);
+    verb = fo_ctl_verb_find(argc - optind, argv + optind, &used);
     if (verb < 0) {
         fprintf(stderr, "failoverctl: unknown command '%s' (see failoverctl --help)\n",
                 argv[optind]);
         return FO_CTL_EXIT_USAGE;
     }
-    rc = parse_command((enum fo_admin_verb_id)verb, argc - optind - 1, argv + optind + 1, &p);
+    if (!timeout_given && fo_ctl_verbs[verb].timeout_ms > ctl.timeout_ms)
+        ctl.timeout_ms = fo_ctl_verbs[verb].timeout_ms;
+    rc = parse_command((enum fo_admin_verb_id)verb, argc - optind - used, argv + optind + used, &p);
     if (rc >= 0)
         return rc;
     if (servers == NULL)

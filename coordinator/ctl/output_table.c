@@ -336,9 +336,21 @@ static const char *member_role(const json_t *m)
         return "leader";
     if (json_is_false(json_object_get(m, "in_raft_configuration")))
         return "not-in-raft";
-    if (json_is_false(json_object_get(m, "voter")))
-        return "non-voter";
+    if (json_is_false(json_object_get(m, "voter"))) {
+        /* standby (replicates, no vote) or spare (neither), when the node says which */
+        const char *r = json_string_value(json_object_get(m, "raft_role"));
+        return r != NULL ? r : "non-voter";
+    }
     return "follower";
+}
+
+/* A member's name: a server no config line names shows as "id:N". */
+static const char *member_name(const json_t *m, char *buf, size_t cap)
+{
+    if (json_is_string(json_object_get(m, "name")))
+        return jstr(m, "name");
+    snprintf(buf, cap, "id:%lld", jint(m, "id"));
+    return buf;
 }
 
 int fo_output_members(FILE *out, const char *verb, const json_t *doc, uint64_t now_ms)
@@ -353,11 +365,11 @@ int fo_output_members(FILE *out, const char *verb, const json_t *doc, uint64_t n
     fo_table_begin(&t, "", 6, "NAME", "REGION", "RAFT", "ROLE", "REACHABLE", ">APPLIED");
     json_array_foreach(json_object_get(doc, "members"), i, m)
     {
-        char applied[24] = "?";
+        char applied[24] = "?", name[32];
         if (jhas_int(m, "applied"))
             snprintf(applied, sizeof(applied), "%lld", jint(m, "applied"));
-        fo_table_row(&t, jstr(m, "name"), jstr(m, "region"), jstr(m, "raft"), member_role(m),
-                     jyesno(m, "reachable"), applied);
+        fo_table_row(&t, member_name(m, name, sizeof(name)), jstr(m, "region"), jstr(m, "raft"),
+                     member_role(m), jyesno(m, "reachable"), applied);
     }
     rc = fo_table_end(out, &t);
     fprintf(out, "\nterm %lld, commit index %lld (answered by %s", jint(doc, "term"),
@@ -371,7 +383,14 @@ int fo_output_members(FILE *out, const char *verb, const json_t *doc, uint64_t n
         if (json_is_false(json_object_get(m, "in_raft_configuration")))
             fprintf(out, "warning: %s is in the config but not in the Raft configuration\n",
                     jstr(m, "name"));
+        if (json_is_false(json_object_get(m, "in_config"))) {
+            char name[32];
+            fprintf(out, "warning: %s (%s) is in the Raft configuration but in no config line\n",
+                    member_name(m, name, sizeof(name)), jstr(m, "raft"));
+        }
     }
+    if (json_is_true(json_object_get(doc, "change_in_flight")))
+        fprintf(out, "a Raft configuration change is in flight\n");
     return rc;
 }
 

@@ -124,8 +124,50 @@ const struct fo_ctl_verb fo_ctl_verbs[FO_VERB_COUNT] = {
                   "report.",
          .exits = OP_EXITS,
          .opts = {{"to", "SITE", "the site a failover would promote"}, WAIT_OPTS}},
+    [FO_VERB_MEMBERS_ADD] =
+        {.summary = "make a node of the config a Raft voter (also: members add)",
+         .about = "NODE (a peer of the leader's config, started without --init on an empty "
+                  "data_dir)\n"
+                  "joins the Raft configuration: spare, then standby until it has caught up, "
+                  "then voter.\n"
+                  "Refused while another change is in flight or when the voters the leader "
+                  "hears from\n"
+                  "would not be a majority; the answer comes once it is a voter (or why not).",
+         .exits = OP_EXITS,
+         .opts = {{"node", "NODE", "the peer's name in the config", true},
+                  {"raft", "ADDR", "its Raft address: must match the leader's config"}},
+         .timeout_ms = 90000},
+    [FO_VERB_MEMBERS_REMOVE] =
+        {.summary = "take a node out of the Raft configuration (also: members remove)",
+         .about = "NODE (a peer's name, or the Raft id of a server no config line names) "
+                  "loses its vote\n"
+                  "(demoted to standby first, so that it knows) and leaves the Raft "
+                  "configuration.\n"
+                  "Refused for the leader (leadership then moves: run it again), while another "
+                  "change is\n"
+                  "in flight, and when the reachable voters left would not be a majority.",
+         .exits = OP_EXITS,
+         .opts = {{"node", "NODE", "the peer's name (or its Raft id)", true}},
+         .timeout_ms = 30000},
     /* FO_VERB_PROPOSE, FO_VERB_LEASE: node to node only (fo_admin_verbs[].internal). */
 };
+
+int fo_ctl_verb_find(int argc, char **argv, int *used)
+{
+    int id = -1;
+
+    *used = 1;
+    if (argc >= 2) {
+        char two[2 * FO_CMD_NAME_MAX + 2];
+        snprintf(two, sizeof(two), "%s-%s", argv[0], argv[1]);
+        id = fo_admin_verb_find(two);
+        if (id >= 0)
+            *used = 2;
+    }
+    if (id < 0 && argc >= 1)
+        id = fo_admin_verb_find(argv[0]);
+    return id >= 0 && !fo_admin_verbs[id].internal ? id : -1;
+}
 
 const char *fo_ctl_opt_name(const struct fo_ctl_opt *o, char *buf, size_t cap)
 {

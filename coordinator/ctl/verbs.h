@@ -12,6 +12,9 @@
  * Usage lines are derived from the options (fo_ctl_verb_synopsis). A few options are the
  * CLI's own (local: --wait, --no-wait, --yes) and are not request arguments.
  *
+ * A verb named "members-add" may also be typed as two words, "members add"
+ * (fo_ctl_verb_find).
+ *
  * Constant data and pure functions; any thread.
  */
 #ifndef FO_COORDINATOR_CTL_VERBS_H
@@ -58,10 +61,17 @@ struct fo_ctl_verb {
     /* Every argument but the requester, which the CLI fills in itself; ends with {NULL}. */
     const struct fo_ctl_opt opts[FO_VERB_ARGS_MAX + 1];
     fo_output_fn table; /* the table for people, or NULL: --json output always */
+    /* The reply comes only once a change has run its course (a new server catching up):
+     * failoverctl waits this long unless --timeout says otherwise. 0: the default. */
+    unsigned timeout_ms;
 };
 
 /* Indexed by enum fo_admin_verb_id; internal verbs have an empty entry. */
 extern const struct fo_ctl_verb fo_ctl_verbs[FO_VERB_COUNT];
+
+/* The verb failoverctl offers for the words argv[0] (and argv[1]: "members add" is
+ * members-add), or -1 (also for internal verbs); *used says how many words it took. */
+int fo_ctl_verb_find(int argc, char **argv, int *used);
 
 /* The option's name, "--dry-run", in buf (FO_CTL_OPT_NAME_MAX bytes); returns buf. For
  * an operand, its metavar. */

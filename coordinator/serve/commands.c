@@ -14,10 +14,10 @@
 #include "coordinator/log.h"
 #include "coordinator/run/executor.h"
 #include "coordinator/run/operations.h"
+#include "coordinator/serve/members_cmd.h"
 #include "coordinator/serve/status.h"
 
-/* Reply ok with a JSON document as the body (it is consumed). */
-static void reply_json(struct fo_admin_call *call, json_t *doc)
+void fo_commands_reply_json(struct fo_admin_call *call, json_t *doc)
 {
     char *body = json_dumps(doc, JSON_COMPACT);
     struct fo_reply rep = {.code = FO_REPLY_OK};
@@ -116,10 +116,7 @@ void fo_commands_propose(struct fo_serve *s, struct fo_admin_call *call, const s
 
 /* ---- read-only -------------------------------------------------------------------- */
 
-/* A follower's FSM may lag the leader's by a heartbeat: for history and report, send the
- * client to the leader when there is one, and answer from our own state only when no
- * leader is known (a partition: then stale data beats none). Returns true when handled. */
-static bool redirect_to_leader(struct fo_serve *s, struct fo_admin_call *call)
+bool fo_commands_redirect_to_leader(struct fo_serve *s, struct fo_admin_call *call)
 {
     const struct fo_peer *leader = fo_ops_leader(s->node, s->cfg);
     if (fo_node_ready(s->node) || leader == NULL || leader == s->cfg->self)
@@ -168,7 +165,7 @@ static void cmd_status(struct fo_serve *s, struct fo_admin_call *call,
                        const struct fo_admin_req *req)
 {
     (void)req;
-    reply_json(call, fo_commands_status(s));
+    fo_commands_reply_json(call, fo_commands_status(s));
 }
 
 static void cmd_history(struct fo_serve *s, struct fo_admin_call *call,
@@ -179,7 +176,7 @@ static void cmd_history(struct fo_serve *s, struct fo_admin_call *call,
     uint64_t limit = 20;
     json_t *ops, *doc, *events;
 
-    if (redirect_to_leader(s, call))
+    if (fo_commands_redirect_to_leader(s, call))
         return;
     ops = json_array();
     doc = json_object();
@@ -213,7 +210,7 @@ static void cmd_history(struct fo_serve *s, struct fo_admin_call *call,
                         json_integer((json_int_t)(st->nhistory + st->narchive)));
     json_object_set_new(doc, "operations_dropped", json_integer((json_int_t)st->history_dropped));
     json_object_set_new(doc, "events", events);
-    reply_json(call, doc);
+    fo_commands_reply_json(call, doc);
 }
 
 /* The report's data-loss estimate (the runbook's RPO line). What a standby never received
@@ -266,7 +263,7 @@ static void cmd_report(struct fo_serve *s, struct fo_admin_call *call,
     char timeline[FO_TEXT_MAX * 2];
     uint64_t t0;
 
-    if (redirect_to_leader(s, call))
+    if (fo_commands_redirect_to_leader(s, call))
         return;
     if (id != NULL) {
         op = st->operation != NULL && strcmp(st->operation->id, id) == 0
@@ -294,53 +291,7 @@ static void cmd_report(struct fo_serve *s, struct fo_admin_call *call,
                             : json_null());
     json_object_set_new(doc, "rto_target_ms", json_integer((json_int_t)s->cfg->plan.rto_target_ms));
     json_object_set_new(doc, "data_loss", data_loss(op, s->cfg));
-    reply_json(call, doc);
-}
-
-/* The cluster's nodes as the leader sees them: who is reachable and how far each one
- * has replicated. A follower sends the client to the leader; with no leader known it
- * answers what it can (reachable/applied null for the others). */
-static void cmd_members(struct fo_serve *s, struct fo_admin_call *call,
-                        const struct fo_admin_req *req)
-{
-    const struct fo_peer *leader = fo_ops_leader(s->node, s->cfg);
-    json_t *doc, *arr;
-
-    (void)req;
-    if (redirect_to_leader(s, call))
-        return;
-    doc = json_object();
-    arr = json_array();
-    json_object_set_new(doc, "answered_by", json_string(s->cfg->self->name));
-    json_object_set_new(doc, "leader", leader != NULL ? json_string(leader->name) : json_null());
-    json_object_set_new(doc, "term", json_integer((json_int_t)fo_node_term(s->node)));
-    json_object_set_new(doc, "commit_index",
-                        json_integer((json_int_t)fo_node_commit_index(s->node)));
-    for (size_t i = 0; i < s->cfg->npeers; i++) {
-        const struct fo_peer *p = &s->cfg->peers[i];
-        json_t *o = json_object();
-        uint64_t match = 0;
-        bool voter = false;
-        int known = fo_node_peer_progress(s->node, p->id, &match, &voter);
-        int reach = fo_node_peer_reachable(s->node, p->id);
-
-        json_object_set_new(o, "id", json_integer((json_int_t)p->id));
-        json_object_set_new(o, "name", json_string(p->name));
-        json_object_set_new(o, "region", json_string(p->region));
-        json_object_set_new(o, "raft", json_string(p->raft));
-        json_object_set_new(o, "admin", p->admin != NULL ? json_string(p->admin) : json_null());
-        /* In the node's config but not (yet) in the replicated Raft configuration: the
-         * configs and the cluster disagree, which the operator must see. */
-        json_object_set_new(o, "in_raft_configuration", json_boolean(known != -2));
-        json_object_set_new(o, "voter", json_boolean(voter));
-        json_object_set_new(o, "leader", json_boolean(leader == p));
-        json_object_set_new(o, "reachable", reach < 0 ? json_null() : json_boolean(reach == 1));
-        json_object_set_new(o, "applied",
-                            known == 0 ? json_integer((json_int_t)match) : json_null());
-        json_array_append_new(arr, o);
-    }
-    json_object_set_new(doc, "members", arr);
-    reply_json(call, doc);
+    fo_commands_reply_json(call, doc);
 }
 
 /* ---- changes ---------------------------------------------------------------------- */
@@ -593,12 +544,19 @@ typedef void (*command_fn)(struct fo_serve *s, struct fo_admin_call *call,
 /* The handler of each verb of proto/admin.h's table, which has the names, the role each
  * needs and the arguments; a verb left out here is answered as unknown. */
 static const command_fn handlers[FO_VERB_COUNT] = {
-    [FO_VERB_STATUS] = cmd_status,     [FO_VERB_MEMBERS] = cmd_members,
-    [FO_VERB_HISTORY] = cmd_history,   [FO_VERB_REPORT] = cmd_report,
-    [FO_VERB_PAUSE] = cmd_pause,       [FO_VERB_RESUME] = cmd_resume,
-    [FO_VERB_FAILOVER] = cmd_failover, [FO_VERB_SWITCHOVER] = cmd_switchover,
-    [FO_VERB_DRILL] = cmd_drill,       [FO_VERB_PROPOSE] = cmd_propose,
+    [FO_VERB_STATUS] = cmd_status,
+    [FO_VERB_MEMBERS] = fo_members_cmd_list,
+    [FO_VERB_HISTORY] = cmd_history,
+    [FO_VERB_REPORT] = cmd_report,
+    [FO_VERB_PAUSE] = cmd_pause,
+    [FO_VERB_RESUME] = cmd_resume,
+    [FO_VERB_FAILOVER] = cmd_failover,
+    [FO_VERB_SWITCHOVER] = cmd_switchover,
+    [FO_VERB_DRILL] = cmd_drill,
+    [FO_VERB_PROPOSE] = cmd_propose,
     [FO_VERB_LEASE] = cmd_lease,
+    [FO_VERB_MEMBERS_ADD] = fo_members_cmd_add,
+    [FO_VERB_MEMBERS_REMOVE] = fo_members_cmd_remove,
 };
 
 /* The roles a credential has, for a message: "read", "read, operate", ... */

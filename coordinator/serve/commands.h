@@ -13,6 +13,7 @@
  *   failover     operator failover (or its --dry-run decision and plan)
  *   switchover   planned, no-data-loss move (or its --dry-run)
  *   drill        the plan in check mode
+ *   members-add / members-remove   Raft membership changes (serve/members_cmd.h)
  *   propose      node-to-leader forwarding (t=digest | t=verdict | t=lease; role node)
  * history, report and members come from the leader (a follower redirects) unless no
  * leader is known.
@@ -30,6 +31,15 @@
 /* The status document (status.h) plus this node's decision, checks and self-fence: what
  * `status` answers and GET /v1/status serves, built in this one place. New reference. */
 json_t *fo_commands_status(struct fo_serve *s);
+
+/* Reply ok with a JSON document as the body (it is consumed). */
+void fo_commands_reply_json(struct fo_admin_call *call, json_t *doc);
+
+/* A follower's FSM may lag the leader's by a heartbeat: for history, report and members,
+ * send the client to the leader when there is one, and answer from our own state only
+ * when no leader is known (a partition: then stale data beats none). Returns true when
+ * handled (answered not_leader). */
+bool fo_commands_redirect_to_leader(struct fo_serve *s, struct fo_admin_call *call);
 
 void fo_commands_dispatch(struct fo_serve *s, struct fo_admin_call *call,
                           const struct fo_admin_req *req, const struct fo_identity *who);

@@ -77,6 +77,39 @@ int fo_test_nodes_init(struct fo_test_nodes *t, uv_loop_t *loop, size_t n,
     return 0;
 }
 
+int fo_test_nodes_add_joining(struct fo_test_nodes *t, unsigned election_timeout_ms,
+                              unsigned heartbeat_ms)
+{
+    size_t i = t->n;
+    char dir[96];
+    struct fo_error err;
+    struct fo_node_peer self;
+    unsigned port;
+
+    if (i >= FO_TEST_NODES_MAX || (port = fo_test_free_port()) == 0)
+        return -1;
+    snprintf(t->address[i], sizeof(t->address[i]), "127.0.0.1:%u", port);
+    snprintf(dir, sizeof(dir), "%s/node%zu", t->dir, i + 1);
+    self = (struct fo_node_peer){.id = i + 1, .address = t->address[i]};
+    struct fo_node_config nc = {.id = i + 1,
+                                .address = t->address[i],
+                                .dir = dir,
+                                .peers = &self,
+                                .npeers = 1,
+                                .election_timeout_ms = election_timeout_ms,
+                                .heartbeat_ms = heartbeat_ms,
+                                .snapshot_threshold = 512,
+                                .snapshot_trailing = 512,
+                                .connect_retry_ms = heartbeat_ms};
+    if (fo_node_init(&t->node[i], t->loop, &nc, &err) != 0) {
+        fprintf(stderr, "raft_nodes: init node %zu: %s\n", i + 1, err.msg);
+        return -1;
+    }
+    t->node[i].data = t;
+    t->n = i + 1;
+    return (int)i;
+}
+
 int fo_test_nodes_start(struct fo_test_nodes *t, size_t i)
 {
     struct fo_error err;

@@ -23,7 +23,7 @@
 
 #include "consensus/node.h"
 
-#define FO_TEST_NODES_MAX 3
+#define FO_TEST_NODES_MAX 4
 
 struct fo_test_nodes {
     uv_loop_t *loop;
@@ -43,6 +43,12 @@ unsigned fo_test_free_port(void);
  * given election timeout and heartbeat. Nothing is started. Returns 0 or -1. */
 int fo_test_nodes_init(struct fo_test_nodes *t, uv_loop_t *loop, size_t n,
                        unsigned election_timeout_ms, unsigned heartbeat_ms);
+
+/* One more node (id n + 1) with its own port and directory, NOT bootstrapped: a new
+ * server for consensus/members.h's add, which waits until a leader contacts it. Returns
+ * its index, or -1. Same timings as fo_test_nodes_init. */
+int fo_test_nodes_add_joining(struct fo_test_nodes *t, unsigned election_timeout_ms,
+                              unsigned heartbeat_ms);
 
 /* Start node i (0-based; its Raft id is i + 1). Returns 0 or -1. */
 int fo_test_nodes_start(struct fo_test_nodes *t, size_t i);

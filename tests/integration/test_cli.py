@@ -18,7 +18,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from harness import NODES, LocalCluster, admin_call, bin_dir, frame, read_frame, wait_for  # noqa: E402
 
 VERBS = ["status", "members", "history", "report", "pause", "resume", "failover",
-         "switchover", "drill"]
+         "switchover", "drill", "members-add", "members-remove"]
+MEMBERSHIP_VERBS = {"members-add", "members-remove"}  # role admin (consensus/members.h)
 ADMIN_VERBS = {"pause", "resume", "failover", "switchover", "drill"}
 WRONG_TOKEN = "wrong-token-3f9a1c7e5b"
 
@@ -74,7 +75,8 @@ class Cli(unittest.TestCase):
             self.assertTrue(r.stdout.startswith("usage: failoverctl [GLOBAL OPTIONS] " + verb),
                             r.stdout)
             self.assertIn("exit codes:\n  0  ok\n", r.stdout)
-            self.assertIn("token: one with the operate or admin role" if verb in ADMIN_VERBS
+            self.assertIn("token: one with the admin role" if verb in MEMBERSHIP_VERBS
+                          else "token: one with the operate or admin role" if verb in ADMIN_VERBS
                           else "token: any operator's (role read, operate or admin)", r.stdout)
             self.assertEqual(self.run_ctl("help", verb, addrs="", token_file="").stdout,
                              r.stdout, "help VERB = VERB --help")

@@ -825,8 +825,6 @@ static const struct error_row {
     {PEERS, "peers: {}\n", FO_CONFIG_EINVALID, "node.yaml:5: peers: expected a list, found a map"},
     {PEERS, "peers: []\n", FO_CONFIG_EINVALID,
      "node.yaml:5: peers: no peers: at least one voter is needed"},
-    {PEER3, "", FO_CONFIG_EINVALID,
-     "node.yaml:6: peers: 2 peers: Raft needs an odd number of voters"},
     {PEER3, "  - eu-west-1\n", FO_CONFIG_EINVALID,
      "node.yaml:16: peers[2]: expected a map, found a scalar"},
     {PEERS, "peers: &p [*p]\n", FO_CONFIG_EINVALID,
