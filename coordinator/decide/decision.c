@@ -162,6 +162,14 @@ static uint32_t counted_observers(const struct fo_config *cfg)
     return n;
 }
 
+static bool is_outside(const struct fo_decision_input *in, const char *node)
+{
+    for (size_t i = 0; i < in->noutside; i++)
+        if (same(in->outside[i], node))
+            return true;
+    return false;
+}
+
 static bool is_stale(const struct fo_decision_input *in, const char *observer)
 {
     for (size_t i = 0; i < in->nstale; i++)
@@ -639,13 +647,14 @@ static void finish(struct eval *ev, int op_kind)
  * that reported a digest (FO_CMD_DIGEST, sent by each node at start and after a reload)
  * reports this node's; operators can still fail over. A peer that never reported does not
  * block (a node that is down since start); digests of names that are not peers (a node
- * removed from the config) are ignored. */
+ * removed from the config) or that are outside the Raft configuration (removed with
+ * failoverctl members, its line still in the configs: input.outside) are ignored. */
 static void config_agreed(struct eval *ev)
 {
     for (size_t i = 0; i < ev->st->ndigests; i++) {
         const struct fo_digest *dg = &ev->st->digests[i];
         if (dg->node == NULL || dg->digest == NULL ||
-            fo_config_peer_by_name(ev->cfg, dg->node) == NULL ||
+            fo_config_peer_by_name(ev->cfg, dg->node) == NULL || is_outside(ev->in, dg->node) ||
             strcmp(dg->digest, ev->cfg->digest) == 0)
             continue;
         block(ev, FO_REASON_CONFIG_MISMATCH,

@@ -100,6 +100,12 @@ struct fo_decision_input {
      * be withdrawn). Shown, not counted as evidence nor as health. */
     const char *const *stale;
     size_t nstale;
+    /* Optional: peers the config names that are not in the Raft configuration (removed, or
+     * not added yet: failoverctl members). They are not counted (the caller lists them in
+     * stale too), and a configuration digest they reported does not block (a removed node
+     * whose line is still in the configs keeps its last digest in the state). */
+    const char *const *outside;
+    size_t noutside;
     /* Optional (issue 13, 5): durations on the caller's own monotonic clock. When set, a
      * DOWN verdict has held for mono_now_ms - local_since(ctx, v): since this node first
      * saw the row with its current status, on its clock. No rule then compares the

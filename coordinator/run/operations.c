@@ -82,12 +82,21 @@ void fo_ops_input(struct fo_ops *d, struct fo_decision_input *in)
     in->lags = d->lags;
     in->nlags = d->h.cfg->nsites < FO_CONFIG_MAX_SITES ? d->h.cfg->nsites : FO_CONFIG_MAX_SITES;
     /* Peers the leader does not hear from: their verdicts are frozen, so a DOWN they
-     * left behind could never be withdrawn. */
-    for (size_t i = 0; i < d->h.cfg->npeers && n < FO_CONFIG_MAX_PEERS; i++)
-        if (fo_node_peer_reachable(d->h.node, d->h.cfg->peers[i].id) == 0)
+     * left behind could never be withdrawn. Peers outside the Raft configuration
+     * (removed, or not added yet) are frozen too, and their digests do not count. */
+    for (size_t i = 0; i < d->h.cfg->npeers && n < FO_CONFIG_MAX_PEERS; i++) {
+        uint64_t match;
+        bool voter;
+        bool outside =
+            fo_node_peer_progress(d->h.node, d->h.cfg->peers[i].id, &match, &voter) == -2;
+        if (outside)
+            d->outside[in->noutside++] = d->h.cfg->peers[i].name;
+        if (outside || fo_node_peer_reachable(d->h.node, d->h.cfg->peers[i].id) == 0)
             d->stale[n++] = d->h.cfg->peers[i].name;
+    }
     in->stale = d->stale;
     in->nstale = n;
+    in->outside = d->outside;
 }
 
 json_t *fo_ops_explain(struct fo_ops *d)

@@ -70,6 +70,7 @@ struct fo_ops {
     struct fo_decision decision_scratch; /* large: kept here, not on the stack */
     struct fo_site_lag lags[FO_CONFIG_MAX_SITES];
     const char *stale[FO_CONFIG_MAX_PEERS];
+    const char *outside[FO_CONFIG_MAX_PEERS];
     bool begin_pending;
     int last_reason; /* the decision reason last logged, so each change is logged once */
     struct fo_node_propose cooldown_req;

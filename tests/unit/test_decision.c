@@ -307,7 +307,8 @@ struct row {
     const char *events;
     const char *lags;
     unsigned now_s;
-    const char *stale; /* alias letters */
+    const char *stale; /* alias letters; "!W": us-west-2 is outside the Raft configuration
+                        * (removed: failoverctl members), which also makes it stale */
     int mode;          /* AUTO, MANUAL, FORCED, SWITCH (switchover) */
     const char *to;    /* manual target */
     /* expected */
@@ -409,6 +410,14 @@ static const struct row rows[] = {
      NULL, F, "dr", FO_REASON_FAILOVER, NULL, 10},
     {"a digest from a name that is not a peer", C3, MAIN_DOWN DR_UP "digest:gone:0badc0de",
      "dr=0/0", 100, NULL, AUTO, NULL, F, "dr", FO_REASON_FAILOVER, NULL, 10},
+    /* A peer removed from the Raft configuration whose line is still in the configs: its
+     * last digest stays in the state and must not hold automatic failover back (the two
+     * members' verdicts still make the quorum). */
+    {"a digest from a peer outside the Raft configuration", C3,
+     MAIN_DOWN DR_UP "digest:us-east-1:0badc0de", "dr=0/0", 100, "!E", AUTO, NULL, F, "dr",
+     FO_REASON_FAILOVER, NULL, 10},
+    {"... the same digest from a member blocks", C3, MAIN_DOWN DR_UP "digest:us-east-1:0badc0de",
+     "dr=0/0", 100, "E", AUTO, NULL, N, NULL, FO_REASON_CONFIG_MISMATCH, NULL, 0},
     {"manual: a config mismatch is for the automatic path", C3,
      MAIN_UP DR_UP "digest:us-west-2:0badc0de", "dr=0/0", 100, NULL, MANUAL, "dr", F, "dr",
      FO_REASON_FAILOVER, NULL, 0},
@@ -516,15 +525,21 @@ static void decide(const struct row *r, struct fo_fsm *f, struct lags *lg, const
                    struct fo_decision *d)
 {
     struct fo_decision_input in;
-    size_t nstale = 0;
+    size_t nstale = 0, noutside = 0;
+    static const char *outside[8];
 
     digest_ours = cfgs[r->cfg].digest;
     replay(f, r->events);
     parse_lags(lg, r->lags);
-    for (const char *s = r->stale; s != NULL && *s != '\0'; s++)
+    for (const char *s = r->stale; s != NULL && *s != '\0'; s++) {
+        if (*s == '!' && s[1] != '\0')
+            outside[noutside++] = alias(*++s);
         stale[nstale++] = alias(*s);
+    }
     in = (struct fo_decision_input){
         &f->state, &cfgs[r->cfg], (uint64_t)r->now_s * 1000, lg->l, lg->n, stale, nstale};
+    in.outside = outside;
+    in.noutside = noutside;
     if (r->mode == AUTO)
         fo_decision_auto(&in, d);
     else if (r->mode == SWITCH)
