@@ -418,6 +418,9 @@ static int start_health(struct fo_daemon *d, struct fo_error *err)
     hc.request_timeout_ms = d->cfg.admin.request_timeout_ms;
     hc.feeds = d->feeds;
     hc.nfeeds = d->cfg.nfeeds;
+    /* The same TLS as the admin port when the cluster runs it (issue 14): a feed's token
+     * must not cross regions in clear. */
+    hc.tls = d->tls_on ? &d->tls : NULL;
     d->health.data = d;
     if (fo_health_server_start(&d->health, d->loop, &hc, on_health, err) != 0)
         return 1;

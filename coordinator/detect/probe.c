@@ -321,11 +321,12 @@ static const struct {
 };
 
 /* How long this probe may take (probe.h: a probe that must connect gets twice the
- * timeout). */
+ * timeout, unless the check's last probe failed). */
 static uint32_t probe_deadline_ms(const struct fo_probe_check *c)
 {
     bool kept = drivers[c->spec.kind].kept == NULL || drivers[c->spec.kind].kept(c);
-    uint64_t ms = kept ? c->spec.timeout_ms : 2 * (uint64_t)c->spec.timeout_ms;
+    bool failing = c->has_last && !c->last.ok;
+    uint64_t ms = kept || failing ? c->spec.timeout_ms : 2 * (uint64_t)c->spec.timeout_ms;
     return ms > FO_PROBE_TIMEOUT_MAX ? FO_PROBE_TIMEOUT_MAX : (uint32_t)ms;
 }
 

@@ -27,9 +27,9 @@
  * connection costs several round trips (TCP, TLS, SCRAM: about five for Postgres, 350 ms
  * at a 70 ms RTT), and the shipped 450 ms timeout made a reachable server across a WAN
  * fail its first probes, and a new cluster fail over at start (tests/bench/failover
- * --wan). A probe on a kept connection, which is one query, keeps timeout_ms; a server
- * that dies drops the connection and refuses the next at once, so this does not slow
- * the detection of a lost region.
+ * --wan). A probe on a kept connection, which is one query, keeps timeout_ms, and so does
+ * a reconnect after a failed probe: a server that stopped answering (a cut) is confirmed
+ * DOWN as fast as before, and one that died refuses the connect at once.
  *
  * Scheduling: each check runs every interval_ms, its first run at a phase in
  * [0, interval_ms) derived from a hash of its name (stable, spread, no PRNG). A check

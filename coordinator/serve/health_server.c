@@ -85,6 +85,7 @@ int fo_health_server_start(struct fo_health_server *s, uv_loop_t *loop,
         .max_connections = cfg->max_connections,
         .request_timeout_ms = cfg->request_timeout_ms,
         .max_frame = FO_HEALTH_FRAME_MAX,
+        .tls = cfg->tls,
     };
     void *data = s->data;
 

@@ -42,6 +42,10 @@ struct fo_health_server_config {
     unsigned request_timeout_ms;
     const struct fo_health_feed *feeds;
     size_t nfeeds;
+    /* TLS (the cluster's, consensus/tls.h), or NULL: plain TCP. Feeds need no client
+     * certificate (they prove themselves with their token); a feed that speaks plain
+     * text to a TLS port gets one reply saying TLS is required. Borrowed. */
+    struct fo_tls *tls;
 };
 
 struct fo_health_server {

@@ -126,8 +126,9 @@ class LocalCluster:
                               env={**os.environ, "FO_BASE_PORT": str(self.base), "FO_BIN": bin_dir(),
                                    "FO_TLS": "on" if self.tls else "off", **(env or {})})
 
-    def up(self):
-        args = ["up"] + (["--snapshot", str(self.snapshot)] if self.snapshot else [])
+    def up(self, *extra):
+        """local-cluster up; extra: more of its options (e.g. --dataplane)."""
+        args = ["up", *extra] + (["--snapshot", str(self.snapshot)] if self.snapshot else [])
         self.run(*args)
         out = self.run("vars").stdout
         self.env = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)

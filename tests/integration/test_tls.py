@@ -18,8 +18,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (NODES, TOP, LocalCluster, admin_call, bin_dir, tls_context,  # noqa: E402
-                     wait_for)
+from harness import (NODES, TOP, LocalCluster, admin_call, bin_dir, frame,  # noqa: E402
+                     read_frame, tls_context, wait_for)
 
 MAKE_CERTS = os.path.join(TOP, "deploy", "make-certs")
 
@@ -39,7 +39,7 @@ class TLSCluster(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.c = LocalCluster(base_port=int(os.environ.get("FO_IT_BASE", "25300")), tls=True)
-        cls.c.up()
+        cls.c.up("--dataplane")  # the data plane brings the health-feed port (test 11)
         cls.tmp = tempfile.mkdtemp(prefix="fo-it-tls-")
         certs = cls.c.certs()
         # another cluster's CA, with a certificate that names a real node
@@ -217,6 +217,31 @@ class TLSCluster(unittest.TestCase):
         # on the wire): none was refused
         for n in NODES:
             self.assertNotIn("event=config.digest forward=", self.c.log(n))
+
+
+    # ---- the health-feed port -----------------------------------------------------------
+
+    def test_11_health_feed_port_is_tls(self):
+        """A feed's token must not cross regions in clear: the health port runs the
+        cluster's TLS too. Plain text gets one reply saying so; a feed that trusts the
+        cluster CA (no client certificate: its token is its credential) is recorded."""
+        host, port = self.c.env["NODE_US_WEST_2_HEALTH"].rsplit(":", 1)
+        with open(self.c.env["FEED_TOKEN_FILE"]) as f:
+            token = f.read().strip()
+        msg = {"v": 1, "t": "health", "id": 1, "observer": "monitoring", "region": "eu-west-1",
+               "component": "postgres", "status": "up", "at_ms": int(time.time() * 1000),
+               "detail": "over TLS", "token": token}
+        with socket.create_connection((host, int(port)), timeout=5) as raw:
+            raw.sendall(frame(msg))
+            rep = read_frame(raw)
+        self.assertEqual(rep["code"], "bad_request", rep)
+        self.assertIn("requires TLS", rep["message"])
+        ctx = tls_context(os.path.join(self.c.certs(), "ca.crt"))
+        with socket.create_connection((host, int(port)), timeout=5) as raw:
+            with ctx.wrap_socket(raw) as s:
+                s.sendall(frame(msg))
+                rep = read_frame(s)
+        self.assertEqual(rep["code"], "ok", rep)
 
 
 if __name__ == "__main__":
