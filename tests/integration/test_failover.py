@@ -240,8 +240,11 @@ class RegionLoss(unittest.TestCase):
         self.assertEqual(len(self.c.calls("slack")), 2)
         # status as an operator sees it, and no failing back
         self.assertEqual((done["primary"], done["epoch"]), ("dr", 1))
-        self.assertIn(done["decision"]["reason"], ("cooldown", "fail_back", "no_standby",
-                                                   "standby_unhealthy"))
+        # The cooldown is committed just after the op_end: between the two the decision
+        # says primary_not_down (dr is up), so wait for the next decision's reason.
+        wait_for("a decision that keeps dr (cooldown, no fail-back)", lambda: (lambda r: r if r in (
+            "cooldown", "fail_back", "no_standby", "standby_unhealthy") else None)(
+            self.c.status()["decision"]["reason"]), 10)
 
 
 class RpoGate(unittest.TestCase):
