@@ -321,11 +321,11 @@ static const struct {
 };
 
 /* How long this probe may take (probe.h: a probe that must connect gets twice the
- * timeout, unless the check's last probe failed). */
+ * timeout, unless it follows a failure of a check that is UP). */
 static uint32_t probe_deadline_ms(const struct fo_probe_check *c)
 {
     bool kept = drivers[c->spec.kind].kept == NULL || drivers[c->spec.kind].kept(c);
-    bool failing = c->has_last && !c->last.ok;
+    bool failing = c->has_last && !c->last.ok && c->state.status == FO_STATUS_UP;
     uint64_t ms = kept || failing ? c->spec.timeout_ms : 2 * (uint64_t)c->spec.timeout_ms;
     return ms > FO_PROBE_TIMEOUT_MAX ? FO_PROBE_TIMEOUT_MAX : (uint32_t)ms;
 }

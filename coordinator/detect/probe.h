@@ -28,8 +28,12 @@
  * at a 70 ms RTT), and the shipped 450 ms timeout made a reachable server across a WAN
  * fail its first probes, and a new cluster fail over at start (tests/bench/failover
  * --wan). A probe on a kept connection, which is one query, keeps timeout_ms, and so does
- * a reconnect after a failed probe: a server that stopped answering (a cut) is confirmed
- * DOWN as fast as before, and one that died refuses the connect at once.
+ * a reconnect after a failed probe of a check that is UP: a server that stopped
+ * answering (a cut) is confirmed DOWN as fast as before, and one that died refuses the
+ * connect at once. A check not yet UP (start-up, or DOWN and coming back) connects with
+ * twice the timeout whatever its last probe did: at start a refused first connect (the
+ * server not listening yet) otherwise left every later connect on the plain timeout,
+ * and on a busy machine across a WAN those failed until the cluster failed over.
  *
  * Scheduling: each check runs every interval_ms, its first run at a phase in
  * [0, interval_ms) derived from a hash of its name (stable, spread, no PRNG). A check

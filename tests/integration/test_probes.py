@@ -322,9 +322,8 @@ class Probes(unittest.TestCase):
         v = self.wait_region("nowhere", "down", (INTERVAL + DOWN_AFTER) / 1000 + SLACK_S)
         self.assertTrue(v["reason"].startswith("redis:nowhere: "), v)
         self.assertIn("refused", v["reason"].lower())
-        # The hanging server never completes a connect: the first probe, which connects
-        # with no failure before it, gets twice the timeout, the next ones (after a
-        # failure) the timeout itself (probe.h).
+        # The hanging server never completes a connect and its check is never UP, so
+        # every probe of it connects with twice the timeout (probe.h).
         v = self.wait_region("hang", "down",
                              (INTERVAL + DOWN_AFTER + 2 * HANG_TIMEOUT) / 1000 + SLACK_S)
         self.assertTrue(v["reason"].startswith("postgres:hang: timeout after"), v)
@@ -333,13 +332,9 @@ class Probes(unittest.TestCase):
         for check in ("postgres:hang", "redis:hang"):
             rs = self.driver.results(check)
             self.assertTrue(rs and all(not r["ok"] for r in rs), check)
-            first, rest = rs[0], rs[1:]
-            self.assertIn(f"timeout after {2 * HANG_TIMEOUT} ms (connecting)", first["detail"])
-            self.assertGreaterEqual(first["latency_ms"], 2 * HANG_TIMEOUT - 5)
-            for r in rest:
-                self.assertIn(f"timeout after {HANG_TIMEOUT} ms", r["detail"])
-                self.assertNotIn("connecting", r["detail"])
-                self.assertGreaterEqual(r["latency_ms"], HANG_TIMEOUT - 5)
+            for r in rs:
+                self.assertIn(f"timeout after {2 * HANG_TIMEOUT} ms (connecting)", r["detail"])
+                self.assertGreaterEqual(r["latency_ms"], 2 * HANG_TIMEOUT - 5)
         # The loop was never blocked by the hanging probes: every healthy check kept its
         # pace (a result every interval), judged on the driver's own monotonic clock.
         t_end = max(r["t"] for r in self.driver.results("postgres:hang"))
