@@ -33,7 +33,7 @@ void fo_commands_reply_json(struct fo_admin_call *call, json_t *doc)
     free(body);
 }
 
-static int parse_u64(const char *s, uint64_t *out)
+int fo_commands_parse_u64(const char *s, uint64_t *out)
 {
     char *end;
     unsigned long long v;
@@ -181,7 +181,7 @@ static void cmd_history(struct fo_serve *s, struct fo_admin_call *call,
     ops = json_array();
     doc = json_object();
     events = json_array();
-    if (limit_s != NULL && (parse_u64(limit_s, &limit) != 0 || limit == 0)) {
+    if (limit_s != NULL && (fo_commands_parse_u64(limit_s, &limit) != 0 || limit == 0)) {
         json_decref(ops);
         json_decref(doc);
         json_decref(events);
@@ -430,7 +430,7 @@ static int forwarded_cmd(const struct fo_serve *s, const struct fo_admin_req *re
     const char *at = fo_admin_req_arg(req, "at_ms");
     uint64_t at_ms;
 
-    if (parse_u64(at, &at_ms) != 0) {
+    if (fo_commands_parse_u64(at, &at_ms) != 0) {
         snprintf(msg, cap, "propose: at_ms: expected milliseconds, got '%.32s'", at ? at : "");
         return -1;
     }
@@ -485,8 +485,9 @@ static int forwarded_cmd(const struct fo_serve *s, const struct fo_admin_req *re
         c->site = (char *)fo_admin_req_arg(req, "site");
         c->guardian = (char *)fo_admin_req_arg(req, "guardian");
         c->node = (char *)fo_admin_req_arg(req, "node");
-        if (w < 0 || parse_u64(epoch, &c->epoch) != 0 || c->site == NULL || c->guardian == NULL ||
-            c->node == NULL || fo_config_peer_by_name(s->cfg, c->node) == NULL) {
+        if (w < 0 || fo_commands_parse_u64(epoch, &c->epoch) != 0 || c->site == NULL ||
+            c->guardian == NULL || c->node == NULL ||
+            fo_config_peer_by_name(s->cfg, c->node) == NULL) {
             snprintf(msg, cap,
                      "propose: lease: site, epoch, guardian, node (a peer) and what "
                      "(expired or fenced) are required");
@@ -524,7 +525,7 @@ static void cmd_lease(struct fo_serve *s, struct fo_admin_call *call,
     enum fo_lease_answer a;
 
     if (site == NULL || guardian == NULL ||
-        parse_u64(fo_admin_req_arg(req, "epoch"), &epoch) != 0) {
+        fo_commands_parse_u64(fo_admin_req_arg(req, "epoch"), &epoch) != 0) {
         fo_admin_call_replyf(call, FO_REPLY_BAD_REQUEST,
                              "lease: site, epoch and guardian are required");
         return;

@@ -54,4 +54,8 @@ void fo_commands_not_leader(struct fo_serve *s, struct fo_admin_call *call);
 void fo_commands_propose(struct fo_serve *s, struct fo_admin_call *call, const struct fo_cmd *cmd,
                          const char *ok_message);
 
+/* A decimal argument (digits only, no sign or spaces) into *out: 0, or -1 when it is
+ * missing, not a number or out of range. */
+int fo_commands_parse_u64(const char *s, uint64_t *out);
+
 #endif

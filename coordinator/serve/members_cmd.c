@@ -3,7 +3,6 @@
  */
 #include "coordinator/serve/members_cmd.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,19 +167,10 @@ static void change_done(void *data, int outcome)
     free(cc);
 }
 
+/* A Raft id: commands' decimal parser, and never 0. */
 static int parse_id(const char *v, uint64_t *out)
 {
-    char *end;
-    unsigned long long x;
-
-    if (v == NULL || *v < '1' || *v > '9')
-        return -1;
-    errno = 0;
-    x = strtoull(v, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return -1;
-    *out = x;
-    return 0;
+    return fo_commands_parse_u64(v, out) == 0 && *out != 0 ? 0 : -1;
 }
 
 /* Start the change; answers the call now when it is refused. */
