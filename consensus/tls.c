@@ -3,6 +3,8 @@
  */
 #include "consensus/tls.h"
 
+#include "consensus/tls_pump.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -27,6 +29,7 @@ static const char *const reason_names[FO_TLS_NREASONS] = {
     [FO_TLS_FILE] = "file",
     [FO_TLS_KEY] = "key-mismatch",
     [FO_TLS_CA_MISMATCH] = "not-signed-by-ca",
+    [FO_TLS_REVOKED] = "revoked",
 };
 
 const char *fo_tls_reason_name(enum fo_tls_reason r)
@@ -80,6 +83,52 @@ static EVP_PKEY *read_key(const char *path, struct fo_error *err)
     return k;
 }
 
+static X509_CRL *read_crl(const char *path, struct fo_error *err)
+{
+    FILE *f = fopen(path, "r");
+    X509_CRL *c;
+
+    if (f == NULL) {
+        fo_error_set(err, FO_TLS_FILE, "tls: cannot read %s: %m", path);
+        return NULL;
+    }
+    c = PEM_read_X509_CRL(f, NULL, NULL, NULL);
+    fclose(f);
+    if (c == NULL)
+        fo_error_set(err, FO_TLS_FILE, "tls: %s holds no PEM certificate revocation list", path);
+    ERR_clear_error();
+    return c;
+}
+
+/* The CRL must be the CA's and current: OpenSSL refuses EVERY peer once a configured
+ * CRL is past its next update, so a stale one is a start-up error, not a surprise. */
+static int check_crl(X509 *ca, X509 *cert, const struct fo_tls_files *f, struct fo_error *err)
+{
+    X509_CRL *crl = read_crl(f->crl, err);
+    X509_REVOKED *rev = NULL;
+    const ASN1_TIME *next;
+    int rv = 0;
+
+    if (crl == NULL)
+        return FO_TLS_FILE;
+    next = X509_CRL_get0_nextUpdate(crl);
+    if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(ca)) != 0 ||
+        X509_CRL_verify(crl, X509_get0_pubkey(ca)) != 1)
+        rv = fo_error_set(err, FO_TLS_CA_MISMATCH, "tls: the CRL %s is not signed by the CA %s",
+                          f->crl, f->ca);
+    else if (next != NULL && X509_cmp_current_time(next) < 0)
+        rv = fo_error_set(err, FO_TLS_FILE,
+                          "tls: the CRL %s is past its next update (deploy/make-certs --crl "
+                          "issues a new one): every peer would be refused",
+                          f->crl);
+    else if (cert != NULL && X509_CRL_get0_by_cert(crl, &rev, cert) == 1)
+        rv = fo_error_set(err, FO_TLS_REVOKED, "tls: the CRL %s revokes this node's certificate %s",
+                          f->crl, f->cert);
+    ERR_clear_error();
+    X509_CRL_free(crl);
+    return rv;
+}
+
 /* Verify cert against the CA alone (no system roots), now. */
 static int verify_against(X509 *ca, X509 *cert, const char *cert_path, const char *ca_path,
                           struct fo_error *err)
@@ -125,6 +174,8 @@ int fo_tls_check_files(const struct fo_tls_files *f, struct fo_error *err)
         else
             rv = verify_against(ca, cert, f->cert, f->ca, err);
     }
+    if (rv == 0 && f->crl != NULL)
+        rv = check_crl(ca, cert, f, err);
     ERR_clear_error();
     EVP_PKEY_free(key);
     X509_free(cert);
@@ -132,11 +183,59 @@ int fo_tls_check_files(const struct fo_tls_files *f, struct fo_error *err)
     return rv;
 }
 
+/* A context from files already checked: the CA (and CRL) to verify peers with, our
+ * certificate and key to present. */
+static int ctx_build(const struct fo_tls_files *f, SSL_CTX **out, struct fo_error *err)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_method());
+    X509_CRL *crl = NULL;
+    char e[256];
+    int rv;
+
+    if (ctx == NULL)
+        return fo_error_set(err, FO_TLS_FILE, "tls: %s", ssl_err_text(e, sizeof(e)));
+    /* Both ends are failoverd: no reason to negotiate anything older. */
+    SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+    if (SSL_CTX_load_verify_locations(ctx, f->ca, NULL) != 1 ||
+        (f->cert != NULL && (SSL_CTX_use_certificate_chain_file(ctx, f->cert) != 1 ||
+                             SSL_CTX_use_PrivateKey_file(ctx, f->key, SSL_FILETYPE_PEM) != 1))) {
+        rv = fo_error_set(err, FO_TLS_FILE, "tls: %s", ssl_err_text(e, sizeof(e)));
+        SSL_CTX_free(ctx);
+        return rv;
+    }
+    if (f->crl != NULL) {
+        /* The leaf only: our CA is a root, there is no intermediate to check. */
+        X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+        if ((crl = read_crl(f->crl, err)) == NULL) {
+            SSL_CTX_free(ctx);
+            return FO_TLS_FILE;
+        }
+        /* On the store (what fo_tls_pump_recheck verifies with) and on the context's
+         * parameters (what each SSL copies at SSL_new). */
+        rv = X509_STORE_add_crl(store, crl) == 1 &&
+             X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK) == 1 &&
+             X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx), X509_V_FLAG_CRL_CHECK) == 1;
+        X509_CRL_free(crl); /* the store holds its own reference */
+        if (!rv) {
+            rv = fo_error_set(err, FO_TLS_FILE, "tls: %s: %s", f->crl, ssl_err_text(e, sizeof(e)));
+            SSL_CTX_free(ctx);
+            return rv;
+        }
+    }
+    /* Peers must prove themselves; the pump sets the per-connection details. No
+     * session resumption: every connection verifies a certificate. */
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_num_tickets(ctx, 0);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    *out = ctx;
+    return 0;
+}
+
 int fo_tls_init(struct fo_tls *t, const struct fo_tls_files *f, unsigned handshake_timeout_ms,
                 struct fo_error *err)
 {
-    SSL_CTX *ctx;
-    char e[256];
+    SSL_CTX *ctx = NULL;
     int rv;
 
     {
@@ -151,28 +250,41 @@ int fo_tls_init(struct fo_tls *t, const struct fo_tls_files *f, unsigned handsha
     }
     if (!f->unchecked && (rv = fo_tls_check_files(f, err)) != 0)
         return rv;
-    ctx = SSL_CTX_new(TLS_method());
-    if (ctx == NULL)
-        return fo_error_set(err, FO_TLS_FILE, "tls: %s", ssl_err_text(e, sizeof(e)));
-    /* Both ends are failoverd: no reason to negotiate anything older. */
-    SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
-    if (SSL_CTX_load_verify_locations(ctx, f->ca, NULL) != 1 ||
-        (f->cert != NULL && (SSL_CTX_use_certificate_chain_file(ctx, f->cert) != 1 ||
-                             SSL_CTX_use_PrivateKey_file(ctx, f->key, SSL_FILETYPE_PEM) != 1))) {
-        rv = fo_error_set(err, FO_TLS_FILE, "tls: %s", ssl_err_text(e, sizeof(e)));
-        SSL_CTX_free(ctx);
+    if ((rv = ctx_build(f, &ctx, err)) != 0)
         return rv;
-    }
-    /* Peers must prove themselves; the pump sets the per-connection details. No
-     * session resumption: every connection verifies a certificate. */
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-    SSL_CTX_set_num_tickets(ctx, 0);
-    SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     t->ctx = ctx;
     t->has_cert = f->cert != NULL;
     t->handshake_timeout_ms = handshake_timeout_ms != 0 ? handshake_timeout_ms : 5000;
     return 0;
+}
+
+int fo_tls_prepare(const struct fo_tls *t, const struct fo_tls_files *f, void **next,
+                   struct fo_error *err)
+{
+    SSL_CTX *ctx = NULL;
+    int rv;
+
+    *next = NULL;
+    /* A process that presents a certificate keeps presenting one: dropping it would
+     * turn every peer's verification of us into a refusal. */
+    if (t->has_cert && f->cert == NULL)
+        return fo_error_set(err, FO_TLS_FILE, "tls: a reload cannot drop the certificate");
+    if ((rv = fo_tls_check_files(f, err)) != 0 || (rv = ctx_build(f, &ctx, err)) != 0)
+        return rv;
+    *next = ctx;
+    return 0;
+}
+
+unsigned fo_tls_adopt(struct fo_tls *t, void *next)
+{
+    SSL_CTX_free(t->ctx); /* live SSLs hold their own reference to it */
+    t->ctx = next;
+    return fo_tls_pump_recheck(t);
+}
+
+void fo_tls_discard(void *next)
+{
+    SSL_CTX_free(next);
 }
 
 void fo_tls_close(struct fo_tls *t)

@@ -7,7 +7,15 @@
  * node certificate names the node (CN and subjectAltName DNS = the config's node name,
  * OU "node"); an operator certificate says OU "operator". A connection is refused when
  * the peer shows no certificate, one from another CA, one expired or not yet valid, or
- * (when the caller expects a given node) one naming another node. TLS 1.3 only.
+ * (when the caller expects a given node) one naming another node, or (when a CRL is
+ * configured) one the CA has revoked. TLS 1.3 only.
+ *
+ * Reload. fo_tls_prepare builds a context from the files as they are now (a rotated
+ * certificate, a new CRL) without touching the running one; fo_tls_adopt swaps it in,
+ * so new connections use it, and re-verifies every open connection's peer against it:
+ * a peer whose certificate is now revoked (or no longer chains to the CA, or expired)
+ * is cut at once instead of keeping a Raft link that predates the revocation. Open
+ * connections keep the context they were made with (OpenSSL counts references).
  *
  * Refusals are logged by the caller; fo_tls_should_log() rate-limits them per reason,
  * port and peer host, so a misconfigured or hostile peer that reconnects every 100 ms is one line
@@ -41,6 +49,7 @@ enum fo_tls_reason {
     FO_TLS_FILE,        /* config: a file is missing or unreadable or not PEM */
     FO_TLS_KEY,         /* config: the key does not match the certificate */
     FO_TLS_CA_MISMATCH, /* config: our own certificate is not signed by the CA / expired */
+    FO_TLS_REVOKED,     /* the CA's CRL (tls.crl) lists the peer's certificate */
     FO_TLS_NREASONS
 };
 
@@ -62,12 +71,15 @@ struct fo_tls_files {
     const char *cert; /* PEM: this process's certificate; may be NULL for a client that
                          only verifies the server (failoverctl without a client cert) */
     const char *key;  /* PEM: its key */
+    const char *crl;  /* PEM: the CA's certificate revocation list, or NULL (no check) */
     /* Tests only: skip fo_tls_check_files in fo_tls_init, to present a certificate a
      * real deployment would refuse to start with (what an outsider does). */
     bool unchecked;
 };
 
 #define FO_TLS_LOG_SLOTS 32
+
+struct fo_tls_pump; /* consensus/tls_pump.h */
 
 /* How a process logs a refused peer (set by its owner; consensus/ has no logger).
  * where: "raft", "admin"; suppressed: refusals of the same kind not logged since. */
@@ -80,7 +92,8 @@ struct fo_tls {
     void *on_refused_data;
     uint64_t (*now_ms)(void); /* clock for the rate limit; NULL: uv_hrtime */
     /* private */
-    void *ctx; /* SSL_CTX * (void: keep OpenSSL out of the users' includes) */
+    void *ctx;                 /* SSL_CTX * (void: keep OpenSSL out of the users' includes) */
+    struct fo_tls_pump *pumps; /* every live pump made with this fo_tls (tls_pump.c) */
     bool has_cert;
     unsigned handshake_timeout_ms;
     struct {
@@ -93,9 +106,11 @@ struct fo_tls {
 
 /*
  * Check the files as a deployment would need them: each readable PEM, the key matching
- * the certificate, the certificate signed by the CA and valid now. Returns 0 or a
- * reason (FO_TLS_FILE, FO_TLS_KEY, FO_TLS_CA_MISMATCH) with err naming the file and the
- * problem. Used by fo_tls_init and by --check-config.
+ * the certificate, the certificate signed by the CA and valid now, the CRL (if any)
+ * signed by the CA, not past its next update and not listing our own certificate.
+ * Returns 0 or a reason (FO_TLS_FILE, FO_TLS_KEY, FO_TLS_CA_MISMATCH, FO_TLS_REVOKED)
+ * with err naming the file and the problem. Used by fo_tls_init, fo_tls_prepare and
+ * --check-config.
  */
 int fo_tls_check_files(const struct fo_tls_files *f, struct fo_error *err);
 
@@ -103,6 +118,19 @@ int fo_tls_check_files(const struct fo_tls_files *f, struct fo_error *err);
 int fo_tls_init(struct fo_tls *t, const struct fo_tls_files *f, unsigned handshake_timeout_ms,
                 struct fo_error *err);
 void fo_tls_close(struct fo_tls *t);
+
+/*
+ * Reload, in two steps so that a caller reloading several parts can fail before
+ * changing any: fo_tls_prepare checks the files and builds a context into *next (an
+ * opaque SSL_CTX *; nothing running changes); then either fo_tls_adopt(t, next), which
+ * takes it, frees the old one (connections made with it keep their reference) and cuts
+ * every open connection whose peer no longer verifies (reported through on_refused with
+ * where "reload"; returns how many were cut), or fo_tls_discard(next).
+ */
+int fo_tls_prepare(const struct fo_tls *t, const struct fo_tls_files *f, void **next,
+                   struct fo_error *err);
+unsigned fo_tls_adopt(struct fo_tls *t, void *next);
+void fo_tls_discard(void *next);
 
 /*
  * Rate limit for refusal logs: true when a refusal for (reason, host) should be logged

@@ -27,6 +27,7 @@
 
 struct fo_tls_pump {
     struct fo_tls *t;
+    struct fo_tls_pump *prev, *next; /* t->pumps: every live pump, for fo_tls_pump_recheck */
     uv_loop_t *loop;
     uv_tcp_t tcp;
     uv_pipe_t pipe;
@@ -62,6 +63,28 @@ static int ssl_index = -1; /* ex_data slot pointing from SSL to its pump */
 static void pump_drive(struct fo_tls_pump *p);
 static void pump_drain(struct fo_tls_pump *p);
 static void update_reads(struct fo_tls_pump *p);
+static enum fo_tls_reason peer_recheck(struct fo_tls_pump *p, char *detail, size_t len);
+
+/* ---- the context's list of pumps --------------------------------------------------- */
+
+static void link_pump(struct fo_tls_pump *p)
+{
+    p->prev = NULL;
+    p->next = p->t->pumps;
+    if (p->next != NULL)
+        p->next->prev = p;
+    p->t->pumps = p;
+}
+
+static void unlink_pump(struct fo_tls_pump *p)
+{
+    if (p->prev != NULL)
+        p->prev->next = p->next;
+    else
+        p->t->pumps = p->next;
+    if (p->next != NULL)
+        p->next->prev = p->prev;
+}
 
 /* ---- closing ----------------------------------------------------------------------- */
 
@@ -73,6 +96,7 @@ static void handle_closed(uv_handle_t *h)
         return;
     if (p->o.on_end != NULL)
         p->o.on_end(p);
+    unlink_pump(p);
     SSL_free(p->ssl);
     free(p);
 }
@@ -259,6 +283,8 @@ static enum fo_tls_reason verify_reason(int code)
         return FO_TLS_EXPIRED;
     case X509_V_ERR_HOSTNAME_MISMATCH:
         return FO_TLS_WRONG_PEER;
+    case X509_V_ERR_CERT_REVOKED:
+        return FO_TLS_REVOKED;
     default:
         return FO_TLS_UNKNOWN_CA;
     }
@@ -286,6 +312,8 @@ static enum fo_tls_reason alert_reason(int lib_reason)
         return FO_TLS_UNKNOWN_CA;
     case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
         return FO_TLS_EXPIRED;
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
+        return FO_TLS_REVOKED;
     case SSL_R_WRONG_VERSION_NUMBER:
     case SSL_R_PACKET_LENGTH_TOO_LONG:
     case SSL_R_RECORD_LENGTH_MISMATCH:
@@ -334,6 +362,16 @@ static void handshake_done(struct fo_tls_pump *p)
     if (p->expect[0] != '\0' && !is_node_cert(x)) {
         pump_fail(p, FO_TLS_WRONG_PEER, "the certificate names the node but is not a node's");
         return;
+    }
+    /* A handshake that began before a reload verified with the old context: verify
+     * again with the current one, so a peer revoked meanwhile never gets through. */
+    if (SSL_get_SSL_CTX(p->ssl) != p->t->ctx) {
+        char detail[160];
+        enum fo_tls_reason why = peer_recheck(p, detail, sizeof(detail));
+        if (why != FO_TLS_OK) {
+            pump_fail(p, why, detail);
+            return;
+        }
     }
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
         pump_fail(p, FO_TLS_IO, strerror(errno));
@@ -527,6 +565,7 @@ static struct fo_tls_pump *pump_new(struct fo_tls *t, uv_loop_t *loop, bool serv
     p->tcp.data = p->timer.data = p->connect.data = p;
     p->handles = 2;
     uv_timer_start(&p->timer, handshake_expired, t->handshake_timeout_ms, 0);
+    link_pump(p);
     return p;
 }
 
@@ -626,4 +665,55 @@ void fo_tls_pump_queued(const struct fo_tls_pump *p, size_t *to_peer, size_t *to
 {
     *to_peer = p->to_tcp;
     *to_user = p->to_pipe;
+}
+
+/* Verify an open connection's peer again, against the context's store as it is now. A
+ * peer that showed no certificate (an operator on the admin port, who proved itself
+ * with a token) has nothing to re-verify. The name was checked at the handshake and
+ * a certificate cannot change it. */
+static enum fo_tls_reason peer_recheck(struct fo_tls_pump *p, char *detail, size_t len)
+{
+    X509 *leaf = SSL_get0_peer_certificate(p->ssl);
+    X509_STORE_CTX *vc;
+    enum fo_tls_reason why = FO_TLS_OK;
+
+    if (leaf == NULL)
+        return FO_TLS_OK;
+    vc = X509_STORE_CTX_new();
+    if (vc == NULL || X509_STORE_CTX_init(vc, SSL_CTX_get_cert_store(p->t->ctx), leaf,
+                                          SSL_get_peer_cert_chain(p->ssl)) != 1) {
+        /* Out of memory: keeping a verified connection is the lesser harm; the next
+         * reconnect verifies it in full. */
+        X509_STORE_CTX_free(vc);
+        ERR_clear_error();
+        return FO_TLS_OK;
+    }
+    if (X509_verify_cert(vc) != 1) {
+        int code = X509_STORE_CTX_get_error(vc);
+        why = verify_reason(code);
+        snprintf(detail, len, "verified again after a reload: %s",
+                 X509_verify_cert_error_string(code));
+    }
+    X509_STORE_CTX_free(vc);
+    ERR_clear_error();
+    return why;
+}
+
+unsigned fo_tls_pump_recheck(struct fo_tls *t)
+{
+    unsigned cut = 0;
+    char detail[160];
+
+    for (struct fo_tls_pump *p = t->pumps, *next; p != NULL; p = next) {
+        enum fo_tls_reason why;
+        next = p->next; /* abort only starts closing: p stays linked until its handles close */
+        if (!p->open || p->closing)
+            continue;
+        if ((why = peer_recheck(p, detail, sizeof(detail))) == FO_TLS_OK)
+            continue;
+        fo_tls_refused(t, "reload", p->remote, why, detail);
+        fo_tls_pump_abort(p);
+        cut++;
+    }
+    return cut;
 }

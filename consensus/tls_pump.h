@@ -88,6 +88,16 @@ void *fo_tls_pump_data(const struct fo_tls_pump *p);
  * (each at most FO_TLS_PUMP_HIGH plus one read's worth): for tests and metrics. */
 void fo_tls_pump_queued(const struct fo_tls_pump *p, size_t *to_peer, size_t *to_user);
 
+/*
+ * Re-verify the peer of every open pump made with t against t's current context (after
+ * fo_tls_adopt swapped it) and abort those that no longer verify (revoked, expired, no
+ * longer chaining to the CA), each reported through fo_tls_refused with where "reload".
+ * Returns how many were cut. Pumps still in their handshake are left alone: they
+ * verify with the context they were made with (the old one), and the reconnect that
+ * follows a refusal uses the new one.
+ */
+unsigned fo_tls_pump_recheck(struct fo_tls *t);
+
 /* True once fo_tls_pump_accept/connect's cb has run with FO_TLS_OK. */
 bool fo_tls_pump_open(const struct fo_tls_pump *p);
 

@@ -471,11 +471,10 @@ static void tls_refused(void *data, const char *where, const char *remote,
 static int start_tls(struct fo_daemon *d, struct fo_error *err)
 {
     const struct fo_config_tls *t = &d->cfg.tls;
-    struct fo_tls_files files = {t->ca, t->cert, t->key};
+    struct fo_tls_files files = {.ca = t->ca, .cert = t->cert, .key = t->key, .crl = t->crl};
 
     if (t->mode != FO_TLS_MODE_ON) {
-        fo_log_warn("tls.off", "raft and admin traffic in plain text (%s)",
-                    t->mode == FO_TLS_MODE_OFF ? "tls.mode off" : "no tls section");
+        fo_log_warn("tls.off", "raft and admin traffic in plain text (tls.mode off)");
         return 0;
     }
     d->tls.on_refused = tls_refused;

@@ -251,7 +251,33 @@ struct reload {
     struct fo_tokens operators; /* built from the new config and tokens */
     bool operators_built;
     bool probes_changed; /* the checks differ: the prober restarts with the new ones */
+    void *tls_next;      /* the TLS context built from the files as they are now, or NULL */
 };
+
+/* Certificates are re-read on every reload (a renewed certificate or a new CRL keeps
+ * its path): the new context serves new connections, and open ones whose peer no longer
+ * verifies (revoked) are cut (consensus/tls.h). tls.mode itself is frozen. */
+static int tls_prepare(struct fo_daemon *d, struct reload *r, struct fo_error *err)
+{
+    const struct fo_config_tls *t = &r->next.tls;
+    const struct fo_tls_files files = {.ca = t->ca, .cert = t->cert, .key = t->key, .crl = t->crl};
+
+    if (!d->tls_on)
+        return 0;
+    return fo_tls_prepare(&d->tls, &files, &r->tls_next, err);
+}
+
+static void tls_reload(struct fo_daemon *d, struct reload *r)
+{
+    unsigned cut;
+
+    if (r->tls_next == NULL)
+        return;
+    cut = fo_tls_adopt(&d->tls, r->tls_next);
+    r->tls_next = NULL;
+    fo_log_info("tls.reload", "result=ok crl=%s cut=%u", d->cfg.tls.crl != NULL ? "on" : "off",
+                cut);
+}
 
 static int tokens_prepare(struct fo_daemon *d, struct reload *r, struct fo_error *err)
 {
@@ -317,6 +343,7 @@ static const struct reload_part {
     int (*prepare)(struct fo_daemon *d, struct reload *r, struct fo_error *err);
     void (*commit)(struct fo_daemon *d, struct reload *r);
 } reload_parts[] = {
+    {"tls", tls_prepare, tls_reload},
     {"tokens", tokens_prepare, tokens_reload},
     {"checks", probes_prepare, probes_reload},
 };
@@ -381,6 +408,8 @@ enum fo_reload_result fo_daemon_reload(struct fo_daemon *d, struct fo_error *err
     }
     sd_notify(0, "READY=1");
     tokens_wipe(&r->tokens);
+    if (r->tls_next != NULL)
+        fo_tls_discard(r->tls_next); /* a later part refused the reload */
     if (r->operators_built)
         fo_tokens_free(&r->operators);
     fo_config_free(&r->next); /* empty when adopted */

@@ -146,7 +146,10 @@ int main(int argc, char **argv)
         struct fo_config cfg;
         if (fo_config_load(opts.config_path, &cfg, &err) != 0 || fo_plan_check(&cfg, &err) != 0 ||
             (cfg.tls.mode == FO_TLS_MODE_ON &&
-             fo_tls_check_files(&(struct fo_tls_files){cfg.tls.ca, cfg.tls.cert, cfg.tls.key},
+             fo_tls_check_files(&(struct fo_tls_files){.ca = cfg.tls.ca,
+                                                       .cert = cfg.tls.cert,
+                                                       .key = cfg.tls.key,
+                                                       .crl = cfg.tls.crl},
                                 &err) != 0)) {
             fprintf(stderr, "failoverd: %s\n", err.msg);
             fo_config_free(&cfg); /* a failed load leaves it zeroed: safe to free */

@@ -220,7 +220,7 @@ static int parse_admin(struct loader *ld, const yaml_node_t *n)
     return 0;
 }
 
-enum { TLS_MODE, TLS_CA, TLS_CERT, TLS_KEY, TLS_NKEYS };
+enum { TLS_MODE, TLS_CA, TLS_CERT, TLS_KEY, TLS_CRL, TLS_NKEYS };
 static const struct cfg_enum tls_modes[] = {
     {"on", FO_TLS_MODE_ON}, {"off", FO_TLS_MODE_OFF}, {NULL, 0}};
 #define TLS_AT(f) CFG_AT(struct fo_config_tls, f)
@@ -230,12 +230,16 @@ static const struct cfg_key tls_keys[TLS_NKEYS] = {
     [TLS_CA] = {"ca", CFG_STRING, false, TLS_AT(ca)},
     [TLS_CERT] = {"cert", CFG_STRING, false, TLS_AT(cert)},
     [TLS_KEY] = {"key", CFG_STRING, false, TLS_AT(key)},
+    [TLS_CRL] = {"crl", CFG_STRING, false, TLS_AT(crl)},
 };
 
 /* The files themselves (readable, key matching, signed by the CA, valid) are checked
  * by --check-config and at start (consensus/tls.h), not here: the loader reads no
  * files but the config. */
-static int parse_tls(struct loader *ld, const yaml_node_t *n)
+/* Plain text is a choice the file states (issue 14): without a tls section the node
+ * would expose its Raft port to any host that reaches it, so a missing section is an
+ * error that names both ways out rather than a default. */
+static int parse_tls(struct loader *ld, const yaml_node_t *root, const yaml_node_t *n)
 {
     struct fo_config_tls *t = &ld->cfg->tls;
     static const char *const names[] = {
@@ -243,6 +247,11 @@ static int parse_tls(struct loader *ld, const yaml_node_t *n)
     const yaml_node_t *at[TLS_NKEYS];
     char *const *files[] = {[TLS_CA] = &t->ca, [TLS_CERT] = &t->cert, [TLS_KEY] = &t->key};
 
+    if (n == NULL)
+        return cfg_fail(ld, root, "tls",
+                        "missing (required): 'tls: {ca: F, cert: F, key: F}' for mutual TLS "
+                        "(deploy/make-certs creates the files), or 'tls: {mode: off}' to run "
+                        "Raft and admin traffic in plain text");
     if (cfg_read_map(ld, n, "tls", tls_keys, TLS_NKEYS, t, at) != 0)
         return ld->code;
     if (t->mode != FO_TLS_MODE_ON)
@@ -387,7 +396,7 @@ static int load_root(struct loader *ld, const yaml_node_t *root)
         (at[ROOT_DECISION] == NULL && cfg_check_lease(ld, root) != 0) ||
         cfg_parse_plan(ld, at[ROOT_PLAN]) != 0 ||
         (at[ROOT_HTTP] != NULL && cfg_parse_http(ld, at[ROOT_HTTP]) != 0) ||
-        (at[ROOT_TLS] != NULL && parse_tls(ld, at[ROOT_TLS]) != 0))
+        parse_tls(ld, root, at[ROOT_TLS]) != 0)
         return ld->code;
     return compute_digest(ld);
 }

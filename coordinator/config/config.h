@@ -212,6 +212,7 @@ struct fo_config_tls {
     char *ca;      /* PEM: the cluster CA */
     char *cert;    /* PEM: this node's certificate (deploy/make-certs) */
     char *key;     /* PEM: its key */
+    char *crl;     /* PEM: the CA's revocation list (deploy/make-certs --revoke), or NULL */
 };
 
 /* decision: the automatic failover policy (coordinator/decide/decision.h). Replicated: a node

@@ -27,6 +27,8 @@ struct frozen_key {
 static const char WHO[] = "who this node is and where its state lives";
 static const char RAFT[] = "libraft is set up at start (membership changes go through Raft)";
 static const char BOUND[] = "the listener is set up at start";
+static const char TRANSPORT[] = "the transport (mutual TLS or plain text) is chosen at start; "
+                                "certificates, keys and the CRL do reload";
 static const char LEASE[] = "write-lease rounds in progress were granted under it, and the "
                             "fence-timing rule needs every node on the same value";
 
@@ -55,6 +57,7 @@ static const struct frozen_key frozen[] = {
     {"decision.fence_budget_ms", FROZEN_U64, AT(decision.fence_budget_ms), LEASE},
     {"decision.clock_rate_margin_permille", FROZEN_U64, AT(decision.clock_rate_margin_permille),
      LEASE},
+    {"tls.mode", FROZEN_U32, AT(tls.mode), TRANSPORT},
 };
 
 #define NFROZEN (sizeof(frozen) / sizeof(frozen[0]))

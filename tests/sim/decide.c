@@ -67,6 +67,7 @@ static const char config_fmt[] =
     "    priority: 2\n"
     "    postgres: {region: eu-west-1, host: 10.0.3.20}\n"
     "    redis: {region: us-west-2, host: 10.0.2.30}\n"
+    "tls: {mode: off}\n"
     "admin: {token_file: /nonexistent/admin.token}\n"
     "decision:\n"
     "  quorum: 2\n"

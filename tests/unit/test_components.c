@@ -32,6 +32,7 @@ static const char yaml[] =
     "    vercel_env: {REDIS_HOST: 10.0.0.2, DATABASE_URL: {file: /db}}\n"
     "  dr:\n"
     "    postgres: {region: r2, host: 10.0.1.1}\n"
+    "tls: {mode: off}\n"
     "admin: {token_file: /t}\n";
 
 static void test_action_kinds(void **state)

@@ -86,8 +86,12 @@
     "admin:\n"                                       /* 48 */                                      \
     "  token_file: /etc/failoverd/admin.token\n"     /* 49 */                                      \
     "  read_token_file: /etc/failoverd/read.token\n" /* 50 */
-#define BASE HEAD PEERS REGIONS SITES TAIL
-#define LAST "  read_token_file: /etc/failoverd/read.token\n"
+/* Plain text must be said (issue 14): every base file says it on its last line, and the
+ * TLS tests replace that line. */
+#define TLSOFF "tls: {mode: off}\n" /* 51 */
+#define NOTLS  HEAD PEERS REGIONS SITES TAIL
+#define BASE   NOTLS TLSOFF
+#define LAST   "  read_token_file: /etc/failoverd/read.token\n"
 
 static char tmpdir[64];
 static char tmpfile_path[128];
@@ -649,8 +653,8 @@ static const struct digest_pair {
     {"", "http: {listen: 127.0.0.1:7601, max_connections: 3, timeout_ms: 2000, plain_text: true}\n",
      true},
     {"", "http: {tls_cert: /c, tls_key: /k}\n", true},
-    {"", "tls: {ca: /c, cert: /n.crt, key: /n.key}\n", true},
-    {"", "tls: {mode: off}\n", true},
+    {"", "tls: {ca: /c, cert: /n.crt, key: /n.key}\n", true}, /* "": TLSOFF (below) */
+    {"", "tls: {mode: off, crl: /crl.pem}\n", true},
     {"", "checks: {http: [{name: w, region: us-east-1, url: 'http://a'}]}\n", true},
     {"checks: {http: [{name: w, region: us-east-1, url: 'http://a', critical: true}]}\n",
      "checks: {http: [{name: w, region: us-east-1, url: 'https://b/x', critical: true, "
@@ -694,14 +698,17 @@ static void test_digest_policy(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(policy_pairs) / sizeof(policy_pairs[0]); i++) {
         const struct digest_pair *p = &policy_pairs[i];
-        char *ta = malloc(strlen(BASE) + strlen(p->a) + 1);
-        char *tb = malloc(strlen(BASE) + strlen(p->b) + 1);
+        /* A side without its own tls section gets the base's (TLSOFF). */
+        const char *tla = strstr(p->a, "tls:") != NULL ? "" : TLSOFF;
+        const char *tlb = strstr(p->b, "tls:") != NULL ? "" : TLSOFF;
+        char *ta = malloc(strlen(NOTLS) + strlen(p->a) + strlen(tla) + 1);
+        char *tb = malloc(strlen(NOTLS) + strlen(p->b) + strlen(tlb) + 1);
         char da[65], db[65];
 
         assert_non_null(ta);
         assert_non_null(tb);
-        strcat(strcpy(ta, BASE), p->a);
-        strcat(strcpy(tb, BASE), p->b);
+        strcat(strcat(strcpy(ta, NOTLS), p->a), tla);
+        strcat(strcat(strcpy(tb, NOTLS), p->b), tlb);
         digest_of(ta, da);
         digest_of(tb, db);
         if ((strcmp(da, db) == 0) != p->same) {
@@ -749,15 +756,19 @@ static const struct error_row {
      "raft, admin, initial_primary, decision, checks, feeds, health, alertmanager, plan, http, "
      "tls)"},
     /* tls */
-    {LAST, LAST "tls: {mode: maybe}\n", FO_CONFIG_EINVALID,
+    {TLSOFF, "tls: {mode: maybe}\n", FO_CONFIG_EINVALID,
      "node.yaml:51: tls.mode: 'maybe' is not on or off"},
-    {LAST, LAST "tls: {ca: /c, key: /k}\n", FO_CONFIG_EINVALID,
+    {TLSOFF, "tls: {ca: /c, key: /k}\n", FO_CONFIG_EINVALID,
      "node.yaml:51: tls.cert: required with tls mode on (deploy/make-certs"},
-    {LAST, LAST "tls: {mode: on, cert: /c, key: /k}\n", FO_CONFIG_EINVALID,
+    {TLSOFF, "tls: {mode: on, cert: /c, key: /k}\n", FO_CONFIG_EINVALID,
      "node.yaml:51: tls.ca: required with tls mode on"},
-    {LAST, LAST "tls: {}\n", FO_CONFIG_EINVALID, "node.yaml:51: tls.ca: required with tls mode on"},
-    {LAST, LAST "tls: {mode: off, kee: /k}\n", FO_CONFIG_EINVALID,
-     "node.yaml:51: tls.kee: unknown key (expected one of: mode, ca, cert, key)"},
+    {TLSOFF, "tls: {}\n", FO_CONFIG_EINVALID, "node.yaml:51: tls.ca: required with tls mode on"},
+    {TLSOFF, "tls: {mode: off, kee: /k}\n", FO_CONFIG_EINVALID,
+     "node.yaml:51: tls.kee: unknown key (expected one of: mode, ca, cert, key, crl)"},
+    {TLSOFF, "", FO_CONFIG_EINVALID,
+     "node.yaml:1: tls: missing (required): 'tls: {ca: F, cert: F, key: F}' for mutual TLS "
+     "(deploy/make-certs creates the files), or 'tls: {mode: off}' to run Raft and admin "
+     "traffic in plain text"},
     /* plan */
     {LAST, LAST "plan: {steps: []}\n", FO_CONFIG_EINVALID,
      "node.yaml:51: plan.steps: 1 to 64 steps"},

@@ -38,6 +38,7 @@ static const char BASE[] =
     "  lease_ms: 600\n"
     "health: {listen: 127.0.0.1:7501, max_connections: 64}\n"
     "http: {listen: 127.0.0.1:7601, max_connections: 64, timeout_ms: 5000, plain_text: true}\n"
+    "tls: {mode: off}\n"
     "admin:\n"
     "  listen: 127.0.0.1:7401\n"
     "  token_file: /etc/failoverd/admin.token\n"

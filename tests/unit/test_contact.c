@@ -99,6 +99,7 @@ static void load_config(struct env *e, size_t self)
              "raft: {election_timeout_ms: 1000, heartbeat_ms: 100}\n"
              "decision: {lease_ms: 600, lease_renew_ms: 100}\n"
              "sites:\n  main:\n    postgres: {region: r1, host: 10.0.0.1}\n"
+             "tls: {mode: off}\n"
              "admin: {token_file: /nonexistent}\n");
     if (fo_config_load_buffer("contact.yaml", yaml, strlen(yaml), &e->cfg[self], &err) != 0)
         fail_msg("config: %s", err.msg);

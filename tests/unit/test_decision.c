@@ -43,6 +43,7 @@
 #define PEERS3                                                                                     \
     "cluster: t\n"                                                                                 \
     "node: {name: us-east-1, data_dir: /tmp/x}\n"                                                  \
+    "tls: {mode: off}\n"                                                                           \
     "admin: {token_file: /t}\n"                                                                    \
     "peers:\n"                                                                                     \
     "  - {name: us-east-1, id: 1, region: us-east-1, raft: 10.0.0.1:1, admin: 10.0.0.1:2}\n"       \
@@ -75,6 +76,7 @@ static const char *const cfg_text[NCFG] = {
     /* 5 observers, quorum 3 by default */
     [C5] = "cluster: t\n"
            "node: {name: us-east-1, data_dir: /tmp/x}\n"
+           "tls: {mode: off}\n"
            "admin: {token_file: /t}\n"
            "peers:\n"
            "  - {name: us-east-1, id: 1, region: us-east-1, raft: 10.0.0.1:1, admin: 10.0.0.1:2}\n"

@@ -189,6 +189,7 @@ static const char config_yaml[] =
     "      DATABASE_URL: {file: /etc/fo/db-url-dr}\n"
     "      REDIS_HOST: 10.0.1.2\n"
     "    dns_origin: 203.0.113.20\n"
+    "tls: {mode: off}\n"
     "admin:\n"
     "  token_file: /nonexistent\n";
 

@@ -21,6 +21,7 @@
 static const char cfg_text[] =
     "cluster: t\n"
     "node: {name: us-east-1, data_dir: /tmp/x}\n"
+    "tls: {mode: off}\n"
     "admin: {token_file: /t}\n"
     "peers:\n"
     "  - {name: us-east-1, id: 1, region: us-east-1, raft: 10.0.0.1:1, admin: 10.0.0.1:2}\n"

@@ -29,6 +29,7 @@ static const char yaml[] =
     "    redis: {region: r2, host: 10.0.0.2}\n"
     "  dr:\n"
     "    postgres: {region: r2, host: 10.0.1.1}\n"
+    "tls: {mode: off}\n"
     "admin: {token_file: /t}\n";
 
 static struct fo_majority_input leader(size_t n, const uint64_t *contacts)

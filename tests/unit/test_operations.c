@@ -196,6 +196,7 @@ static struct env *env_new(bool start)
              "plan:\n"
              "  steps:\n"
              "    - {name: step-one, action: test.ok}\n"
+             "tls: {mode: off}\n"
              "admin:\n"
              "  token_file: /nonexistent\n",
              e->nodes.address[0]);

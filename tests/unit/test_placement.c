@@ -34,6 +34,7 @@ static const char yaml_fmt[] =
     "  dr:\n"
     "    postgres: {region: eu-west-1, host: 10.0.1.1}\n"
     "    redis: {region: us-west-2, host: 10.0.1.2}\n"
+    "tls: {mode: off}\n"
     "admin: {token_file: /t}\n"
     "%s";
 

@@ -123,6 +123,7 @@ static void env_verdicts(struct env *e, size_t self)
              "sites:\n"
              "  main:\n"
              "    postgres: {region: r1, host: 10.0.0.1, port: 5432, dbname: app, user: fo}\n"
+             "tls: {mode: off}\n"
              "admin:\n"
              "  token_file: /nonexistent\n");
     if (fo_config_load_buffer("verdicts.yaml", yaml, strlen(yaml), &e->cfg, &err) != 0)
