@@ -8,6 +8,7 @@ verbs."""
 
 import os
 import shutil
+import signal
 import socket
 import ssl
 import struct
@@ -242,6 +243,85 @@ class TLSCluster(unittest.TestCase):
                 s.sendall(frame(msg))
                 rep = read_frame(s)
         self.assertEqual(rep["code"], "ok", rep)
+
+    # ---- reload: a renewed certificate, a revoked node ----------------------------------
+    # Named test_x*: unittest runs methods in name order, and these must come after every
+    # numbered test (test_x2 cuts eu-west-1 off for good).
+
+    def hup(self, node):
+        os.kill(self.c.pid(node), signal.SIGHUP)
+
+    def tls_reload_lines(self, node):
+        return [l for l in self.c.log(node).splitlines()
+                if "event=tls.reload" in l or ("event=config.reload" in l and "part=tls" in l)]
+
+    def served_cert(self, node):
+        """The DER certificate node's admin port presents now (a new connection)."""
+        host, port = self.c.admin_addr(node).rsplit(":", 1)
+        ctx = tls_context(os.path.join(self.c.certs(), "ca.crt"))
+        with socket.create_connection((host, int(port)), timeout=5) as raw:
+            with ctx.wrap_socket(raw) as s:
+                return s.getpeercert(binary_form=True)
+
+    def test_x1_renewed_certificate_is_served_after_a_reload(self):
+        certs = self.c.certs()
+        old = self.served_cert("us-west-2")
+        make_certs(certs, "--force", "us-west-2")  # same CA, new key, new serial
+        with open(os.path.join(certs, "us-west-2.crt")) as f:
+            new = ssl.PEM_cert_to_DER_cert(f.read())
+        self.assertNotEqual(old, new)
+        self.assertEqual(self.served_cert("us-west-2"), old)  # files alone change nothing
+        before = len(self.tls_reload_lines("us-west-2"))
+        self.hup("us-west-2")
+        line = wait_for("us-west-2's tls.reload line", lambda: (lambda ls: ls[before] if len(
+            ls) > before else None)(self.tls_reload_lines("us-west-2")), 10)
+        self.assertIn("result=ok", line)
+        self.assertIn("cut=0", line)  # every peer still verifies
+        self.assertEqual(self.served_cert("us-west-2"), new)
+        # the cluster goes on, and us-west-2's new certificate is accepted by its peers
+        wait_for("every node reachable from the leader", lambda: all(
+            n["reachable"] is not False for n in self.c.status(self.leader())["nodes"]), 15)
+        self.assertEqual(self.c.ctl("status").returncode, 0)
+
+    def test_x2_revoked_node_is_cut_and_refused(self):
+        certs = self.c.certs()
+        leader = self.leader()
+        make_certs(certs, "--revoke", "eu-west-1")  # rewrites certs/crl.pem, named by every node
+        # The revoked node itself refuses the reload (its own certificate is revoked) and
+        # keeps its running context: the refusal is its peers' to enforce.
+        before = len(self.tls_reload_lines("eu-west-1"))
+        self.hup("eu-west-1")
+        line = wait_for("eu-west-1's refused reload", lambda: (lambda ls: ls[before] if len(
+            ls) > before else None)(self.tls_reload_lines("eu-west-1")), 10)
+        self.assertIn("result=refused", line)
+        self.assertIn("revokes this node's certificate", line)
+        for n in ("us-east-1", "us-west-2"):
+            self.hup(n)
+        # Its open Raft links are cut at the reload, not at the next reconnect (the leader
+        # has links with every follower; two followers need none between them)...
+        wait_for("eu-west-1's links cut at the reload", lambda: any(
+            self.refusals(n, "revoked", port="reload") for n in ("us-east-1", "us-west-2")), 10)
+        # ... and every reconnect is refused with the reason.
+        wait_for("a refused reconnect", lambda: any(
+            self.refusals(n, "revoked") for n in ("us-east-1", "us-west-2")), 15)
+        leader = self.leader()
+        if leader == "eu-west-1":  # it cannot stay leader without a majority's links
+            leader = wait_for("a leader other than eu-west-1", lambda: (
+                lambda l: l if l in ("us-east-1", "us-west-2") else None)(
+                    self.c.leader(("us-east-1", "us-west-2"))), 20)
+        wait_for("the leader sees eu-west-1 unreachable", lambda: any(
+            n["name"] == "eu-west-1" and n["reachable"] is False
+            for n in self.c.status(leader)["nodes"]), 15)
+        # the revoked certificate opens no admin session either
+        with self.assertRaises((ssl.SSLError, ConnectionError)):
+            admin_call(self.c.admin_addr(leader), "status", token=self.c.token(),
+                       cert=os.path.join(certs, "eu-west-1.crt"),
+                       key=os.path.join(certs, "eu-west-1.key"))
+        # the remaining majority still commits
+        r = self.c.ctl("pause", "--reason", "after revoke", addrs=self.c.admin_addr(leader))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.c.ctl("resume", addrs=self.c.admin_addr(leader))
+        self.assertEqual(r.returncode, 0, r.stderr)
 
 
 if __name__ == "__main__":
