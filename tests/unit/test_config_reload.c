@@ -97,6 +97,7 @@ static void test_frozen_keys_refused(void **state)
         {"timeout_ms: 5000", "timeout_ms: 6000", "http.timeout_ms"},
         {"lease_renew_ms: 100", "lease_renew_ms: 200", "decision.lease_renew_ms"},
         {"lease_ms: 600", "lease_ms: 900", "decision.lease_ms"},
+        {"tls: {mode: off}", "tls: {ca: /c, cert: /n, key: /k}", "tls.mode"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -131,6 +132,7 @@ static void test_live_keys_pass(void **state)
         {"token_file: /etc/failoverd/admin.token", "token_file: /etc/failoverd/admin2.token"},
         {"read_token_file: /etc/failoverd/read.token", "read_token_file: /etc/r2.token"},
         {"  read_token_file: /etc/failoverd/read.token\n", ""},
+        {"tls: {mode: off}", "tls: {mode: off, crl: /crl.pem}"}, /* files reload */
     };
     (void)state;
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {

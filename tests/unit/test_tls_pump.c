@@ -43,7 +43,12 @@ static int make_all(void **state)
              "$mk --dir $d/ok n1 n2 --operator op >/dev/null;"
              "mkdir -p $d/exp; cp $d/ok/ca.crt $d/ok/ca.key $d/exp/;"
              "$mk --dir $d/exp --expired n2 >/dev/null;"
-             "$mk --dir $d/other n1 >/dev/null",
+             "$mk --dir $d/other n1 --crl >/dev/null;"
+             /* n3 of our CA, revoked in ok/crl.pem (n1 and n2 are not) */
+             "$mk --dir $d/ok n3 >/dev/null; $mk --dir $d/ok --revoke n3 >/dev/null;"
+             /* a CRL of our CA already past its next update: issued two days ago for one */
+             "mkdir -p $d/stale; cp $d/ok/ca.crt $d/ok/ca.key $d/stale/;"
+             "faketime -f -2d $mk --dir $d/stale --crl --crl-days 1 >/dev/null",
              FO_SOURCE_DIR, dir);
     return system(cmd) == 0 ? 0 : -1;
 }
@@ -491,6 +496,35 @@ static void check_files(const char *ca_sub, const char *crt_sub, const char *crt
         assert_true(strstr(err.msg, "tls: ") == err.msg);
 }
 
+/* ok's n1 (or n3) with the CRL crl_sub/crl.pem (crl_sub NULL: a file that is not there). */
+static void check_crl(const char *name, const char *crl_sub, int want, const char *says)
+{
+    char ca_p[400], crt_p[400], key_p[400], crl_p[400], f[64];
+    struct fo_tls_files files = {ca_p, crt_p, key_p, crl_p};
+    struct fo_error err = {0};
+
+    path(ca_p, sizeof(ca_p), "ok", "ca.crt");
+    snprintf(f, sizeof(f), "%s.crt", name);
+    path(crt_p, sizeof(crt_p), "ok", f);
+    snprintf(f, sizeof(f), "%s.key", name);
+    path(key_p, sizeof(key_p), "ok", f);
+    path(crl_p, sizeof(crl_p), crl_sub != NULL ? crl_sub : "ok",
+         crl_sub != NULL ? "crl.pem" : "no.pem");
+    assert_int_equal(fo_tls_check_files(&files, &err), want);
+    if (says != NULL && strstr(err.msg, says) == NULL)
+        fail_msg("'%s' does not say '%s'", err.msg, says);
+}
+
+static void test_check_crl(void **state)
+{
+    (void)state;
+    check_crl("n1", "ok", 0, NULL);
+    check_crl("n3", "ok", FO_TLS_REVOKED, "revokes this node's certificate");
+    check_crl("n1", "other", FO_TLS_CA_MISMATCH, "is not signed by the CA");
+    check_crl("n1", "stale", FO_TLS_FILE, "past its next update");
+    check_crl("n1", NULL, FO_TLS_FILE, "cannot read");
+}
+
 static void test_check_files(void **state)
 {
     (void)state;
@@ -500,6 +534,120 @@ static void test_check_files(void **state)
     check_files("ok", "ok", "n1.crt", "ok", "n2.key", FO_TLS_KEY);
     check_files("ok", "other", "n1.crt", "other", "n1.key", FO_TLS_CA_MISMATCH);
     check_files("ok", "exp", "n2.crt", "exp", "n2.key", FO_TLS_CA_MISMATCH);
+}
+
+/* A context of ok/n1 that checks ok/crl.pem (which revokes n3). */
+static void ctx_init_crl(struct fo_tls *t)
+{
+    char ca[400], crt[400], key[400], crl[400];
+    struct fo_error err = {0};
+
+    path(ca, sizeof(ca), "ok", "ca.crt");
+    path(crt, sizeof(crt), "ok", "n1.crt");
+    path(key, sizeof(key), "ok", "n1.key");
+    path(crl, sizeof(crl), "ok", "crl.pem");
+    memset(t, 0, sizeof(*t));
+    assert_int_equal(fo_tls_init(t, &(struct fo_tls_files){ca, crt, key, crl}, 0, &err), 0);
+}
+
+static void test_revoked_refused(void **state)
+{
+    struct fo_tls srv, cli;
+    struct rig r;
+    (void)state;
+
+    ctx_init_crl(&srv);
+    ctx_init(&cli, "ok", "ok", "n3", 0);
+    rig_start(&r, &srv);
+    rig_connect(&r, &cli, NULL);
+    run_until(&r, both_done);
+    assert_int_equal(r.server.status, FO_TLS_REVOKED);
+    assert_int_equal(r.server.fd, -1);
+    /* TLS 1.3: the client may finish first, then learn of the refusal from the alert */
+    rig_stop(&r);
+    fo_tls_close(&srv);
+    fo_tls_close(&cli);
+}
+
+static unsigned refused_count;
+static enum fo_tls_reason refused_last;
+
+static void count_refused(void *data, const char *where, const char *remote,
+                          enum fo_tls_reason reason, const char *detail, unsigned suppressed)
+{
+    (void)data;
+    (void)remote;
+    (void)detail;
+    (void)suppressed;
+    assert_string_equal(where, "reload");
+    refused_count++;
+    refused_last = reason;
+}
+
+static bool server_ended(struct rig *r)
+{
+    return r->server.ended;
+}
+
+/* Open connections of a peer the new files no longer accept are cut by fo_tls_adopt;
+ * a prepare whose files do not check changes nothing. */
+static void test_reload_cuts_revoked(void **state)
+{
+    struct fo_tls srv, cli, cli2;
+    struct rig r;
+    char ca[400], crt[400], key[400], crl[400], bad[400];
+    struct fo_error err = {0};
+    void *next = NULL;
+    void *running;
+    (void)state;
+
+    ctx_init(&srv, "ok", "ok", "n1", 0); /* no CRL yet */
+    srv.on_refused = count_refused;
+    ctx_init(&cli, "ok", "ok", "n3", 0);
+    rig_start(&r, &srv);
+    rig_connect(&r, &cli, "n1");
+    run_until(&r, both_done);
+    assert_int_equal(r.server.status, FO_TLS_OK); /* n3 is not revoked for this context */
+
+    path(ca, sizeof(ca), "ok", "ca.crt");
+    path(crt, sizeof(crt), "ok", "n1.crt");
+    path(key, sizeof(key), "ok", "n1.key");
+    path(crl, sizeof(crl), "ok", "crl.pem");
+    path(bad, sizeof(bad), "stale", "crl.pem");
+    running = srv.ctx;
+    assert_int_equal(fo_tls_prepare(&srv, &(struct fo_tls_files){ca, crt, key, bad}, &next, &err),
+                     FO_TLS_FILE);
+    assert_null(next);
+    assert_ptr_equal(srv.ctx, running);
+    assert_int_equal(fo_tls_prepare(&srv, &(struct fo_tls_files){ca, NULL, NULL, crl}, &next, &err),
+                     FO_TLS_FILE); /* cannot drop the certificate */
+    assert_int_equal(fo_tls_prepare(&srv, &(struct fo_tls_files){ca, crt, key, crl}, &next, &err),
+                     0);
+    assert_non_null(next);
+    assert_int_equal(fo_tls_adopt(&srv, next), 1);
+    assert_int_equal(refused_count, 1);
+    assert_int_equal(refused_last, FO_TLS_REVOKED);
+    run_until(&r, server_ended); /* the pump closes itself */
+
+    /* n3's next connection is refused by the new context itself */
+    close(r.client.fd);
+    r.client.fd = -1;
+    run_until(&r, both_ended);
+    r.server = r.client = (struct side){.fd = -1};
+    rig_connect(&r, &cli, "n1");
+    run_until(&r, server_done);
+    assert_int_equal(r.server.status, FO_TLS_REVOKED);
+    run_until(&r, both_ended);
+    /* while a peer the CRL does not list still gets through */
+    r.server = r.client = (struct side){.fd = -1};
+    ctx_init(&cli2, "ok", "ok", "n2", 0);
+    rig_connect(&r, &cli2, "n1");
+    run_until(&r, both_done);
+    assert_int_equal(r.server.status, FO_TLS_OK);
+    rig_stop(&r);
+    fo_tls_close(&cli2);
+    fo_tls_close(&srv);
+    fo_tls_close(&cli);
 }
 
 static void test_rate_limit(void **state)
@@ -536,6 +684,9 @@ int main(void)
         cmocka_unit_test(test_handshake_timeout),
         cmocka_unit_test(test_bulk_partial_reads_bounded),
         cmocka_unit_test(test_check_files),
+        cmocka_unit_test(test_check_crl),
+        cmocka_unit_test(test_revoked_refused),
+        cmocka_unit_test(test_reload_cuts_revoked),
         cmocka_unit_test(test_rate_limit),
     };
     return cmocka_run_group_tests(tests, make_all, remove_all);
