@@ -13,6 +13,16 @@
  * often than FO_PLACEMENT_RETRY_MS. Safety does not depend on it: it only moves who leads.
  * raft.leader_off_primary: false turns it off.
  *
+ * Where away: the leader runs the next failover's actions, and over a WAN each action
+ * costs round trips from the leader to its target: promoting Postgres is the longest
+ * chain (about 12 round trips), Redis a few. So among the regions that host none of the
+ * primary's components, the one holding the Postgres of the site a failover would
+ * promote (the preferred other site) is best, then one holding another of its
+ * components, then any (fo_placement_score). A leader that is away moves only to a
+ * strictly better region, so leadership never goes back and forth. Measured over the
+ * emulated 70 ms WAN: dr's Postgres took writes about 0.9 s sooner with the leader in
+ * its region than with the leader in us-west-2.
+ *
  * fo_placement_pick is pure (tests/unit/test_placement.c); fo_placement_tick reads the
  * node and starts the transfer. Loop thread only.
  */
@@ -35,7 +45,13 @@ enum fo_placement_reason {
     FO_PLACEMENT_AWAY,       /* this node's region hosts none of the primary's components */
     FO_PLACEMENT_BUSY,       /* an operation is in flight: do not disturb its leader */
     FO_PLACEMENT_NO_TARGET,  /* no reachable voter outside the primary's regions */
+    FO_PLACEMENT_NEARER,     /* away already, but *to is in a better region (see above) */
 };
+
+/* How well region suits the leader under primary: -1 it hosts one of the primary's
+ * components (the leader must leave), 2 it hosts the Postgres of the site a failover
+ * would promote, 1 another of that site's components, 0 none. 0 also without a primary. */
+int fo_placement_score(const struct fo_config *cfg, const char *primary, const char *region);
 
 /* What the leader knows of one peer (parallel to cfg->peers). */
 struct fo_placement_peer {
@@ -53,7 +69,8 @@ struct fo_placement_input {
 };
 
 /* Whether (and to whom) this node, the leader, should hand leadership. Among the
- * eligible voters it picks the most caught-up one, then the lowest id. */
+ * eligible voters it picks the best region (fo_placement_score), then the most
+ * caught-up one, then the lowest id. */
 enum fo_placement_reason fo_placement_pick(const struct fo_placement_input *in, uint64_t *to);
 
 struct fo_placement {

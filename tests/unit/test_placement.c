@@ -1,7 +1,8 @@
 /*
  * tests/unit/test_placement.c — where the Raft leader should be (run/placement.h): out of
- * the regions that hold the primary's Postgres and Redis, to a reachable voter, never
- * during an operation, never when turned off.
+ * the regions that hold the primary's Postgres and Redis, preferably where the next
+ * failover's Postgres is, to a reachable voter, never during an operation, never when
+ * turned off.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -67,14 +68,16 @@ static void test_leader_in_primary_region_moves(void **state)
     uint64_t to = 99;
     (void)state;
     load(&cfg, "use1", "");
+    /* to dr's Postgres region first: the next failover's longest chain of round trips */
     assert_int_equal(pick(&cfg, "main", false, all_up, &to), FO_PLACEMENT_MOVE);
-    assert_int_equal(to, 2); /* equally caught up: the lowest id */
-    /* the more caught-up voter wins */
-    struct fo_placement_peer p[3] = {all_up[0], all_up[1], all_up[2]};
-    p[2].match_index = 11;
-    assert_int_equal(pick(&cfg, "main", false, p, &to), FO_PLACEMENT_MOVE);
     assert_int_equal(to, 3);
+    struct fo_placement_peer p[3] = {all_up[0], all_up[1], all_up[2]};
+    /* that one unreachable: dr's Redis region will do */
+    p[2].reachable = false;
+    assert_int_equal(pick(&cfg, "main", false, p, &to), FO_PLACEMENT_MOVE);
+    assert_int_equal(to, 2);
     /* a voter still catching up is not a target */
+    p[2].reachable = true;
     p[1].match_index = 9;
     p[2].match_index = 9;
     assert_int_equal(pick(&cfg, "main", false, p, &to), FO_PLACEMENT_NO_TARGET);
@@ -85,6 +88,32 @@ static void test_leader_in_primary_region_moves(void **state)
     p[1].voter = false;
     assert_int_equal(pick(&cfg, "main", false, p, &to), FO_PLACEMENT_NO_TARGET);
     assert_int_equal(to, 0);
+    fo_config_free(&cfg);
+}
+
+/* Away from the primary, a leader moves only to a strictly better region. */
+static void test_nearer_the_target(void **state)
+{
+    struct fo_config cfg;
+    uint64_t to = 99;
+    (void)state;
+    load(&cfg, "usw2", "");
+    assert_int_equal(fo_placement_score(&cfg, NULL, "us-east-1"), 0);
+    assert_int_equal(fo_placement_score(&cfg, "main", "us-east-1"), -1);
+    assert_int_equal(fo_placement_score(&cfg, "main", "eu-west-1"), 2);
+    assert_int_equal(fo_placement_score(&cfg, "main", "us-west-2"), 1);
+    assert_int_equal(fo_placement_score(&cfg, "dr", "us-east-1"), 2);
+    assert_int_equal(pick(&cfg, "main", false, all_up, &to), FO_PLACEMENT_NEARER);
+    assert_int_equal(to, 3);
+    assert_int_equal(pick(&cfg, "main", true, all_up, &to), FO_PLACEMENT_BUSY);
+    struct fo_placement_peer p[3] = {all_up[0], all_up[1], all_up[2]};
+    p[2].reachable = false; /* and never into the primary's region instead */
+    assert_int_equal(pick(&cfg, "main", false, p, &to), FO_PLACEMENT_AWAY);
+    assert_int_equal(to, 0);
+    fo_config_free(&cfg);
+    /* the best region stays: nothing better anywhere */
+    load(&cfg, "euw1", "");
+    assert_int_equal(pick(&cfg, "main", false, all_up, &to), FO_PLACEMENT_AWAY);
     fo_config_free(&cfg);
 }
 
@@ -125,6 +154,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_leader_in_primary_region_moves),
+        cmocka_unit_test(test_nearer_the_target),
         cmocka_unit_test(test_stays),
         cmocka_unit_test(test_site_in_region),
     };
