@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <uv.h>
 
@@ -183,6 +184,24 @@ int fo_tls_check_files(const struct fo_tls_files *f, struct fo_error *err)
     return rv;
 }
 
+/* When t's files run out: our certificate's notAfter, the CRL's nextUpdate (0: none). */
+static void read_expiry(struct fo_tls *t, SSL_CTX *ctx)
+{
+    X509 *cert = SSL_CTX_get0_certificate(ctx);
+    STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx));
+    struct tm tm;
+
+    t->cert_not_after = t->crl_next_update = 0;
+    if (cert != NULL && ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1)
+        t->cert_not_after = (int64_t)timegm(&tm);
+    for (int i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+        X509_CRL *crl = X509_OBJECT_get0_X509_CRL(sk_X509_OBJECT_value(objs, i));
+        const ASN1_TIME *next = crl != NULL ? X509_CRL_get0_nextUpdate(crl) : NULL;
+        if (next != NULL && ASN1_TIME_to_tm(next, &tm) == 1)
+            t->crl_next_update = (int64_t)timegm(&tm);
+    }
+}
+
 /* A context from files already checked: the CA (and CRL) to verify peers with, our
  * certificate and key to present. */
 static int ctx_build(const struct fo_tls_files *f, SSL_CTX **out, struct fo_error *err)
@@ -253,6 +272,7 @@ int fo_tls_init(struct fo_tls *t, const struct fo_tls_files *f, unsigned handsha
     if ((rv = ctx_build(f, &ctx, err)) != 0)
         return rv;
     t->ctx = ctx;
+    read_expiry(t, ctx);
     t->has_cert = f->cert != NULL;
     t->handshake_timeout_ms = handshake_timeout_ms != 0 ? handshake_timeout_ms : 5000;
     return 0;
@@ -279,6 +299,7 @@ unsigned fo_tls_adopt(struct fo_tls *t, void *next)
 {
     SSL_CTX_free(t->ctx); /* live SSLs hold their own reference to it */
     t->ctx = next;
+    read_expiry(t, next);
     return fo_tls_pump_recheck(t);
 }
 

@@ -94,6 +94,10 @@ struct fo_tls {
     /* private */
     void *ctx;                 /* SSL_CTX * (void: keep OpenSSL out of the users' includes) */
     struct fo_tls_pump *pumps; /* every live pump made with this fo_tls (tls_pump.c) */
+    /* public, read-only: when the files in use run out, Unix seconds (0: no such file).
+     * For metrics and alerts: a certificate or CRL that runs out stops the cluster. */
+    int64_t cert_not_after;  /* this process's certificate */
+    int64_t crl_next_update; /* the CRL's next update */
     bool has_cert;
     unsigned handshake_timeout_ms;
     struct {

@@ -457,6 +457,7 @@ static void serve_handles(struct fo_daemon *d)
     s->feeds = d->feeds;
     s->nfeeds = d->cfg.nfeeds;
     s->stopping = &d->stopping;
+    s->tls = d->tls_on ? &d->tls : NULL;
 }
 
 /* A refused peer, once per reason and host per minute (consensus/tls.h). */

@@ -42,7 +42,8 @@ struct fo_serve {
     struct fo_tokens *tokens; /* operators (and nodes) by name: serve/tokens.h */
     const struct fo_health_feed *feeds;
     size_t nfeeds;
-    const bool *stopping; /* the daemon is shutting down */
+    const bool *stopping;     /* the daemon is shutting down */
+    const struct fo_tls *tls; /* the peers' TLS (its expiry times), or NULL: tls.mode off */
 };
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * coordinator/serve/metrics.c — see metrics.h.
  */
+#include "consensus/tls.h"
 #include "coordinator/serve/metrics.h"
 
 #include <stdarg.h>
@@ -172,6 +173,15 @@ static void raft_metrics(struct text *t, struct fo_serve *d, const struct fo_sta
     put_label(t, "cluster", d->cfg->cluster, false);
     put_label(t, "version", FO_VERSION, true);
     put(t, " 1\n");
+    if (d->tls != NULL && d->tls->cert_not_after > 0)
+        gauge(t, "failoverd_tls_certificate_expiry_timestamp_seconds",
+              "When this node's certificate (tls.cert) expires, Unix seconds.",
+              (unsigned long long)d->tls->cert_not_after);
+    if (d->tls != NULL && d->tls->crl_next_update > 0)
+        gauge(t, "failoverd_tls_crl_next_update_timestamp_seconds",
+              "When the CRL in use (tls.crl) is past its next update, Unix seconds: from then "
+              "on every peer is refused.",
+              (unsigned long long)d->tls->crl_next_update);
     gauge(t, "failoverd_raft_term", "This node's current Raft term.", fo_node_term(d->node));
     gauge(t, "failoverd_raft_leader", "1 when this node is the Raft leader.",
           fo_node_role(d->node) == RAFT_LEADER);
