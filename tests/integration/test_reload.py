@@ -6,7 +6,8 @@
 - a changed node name (who the node is) is refused with a log line naming the key: the
   daemon keeps running with its old config;
 - a file that does not load is refused the same way;
-- the token files are re-read: a new admin token works after SIGHUP, the old one not.
+- the token files are re-read: a new admin token works after SIGHUP, the old one not;
+- a SIGHUP while an operation runs is deferred, then applied by itself once it ended.
 """
 
 import os
@@ -152,6 +153,34 @@ class Reload(unittest.TestCase):
             self.hup(NODE)
             self.wait_reload_line(NODE, before, r"result=ok")
         self.assertEqual(admin_call(addr, "status", token=old)["code"], "ok")
+
+    def test_5_reload_during_an_operation_waits_for_its_end(self):
+        """The executor runs the operation in flight from the plan it started with: a
+        reload meanwhile is deferred (logged), then applied by itself once the operation
+        ended, with no second SIGHUP."""
+        st0 = self.c.status(NODE)
+        self.assertEqual(st0["config"]["policy"]["quorum"], 3)  # test_1's edit
+        # Without a data plane the plan's steps fail against nothing: the operation lasts
+        # a few seconds (its retries), long enough to reload in the middle of it.
+        r = self.c.ctl("failover", "--to", "dr", "--force", "--reason", "it_reload deferred")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        before = {}
+        for n in NODES:
+            # each node defers only once it applied op_begin itself
+            wait_for(f"{n} to apply the operation", lambda n=n: self.c.status(n)["operation"], 10)
+            before[n] = len(self.reload_lines(n))
+            self.edit(n, "decision: {auto: false, quorum: 3}", "decision: {auto: false, quorum: 2}")
+            self.hup(n)
+        for n in NODES:
+            line = self.wait_reload_line(n, before[n], r"result=deferred")
+            self.assertIn("in flight: reloaded once it ends", line)
+        for n in NODES:
+            self.wait_reload_line(n, before[n] + 1, r"result=ok digest=")
+            st = self.c.status(n)
+            self.assertIsNone(st["operation"])
+            self.assertEqual(st["config"]["policy"]["quorum"], 2)
+        for n in NODES:
+            wait_for(f"{n} agrees", lambda n=n: self.c.status(n)["warnings"] == [], 15)
 
 
 if __name__ == "__main__":
