@@ -320,7 +320,7 @@ static void ops_finished(struct fo_executor *ex, const struct fo_operation *op)
 
     fo_log_info("operation.end", "op=%s result=%s", op->id,
                 fo_enum_name(fo_op_result_names, op->result));
-    if (op->kind == FO_OP_DRILL || d->h.cfg->decision.cooldown_ms == 0)
+    if (!fo_op_kind_moves_primary(op->kind) || d->h.cfg->decision.cooldown_ms == 0)
         return;
     /* Anti-flapping: no automatic failover right after one, whoever started it. */
     if (d->cooldown_pending)

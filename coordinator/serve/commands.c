@@ -222,8 +222,8 @@ static json_t *data_loss(const struct fo_operation *op, const struct fo_config *
     const char *basis;
     bool drained = op->kind == FO_OP_SWITCHOVER && op->result == FO_RESULT_SUCCEEDED;
 
-    if (op->kind == FO_OP_DRILL)
-        return json_null(); /* check mode: nothing moved */
+    if (!fo_op_kind_moves_primary(op->kind))
+        return json_null(); /* a drill (check mode) or a rejoin: nothing moved */
     /* A switchover lost nothing only if it finished and every promote (each of which
      * drains first) is done: a plan may have continued past one. */
     for (size_t i = 0; drained && i < op->nsteps; i++) {
