@@ -100,7 +100,8 @@ class NetnsDataPlane(DataPlane):
                     f"port = {pm}\n"
                     f"unix_socket_directories = '{main}'\n"
                     "wal_level = replica\nmax_wal_senders = 5\nhot_standby = on\n"
-                    "fsync = off\nfull_page_writes = off\n"
+                    # pg_rewind (deploy/pg-rejoin, failoverctl rejoin) needs both.
+                    "fsync = off\nfull_page_writes = on\nwal_log_hints = on\n"
                     "shared_buffers = 16MB\nmax_connections = 30\n"
                     "log_min_messages = warning\nlog_connections = off\n")
         # As DataPlane's, plus the regions' subnet (other regions' probes and the standby;
