@@ -133,7 +133,8 @@ static int queue_probe(struct rejoin_check *c, const struct fo_plan_step *ps)
     const struct fo_state *st = fo_node_state(d->h.node);
     struct fo_kv params[MAX_PARAMS];
     struct fo_action_req req = {0};
-    struct rejoin_probe *p;
+    struct rejoin_probe *p = NULL;
+    struct fo_kv *kv;
     char msg[256];
     int n = fo_plan_params(d->h.cfg, ps, c->site, params, MAX_PARAMS, msg, sizeof(msg));
 
@@ -155,14 +156,18 @@ static int queue_probe(struct rejoin_check *c, const struct fo_plan_step *ps)
         snprintf(c->why, sizeof(c->why), "%s: %s", ps->name, msg);
         return -1;
     }
-    if ((p = calloc(1, sizeof(*p))) == NULL) {
+    /* The job takes a heap array of the parameters (action_job.h). */
+    kv = calloc((size_t)n + 1, sizeof(*kv));
+    if (kv == NULL || (p = calloc(1, sizeof(*p))) == NULL) {
         for (int i = 0; i < n; i++) {
             free(params[i].key);
             free(params[i].value);
         }
+        free(kv);
         snprintf(c->why, sizeof(c->why), "out of memory");
         return -1;
     }
+    memcpy(kv, params, (size_t)n * sizeof(*kv));
     p->parent = c;
     snprintf(p->step, sizeof(p->step), "%s", ps->name);
     req.kind = ps->action;
@@ -174,7 +179,7 @@ static int queue_probe(struct rejoin_check *c, const struct fo_plan_step *ps)
     req.reason = c->reason;
     req.check_only = true;
     req.deadline_ms = fo_action_now_ms() + PRECHECK_MS;
-    if (fo_action_job_init(&p->job, &req, params, (size_t)n) != 0 ||
+    if (fo_action_job_init(&p->job, &req, kv, (size_t)n) != 0 ||
         fo_action_job_queue(&p->job, d->h.loop, d->h.executor->runner.run, probe_done) != 0) {
         fo_action_job_release(&p->job);
         free(p);

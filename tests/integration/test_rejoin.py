@@ -178,6 +178,9 @@ class Rejoin(unittest.TestCase):
         wait_for("main's Postgres writable again",
                  lambda: dp.psql_tcp(dp.pg_main_port, "SHOW default_transaction_read_only") == "off",
                  10)
+        # The node may have been the leader: the others elect one.
+        self.wait_state("a leader among the others", lambda s: s["primary"] == "dr", 30,
+                        nodes=SURVIVORS)
         before = json.loads(self.ctl("--json", "history").stdout)
         r = self.ctl("rejoin", "main", "--no-wait")
         self.assertEqual(r.returncode, 4, r.stdout + r.stderr)
