@@ -186,8 +186,7 @@ static void apply_op(struct fo_fsm *f, const char *tok, int kind, const char *fr
     if (!finish)
         return;
     c = (struct fo_cmd){.type = FO_CMD_OP_END};
-    c.u.op_end = (struct fo_cmd_op_end){
-        .op_id = id, .epoch = epoch, .result = result, .at_ms = 2};
+    c.u.op_end = (struct fo_cmd_op_end){.op_id = id, .epoch = epoch, .result = result, .at_ms = 2};
     apply_ok(f, &c, tok);
 }
 
@@ -460,8 +459,8 @@ static const struct row rows[] = {
      "op:a:main>dr rejoin-failed:dr>main WU:D:10 UU:D:10 " MAIN_UP, "main=0/0", 100, NULL, AUTO,
      NULL, N, NULL, FO_REASON_FAIL_BACK, "re-seed it with failoverctl rejoin main", 0},
     {"a move after the rejoin makes it count no more", C3,
-     "op:a:main>dr rejoin:dr>main op:m:dr>main op:a:main>dr WU:D:10 UU:D:10 " MAIN_UP,
-     "main=0/0", 100, NULL, AUTO, NULL, N, NULL, FO_REASON_FAIL_BACK, "until op-3", 0},
+     "op:a:main>dr rejoin:dr>main op:m:dr>main op:a:main>dr WU:D:10 UU:D:10 " MAIN_UP, "main=0/0",
+     100, NULL, AUTO, NULL, N, NULL, FO_REASON_FAIL_BACK, "until op-3", 0},
     {"after an operator moved back, the other site is the excluded one", C3,
      "op:a:main>dr op:m:dr>main " MAIN_DOWN DR_UP, "dr=0/0", 100, NULL, AUTO, NULL, N, NULL,
      FO_REASON_FAIL_BACK, "dr was the primary until op-2", 0},
