@@ -275,8 +275,10 @@ static void command_env(const struct fo_action_req *req, char store[MAX_ENV][600
     envp[n] = NULL;
 }
 
-/* Run the command; 0 when it exited 0, else -1 with res FAILED and its output's tail. */
-static int run_command(const struct fo_action_req *req, char **argv, struct fo_action_result *res)
+/* Run the command; 0 when it exited 0 (last gets its output's last line), else -1 with
+ * res FAILED and its output's tail. */
+static int run_command(const struct fo_action_req *req, char **argv, char *last, size_t cap,
+                       struct fo_action_result *res)
 {
     char store[MAX_ENV][600], *envp[MAX_ENV + 1], tail[TAIL_MAX];
     int code;
@@ -286,8 +288,15 @@ static int run_command(const struct fo_action_req *req, char **argv, struct fo_a
     end = fo_program_run(req, argv, envp, &code, tail, sizeof(tail));
     switch (end) {
     case FO_PROGRAM_EXITED:
-        if (code == 0)
+        if (code == 0) {
+            size_t n = strlen(tail);
+            char *nl;
+            while (n > 0 && tail[n - 1] == '\n')
+                tail[--n] = '\0';
+            nl = strrchr(tail, '\n');
+            snprintf(last, cap, "%s", nl != NULL ? nl + 1 : tail);
             return 0;
+        }
         fo_action_set(res, FO_ACTION_FAILED, "rejoin_command %s exited %d: %s", argv[0], code,
                       tail);
         return -1;
@@ -313,7 +322,7 @@ static void rejoin_run(const struct fo_action_req *req, struct fo_action_result 
 {
     struct fo_pg_target t;
     struct standby_view v;
-    char lsn[64], *argv[MAX_ARGV];
+    char lsn[64], *argv[MAX_ARGV], said[TAIL_MAX];
     size_t argc;
 
     /* The parameters first (fo_pg_target_parse checks them all); the session later. */
@@ -357,16 +366,16 @@ static void rejoin_run(const struct fo_action_req *req, struct fo_action_result 
         return;
     }
     memset(res, 0, sizeof(*res));
-    if (run_command(req, argv, res) != 0)
+    if (run_command(req, argv, said, sizeof(said), res) != 0)
         return;
     /* The primary moved on while the command ran: the standby must have that too. */
     if (primary_position(req, lsn, sizeof(lsn), res) != 0 ||
         verify(req, lsn, 0, false, &v, res) != 0)
         return;
     fo_action_set(res, FO_ACTION_DONE,
-                  "re-seeded by %s: in recovery, streaming from %s, received up to the "
-                  "primary's %s",
-                  argv[0], v.sender, lsn);
+                  "rejoin_command said \"%.200s\"; in recovery, streaming from %s, received up "
+                  "to the primary's %s",
+                  said, v.sender, lsn);
 }
 
 const struct fo_action_kind fo_action_postgres_rejoin = {

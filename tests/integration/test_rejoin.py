@@ -219,6 +219,12 @@ class Rejoin(unittest.TestCase):
         self.assertEqual((report["kind"], report["state"], report["from"], report["to"],
                           report["epoch"]), ("rejoin", "succeeded", "dr", "main", 1),
                          json.dumps(report))
+        said = [line for n in NODES for line in c.log(n).splitlines()
+                if "event=executor.step" in line and "action=postgres.rejoin" in line and
+                "result=done" in line]
+        self.assertEqual(len(said), 1, said)
+        self.assertIn('rejoin_command said \\"pg-rejoin: re-seeded by ', said[0])
+        print(f"\nit_rejoin: {said[0]}", file=sys.stderr)
         self.assertEqual(self.pg_main("SELECT pg_is_in_recovery()"), "t")
         wait_for("main's Postgres streaming from dr", lambda: self.pg_main(
             "SELECT status FROM pg_stat_wal_receiver") == "streaming", 30)
