@@ -73,6 +73,7 @@ static const char *const rejoin_optional[] = {"port",
 
 /* What the verification found. */
 struct standby_view {
+    bool reached; /* the last look connected and read it */
     bool in_recovery;
     char status[32];  /* pg_stat_wal_receiver.status, "" without a receiver */
     char sender[300]; /* its sender_host:sender_port */
@@ -139,6 +140,7 @@ static int read_standby(struct fo_pg_session *s, const char *lsn, struct standby
 
     if (r == NULL)
         return -1;
+    v->reached = true;
     v->in_recovery = fo_pg_field_true(r, 0);
     snprintf(v->status, sizeof(v->status), "%s", PQgetisnull(r, 0, 1) ? "" : PQgetvalue(r, 0, 1));
     snprintf(v->sender, sizeof(v->sender), "%s", PQgetisnull(r, 0, 2) ? "?" : PQgetvalue(r, 0, 2));
@@ -209,7 +211,7 @@ static int verify(const struct fo_action_req *req, const char *lsn, uint64_t bud
             if (s.conn != NULL)
                 PQfinish(s.conn);
             snprintf(last, sizeof(last), "%s", sub.detail);
-            v->status[0] = '\0';
+            v->reached = false;
             if (budget_ms != 0)
                 break; /* unreachable: the command decides (see the header) */
         }
@@ -323,6 +325,7 @@ static void rejoin_run(const struct fo_action_req *req, struct fo_action_result 
     struct fo_pg_target t;
     struct standby_view v;
     char lsn[64], *argv[MAX_ARGV], said[TAIL_MAX];
+    const char *seen;
     size_t argc;
 
     /* The parameters first (fo_pg_target_parse checks them all); the session later. */
@@ -349,20 +352,18 @@ static void rejoin_run(const struct fo_action_req *req, struct fo_action_result 
     }
     if (res->status == FO_ACTION_REFUSED)
         return;
+    seen = !v.reached      ? "not reached"
+           : v.in_recovery ? "in recovery, not streaming the primary"
+                           : "out of recovery, fenced";
     if (argc == 0) {
         fo_action_set(res, FO_ACTION_REFUSED,
                       "site %s's postgres has no rejoin_command: nothing can re-seed it here "
                       "(failoverd.yaml(5)); it is %s",
-                      req->to != NULL ? req->to : "?",
-                      v.in_recovery ? "in recovery" : "not reached");
+                      req->to != NULL ? req->to : "?", seen);
         return;
     }
     if (req->check_only) {
-        fo_action_set(res, FO_ACTION_DONE, "%s; would run %s",
-                      v.in_recovery         ? "in recovery"
-                      : v.status[0] == '\0' ? "not reached"
-                                            : "fenced",
-                      argv[0]);
+        fo_action_set(res, FO_ACTION_DONE, "%s; would run %s", seen, argv[0]);
         return;
     }
     memset(res, 0, sizeof(*res));

@@ -58,14 +58,14 @@ static const char *status_name(int st)
 /* Parameters by value (so that a case can copy and edit a set); run() makes the fo_kv
  * array that points into them. */
 struct params {
-    char keys[16][32];
-    char vals[16][512];
+    char keys[24][32];
+    char vals[24][512];
     size_t n;
 };
 
 static void add(struct params *p, const char *key, const char *value)
 {
-    assert_true(p->n < 16);
+    assert_true(p->n < 24);
     snprintf(p->keys[p->n], sizeof(p->keys[0]), "%s", key);
     snprintf(p->vals[p->n], sizeof(p->vals[0]), "%s", value);
     p->n++;
@@ -754,16 +754,16 @@ static void test_pg_rejoin(void **state)
     /* A command that fails: its output's end is in the detail. */
     set(&p, "argv.0", "sh");
     set(&p, "argv.1", "-c");
-    set(&p, "argv.2", "echo \"primary $FO_PRIMARY_HOST:$FO_PRIMARY_PORT epoch $FO_EPOCH\"; "
-                      "echo \"password ${PGPASSWORD:-none}\"; exit 4");
+    set(&p, "argv.2",
+        "echo \"primary $FO_PRIMARY_HOST:$FO_PRIMARY_PORT epoch $FO_EPOCH\"; "
+        "echo \"password ${PGPASSWORD:-none}\"; exit 4");
     run(&fo_action_postgres_rejoin, &p, (struct call){.epoch = 9}, &res, NULL);
     assert_result(&res, FO_ACTION_FAILED, "exited 4");
     snprintf(out, sizeof(out), "primary %s:%s epoch 9", env("PG_HOST"), env("PG_PORT_MAIN"));
     assert_non_null(strstr(res.detail, out));
     assert_non_null(strstr(res.detail, "password none"));
     set(&p, "argv.2", "exit 0"); /* exits 0 without re-seeding: the check says so */
-    run(&fo_action_postgres_rejoin, &p, (struct call){.epoch = 9, .timeout_ms = 3000}, &res,
-        NULL);
+    run(&fo_action_postgres_rejoin, &p, (struct call){.epoch = 9, .timeout_ms = 3000}, &res, NULL);
     assert_result(&res, FO_ACTION_FAILED, "not a streaming standby of the primary");
 
     /* deploy/pg-rejoin: stop, pg_rewind from main, standby.signal, start. */
@@ -776,7 +776,7 @@ static void test_pg_rejoin(void **state)
     assert_result(&res, FO_ACTION_DONE, "would run");
     run(&fo_action_postgres_rejoin, &p, (struct call){.epoch = 9, .timeout_ms = 120000}, &res,
         NULL);
-    assert_result(&res, FO_ACTION_DONE, "pg-rejoin: re-seeded by");
+    assert_result(&res, FO_ACTION_DONE, "pg-rejoin: re-seeded by pg_rewind");
     assert_non_null(strstr(res.detail, "in recovery, streaming from"));
     assert_string_equal(pg_value("PG_PORT_DR", "SELECT pg_is_in_recovery()"), "t");
     /* it has main's rows: the one written after main's re-promotion */
@@ -784,9 +784,28 @@ static void test_pg_rejoin(void **state)
     assert_string_equal(pg_value("PG_PORT_DR", "SELECT sender_port FROM pg_stat_wal_receiver"),
                         env("PG_PORT_MAIN"));
     /* again: a streaming standby already, nothing run */
-    set(&p, "argv.0", "false");
-    run(&fo_action_postgres_rejoin, &p, (struct call){.epoch = 9}, &res, NULL);
-    assert_result(&res, FO_ACTION_DONE, "already a standby streaming from");
+    {
+        struct params again = p;
+        set(&again, "argv.0", "false");
+        run(&fo_action_postgres_rejoin, &again, (struct call){.epoch = 9}, &res, NULL);
+        assert_result(&res, FO_ACTION_DONE, "already a standby streaming from");
+    }
+    /* A server that is down (a region that came back without it) cannot be looked at: the
+     * command runs all the same; --no-rewind: a fresh base backup. */
+    {
+        char cmd[1024];
+        snprintf(cmd, sizeof(cmd),
+                 "runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D %s -m immediate "
+                 "-w stop >/dev/null",
+                 env("PG_DATA_DR"));
+        assert_int_equal(system(cmd), 0);
+    }
+    set(&p, "argv.5", "--no-rewind");
+    run(&fo_action_postgres_rejoin, &p, (struct call){.epoch = 9, .timeout_ms = 120000}, &res,
+        NULL);
+    assert_result(&res, FO_ACTION_DONE, "pg-rejoin: re-seeded by pg_basebackup");
+    assert_string_equal(pg_value("PG_PORT_DR", "SELECT pg_is_in_recovery()"), "t");
+    pg_wait_value("PG_PORT_DR", "SELECT count(*) > 0 FROM items WHERE note = 'unfenced'", "t");
 }
 
 /* ---- Redis -------------------------------------------------------------------------- */
@@ -1057,8 +1076,8 @@ static void test_redis_rejoin(void **state)
 
     /* fenced (the refuse fence of epoch 12, as its guardian sets it): rejoined */
     snprintf(fence, sizeof(fence), "%llu", 1000000000ULL + 12);
-    assert_string_equal(
-        redis_text("REDIS_PORT_MAIN", "CONFIG SET min-replicas-to-write %s", fence), "OK");
+    assert_string_equal(redis_text("REDIS_PORT_MAIN", "CONFIG SET min-replicas-to-write %s", fence),
+                        "OK");
     run(&fo_action_redis_rejoin, &p, (struct call){.epoch = 12, .check_only = true}, &res, NULL);
     assert_result(&res, FO_ACTION_DONE, "would make it a replica of");
     assert_string_equal(redis_text("REDIS_PORT_MAIN", "ROLE"), "master");
