@@ -12,10 +12,14 @@
 extern const struct fo_action_kind fo_action_postgres_promote;
 extern const struct fo_action_kind fo_action_postgres_fence;
 extern const struct fo_action_kind fo_action_postgres_unfence;
+/* actions/postgres_rejoin.c (libpq, and the operator's rejoin_command: program.h) */
+extern const struct fo_action_kind fo_action_postgres_rejoin;
 /* actions/redis.c (hiredis) */
 extern const struct fo_action_kind fo_action_redis_promote;
 extern const struct fo_action_kind fo_action_redis_fence;
 extern const struct fo_action_kind fo_action_redis_unfence;
+/* actions/redis_rejoin.c */
+extern const struct fo_action_kind fo_action_redis_rejoin;
 /* actions/vercel.c (libcurl + jansson) */
 extern const struct fo_action_kind fo_action_vercel_env;
 extern const struct fo_action_kind fo_action_vercel_redeploy;

@@ -237,7 +237,7 @@ static void apply_op_begin(struct fo_fsm *f, const struct fo_cmd_op_begin *c)
 {
     struct fo_state *s = &f->state;
     struct fo_operation *op;
-    bool drill = c->kind == FO_OP_DRILL;
+    bool drill = !fo_op_kind_moves_primary(c->kind); /* a drill or a rejoin: moves nothing */
 
     if (s->cluster == NULL) {
         reject(f, FO_FSM_REJECTED, "cluster not initialised yet");
@@ -253,7 +253,8 @@ static void apply_op_begin(struct fo_fsm *f, const struct fo_cmd_op_begin *c)
         return;
     }
     /* The fencing token: exactly one operation per epoch, epochs only grow. A drill
-     * changes nothing, so it runs within the current epoch. */
+     * changes nothing, and a rejoin re-seeds a site that is not primary, so both run
+     * within the current epoch. */
     if (c->epoch != (drill ? s->epoch : s->epoch + 1)) {
         reject(f, FO_FSM_REJECTED, "stale epoch %llu (current %llu)", (unsigned long long)c->epoch,
                (unsigned long long)s->epoch);
@@ -266,6 +267,11 @@ static void apply_op_begin(struct fo_fsm *f, const struct fo_cmd_op_begin *c)
     }
     if (!drill && same(c->to, c->from)) {
         reject(f, FO_FSM_REJECTED, "'%s' is already the primary", c->to);
+        return;
+    }
+    if (c->kind == FO_OP_REJOIN && same(c->to, s->primary)) {
+        /* Re-seeding the primary would throw away what it took. */
+        reject(f, FO_FSM_REJECTED, "'%s' is the primary: only another site can rejoin", c->to);
         return;
     }
     if (c->kind == FO_OP_AUTO && s->mode == FO_MODE_PAUSED) {

@@ -65,6 +65,11 @@ const struct fo_admin_verb fo_admin_verbs[FO_VERB_COUNT] = {
     [FO_VERB_DRILL] = {.name = "drill",
                        CHANGE,
                        .args = {{"to", FO_ARG_TEXT}, {"by", FO_ARG_REQUESTER}}},
+    [FO_VERB_REJOIN] = {.name = "rejoin",
+                        CHANGE,
+                        .args = {{"site", FO_ARG_TEXT, true},
+                                 {"reason", FO_ARG_TEXT},
+                                 {"by", FO_ARG_REQUESTER}}},
     /* Membership (consensus/members.h): the admin role, since a wrong change can cost the
      * cluster its quorum. "raft", when given, must be the address the config lists. */
     [FO_VERB_MEMBERS_ADD] = {.name = "members-add",

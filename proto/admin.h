@@ -77,6 +77,7 @@ enum fo_admin_verb_id {
     FO_VERB_FAILOVER,
     FO_VERB_SWITCHOVER,
     FO_VERB_DRILL,
+    FO_VERB_REJOIN,         /* re-seed a former primary site as a standby (run/operations.h) */
     FO_VERB_MEMBERS_ADD,    /* a server joins the Raft configuration (consensus/members.h) */
     FO_VERB_MEMBERS_REMOVE, /* one leaves it */
     FO_VERB_PROPOSE,
@@ -93,7 +94,7 @@ enum fo_admin_verb_id {
  */
 enum fo_admin_role {
     FO_ROLE_READ = 0, /* "read": look only */
-    FO_ROLE_OPERATE,  /* "operate": pause, resume, drill, switchover, failover */
+    FO_ROLE_OPERATE,  /* "operate": pause, resume, drill, switchover, failover, rejoin */
     FO_ROLE_ADMIN,    /* "admin": what operate may, and overrides (failover --force) */
     FO_ROLE_NODE,     /* "node": node to node only */
     FO_ROLE_COUNT

@@ -255,6 +255,10 @@ static unsigned msg_version(const struct fo_schema *s, const void *obj)
                 sub = e > sub ? e : sub;
             }
         }
+        if (f->kind == FO_FIELD_ENUM && f->value_since != NULL) {
+            unsigned e = f->value_since[*CMEMBER(obj, f->off, int)];
+            sub = e > sub ? e : sub;
+        }
         v = f->since > v ? f->since : v;
         v = sub > v ? sub : v;
     }

@@ -55,8 +55,10 @@
  * journal's steps[].outcome (struct fo_step): a typed step outcome (proto/state.h).
  * v3 — the snapshot's archive[] and history_dropped (older finished operations, without
  * their steps) and an event's until_ms (proto/state.h).
+ * v4 — the operation kind "rejoin" (op_begin.kind, the journal's operation.kind:
+ * failoverctl rejoin SITE), a new enum value (fo_field.value_since).
  */
-#define FO_PROTO_VERSION     3
+#define FO_PROTO_VERSION     4
 #define FO_PROTO_VERSION_MIN 1
 
 /* Containers deeper than this are rejected before msgpack-c sees them. Our deepest
@@ -143,6 +145,10 @@ struct fo_field {
     const char *const *names;    /* ENUM: NULL-terminated table of wire names */
     uint32_t str_max;            /* STRS/KV: max bytes of each string */
     uint32_t since;              /* the format version that added the field; 0 = v1 */
+    /* ENUM, optional: the format version that added each value (indexed like names; 0 or
+     * 1 = v1). A value is part of the field set like a field: an encoder stamps the frame
+     * with it, and a decoder refuses a value newer than the frame's "v". NULL: all v1. */
+    const uint32_t *value_since;
 };
 
 struct fo_schema {
@@ -193,6 +199,11 @@ struct fo_schema {
 #define FO_ENUM_SINCE(T, m, fl, nm, v)                                                             \
     {                                                                                              \
 #m, FO_FIELD_ENUM, (fl), offsetof(T, m), 0, 0, NULL, (nm), 0, (v)                          \
+    }
+/* An enum field some of whose values came with later versions (vs: fo_field.value_since). */
+#define FO_ENUM_VALUES(T, m, fl, nm, vs)                                                           \
+    {                                                                                              \
+#m, FO_FIELD_ENUM, (fl), offsetof(T, m), 0, 0, NULL, (nm), 0, 0, (vs)                      \
     }
 #define FO_U64_SINCE(T, m, fl, v)                                                                  \
     {                                                                                              \

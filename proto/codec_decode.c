@@ -117,6 +117,10 @@ static enum fo_proto_code decode_field(const struct fo_field *f, const msgpack_o
             return fo_proto_fail(err, FO_PROTO_EFIELDTYPE, "%s: expected a string", path);
         for (int i = 0; f->names[i] != NULL; i++) {
             if (str_is(v, f->names[i])) {
+                /* A value newer than the frame: no encoder of that version wrote it. */
+                if (f->value_since != NULL && f->value_since[i] > version)
+                    return fo_proto_fail(err, FO_PROTO_EVALUE, "%s: '%s' is not a value of v=%u",
+                                         path, f->names[i], version);
                 *MEMBER(obj, f->off, int) = i;
                 return FO_PROTO_OK;
             }

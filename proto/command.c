@@ -30,7 +30,7 @@ static const struct fo_schema step_spec_schema = FO_SCHEMA(struct fo_step_spec, 
 
 static const struct fo_field op_begin_fields[] = {
     FO_STR(struct fo_cmd_op_begin, id, NAME, FO_NAME_MAX),
-    FO_ENUM(struct fo_cmd_op_begin, kind, 0, fo_op_kind_names),
+    FO_ENUM_VALUES(struct fo_cmd_op_begin, kind, 0, fo_op_kind_names, fo_op_kind_since),
     FO_STR(struct fo_cmd_op_begin, from, NAME, FO_NAME_MAX),
     FO_STR(struct fo_cmd_op_begin, to, NAME, FO_NAME_MAX),
     FO_STR(struct fo_cmd_op_begin, reason, 0, FO_TEXT_MAX),

@@ -7,7 +7,9 @@
 
 const char *const fo_status_names[] = {"unknown", "up", "down", NULL};
 const char *const fo_lease_what_names[] = {"expired", "fenced", NULL};
-const char *const fo_op_kind_names[] = {"auto", "manual", "switchover", "drill", NULL};
+const char *const fo_op_kind_names[] = {"auto", "manual", "switchover", "drill", "rejoin", NULL};
+const uint32_t fo_op_kind_since[FO_OP_KIND_COUNT] = {[FO_OP_REJOIN] = 4};
+
 const char *const fo_step_state_names[] = {"pending", "running", "done", "failed", "skipped", NULL};
 const char *const fo_step_outcome_names[] = {"none",
                                              "done",
@@ -19,6 +21,11 @@ const char *const fo_step_outcome_names[] = {"none",
                                              NULL};
 const char *const fo_op_result_names[] = {"running", "succeeded", "failed", "aborted", NULL};
 const char *const fo_mode_names[] = {"auto", "paused", NULL};
+
+bool fo_op_kind_moves_primary(int kind)
+{
+    return kind == FO_OP_AUTO || kind == FO_OP_MANUAL || kind == FO_OP_SWITCHOVER;
+}
 
 bool fo_step_outcome_fits(int state, int outcome)
 {
@@ -66,7 +73,7 @@ const struct fo_schema fo_step_schema = FO_SCHEMA(struct fo_step, step_fields);
 
 static const struct fo_field operation_fields[] = {
     FO_STR(struct fo_operation, id, NAME, FO_NAME_MAX),
-    FO_ENUM(struct fo_operation, kind, 0, fo_op_kind_names),
+    FO_ENUM_VALUES(struct fo_operation, kind, 0, fo_op_kind_names, fo_op_kind_since),
     FO_STR(struct fo_operation, from, NAME, FO_NAME_MAX),
     FO_STR(struct fo_operation, to, NAME, FO_NAME_MAX),
     FO_STR(struct fo_operation, reason, 0, FO_TEXT_MAX),

@@ -39,9 +39,20 @@
 enum fo_status { FO_STATUS_UNKNOWN = 0, FO_STATUS_UP, FO_STATUS_DOWN };
 extern const char *const fo_status_names[];
 
-/* Why an operation runs. Wire: "auto", "manual", "switchover", "drill". */
-enum fo_op_kind { FO_OP_AUTO = 0, FO_OP_MANUAL, FO_OP_SWITCHOVER, FO_OP_DRILL };
+/* Why an operation runs. Wire: "auto", "manual", "switchover", "drill", "rejoin".
+ * A rejoin (failoverctl rejoin SITE) re-seeds a former primary site as a standby of the
+ * primary: its `from` is the primary, its `to` the site re-seeded; like a drill it runs
+ * within the current epoch and moves nothing. */
+enum fo_op_kind { FO_OP_AUTO = 0, FO_OP_MANUAL, FO_OP_SWITCHOVER, FO_OP_DRILL, FO_OP_REJOIN };
+#define FO_OP_KIND_COUNT (FO_OP_REJOIN + 1)
 extern const char *const fo_op_kind_names[];
+/* The format version that added each kind (codec.h "Versions": rejoin is v4). */
+extern const uint32_t fo_op_kind_since[FO_OP_KIND_COUNT];
+
+/* True when an operation of kind makes its `to` the primary with a new epoch (auto,
+ * manual, switchover); false for a drill and a rejoin, which change neither. The one
+ * place that says so: the FSM, the decision, the lease and the reports all ask it. */
+bool fo_op_kind_moves_primary(int kind);
 
 /* Step journal states. Wire: "pending", "running", "done", "failed", "skipped". */
 enum fo_step_state {

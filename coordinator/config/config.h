@@ -126,6 +126,7 @@
 #define FO_CONFIG_MAX_FEEDS   16
 #define FO_CONFIG_MAX_CHECKS  64 /* checks.http entries */
 #define FO_CONFIG_URL_MAX     2048
+#define FO_CONFIG_MAX_ARGV    32 /* words of a site's postgres.rejoin_command */
 
 /* fo_error.code of a failed load. */
 enum fo_config_code {
@@ -157,6 +158,12 @@ struct fo_site_postgres {
     /* TLS (actions/pg_ssl.h, by enum fo_pg_ssl): sslmode, sslrootcert, sslcert, sslkey;
      * NULL: libpq's default. Local (paths), not in the digest. */
     char *ssl[FO_PG_NSSL];
+    /* rejoin_command: the program (argv, no shell) postgres.rejoin runs to re-seed this
+     * server as a standby of the primary (failoverctl rejoin; deploy/pg-rejoin), e.g.
+     * [ssh, db1.us-east-1, /usr/lib/failoverd/pg-rejoin, --pgdata, /var/lib/pg/15/main].
+     * Optional (NULL: rejoin cannot re-seed this Postgres); local, not in the digest. */
+    char **rejoin_command;
+    size_t nrejoin_command; /* 1 to FO_CONFIG_MAX_ARGV */
 };
 
 struct fo_site_redis {

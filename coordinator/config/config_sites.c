@@ -5,6 +5,7 @@
  * comment for the order sections are read in (sites after regions, which they name).
  */
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +26,27 @@ static const struct cfg_key postgres_keys[] = {
     {"sslrootcert", CFG_STRING, false, CFG_AT(struct fo_site_postgres, ssl[FO_PG_SSLROOTCERT])},
     {"sslcert", CFG_STRING, false, CFG_AT(struct fo_site_postgres, ssl[FO_PG_SSLCERT])},
     {"sslkey", CFG_STRING, false, CFG_AT(struct fo_site_postgres, ssl[FO_PG_SSLKEY])},
+    {"rejoin_command", CFG_NODE, false}, /* a list: parse_rejoin_command */
 };
+
+/* postgres.rejoin_command: a list of 1 to FO_CONFIG_MAX_ARGV strings, the program first. */
+static int parse_rejoin_command(struct loader *ld, const yaml_node_t *n, const char *path,
+                                struct fo_site_postgres *pg)
+{
+    char sub[PATH_LEN];
+
+    if ((pg->rejoin_command =
+             cfg_list_alloc(ld, n, path, YAML_SEQUENCE_NODE, "words", 1, FO_CONFIG_MAX_ARGV,
+                            sizeof(char *), &pg->nrejoin_command)) == NULL)
+        return ld->code;
+    for (size_t i = 0; i < pg->nrejoin_command; i++) {
+        snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+        if (cfg_get_string(ld, cfg_node_at(ld, n->data.sequence.items.start[i]), sub,
+                           FO_CONFIG_STRING_MAX, &pg->rejoin_command[i]) != 0)
+            return ld->code;
+    }
+    return 0;
+}
 
 static const struct cfg_key redis_keys[] = {
     {"region", CFG_REGION, true, CFG_AT(struct fo_site_redis, region)},
@@ -46,6 +67,11 @@ static int parse_postgres(struct loader *ld, const yaml_node_t *n, const char *p
         return ld->code;
     if (cfg_read_map(ld, n, path, postgres_keys, NFIELDS(postgres_keys), site->postgres, at) != 0)
         return ld->code;
+    for (size_t i = 0; i < NFIELDS(postgres_keys); i++)
+        if (strcmp(postgres_keys[i].name, "rejoin_command") == 0 && at[i] != NULL &&
+            parse_rejoin_command(ld, at[i], cfg_join(sub, path, "rejoin_command"),
+                                 site->postgres) != 0)
+            return ld->code;
     if ((mode = site->postgres->ssl[FO_PG_SSLMODE]) == NULL)
         return 0;
     for (size_t i = 0; modes[i] != NULL; i++)
@@ -231,6 +257,9 @@ void cfg_site_free(struct fo_site *s)
         free(s->postgres->password_file);
         for (size_t k = 0; k < FO_PG_NSSL; k++)
             free(s->postgres->ssl[k]);
+        for (size_t k = 0; k < s->postgres->nrejoin_command; k++)
+            free(s->postgres->rejoin_command[k]);
+        free(s->postgres->rejoin_command);
         free(s->postgres);
     }
     if (s->redis != NULL) {

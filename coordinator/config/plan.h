@@ -48,4 +48,16 @@ void fo_plan_free(struct fo_plan *plan);
 /* The step called name, or NULL. */
 const struct fo_plan_step *fo_plan_step_find(const struct fo_plan *plan, const char *name);
 
+/*
+ * The plan of a rejoin (failoverctl rejoin SITE; DESIGN §6): built in, not configured,
+ * since what it does is fixed — re-seed SITE's Redis and Postgres as replicas of the
+ * primary's, side by side (one group):
+ *   rejoin-redis     redis.rejoin     target to   120 s per attempt, 3 attempts
+ *   rejoin-postgres  postgres.rejoin  target to   15 min per attempt (a base backup of a
+ *                                                 large database takes long), 2 attempts
+ * Both abort the operation when they fail. The executor runs it for operations of kind
+ * rejoin instead of the configured plan. Constant data; any thread.
+ */
+const struct fo_plan *fo_plan_rejoin(void);
+
 #endif

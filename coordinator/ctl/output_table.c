@@ -316,6 +316,11 @@ int fo_output_report(FILE *out, const char *verb, const json_t *doc, uint64_t no
         fprintf(out, "\ndrill %s in %.1f s (RTO target %.0f s); check mode: nothing was changed\n",
                 strcmp(jstr(op, "state"), "succeeded") == 0 ? "passed" : "FAILED",
                 (double)json_integer_value(rto) / 1000.0, target);
+    } else if (strcmp(jstr(op, "kind"), "rejoin") == 0) {
+        /* A rejoin moves nothing: no RTO, just whether the site is a standby now. */
+        fprintf(out, "\nrejoin %s in %.1f s: %s %s a standby of %s\n", jstr(op, "state"),
+                (double)json_integer_value(rto) / 1000.0, jstr(op, "to"),
+                strcmp(jstr(op, "state"), "succeeded") == 0 ? "is" : "is NOT", jstr(op, "from"));
     } else if (strcmp(jstr(op, "state"), "succeeded") != 0) {
         fprintf(out, "\nRTO not achieved: the operation %s after %.1f s (target %.0f s)\n",
                 jstr(op, "state"), (double)json_integer_value(rto) / 1000.0, target);

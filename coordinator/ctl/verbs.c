@@ -124,6 +124,21 @@ const struct fo_ctl_verb fo_ctl_verbs[FO_VERB_COUNT] = {
                   "report.",
          .exits = OP_EXITS,
          .opts = {{"to", "SITE", "the site a failover would promote"}, WAIT_OPTS}},
+    [FO_VERB_REJOIN] =
+        {.summary = "re-seed a former primary site as a standby of the primary",
+         .about = "Bring SITE, the primary before a failover, back as a standby: its Redis "
+                  "becomes a replica\n"
+                  "of the primary's, its Postgres is re-seeded by its rejoin_command (pg_rewind, "
+                  "else a base\n"
+                  "backup) and verified streaming. Refused (exit 4) while SITE's servers still "
+                  "take writes\n"
+                  "(not fenced), for the primary itself, or while an operation runs. Then "
+                  "switchover --to SITE.",
+         .exits = OP_EXITS,
+         .opts = {{"site", "SITE", "the former primary site to re-seed", true},
+                  {"reason", "TEXT", REASON_HELP},
+                  WAIT_OPTS},
+         .timeout_ms = 30000},
     [FO_VERB_MEMBERS_ADD] =
         {.summary = "make a node of the config a Raft voter (also: members add)",
          .about = "NODE (a peer of the leader's config, started without --init on an empty "

@@ -396,13 +396,28 @@ static const struct fo_site_lag *lag_of(const struct fo_decision_input *in, cons
     return NULL;
 }
 
-/* The most recent finished operation that moved the primary (a drill moves nothing). */
+/* The most recent finished operation that moved the primary (a drill or a rejoin moves
+ * nothing). */
 static const struct fo_operation *last_move(const struct fo_state *st)
 {
     for (size_t i = st->nhistory; i > 0; i--)
-        if (st->history[i - 1].kind != FO_OP_DRILL)
+        if (fo_op_kind_moves_primary(st->history[i - 1].kind))
             return &st->history[i - 1];
     return NULL;
+}
+
+/* Whether site was re-seeded as a standby (a rejoin that succeeded) after the latest move:
+ * then it is a standby like any other, judged by rules 3 and 4 on its own merits. */
+static bool rejoined_since_move(const struct fo_state *st, const char *site)
+{
+    for (size_t i = st->nhistory; i > 0; i--) {
+        const struct fo_operation *op = &st->history[i - 1];
+        if (fo_op_kind_moves_primary(op->kind))
+            return false;
+        if (op->kind == FO_OP_REJOIN && op->result == FO_RESULT_SUCCEEDED && same(op->to, site))
+            return true;
+    }
+    return false;
 }
 
 /* Rule 2 — never fail back automatically (DESIGN §6).
@@ -414,11 +429,12 @@ static const struct fo_operation *last_move(const struct fo_state *st)
  * Until an operator says it is re-seeded (a "re-admit" command does not exist yet), the
  * operator path is the only way back: fo_decision_manual does not apply this rule. Only
  * the latest move is looked at; an older former primary that is not replicating has no
- * known lag, and the RPO gate refuses it. */
+ * known lag, and the RPO gate refuses it. `failoverctl rejoin SITE` is the operator's word
+ * that it is re-seeded: once a rejoin of it succeeded after the move, it is no fail back. */
 static bool is_fail_back(const struct fo_state *st, const char *site)
 {
     const struct fo_operation *op = last_move(st);
-    return op != NULL && same(op->from, site);
+    return op != NULL && same(op->from, site) && !rejoined_since_move(st, site);
 }
 
 /* Rule 3 — the target is healthy as a majority of the counted observers see it.
@@ -491,8 +507,8 @@ static void block_candidate(struct eval *ev, const struct fo_decision_candidate 
     switch (c->reason) {
     case FO_REASON_FAIL_BACK:
         block(ev, FO_REASON_FAIL_BACK,
-              "%s was the primary until %s: fail back is never automatic (re-seed it, then "
-              "failoverctl failover --to %s)",
+              "%s was the primary until %s: fail back is never automatic (re-seed it with "
+              "failoverctl rejoin %s)",
               c->site, op != NULL ? op->id : "?", c->site);
         break;
     case FO_REASON_STANDBY_UNHEALTHY:
@@ -503,8 +519,8 @@ static void block_candidate(struct eval *ev, const struct fo_decision_candidate 
     case FO_REASON_NOT_REPLICA:
         block(ev, FO_REASON_NOT_REPLICA,
               "%s's Postgres is not a replica of the primary (it is not in recovery): re-seed it "
-              "as a standby first, or --force",
-              c->site);
+              "as a standby first (failoverctl rejoin %s), or --force",
+              c->site, c->site);
         break;
     case FO_REASON_LAG_UNKNOWN:
         block(ev, FO_REASON_LAG_UNKNOWN, "%s's replication lag is unknown (RPO gate)", c->site);

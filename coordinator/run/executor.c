@@ -192,6 +192,12 @@ void fo_executor_close(struct fo_executor *ex, fo_executor_close_cb close_cb)
 
 /* ---- proposals -------------------------------------------------------------------- */
 
+/* The plan op runs: the configured one, or the built-in one of a rejoin (plan.h). */
+static const struct fo_plan *plan_of(const struct fo_executor *ex, const struct fo_operation *op)
+{
+    return op != NULL && op->kind == FO_OP_REJOIN ? fo_plan_rejoin() : ex->plan;
+}
+
 static bool current(const struct fo_executor *ex, uint64_t generation)
 {
     return !ex->closing && generation == ex->generation && fo_node_ready(ex->node);
@@ -209,7 +215,7 @@ static uint64_t retry_delay(const struct fo_executor *ex, uint32_t index, uint64
 
     if (op == NULL || index >= op->nsteps)
         return RETRY_PROPOSAL_MS;
-    ps = fo_plan_step_find(ex->plan, op->steps[index].name);
+    ps = fo_plan_step_find(plan_of(ex, op), op->steps[index].name);
     delay = ps != NULL ? ps->backoff_ms : 1000;
     for (uint32_t a = 1; a < op->steps[index].attempts && delay < 3600000; a++)
         delay *= 2;
@@ -414,7 +420,7 @@ static void queue_action(struct fo_executor *ex, uint32_t index)
         return;
     }
     st = &op->steps[index];
-    ps = fo_plan_step_find(ex->plan, st->name);
+    ps = fo_plan_step_find(plan_of(ex, op), st->name);
     fault_point(ex, st, false);
 
     n = ps != NULL
@@ -425,6 +431,19 @@ static void queue_action(struct fo_executor *ex, uint32_t index)
     if (n >= 0 && op->kind == FO_OP_SWITCHOVER) {
         int m =
             fo_plan_catch_up_params(ex->cfg, st->action, op->from, params, (size_t)n, MAX_PARAMS);
+        if (m < 0) {
+            for (int i = 0; i < n; i++) {
+                free(params[i].key);
+                free(params[i].value);
+            }
+            snprintf(msg, sizeof(msg), "step %s: too many parameters or out of memory", st->name);
+        }
+        n = m < 0 ? FO_PLAN_PARAMS_INVALID : m;
+    }
+    if (n >= 0 && op->kind == FO_OP_REJOIN) {
+        /* The server to replicate from: the primary's (op->from) same component. */
+        int m = fo_plan_rejoin_params(ex->cfg, st->action, op->from, op->to, params, (size_t)n,
+                                      MAX_PARAMS);
         if (m < 0) {
             for (int i = 0; i < n; i++) {
                 free(params[i].key);
@@ -472,7 +491,7 @@ static void queue_action(struct fo_executor *ex, uint32_t index)
                 kv[nkv++] = params[i];
             }
         }
-        fo_executor_timeline(op, ex->plan->rto_target_ms, timeline, sizeof(timeline));
+        fo_executor_timeline(op, plan_of(ex, op)->rto_target_ms, timeline, sizeof(timeline));
         req.kind = st->action;
         req.op_id = op->id;
         /* A drill rehearses the failover that would come next: its check-mode actions see
@@ -514,7 +533,7 @@ static enum progress step_progress(struct fo_executor *ex, const struct fo_opera
                                    uint32_t i, char *why, size_t whycap)
 {
     const struct fo_step *st = &op->steps[i];
-    const struct fo_plan_step *ps = fo_plan_step_find(ex->plan, st->name);
+    const struct fo_plan_step *ps = fo_plan_step_find(plan_of(ex, op), st->name);
     struct fo_executor_slot *slot = &ex->slots[i];
     const struct fo_action_kind *kind;
     uint64_t now = uv_now(ex->loop);
@@ -574,13 +593,13 @@ static enum progress step_progress(struct fo_executor *ex, const struct fo_opera
 /* The end of the active set starting at i: the run of steps sharing a non-zero group. */
 static uint32_t group_end(const struct fo_executor *ex, const struct fo_operation *op, uint32_t i)
 {
-    const struct fo_plan_step *ps = fo_plan_step_find(ex->plan, op->steps[i].name);
+    const struct fo_plan_step *ps = fo_plan_step_find(plan_of(ex, op), op->steps[i].name);
     uint32_t j = i + 1;
 
     if (ps == NULL || ps->group == 0)
         return j;
     while (j < op->nsteps) {
-        const struct fo_plan_step *next = fo_plan_step_find(ex->plan, op->steps[j].name);
+        const struct fo_plan_step *next = fo_plan_step_find(plan_of(ex, op), op->steps[j].name);
         if (next == NULL || next->group != ps->group)
             break;
         j++;

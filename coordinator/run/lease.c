@@ -391,7 +391,7 @@ static const struct fo_operation *move_into(const struct fo_state *st, const cha
     for (size_t i = st->nhistory; op == NULL && i > 0; i--)
         if (st->history[i - 1].epoch == epoch)
             op = &st->history[i - 1];
-    if (op == NULL || op->kind == FO_OP_DRILL || op->from == NULL || op->to == NULL ||
+    if (op == NULL || !fo_op_kind_moves_primary(op->kind) || op->from == NULL || op->to == NULL ||
         strcmp(op->to, site) != 0 || strcmp(op->from, site) == 0)
         return NULL;
     return op;

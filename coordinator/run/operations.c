@@ -171,8 +171,9 @@ struct begin_req {
     struct fo_node_propose req;
     struct fo_ops *d;
     struct fo_ops_answer ans; /* ans.reply NULL: nobody asked (an automatic failover) */
-    bool drill;               /* the reply says so: nothing becomes primary */
+    int kind;                 /* the reply says what a drill or a rejoin does */
     char id[FO_NAME_MAX + 1];
+    char to[FO_NAME_MAX + 1];
 };
 
 static void begun(struct fo_node_propose *req, int status, const struct fo_fsm_result *res)
@@ -192,7 +193,12 @@ static void begun(struct fo_node_propose *req, int status, const struct fo_fsm_r
                     status != 0 ? "unknown" : "rejected", status != 0 ? "" : res->msg);
     }
     if (b->ans.reply != NULL) {
-        if (applied && b->drill)
+        if (applied && b->kind == FO_OP_REJOIN)
+            answerf(&b->ans, FO_REPLY_OK,
+                    "rejoin %s committed: %s is re-seeded as a standby of %s; follow it with "
+                    "failoverctl status",
+                    b->id, b->to, fo_node_state(d->h.node)->primary);
+        else if (applied && b->kind == FO_OP_DRILL)
             answerf(&b->ans, FO_REPLY_OK,
                     "drill %s committed: the plan runs in check mode and changes "
                     "nothing; follow it with failoverctl status, then "
@@ -215,20 +221,22 @@ static void begun(struct fo_node_propose *req, int status, const struct fo_fsm_r
     free(b);
 }
 
-/* Commit dec as one op_begin: the commit point. Returns 0 when proposed. */
-static int begin(struct fo_ops *d, const struct fo_decision *dec, int kind, const char *id,
-                 const char *reason, const char *by, const struct fo_ops_answer *ans)
+int ops_begin(struct fo_ops *d, const struct fo_decision *dec, int kind, const char *id,
+              const char *reason, const char *by, const struct fo_ops_answer *ans)
 {
     struct fo_cmd cmd = {.type = FO_CMD_OP_BEGIN};
     struct fo_step_spec specs[FO_MAX_STEPS];
+    /* A rejoin runs its built-in plan (plan.h); every other kind the configured one. */
+    const struct fo_plan *plan = kind == FO_OP_REJOIN ? fo_plan_rejoin() : &d->h.cfg->plan;
+    bool moves = fo_op_kind_moves_primary(kind);
     struct begin_req *b;
     int rv;
 
-    if (d->begin_pending || d->h.cfg->plan.nsteps > FO_MAX_STEPS)
+    if (d->begin_pending || plan->nsteps > FO_MAX_STEPS)
         return -1;
-    for (size_t i = 0; i < d->h.cfg->plan.nsteps; i++) {
-        specs[i].name = d->h.cfg->plan.steps[i].name;
-        specs[i].action = d->h.cfg->plan.steps[i].action;
+    for (size_t i = 0; i < plan->nsteps; i++) {
+        specs[i].name = plan->steps[i].name;
+        specs[i].action = plan->steps[i].action;
     }
     cmd.u.op_begin.id = (char *)id;
     cmd.u.op_begin.kind = kind;
@@ -236,26 +244,27 @@ static int begin(struct fo_ops *d, const struct fo_decision *dec, int kind, cons
     cmd.u.op_begin.to = (char *)dec->to;
     cmd.u.op_begin.reason = (char *)reason;
     cmd.u.op_begin.requested_by = (char *)by;
-    cmd.u.op_begin.epoch = kind == FO_OP_DRILL ? fo_node_state(d->h.node)->epoch : dec->epoch;
+    cmd.u.op_begin.epoch = moves ? dec->epoch : fo_node_state(d->h.node)->epoch;
     cmd.u.op_begin.force = dec->force;
     cmd.u.op_begin.detected_ms = dec->detected_ms;
     /* The data-loss estimate the report gives: the target's lag as the gate saw it. */
-    if (dec->ncandidates > 0 && dec->candidates[0].lag_known && kind != FO_OP_DRILL) {
+    if (dec->ncandidates > 0 && dec->candidates[0].lag_known && moves) {
         cmd.u.op_begin.lag_known = true;
         cmd.u.op_begin.lag_bytes = dec->candidates[0].lag_bytes;
         cmd.u.op_begin.lag_ms = dec->candidates[0].lag_ms;
     }
     cmd.u.op_begin.at_ms = fo_clock_wall_ms();
     cmd.u.op_begin.steps = specs;
-    cmd.u.op_begin.nsteps = d->h.cfg->plan.nsteps;
+    cmd.u.op_begin.nsteps = plan->nsteps;
     b = calloc(1, sizeof(*b));
     if (b == NULL)
         return -1;
     b->d = d;
     if (ans != NULL)
         b->ans = *ans;
-    b->drill = kind == FO_OP_DRILL;
+    b->kind = kind;
     snprintf(b->id, sizeof(b->id), "%s", id);
+    snprintf(b->to, sizeof(b->to), "%s", dec->to);
     b->req.data = b;
     rv = fo_node_propose(d->h.node, &b->req, &cmd, begun);
     if (rv != 0) {
@@ -298,7 +307,7 @@ static void decide(struct fo_ops *d)
     if (dec->kind != FO_DECISION_FAILOVER)
         return;
     snprintf(reason, sizeof(reason), "automatic: %.480s", dec->text); /* wire limit */
-    if (begin(d, dec, FO_OP_AUTO, dec->op_id, reason, d->h.cfg->self->name, NULL) == 0)
+    if (ops_begin(d, dec, FO_OP_AUTO, dec->op_id, reason, d->h.cfg->self->name, NULL) == 0)
         fo_log_warn("decision.failover", "op=%s from=%s to=%s epoch=%llu detected_ms=%llu",
                     dec->op_id, dec->from, dec->to, (unsigned long long)dec->epoch,
                     (unsigned long long)dec->detected_ms);
@@ -320,7 +329,7 @@ static void ops_finished(struct fo_executor *ex, const struct fo_operation *op)
 
     fo_log_info("operation.end", "op=%s result=%s", op->id,
                 fo_enum_name(fo_op_result_names, op->result));
-    if (op->kind == FO_OP_DRILL || d->h.cfg->decision.cooldown_ms == 0)
+    if (!fo_op_kind_moves_primary(op->kind) || d->h.cfg->decision.cooldown_ms == 0)
         return;
     /* Anti-flapping: no automatic failover right after one, whoever started it. */
     if (d->cooldown_pending)
@@ -479,7 +488,7 @@ static void operator_move(struct fo_ops *d, const struct fo_ops_answer *ans, int
         snprintf(why, sizeof(why), "switchover: %.480s", text);
     else
         snprintf(why, sizeof(why), "manual%s: %.480s", force ? " (forced)" : "", text);
-    if (begin(d, dec, kind, dec->op_id, why, by, ans) != 0)
+    if (ops_begin(d, dec, kind, dec->op_id, why, by, ans) != 0)
         answerf(ans, FO_REPLY_BUSY, "another operation is being committed; retry");
 }
 
@@ -524,6 +533,7 @@ void fo_ops_drill(struct fo_ops *d, const struct fo_ops_answer *ans, const char 
     snprintf(dec.to, sizeof(dec.to), "%s", to != NULL ? to : st->primary);
     snprintf(id, sizeof(id), "drill-e%llu-%llu", (unsigned long long)st->epoch,
              (unsigned long long)fo_clock_wall_ms());
-    if (begin(d, &dec, FO_OP_DRILL, id, "drill: the runbook's failover simulation", by, ans) != 0)
+    if (ops_begin(d, &dec, FO_OP_DRILL, id, "drill: the runbook's failover simulation", by, ans) !=
+        0)
         answerf(ans, FO_REPLY_BUSY, "another operation is being committed; retry");
 }

@@ -80,6 +80,7 @@ struct fo_ops {
     char fence_held_site[FO_NAME_MAX + 1]; /* ...for this site and epoch */
     uint64_t fence_held_epoch;
     struct fo_placement placement; /* the leader's place (run/placement.h) */
+    bool rejoin_checking;          /* a rejoin's checks run (operations_rejoin.c) */
     bool closing;
 };
 
@@ -124,5 +125,14 @@ void fo_ops_switchover(struct fo_ops *o, const struct fo_ops_answer *ans, const 
 /* failoverctl drill [--to SITE]: the whole plan in check mode. */
 void fo_ops_drill(struct fo_ops *o, const struct fo_ops_answer *ans, const char *to,
                   const char *by);
+
+/* failoverctl rejoin SITE [--reason TEXT]: re-seed SITE, a former primary, as a standby of
+ * the primary (operations_rejoin.c): refused when SITE is the primary or unknown, while an
+ * operation is in flight, and when the rejoin plan's actions in check mode refuse (a
+ * server that still takes writes); then an operation of kind rejoin runs the built-in
+ * rejoin plan (config/plan.h) within the current epoch. Answers once the checks are back
+ * and the op_begin committed (or not). */
+void fo_ops_rejoin(struct fo_ops *o, const struct fo_ops_answer *ans, const char *site,
+                   const char *reason, const char *by);
 
 #endif

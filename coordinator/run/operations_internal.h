@@ -16,6 +16,12 @@
 
 #include "coordinator/run/operations.h"
 
+/* Commit dec as one op_begin of kind (the commit point); the answer (ans, or NULL for an
+ * automatic failover) follows when it commits. 0 when proposed; -1 when another begin is
+ * pending or the proposal could not be made (nothing was answered then). */
+int ops_begin(struct fo_ops *d, const struct fo_decision *dec, int kind, const char *id,
+              const char *reason, const char *by, const struct fo_ops_answer *ans);
+
 /* lease.h on_fence: fence (or lift the fence of) the site's components in this node's
  * region, as thread-pool actions; the lease hears once all have returned. */
 void ops_lease_fence(struct fo_lease *l, const char *site_name, uint64_t epoch, bool fence);

@@ -285,7 +285,7 @@ bool ops_lease_gate(struct fo_executor *ex, const struct fo_operation *op, const
                     char *why, size_t cap)
 {
     struct fo_ops *d = ex->data;
-    if (op->kind == FO_OP_DRILL || op->epoch == 0 || !fo_lease_kind_gated(st->action))
+    if (!fo_op_kind_moves_primary(op->kind) || op->epoch == 0 || !fo_lease_kind_gated(st->action))
         return true;
     return fo_lease_gate(fo_node_state(d->h.node), d->h.cfg, op->from, op->epoch - 1, why, cap);
 }

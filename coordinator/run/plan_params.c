@@ -162,6 +162,38 @@ full: /* out keeps what it held; what we added is released */
     return -1;
 }
 
+int fo_plan_rejoin_params(const struct fo_config *cfg, const char *action, const char *primary_site,
+                          const char *rejoin_site, struct fo_kv *out, size_t n, size_t cap)
+{
+    const struct fo_site *p = fo_config_site(cfg, primary_site);
+    const struct fo_site *r = fo_config_site(cfg, rejoin_site);
+    const size_t n0 = n;
+    const int kind = fo_component_of_action(action);
+    struct fo_component_ref c;
+
+    if (action == NULL ||
+        (strcmp(action, "redis.rejoin") != 0 && strcmp(action, "postgres.rejoin") != 0))
+        return (int)n;
+    if (p != NULL && kind >= 0 && fo_component_get(p, kind, &c) &&
+        add_endpoint(out, &n, cap, "primary_", &c) != 0)
+        goto full;
+    if (kind == FO_COMPONENT_POSTGRES && r != NULL && r->postgres != NULL) {
+        for (size_t i = 0; i < r->postgres->nrejoin_command; i++) {
+            char key[32];
+            snprintf(key, sizeof(key), "argv.%zu", i);
+            if (add(out, &n, cap, key, r->postgres->rejoin_command[i]) != 0)
+                goto full;
+        }
+    }
+    return (int)n;
+full:
+    for (size_t i = n0; i < n; i++) {
+        free(out[i].key);
+        free(out[i].value);
+    }
+    return -1;
+}
+
 bool fo_plan_step_required_in_switchover(const char *action)
 {
     for (int k = 0; action != NULL && k < FO_COMPONENT_COUNT; k++)

@@ -53,6 +53,18 @@ int fo_plan_params(const struct fo_config *cfg, const struct fo_plan_step *step,
 int fo_plan_catch_up_params(const struct fo_config *cfg, const char *action, const char *from_site,
                             struct fo_kv *out, size_t n, size_t cap);
 
+/*
+ * A rejoin's extra parameters (actions/redis_rejoin.c, postgres_rejoin.c): redis.rejoin
+ * and postgres.rejoin get primary_host, primary_port (Postgres also primary_dbname,
+ * primary_user), primary_password_file and Postgres' TLS settings as primary_ssl* of
+ * primary_site's same component — the server to replicate from; postgres.rejoin also
+ * gets rejoin_site's postgres.rejoin_command as argv.0, argv.1, ... Other kinds: nothing.
+ * Appends to out (n entries, room for cap). Returns the new count, or -1 when out is
+ * full (out keeps its first n entries).
+ */
+int fo_plan_rejoin_params(const struct fo_config *cfg, const char *action, const char *primary_site,
+                          const char *rejoin_site, struct fo_kv *out, size_t n, size_t cap);
+
 /* True when a switchover may not go on without this step: its fences (a drain needs the
  * old primary fenced; skipped or failed, the switchover stops, whatever on_failure says). */
 bool fo_plan_step_required_in_switchover(const char *action);

@@ -222,8 +222,8 @@ static json_t *data_loss(const struct fo_operation *op, const struct fo_config *
     const char *basis;
     bool drained = op->kind == FO_OP_SWITCHOVER && op->result == FO_RESULT_SUCCEEDED;
 
-    if (op->kind == FO_OP_DRILL)
-        return json_null(); /* check mode: nothing moved */
+    if (!fo_op_kind_moves_primary(op->kind))
+        return json_null(); /* a drill (check mode) or a rejoin: nothing moved */
     /* A switchover lost nothing only if it finished and every promote (each of which
      * drains first) is done: a plan may have continued past one. */
     for (size_t i = 0; drained && i < op->nsteps; i++) {
@@ -396,6 +396,18 @@ static void cmd_drill(struct fo_serve *s, struct fo_admin_call *call,
     fo_ops_drill(s->ops, &ans, fo_admin_req_arg(req, "to"), by);
 }
 
+static void cmd_rejoin(struct fo_serve *s, struct fo_admin_call *call,
+                       const struct fo_admin_req *req)
+{
+    const struct fo_ops_answer ans = {answer_call, call};
+    char claim[FO_NAME_MAX + 1], buf[FO_NAME_MAX + 1];
+    const char *by = REQUESTER(call, buf);
+    fo_log_info("admin.rejoin", "site=%s by=\"%s\" claimed_by=\"%s\"",
+                fo_admin_req_arg(req, "site") != NULL ? fo_admin_req_arg(req, "site") : "-", by,
+                CLAIMED(req, claim));
+    fo_ops_rejoin(s->ops, &ans, fo_admin_req_arg(req, "site"), fo_admin_req_arg(req, "reason"), by);
+}
+
 /* Verdict rows exist only for configured observers (a peer, or a feed: each reports as
  * itself) and configured regions (issue 14): a forwarded verdict naming anything else is
  * refused rather than kept in the replicated table for good. Returns 0 or -1 with msg. */
@@ -554,6 +566,7 @@ static const command_fn handlers[FO_VERB_COUNT] = {
     [FO_VERB_FAILOVER] = cmd_failover,
     [FO_VERB_SWITCHOVER] = cmd_switchover,
     [FO_VERB_DRILL] = cmd_drill,
+    [FO_VERB_REJOIN] = cmd_rejoin,
     [FO_VERB_PROPOSE] = cmd_propose,
     [FO_VERB_LEASE] = cmd_lease,
     [FO_VERB_MEMBERS_ADD] = fo_members_cmd_add,

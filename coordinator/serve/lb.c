@@ -95,8 +95,8 @@ unsigned fo_lb_judge(const struct fo_lb_query *q, const struct fo_lb_facts *f,
         return answer(out, 503, "not_initialized",
                       "the cluster's initial primary is not committed yet");
     primary = strcmp(st->primary, out->site->name) == 0;
-    /* A drill runs its plan without moving the primary; every other kind moves it. */
-    moving = st->operation != NULL && st->operation->kind != FO_OP_DRILL;
+    /* A drill or a rejoin runs its plan without moving the primary; the others move it. */
+    moving = st->operation != NULL && fo_op_kind_moves_primary(st->operation->kind);
     if (!q->replica) {
         if (!primary)
             return answer(out, 503, "not_primary", "the decided primary is %s, not %s", st->primary,

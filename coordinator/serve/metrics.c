@@ -246,7 +246,7 @@ static void operation_metrics(struct text *t, struct fo_http_api *h, const struc
     put_family(t, "failoverd_operations_total", "counter",
                "Operations this node saw finish (in the replicated history) since it started, "
                "by kind and result.");
-    for (int k = FO_OP_AUTO; k <= FO_OP_DRILL; k++)
+    for (int k = FO_OP_AUTO; k < FO_OP_KIND_COUNT; k++)
         for (int r = FO_RESULT_SUCCEEDED; r <= FO_RESULT_ABORTED; r++) {
             put(t, "failoverd_operations_total{");
             put_label(t, "kind", fo_enum_name(fo_op_kind_names, k), false);
@@ -257,7 +257,7 @@ static void operation_metrics(struct text *t, struct fo_http_api *h, const struc
     put_family(t, "failoverd_failover_duration_seconds", "gauge",
                "The latest finished operation of each kind: from detection (or its start when "
                "nothing was detected) to its end.");
-    for (int k = FO_OP_AUTO; k <= FO_OP_DRILL; k++) {
+    for (int k = FO_OP_AUTO; k < FO_OP_KIND_COUNT; k++) {
         const struct fo_operation *last = NULL;
         for (size_t i = st->nhistory; i > 0 && last == NULL; i--)
             if (st->history[i - 1].kind == k && st->history[i - 1].ended_ms != 0)

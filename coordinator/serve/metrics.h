@@ -32,8 +32,8 @@ struct fo_serve;
  * restart; the first fold counts the history the node starts with). It misses operations
  * only when more than FO_MAX_HISTORY finish between two folds (two scrapes).
  */
-#define FO_OP_KINDS   4 /* enum fo_op_kind */
-#define FO_OP_RESULTS 4 /* enum fo_op_result */
+#define FO_OP_KINDS   FO_OP_KIND_COUNT /* enum fo_op_kind */
+#define FO_OP_RESULTS 4                /* enum fo_op_result */
 
 struct fo_op_counter {
     unsigned long long total[FO_OP_KINDS][FO_OP_RESULTS];

@@ -58,14 +58,14 @@ static const char *status_name(int st)
 /* Parameters by value (so that a case can copy and edit a set); run() makes the fo_kv
  * array that points into them. */
 struct params {
-    char keys[16][32];
-    char vals[16][512];
+    char keys[24][32];
+    char vals[24][512];
     size_t n;
 };
 
 static void add(struct params *p, const char *key, const char *value)
 {
-    assert_true(p->n < 16);
+    assert_true(p->n < 24);
     snprintf(p->keys[p->n], sizeof(p->keys[0]), "%s", key);
     snprintf(p->vals[p->n], sizeof(p->vals[0]), "%s", value);
     p->n++;
@@ -709,6 +709,105 @@ static void test_pg_promote_lifts_fence(void **state)
     assert_string_equal(pg_value("PG_PORT_MAIN", "SELECT epoch FROM failoverd.epoch"), "9");
 }
 
+/* postgres.rejoin of dr while main is the primary (epoch 9, as the case before left it):
+ * refused while dr takes writes, refused without a command, then re-seeded by
+ * deploy/pg-rejoin (pg_rewind, else pg_basebackup) and verified streaming. */
+static void test_pg_rejoin(void **state)
+{
+    struct fo_action_result res;
+    struct params p = pg_params("PG_PORT_DR");
+    char out[256];
+
+    (void)state;
+    set(&p, "primary_host", env("PG_HOST"));
+    set(&p, "primary_port", env("PG_PORT_MAIN"));
+    set(&p, "primary_dbname", env("PG_DBNAME"));
+    set(&p, "primary_user", env("PG_USER"));
+    set(&p, "primary_password_file", env("PG_PASSWORD_FILE"));
+    /* dr was promoted (epoch 7) and its guardian's unfence let it take writes */
+    assert_string_equal(pg_value("PG_PORT_DR", "SHOW default_transaction_read_only"), "off");
+    run(&fo_action_postgres_rejoin, &p, (struct call){.epoch = 9, .check_only = true}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "still takes writes");
+    run(&fo_action_postgres_rejoin, &p, (struct call){.epoch = 9}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "still takes writes");
+    assert_string_equal(pg_value("PG_PORT_DR", "SELECT pg_is_in_recovery()"), "f");
+    /* the primary's epoch is newer than the request's: a newer operation moved it */
+    run(&fo_action_postgres_rejoin, &p, (struct call){.epoch = 8}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "newer than this rejoin's 8");
+    /* the primary itself */
+    {
+        struct params self = p;
+        set(&self, "port", env("PG_PORT_MAIN"));
+        run(&fo_action_postgres_rejoin, &self, (struct call){.epoch = 9}, &res, NULL);
+        assert_result(&res, FO_ACTION_REFUSED, "the primary's Postgres itself");
+    }
+
+    /* Fenced (as its guardian would), but no command to re-seed it with. */
+    pg_value("PG_PORT_DR", "ALTER SYSTEM SET default_transaction_read_only = on");
+    pg_value("PG_PORT_DR", "SELECT pg_reload_conf()");
+    pg_wait_value("PG_PORT_DR", "SHOW default_transaction_read_only", "on");
+    run(&fo_action_postgres_rejoin, &p, (struct call){.epoch = 9}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "has no rejoin_command");
+    run(&fo_action_postgres_rejoin, &p, (struct call){.epoch = 9, .check_only = true}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "has no rejoin_command");
+
+    /* A command that fails: its output's end is in the detail. */
+    set(&p, "argv.0", "sh");
+    set(&p, "argv.1", "-c");
+    set(&p, "argv.2",
+        "echo \"primary $FO_PRIMARY_HOST:$FO_PRIMARY_PORT epoch $FO_EPOCH\"; "
+        "echo \"password ${PGPASSWORD:-none}\"; exit 4");
+    run(&fo_action_postgres_rejoin, &p, (struct call){.epoch = 9}, &res, NULL);
+    assert_result(&res, FO_ACTION_FAILED, "exited 4");
+    snprintf(out, sizeof(out), "primary %s:%s epoch 9", env("PG_HOST"), env("PG_PORT_MAIN"));
+    assert_non_null(strstr(res.detail, out));
+    assert_non_null(strstr(res.detail, "password none"));
+    set(&p, "argv.2", "exit 0"); /* exits 0 without re-seeding: the check says so */
+    run(&fo_action_postgres_rejoin, &p, (struct call){.epoch = 9, .timeout_ms = 3000}, &res, NULL);
+    assert_result(&res, FO_ACTION_FAILED, "not a streaming standby of the primary");
+
+    /* deploy/pg-rejoin: stop, pg_rewind from main, standby.signal, start. */
+    set(&p, "argv.0", env("PG_REJOIN"));
+    set(&p, "argv.1", "--pgdata");
+    set(&p, "argv.2", env("PG_DATA_DR"));
+    set(&p, "argv.3", "--log");
+    set(&p, "argv.4", env("PG_LOG_DR"));
+    run(&fo_action_postgres_rejoin, &p, (struct call){.epoch = 9, .check_only = true}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "would run");
+    run(&fo_action_postgres_rejoin, &p, (struct call){.epoch = 9, .timeout_ms = 120000}, &res,
+        NULL);
+    assert_result(&res, FO_ACTION_DONE, "pg-rejoin: re-seeded by pg_rewind");
+    assert_non_null(strstr(res.detail, "in recovery, streaming from"));
+    assert_string_equal(pg_value("PG_PORT_DR", "SELECT pg_is_in_recovery()"), "t");
+    /* it has main's rows: the one written after main's re-promotion */
+    pg_wait_value("PG_PORT_DR", "SELECT count(*) > 0 FROM items WHERE note = 'unfenced'", "t");
+    assert_string_equal(pg_value("PG_PORT_DR", "SELECT sender_port FROM pg_stat_wal_receiver"),
+                        env("PG_PORT_MAIN"));
+    /* again: a streaming standby already, nothing run */
+    {
+        struct params again = p;
+        set(&again, "argv.0", "false");
+        run(&fo_action_postgres_rejoin, &again, (struct call){.epoch = 9}, &res, NULL);
+        assert_result(&res, FO_ACTION_DONE, "already a standby streaming from");
+    }
+    /* A server that is down (a region that came back without it) cannot be looked at: the
+     * command runs all the same; --no-rewind: a fresh base backup. */
+    {
+        char cmd[1024];
+        snprintf(cmd, sizeof(cmd),
+                 "runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D %s -m immediate "
+                 "-w stop >/dev/null",
+                 env("PG_DATA_DR"));
+        assert_int_equal(system(cmd), 0);
+    }
+    set(&p, "argv.5", "--no-rewind");
+    run(&fo_action_postgres_rejoin, &p, (struct call){.epoch = 9, .timeout_ms = 120000}, &res,
+        NULL);
+    assert_result(&res, FO_ACTION_DONE, "pg-rejoin: re-seeded by pg_basebackup");
+    assert_string_equal(pg_value("PG_PORT_DR", "SELECT pg_is_in_recovery()"), "t");
+    pg_wait_value("PG_PORT_DR", "SELECT count(*) > 0 FROM items WHERE note = 'unfenced'", "t");
+}
+
 /* ---- Redis -------------------------------------------------------------------------- */
 
 static void test_redis_bad_params(void **state)
@@ -940,6 +1039,58 @@ static void test_redis_fence_replicaof(void **state)
     assert_result(&res, FO_ACTION_DONE, "already a replica of");
 }
 
+/* redis.rejoin of main while dr is the primary (it recorded epoch 12 by then): refused
+ * while main is a master that takes writes; made a replica of dr once fenced. */
+static void test_redis_rejoin(void **state)
+{
+    struct fo_action_result res;
+    struct params p = redis_params("REDIS_PORT_MAIN");
+    char fence[32];
+
+    (void)state;
+    set(&p, "primary_host", env("REDIS_HOST"));
+    set(&p, "primary_port", env("REDIS_PORT_DR"));
+    set(&p, "primary_password_file", env("REDIS_PASSWORD_FILE"));
+    /* main a master again, without a fence: it takes writes */
+    assert_string_equal(redis_text("REDIS_PORT_MAIN", "REPLICAOF NO ONE"), "OK");
+    assert_string_equal(redis_text("REDIS_PORT_MAIN", "CONFIG SET min-replicas-to-write 0"), "OK");
+    assert_string_equal(redis_text("REDIS_PORT_MAIN", "SET rejoin:split 1"), "OK");
+    run(&fo_action_redis_rejoin, &p, (struct call){.epoch = 12, .check_only = true}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "still takes writes");
+    run(&fo_action_redis_rejoin, &p, (struct call){.epoch = 12}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "still takes writes");
+    assert_string_equal(redis_text("REDIS_PORT_MAIN", "ROLE"), "master");
+
+    /* the primary carries a newer epoch than the request's; the primary itself; gone */
+    run(&fo_action_redis_rejoin, &p, (struct call){.epoch = 11}, &res, NULL);
+    assert_result(&res, FO_ACTION_REFUSED, "newer than this rejoin's 11");
+    {
+        struct params self = p, dead = p;
+        set(&self, "port", env("REDIS_PORT_DR"));
+        run(&fo_action_redis_rejoin, &self, (struct call){.epoch = 12}, &res, NULL);
+        assert_result(&res, FO_ACTION_REFUSED, "the primary's Redis itself");
+        set(&dead, "primary_port", env("DEAD_PORT"));
+        run(&fo_action_redis_rejoin, &dead, (struct call){.epoch = 12}, &res, NULL);
+        assert_result(&res, FO_ACTION_FAILED, "the primary's Redis");
+    }
+
+    /* fenced (the refuse fence of epoch 12, as its guardian sets it): rejoined */
+    snprintf(fence, sizeof(fence), "%llu", 1000000000ULL + 12);
+    assert_string_equal(redis_text("REDIS_PORT_MAIN", "CONFIG SET min-replicas-to-write %s", fence),
+                        "OK");
+    run(&fo_action_redis_rejoin, &p, (struct call){.epoch = 12, .check_only = true}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "would make it a replica of");
+    assert_string_equal(redis_text("REDIS_PORT_MAIN", "ROLE"), "master");
+    run(&fo_action_redis_rejoin, &p, (struct call){.epoch = 12}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "link up, synced");
+    assert_string_equal(redis_text("REDIS_PORT_MAIN", "ROLE"), "slave");
+    /* its data is the primary's now: the split write is gone, the epoch replicated */
+    assert_string_equal(redis_text("REDIS_PORT_MAIN", "GET failoverd:epoch"), "12 op-12");
+    assert_string_equal(redis_text("REDIS_PORT_MAIN", "EXISTS rejoin:split"), "0");
+    run(&fo_action_redis_rejoin, &p, (struct call){.epoch = 12}, &res, NULL);
+    assert_result(&res, FO_ACTION_DONE, "already a replica of");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -954,6 +1105,7 @@ int main(void)
         cmocka_unit_test(test_pg_promote_again),
         cmocka_unit_test(test_pg_fence),
         cmocka_unit_test(test_pg_promote_lifts_fence),
+        cmocka_unit_test(test_pg_rejoin),
         cmocka_unit_test(test_redis_bad_params),
         cmocka_unit_test(test_redis_check_mode),
         cmocka_unit_test(test_redis_unreachable_and_timeout),
@@ -962,6 +1114,7 @@ int main(void)
         cmocka_unit_test(test_redis_promote),
         cmocka_unit_test(test_redis_promote_again),
         cmocka_unit_test(test_redis_fence_replicaof),
+        cmocka_unit_test(test_redis_rejoin),
     };
 
     /* hiredis writes with write(2): a server hanging up must not kill the test (failoverd

@@ -49,7 +49,10 @@ def main():
         dp.start()
         t1 = time.monotonic()
         print(f"it_db_actions: data plane up in {t1 - t0:.1f}s under {root}", flush=True)
-        env = {**os.environ, **dp.env(), "DEAD_PORT": str(DEAD), "HANG_PORT": str(HANG)}
+        env = {**os.environ, **dp.env(), "DEAD_PORT": str(DEAD), "HANG_PORT": str(HANG),
+               # postgres.rejoin re-seeds dr with deploy/pg-rejoin (test_pg_rejoin)
+               "PG_DATA_DR": dp.pg_dirs[PG_DR], "PG_LOG_DR": os.path.join(root, "pg-dr.log"),
+               "PG_REJOIN": os.path.join(TOP, "deploy", "pg-rejoin")}
         r = subprocess.run([binary], env=env, timeout=240)
         rc = r.returncode
         print(f"it_db_actions: test_db_actions exit {rc} in {time.monotonic() - t1:.1f}s",

@@ -28,7 +28,8 @@ What it sets up, as an operator would:
 Facts of Debian 12 that shape this: PostgreSQL 15 refuses to run as root, so initdb,
 postgres, pg_ctl, pg_basebackup and psql run as the `postgres` user (runuser) on
 directories it owns; its programs are in /usr/lib/postgresql/15/bin, not on PATH. Unix
-sockets go into each data directory, never /var/run/postgresql (the system cluster's).
+sockets go into a directory beside each data directory (pg-main.sock), never
+/var/run/postgresql (the system cluster's), nor the data directory (pg_rewind).
 
 Every wait polls a condition with a deadline; servers are stopped in stop(), which start()
 also calls when it fails, so the module never leaves a server running."""
@@ -153,7 +154,7 @@ class DataPlane:
         which trusts every role); returns stdout (unaligned, tuples only). With
         check=False returns the CompletedProcess so a test can look at the error."""
         cmd = [os.path.join(PG_BIN, "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-               "-h", self.pg_dirs[port], "-p", str(port), "-U", user, "-d", db, "-c", sql]
+               "-h", self.sock_dir(port), "-p", str(port), "-U", user, "-d", db, "-c", sql]
         r = self._as_postgres(cmd, check=False, timeout=timeout)
         if not check:
             return r
@@ -210,11 +211,19 @@ class DataPlane:
             raise RuntimeError(f"{' '.join(cmd)}: exit {r.returncode}: {r.stderr.strip()}")
         return r
 
+    def sock_dir(self, port):
+        """Where the server on port puts its unix socket: beside its data directory, not in
+        it (pg_rewind, which deploy/pg-rejoin runs, cannot copy a socket file)."""
+        return self.pg_dirs[port] + ".sock"
+
     def _prepare_root(self):
         os.makedirs(self.root, exist_ok=True)
         for d in (*self.pg_dirs.values(), *self.redis_dirs.values()):
             shutil.rmtree(d, ignore_errors=True)
         pg = pwd.getpwnam("postgres")
+        for port in self.pg_dirs:
+            os.makedirs(self.sock_dir(port), exist_ok=True)
+            os.chown(self.sock_dir(port), pg.pw_uid, pg.pw_gid)
         # postgres must reach its data directories (mkdtemp makes 0700 root-owned dirs).
         os.chown(self.root, pg.pw_uid, pg.pw_gid)
         os.chmod(self.root, 0o755)
@@ -235,9 +244,12 @@ class DataPlane:
             f.write("\n# tests/integration/dataplane.py\n"
                     "listen_addresses = '127.0.0.1'\n"
                     f"port = {self.pg_main_port}\n"
-                    f"unix_socket_directories = '{main}'\n"
+                    f"unix_socket_directories = '{self.sock_dir(self.pg_main_port)}'\n"
                     "wal_level = replica\nmax_wal_senders = 5\nhot_standby = on\n"
-                    "fsync = off\nfull_page_writes = off\n"
+                    # pg_rewind (deploy/pg-rejoin, failoverctl rejoin) needs both, and
+                    # the old primary's WAL back to the checkpoint before the divergence.
+                    "fsync = off\nfull_page_writes = on\nwal_log_hints = on\n"
+                    "wal_keep_size = '128MB'\n"
                     "shared_buffers = 16MB\nmax_connections = 30\n"
                     "log_min_messages = warning\nlog_connections = off\n")
         # The failoverd role must prove its password (scram); everything else is trusted
@@ -251,7 +263,8 @@ class DataPlane:
         self._pg_ctl_start(main, "pg-main")
         self.psql(self.pg_main_port, f"CREATE DATABASE {APP_DB}", db="postgres")
         r = self._as_postgres([os.path.join(PG_BIN, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
-                               "-h", main, "-p", str(self.pg_main_port), "-U", "postgres",
+                               "-h", self.sock_dir(self.pg_main_port), "-p",
+                               str(self.pg_main_port), "-U", "postgres",
                                "-d", APP_DB, "-f", GRANTS_SQL], check=False)
         if r.returncode != 0:
             raise RuntimeError(f"{GRANTS_SQL}: {r.stderr.strip()}")
@@ -269,7 +282,8 @@ class DataPlane:
                            "-p", str(self.pg_main_port), "-U", "postgres", "-R", "-X",
                            "stream", "-c", "fast", "-N"])
         with open(os.path.join(dr, "postgresql.conf"), "a") as f:
-            f.write(f"port = {self.pg_dr_port}\nunix_socket_directories = '{dr}'\n")
+            f.write(f"port = {self.pg_dr_port}\n"
+                    f"unix_socket_directories = '{self.sock_dir(self.pg_dr_port)}'\n")
         self._pg_ctl_start(dr, "pg-dr")
         wait_for("the standby to stream from the primary",
                  lambda: self.psql(self.pg_main_port,

@@ -15,7 +15,7 @@ namespace), Postgres and Redis are started with `ip netns exec NS` (Postgres as
 namespace and streams from the primary's address, pg_hba.conf trusts the subnet (the
 failoverd role still needs its password) and redis_cli() runs inside the server's
 namespace, so a test can reach a server that a partition cut off from the root namespace.
-psql() goes through the server's unix socket (data directory), which works across network
+psql() goes through the server's unix socket (beside its data directory), which works across network
 namespaces. Stopping and kill -9 work by pid, as in DataPlane.
 
 The namespaces must exist (local-cluster creates them); this module never creates or
@@ -98,9 +98,12 @@ class NetnsDataPlane(DataPlane):
             f.write("\n# tests/integration/netns_dataplane.py\n"
                     f"listen_addresses = '{self.host[pm]},127.0.0.1'\n"
                     f"port = {pm}\n"
-                    f"unix_socket_directories = '{main}'\n"
+                    f"unix_socket_directories = '{self.sock_dir(pm)}'\n"
                     "wal_level = replica\nmax_wal_senders = 5\nhot_standby = on\n"
-                    "fsync = off\nfull_page_writes = off\n"
+                    # pg_rewind (deploy/pg-rejoin, failoverctl rejoin) needs both, and
+                    # the old primary's WAL back to the checkpoint before the divergence.
+                    "fsync = off\nfull_page_writes = on\nwal_log_hints = on\n"
+                    "wal_keep_size = '128MB'\n"
                     "shared_buffers = 16MB\nmax_connections = 30\n"
                     "log_min_messages = warning\nlog_connections = off\n")
         # As DataPlane's, plus the regions' subnet (other regions' probes and the standby;
@@ -117,7 +120,7 @@ class NetnsDataPlane(DataPlane):
         self._pg_ctl_start(main, "pg-main")
         self.psql(pm, f"CREATE DATABASE {APP_DB}", db="postgres")
         r = self._as_postgres([os.path.join(PG_BIN, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
-                               "-h", main, "-p", str(pm), "-U", "postgres",
+                               "-h", self.sock_dir(pm), "-p", str(pm), "-U", "postgres",
                                "-d", APP_DB, "-f", GRANTS_SQL], check=False)
         if r.returncode != 0:
             raise RuntimeError(f"{GRANTS_SQL}: {r.stderr.strip()}")
@@ -134,7 +137,7 @@ class NetnsDataPlane(DataPlane):
                                   "stream", "-c", "fast", "-N"])
         with open(os.path.join(dr, "postgresql.conf"), "a") as f:
             f.write(f"listen_addresses = '{self.host[pd]},127.0.0.1'\n"
-                    f"port = {pd}\nunix_socket_directories = '{dr}'\n")
+                    f"port = {pd}\nunix_socket_directories = '{self.sock_dir(pd)}'\n")
         self._pg_ctl_start(dr, "pg-dr")
         wait_for("the standby to stream from the primary",
                  lambda: self.psql(pm, "SELECT count(*) FROM pg_stat_replication "

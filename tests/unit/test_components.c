@@ -26,7 +26,8 @@ static const char yaml[] =
     "sites:\n"
     "  main:\n"
     "    postgres: {region: r1, host: 10.0.0.1, port: 5433, dbname: app, user: fo,\n"
-    "               password_file: /pg, sslmode: verify-full, sslrootcert: /ca}\n"
+    "               password_file: /pg, sslmode: verify-full, sslrootcert: /ca,\n"
+    "               rejoin_command: [ssh, db1, /usr/lib/failoverd/pg-rejoin, --pgdata, /d]}\n"
     "    redis: {region: r2, host: 10.0.0.2}\n"
     "    dns_origin: 203.0.113.10\n"
     "    vercel_env: {REDIS_HOST: 10.0.0.2, DATABASE_URL: {file: /db}}\n"
@@ -177,12 +178,56 @@ static void test_plan_params_from_table(void **state)
     fo_config_free(&cfg);
 }
 
+/* A rejoin of main while dr is primary: postgres.rejoin gets main's server, dr's as
+ * primary_*, and main's rejoin_command as argv.N; other kinds get nothing more. */
+static void test_rejoin_params(void **state)
+{
+    struct fo_config cfg;
+    struct fo_error err;
+    struct fo_kv kv[24];
+    const struct fo_plan *plan = fo_plan_rejoin();
+    char msg[128], all[768];
+    int n;
+    (void)state;
+
+    if (fo_config_load_buffer("c.yaml", yaml, strlen(yaml), &cfg, &err) != 0)
+        fail_msg("config: %s", err.msg);
+    assert_int_equal(plan->nsteps, 2);
+    assert_string_equal(plan->steps[1].action, "postgres.rejoin");
+    assert_ptr_equal(fo_plan_step_find(plan, "rejoin-postgres"), &plan->steps[1]);
+    n = fo_plan_params(&cfg, &plan->steps[1], "main", kv, 24, msg, sizeof(msg));
+    assert_true(n > 0);
+    n = fo_plan_rejoin_params(&cfg, "postgres.rejoin", "dr", "main", kv, (size_t)n, 24);
+    join(kv, n, all, sizeof(all));
+    assert_string_equal(all, "host=10.0.0.1;port=5433;dbname=app;user=fo;password_file=/pg;"
+                             "sslmode=verify-full;sslrootcert=/ca;"
+                             "primary_host=10.0.1.1;primary_port=5432;primary_dbname=postgres;"
+                             "primary_user=failoverd;"
+                             "argv.0=ssh;argv.1=db1;argv.2=/usr/lib/failoverd/pg-rejoin;"
+                             "argv.3=--pgdata;argv.4=/d;");
+    /* redis.rejoin of main: dr has no Redis, so no primary_* (the action refuses then) */
+    n = fo_plan_params(&cfg, &plan->steps[0], "main", kv, 24, msg, sizeof(msg));
+    n = fo_plan_rejoin_params(&cfg, "redis.rejoin", "dr", "main", kv, (size_t)n, 24);
+    join(kv, n, all, sizeof(all));
+    assert_string_equal(all, "host=10.0.0.2;port=6379;");
+    /* dr rejoining main: Postgres without a command */
+    n = fo_plan_rejoin_params(&cfg, "postgres.rejoin", "main", "dr", kv, 0, 24);
+    join(kv, n, all, sizeof(all));
+    assert_non_null(strstr(all, "primary_host=10.0.0.1;primary_port=5433;"));
+    assert_null(strstr(all, "argv."));
+    assert_int_equal(fo_plan_rejoin_params(&cfg, "postgres.promote", "dr", "main", kv, 0, 24), 0);
+    /* full: nothing kept of what it added */
+    assert_int_equal(fo_plan_rejoin_params(&cfg, "postgres.rejoin", "dr", "main", kv, 0, 3), -1);
+    fo_config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_action_kinds),
         cmocka_unit_test(test_site_components),
         cmocka_unit_test(test_plan_params_from_table),
+        cmocka_unit_test(test_rejoin_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

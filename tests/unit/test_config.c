@@ -969,7 +969,7 @@ static const struct error_row {
      FO_CONFIG_EINVALID, "node.yaml:32: sites.main.postgres.sslrootcert: is empty"},
     {"      user: failoverd\n", "      user: failoverd\n      sslcrl: /x\n", FO_CONFIG_EINVALID,
      "node.yaml:32: sites.main.postgres.sslcrl: unknown key (expected one of: region, host, port, "
-     "dbname, user, password_file, sslmode, sslrootcert, sslcert, sslkey)"},
+     "dbname, user, password_file, sslmode, sslrootcert, sslcert, sslkey, rejoin_command)"},
     {"      port: 6379\n", "      port: 6379\n      db: 0\n", FO_CONFIG_EINVALID,
      "node.yaml:37: sites.main.redis.db: unknown key (expected one of: region, host, port, "
      "password_file)"},

@@ -17,6 +17,8 @@
  *   op:K:F>T    an operation (K: a auto, m manual) from F to T, begun and finished
  *   run:K:F>T   the same, begun only: in flight
  *   drill:F     a drill of F, begun and finished
+ *   rejoin:F>T  a rejoin of site T while F is primary, begun and succeeded;
+ *   rejoin-failed:F>T  the same, failed
  *   digest:N:H  node N reports replicated-config digest H ("ours": the row's config's)
  *   noinit      (first) never initialise;  init:P  initialise with primary P, not main
  * Lags: "dr=48M/1000" (bytes, M = MiB; then ms), "dr=?" unknown, "dr=W" not a replica
@@ -159,13 +161,13 @@ static int op_kind(char k)
     return k == 'a' ? FO_OP_AUTO : k == 'm' ? FO_OP_MANUAL : FO_OP_DRILL;
 }
 
-/* op:K:F>T / run:K:F>T / drill:F */
+/* op:K:F>T / run:K:F>T / drill:F / rejoin:F>T (ending with result) */
 static void apply_op(struct fo_fsm *f, const char *tok, int kind, const char *from, const char *to,
-                     bool finish)
+                     bool finish, int result)
 {
     struct fo_cmd c = {.type = FO_CMD_OP_BEGIN};
     char id[32];
-    bool drill = kind == FO_OP_DRILL;
+    bool drill = !fo_op_kind_moves_primary(kind);
     uint64_t epoch = drill ? f->state.epoch : f->state.epoch + 1;
 
     snprintf(id, sizeof(id), "%s-%llu-%zu", drill ? "drill" : "op", (unsigned long long)epoch,
@@ -186,8 +188,7 @@ static void apply_op(struct fo_fsm *f, const char *tok, int kind, const char *fr
     if (!finish)
         return;
     c = (struct fo_cmd){.type = FO_CMD_OP_END};
-    c.u.op_end = (struct fo_cmd_op_end){
-        .op_id = id, .epoch = epoch, .result = FO_RESULT_SUCCEEDED, .at_ms = 2};
+    c.u.op_end = (struct fo_cmd_op_end){.op_id = id, .epoch = epoch, .result = result, .at_ms = 2};
     apply_ok(f, &c, tok);
 }
 
@@ -207,16 +208,22 @@ static void apply_event(struct fo_fsm *f, const char *tok)
         c.type = FO_CMD_COOLDOWN;
         c.u.cooldown = (struct fo_cmd_cooldown){t * 1000, "test", 3};
     } else if (sscanf(tok, "op:%c:%63[^>]>%63s", &k, a, b) == 3) {
-        apply_op(f, tok, op_kind(k), a, b, true);
+        apply_op(f, tok, op_kind(k), a, b, true, FO_RESULT_SUCCEEDED);
         return;
     } else if (sscanf(tok, "run:%c:%63[^>]>%63s", &k, a, b) == 3) {
-        apply_op(f, tok, op_kind(k), a, b, false);
+        apply_op(f, tok, op_kind(k), a, b, false, FO_RESULT_SUCCEEDED);
         return;
     } else if (sscanf(tok, "digest:%63[^:]:%63s", a, b) == 2) {
         c.type = FO_CMD_DIGEST;
         c.u.digest = (struct fo_cmd_digest){a, strcmp(b, "ours") == 0 ? digest_ours : b, 3};
     } else if (sscanf(tok, "drill:%63s", a) == 1) {
-        apply_op(f, tok, FO_OP_DRILL, a, a, true);
+        apply_op(f, tok, FO_OP_DRILL, a, a, true, FO_RESULT_SUCCEEDED);
+        return;
+    } else if (sscanf(tok, "rejoin:%63[^>]>%63s", a, b) == 2) {
+        apply_op(f, tok, FO_OP_REJOIN, a, b, true, FO_RESULT_SUCCEEDED);
+        return;
+    } else if (sscanf(tok, "rejoin-failed:%63[^>]>%63s", a, b) == 2) {
+        apply_op(f, tok, FO_OP_REJOIN, a, b, true, FO_RESULT_FAILED);
         return;
     } else if (strlen(tok) >= 6 && tok[2] == ':' && tok[4] == ':') {
         static const char st[] = "NUD"; /* unknown, up, down: enum fo_status order */
@@ -444,6 +451,18 @@ static const struct row rows[] = {
      "main was the primary until op-1: fail back is never automatic", 0},
     {"a drill since does not re-admit it", C3, "op:a:main>dr drill:dr WU:D:10 UU:D:10 " MAIN_UP,
      "main=0/0", 100, NULL, AUTO, NULL, N, NULL, FO_REASON_FAIL_BACK, NULL, 0},
+    {"a rejoin of it since re-admits it: judged on its merits", C3,
+     "op:a:main>dr rejoin:dr>main WU:D:10 UU:D:10 " MAIN_UP, "main=0/0", 100, NULL, AUTO, NULL, F,
+     "main", FO_REASON_FAILOVER, NULL, 10},
+    {"... and the RPO gate still applies to it", C3,
+     "op:a:main>dr rejoin:dr>main WU:D:10 UU:D:10 " MAIN_UP, "main=W", 100, NULL, AUTO, NULL, N,
+     NULL, FO_REASON_NOT_REPLICA, "failoverctl rejoin main", 0},
+    {"a failed rejoin does not re-admit it", C3,
+     "op:a:main>dr rejoin-failed:dr>main WU:D:10 UU:D:10 " MAIN_UP, "main=0/0", 100, NULL, AUTO,
+     NULL, N, NULL, FO_REASON_FAIL_BACK, "re-seed it with failoverctl rejoin main", 0},
+    {"a move after the rejoin makes it count no more", C3,
+     "op:a:main>dr rejoin:dr>main op:m:dr>main op:a:main>dr WU:D:10 UU:D:10 " MAIN_UP, "main=0/0",
+     100, NULL, AUTO, NULL, N, NULL, FO_REASON_FAIL_BACK, "until op-3", 0},
     {"after an operator moved back, the other site is the excluded one", C3,
      "op:a:main>dr op:m:dr>main " MAIN_DOWN DR_UP, "dr=0/0", 100, NULL, AUTO, NULL, N, NULL,
      FO_REASON_FAIL_BACK, "dr was the primary until op-2", 0},

@@ -458,6 +458,83 @@ static void test_drill(void **state)
     fo_fsm_close(&f);
 }
 
+/* A rejoin re-seeds a former primary within the current epoch and moves nothing; it is
+ * refused for the primary itself and for any other epoch. */
+static void test_rejoin(void **state)
+{
+    struct fo_fsm f;
+    struct fo_cmd c;
+    (void)state;
+
+    fsm_ready(&f);
+    begin_cmd(&c, "op-1", FO_OP_AUTO, "main", "dr", 1, T0 + 10);
+    apply(&f, &c);
+    finish(&f, T0 + 20);
+    assert_string_equal(f.state.primary, "dr");
+    assert_string_equal(f.state.prev_primary, "main");
+
+    begin_cmd(&c, "rejoin-1", FO_OP_REJOIN, "dr", "dr", 1, T0 + 30);
+    apply(&f, &c);
+    assert_int_equal(f.last.outcome, FO_FSM_REJECTED);
+    assert_non_null(strstr(f.last.msg, "is the primary"));
+    begin_cmd(&c, "rejoin-1", FO_OP_REJOIN, "dr", "main", 2, T0 + 30);
+    apply(&f, &c);
+    assert_int_equal(f.last.outcome, FO_FSM_REJECTED);
+    assert_non_null(strstr(f.last.msg, "stale epoch"));
+    begin_cmd(&c, "rejoin-1", FO_OP_REJOIN, "main", "dr", 1, T0 + 30);
+    apply(&f, &c); /* from must be the primary */
+    assert_int_equal(f.last.outcome, FO_FSM_REJECTED);
+
+    begin_cmd(&c, "rejoin-1", FO_OP_REJOIN, "dr", "main", 1, T0 + 40);
+    apply(&f, &c);
+    assert_int_equal(f.last.outcome, FO_FSM_APPLIED);
+    assert_int_equal(f.state.operation->kind, FO_OP_REJOIN);
+    assert_int_equal(f.state.epoch, 1);
+    assert_string_equal(f.state.primary, "dr");
+    assert_string_equal(f.state.prev_primary, "main"); /* the lease's view is untouched */
+    finish(&f, T0 + 50);
+    assert_string_equal(f.state.primary, "dr");
+    assert_int_equal(f.state.epoch, 1);
+    assert_int_equal(f.state.history[f.state.nhistory - 1].kind, FO_OP_REJOIN);
+
+    /* The switch back takes the next epoch. */
+    begin_cmd(&c, "op-2", FO_OP_SWITCHOVER, "dr", "main", 2, T0 + 60);
+    apply(&f, &c);
+    assert_int_equal(f.last.outcome, FO_FSM_APPLIED);
+    assert_string_equal(f.state.primary, "main");
+    fo_fsm_close(&f);
+}
+
+/* The kind "rejoin" came with format v4: a rejoin's op_begin is stamped v4, and a frame
+ * of an older version that names it is refused (codec.h, "Versions"). */
+static void test_rejoin_kind_is_v4(void **state)
+{
+    struct fo_cmd c, out;
+    struct fo_buf frame;
+    struct fo_proto_error err;
+    static const uint8_t v4[] = {0xa1, 'v', 0x04};
+    (void)state;
+
+    begin_cmd(&c, "rejoin-1", FO_OP_REJOIN, "dr", "main", 1, T0);
+    assert_int_equal(fo_cmd_encode(&c, &frame, NULL), FO_PROTO_OK);
+    assert_memory_equal(frame.data + 5, v4, sizeof(v4)); /* header, fixmap, then "v": 4 */
+    memset(&out, 0, sizeof(out));
+    assert_int_equal(fo_cmd_decode(frame.data + 4, frame.len - 4, &out, &err), FO_PROTO_OK);
+    assert_int_equal(out.u.op_begin.kind, FO_OP_REJOIN);
+    fo_cmd_free(&out);
+    frame.data[7] = 0x03;
+    memset(&out, 0, sizeof(out));
+    assert_int_equal(fo_cmd_decode(frame.data + 4, frame.len - 4, &out, &err), FO_PROTO_EVALUE);
+    assert_non_null(strstr(err.msg, "'rejoin' is not a value of v=3"));
+    fo_buf_free(&frame);
+
+    /* Every other kind still encodes as before (v1): older nodes read it. */
+    begin_cmd(&c, "op-1", FO_OP_SWITCHOVER, "main", "dr", 1, T0);
+    assert_int_equal(fo_cmd_encode(&c, &frame, NULL), FO_PROTO_OK);
+    assert_int_equal(frame.data[7], 0x01);
+    fo_buf_free(&frame);
+}
+
 /* ---- steps ---------------------------------------------------------------------- */
 
 static void test_steps(void **state)
@@ -1214,6 +1291,8 @@ int main(void)
         cmocka_unit_test(test_op_begin_rejected),
         cmocka_unit_test(test_manual_while_paused_and_in_cooldown),
         cmocka_unit_test(test_drill),
+        cmocka_unit_test(test_rejoin),
+        cmocka_unit_test(test_rejoin_kind_is_v4),
         cmocka_unit_test(test_steps),
         cmocka_unit_test(test_step_outcomes),
         cmocka_unit_test(test_step_outcome_fits),

@@ -429,8 +429,8 @@ static void test_malformed_table(void **state)
     /* envelope */
     expect_health(mp_build("M1 s s", "t", "health"), FO_PROTO_EMISSING, "'v'");
     expect_health(mp_build("M1 s u", "v", U(1)), FO_PROTO_EMISSING, "'t'");
-    expect_health(mp_build("M2 s u s s", "v", U(4), "t", "health"), FO_PROTO_EVERSION,
-                  "v=1 to v=3");
+    expect_health(mp_build("M2 s u s s", "v", U(5), "t", "health"), FO_PROTO_EVERSION,
+                  "v=1 to v=4");
     expect_health(mp_build("M2 s u s s", "v", U(0), "t", "health"), FO_PROTO_EVERSION, "version");
     expect_health(mp_build("M2 s s s s", "v", "1", "t", "health"), FO_PROTO_EVERSION, "version");
     expect_health(mp_build("M2 s u s u", "v", U(1), "t", U(3)), FO_PROTO_EFIELDTYPE, "t:");

@@ -35,10 +35,21 @@
 
 /* ---- the scripted action (run in the thread pool) ---------------------------------- */
 
+/* Set by a test: a rejoin's check-mode postgres.rejoin refuses, as for a server that
+ * still takes writes. */
+static bool refuse_rejoin_check;
+/* The rejoin actions that ran for real (not in check mode). */
+static int rejoin_runs;
+
 static void fake_run(const struct fo_action_req *req, struct fo_action_result *res)
 {
-    (void)req;
     memset(res, 0, sizeof(*res));
+    if (strcmp(req->kind, "postgres.rejoin") == 0 && req->check_only && refuse_rejoin_check) {
+        fo_action_set(res, FO_ACTION_REFUSED, "10.0.1.1 is out of recovery and not fenced");
+        return;
+    }
+    if (strstr(req->kind, ".rejoin") != NULL && !req->check_only)
+        rejoin_runs++;
     fo_action_set(res, FO_ACTION_DONE, "ok");
 }
 
@@ -485,6 +496,83 @@ static void test_operator_refusals(void **state_)
     env_free(e);
 }
 
+/* failoverctl rejoin: refused for a missing, unknown or primary site; refused with the
+ * check's own words when a server still takes writes (nothing committed); else an
+ * operation of kind rejoin in the current epoch that runs the built-in plan, moves
+ * nothing and commits no cooldown; refused while it is in flight. */
+static void test_rejoin(void **state_)
+{
+    struct env *e = env_new(true);
+    struct answer a = {0};
+    const struct fo_ops_answer ans = {on_answer, &a};
+    const struct fo_operation *op;
+    (void)state_;
+
+    fo_ops_rejoin(&e->ops, &ans, NULL, NULL, "alice");
+    assert_int_equal(a.code, FO_REPLY_BAD_REQUEST);
+    memset(&a, 0, sizeof(a));
+    fo_ops_rejoin(&e->ops, &ans, "nowhere", NULL, "alice");
+    assert_int_equal(a.n, 1);
+    assert_int_equal(a.code, FO_REPLY_REFUSED);
+    assert_non_null(strstr(a.message, "'nowhere' is not a site"));
+    memset(&a, 0, sizeof(a));
+    fo_ops_rejoin(&e->ops, &ans, "main", NULL, "alice");
+    assert_int_equal(a.n, 1);
+    assert_int_equal(a.code, FO_REPLY_REFUSED);
+    assert_non_null(strstr(a.message, "main is the primary"));
+
+    /* The servers' own answer, asked before anything is committed. */
+    refuse_rejoin_check = true;
+    memset(&a, 0, sizeof(a));
+    fo_ops_rejoin(&e->ops, &ans, "dr", "back", "alice");
+    wait_answer(e, &a);
+    assert_int_equal(a.code, FO_REPLY_REFUSED);
+    assert_string_equal(a.message,
+                        "rejoin dr refused: rejoin-postgres: 10.0.1.1 is out of recovery and not "
+                        "fenced");
+    assert_null(state(e)->operation);
+    assert_int_equal(state(e)->nhistory, 0);
+    assert_false(e->ops.rejoin_checking);
+
+    refuse_rejoin_check = false;
+    rejoin_runs = 0;
+    memset(&a, 0, sizeof(a));
+    fo_ops_rejoin(&e->ops, &ans, "dr", "back", "alice");
+    wait_answer(e, &a);
+    assert_int_equal(a.code, FO_REPLY_OK);
+    assert_non_null(strstr(a.message, "dr is re-seeded as a standby of main"));
+    op = state(e)->operation;
+    assert_non_null(op);
+    assert_int_equal(op->kind, FO_OP_REJOIN);
+    assert_string_equal(op->from, "main");
+    assert_string_equal(op->to, "dr");
+    assert_int_equal(op->epoch, 0);
+    assert_int_equal(op->nsteps, 2);
+    assert_string_equal(op->steps[0].action, "redis.rejoin");
+    assert_string_equal(op->steps[1].action, "postgres.rejoin");
+    assert_string_equal(op->reason, "rejoin: back");
+
+    memset(&a, 0, sizeof(a));
+    fo_ops_rejoin(&e->ops, &ans, "dr", NULL, "alice");
+    assert_int_equal(a.n, 1);
+    assert_int_equal(a.code, FO_REPLY_REFUSED);
+    assert_non_null(strstr(a.message, "is in flight"));
+
+    run_until(e, op_over);
+    op = &state(e)->history[state(e)->nhistory - 1];
+    assert_int_equal(op->kind, FO_OP_REJOIN);
+    assert_int_equal(op->result, FO_RESULT_SUCCEEDED);
+    /* dr has no Redis: that step had nothing to do; Postgres' ran for real, once. */
+    assert_int_equal(op->steps[0].state, FO_STEP_SKIPPED);
+    assert_int_equal(op->steps[0].outcome, FO_STEP_OUTCOME_SKIPPED_NO_COMPONENT);
+    assert_int_equal(op->steps[1].state, FO_STEP_DONE);
+    assert_int_equal(rejoin_runs, 1);
+    assert_string_equal(state(e)->primary, "main");
+    assert_int_equal(state(e)->epoch, 0);
+    assert_int_equal(state(e)->cooldown_until_ms, 0);
+    env_free(e);
+}
+
 /* A dry run answers what would happen, with the plan, and commits nothing. */
 static void test_dry_run_body(void **state_)
 {
@@ -567,6 +655,7 @@ int main(void)
         cmocka_unit_test(test_cooldown_after_failover_not_drill),
         cmocka_unit_test(test_operator_refusals),
         cmocka_unit_test(test_dry_run_body),
+        cmocka_unit_test(test_rejoin),
         cmocka_unit_test(test_manual_failover_committed),
         cmocka_unit_test(test_no_leader),
     };
