@@ -28,7 +28,17 @@ size_t fo_raft_unpad(const uint8_t *buf, size_t len)
 static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
 {
     struct fo_raft_fsm *rf = fsm->data;
+    bool was_halted = rf->fsm.halted;
+
     fo_fsm_apply_frame(&rf->fsm, buf->base, fo_raft_unpad(buf->base, buf->len));
+    if (rf->fsm.last.outcome == FO_FSM_HALTED) {
+        /* Told once per halt: libraft retries the entry at every commit event. */
+        if (!was_halted && rf->on_reject != NULL)
+            rf->on_reject(rf, &rf->fsm.last);
+        /* Not applied: libraft leaves last_applied before this entry and retries it
+         * (libraft-0.15 reference §2), so snapshots stay those of the applied state. */
+        return RAFT_MALFORMED;
+    }
     if (rf->fsm.last.outcome != FO_FSM_APPLIED && rf->on_reject != NULL)
         rf->on_reject(rf, &rf->fsm.last);
     if (rf->on_apply != NULL)

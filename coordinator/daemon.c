@@ -215,8 +215,17 @@ static void on_change(struct fo_node *n)
 
 static void on_reject(struct fo_raft_fsm *rf, const struct fo_fsm_result *res)
 {
-    /* Every node logs the same rejection for the same entry: that is the point. */
     (void)rf;
+    if (res->outcome == FO_FSM_HALTED) {
+        /* Once per halt (raft_fsm.h): this node applies nothing more until it runs a
+         * release that reads the entry (proto/codec.h "Versions"). */
+        fo_log_error("fsm.halted",
+                     "reason=\"%s\" fix=\"run a newer failoverd release on this "
+                     "node; it replays from its last snapshot\"",
+                     res->msg);
+        return;
+    }
+    /* Every node logs the same rejection for the same entry: that is the point. */
     fo_log_warn("fsm.reject", "type=%s outcome=%s reason=\"%s\"",
                 fo_cmd_type_name(res->type) != NULL ? fo_cmd_type_name(res->type) : "?",
                 res->outcome == FO_FSM_INVALID ? "invalid" : "rejected", res->msg);

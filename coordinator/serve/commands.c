@@ -108,6 +108,12 @@ void fo_commands_propose(struct fo_serve *s, struct fo_admin_call *call, const s
         free(pc);
         fo_admin_call_replyf(call, FO_REPLY_BAD_REQUEST,
                              "the command does not encode (a field is too long or empty)");
+    } else if (rv == FO_NODE_EFORMAT) {
+        free(pc);
+        fo_admin_call_replyf(call, FO_REPLY_REFUSED,
+                             "this needs a newer cluster format than v%u: finish the upgrade "
+                             "first (failoverctl upgrade finish)",
+                             fo_state_format(fo_node_state(s->node)));
     } else if (rv != 0) {
         free(pc);
         fo_commands_not_leader(s, call);

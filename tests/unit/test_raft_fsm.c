@@ -55,6 +55,14 @@ static void test_padded_entry_applies(void **state)
     fo_buf_free(&frame);
 }
 
+static int rejects;
+static void count_reject(struct fo_raft_fsm *rf, const struct fo_fsm_result *res)
+{
+    (void)rf;
+    (void)res;
+    rejects++;
+}
+
 /* Anything but up to 7 zero bytes after one frame is left for the decoder to refuse. */
 static void test_bad_padding_is_not_stripped(void **state)
 {
@@ -72,9 +80,19 @@ static void test_bad_padding_is_not_stripped(void **state)
     assert_int_equal(fo_raft_unpad(b, 3), 3);   /* shorter than a header */
     assert_int_equal(fo_raft_unpad(b, 5), 5);   /* header promises more */
     fo_raft_fsm_init(&rf);
+    rf.on_reject = count_reject;
+    rejects = 0;
     buf.len = 12;
-    assert_int_equal(rf.raft.apply(&rf.raft, &buf, &result), 0); /* never fails apply */
-    assert_int_equal(rf.fsm.last.outcome, FO_FSM_INVALID);
+    /* Undecodable: the FSM halts and apply fails, so that libraft leaves the entry
+     * unapplied and retries it, never skips it (fsm.h, HALTED). */
+    assert_int_not_equal(rf.raft.apply(&rf.raft, &buf, &result), 0);
+    assert_int_equal(rf.fsm.last.outcome, FO_FSM_HALTED);
+    assert_true(rf.fsm.halted);
+    assert_int_equal(rejects, 1);
+    /* libraft's retry: still halted, told once. */
+    assert_int_not_equal(rf.raft.apply(&rf.raft, &buf, &result), 0);
+    assert_int_equal(rejects, 1);
+    assert_int_equal(rf.fsm.applied, 0);
     fo_raft_fsm_close(&rf);
 }
 
