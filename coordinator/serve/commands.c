@@ -16,6 +16,7 @@
 #include "coordinator/run/operations.h"
 #include "coordinator/serve/members_cmd.h"
 #include "coordinator/serve/status.h"
+#include "coordinator/serve/upgrade_cmd.h"
 
 void fo_commands_reply_json(struct fo_admin_call *call, json_t *doc)
 {
@@ -564,6 +565,8 @@ static const command_fn handlers[FO_VERB_COUNT] = {
     [FO_VERB_LEASE] = cmd_lease,
     [FO_VERB_MEMBERS_ADD] = fo_members_cmd_add,
     [FO_VERB_MEMBERS_REMOVE] = fo_members_cmd_remove,
+    [FO_VERB_UPGRADE_FINISH] = fo_upgrade_cmd_finish,
+    [FO_VERB_VERSION] = fo_upgrade_cmd_version,
 };
 
 /* The roles a credential has, for a message: "read", "read, operate", ... */
