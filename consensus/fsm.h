@@ -23,8 +23,8 @@
  * exactly the one of the last applied entry, `halted` is set with the reason in
  * `halt_msg` and f->last, and every later apply is refused the same way (nothing is
  * recorded, not even an event) until a snapshot is restored or the process restarts
- * with a binary that reads the entry. consensus/raft_fsm.c turns this into libraft's
- * "apply failed": the entry stays unapplied and libraft retries it.
+ * with a binary that reads the entry. consensus/raft_fsm.c keeps libraft from
+ * snapshotting a halted state, so a restart replays the entry again.
  *
  * The safety rules enforced here, at the commit point, hold whatever any leader decided:
  *   - the epoch only grows, by exactly one per failover/switchover (op_begin);

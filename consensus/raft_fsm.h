@@ -2,13 +2,17 @@
  * consensus/raft_fsm.h — adapts the FSM (consensus/fsm.h) to libraft 0.15's struct
  * raft_fsm, version 2 without snapshot_finalize (libraft-0.15 reference §2):
  *
- *   apply     decodes and applies one RAFT_COMMAND entry. It returns an error only when
- *             the FSM halts (fsm.h: an entry this node cannot apply): libraft then
- *             leaves the entry unapplied and retries it at every commit event, which
- *             is what a halt means. A rejected command is not an error. *result points at
+ *   apply     decodes and applies one RAFT_COMMAND entry; never returns an error (a 0.15
+ *             follower whose apply fails becomes unavailable and leaves the cluster).
+ *             When the FSM halts (fsm.h: an entry this node cannot apply) libraft still
+ *             counts the entry applied, but the FSM applies nothing more and snapshot
+ *             refuses (RAFT_BUSY) while halted, so no snapshot ever claims an index its
+ *             state does not hold: a restart replays from the last good snapshot and
+ *             halts at the same entry, or, on a newer binary, applies it. *result points at
  *             fsm.last, which the proposer's callback reads right after this apply —
  *             results are never heap-allocated because libraft drops them on followers;
- *   snapshot  encodes the whole state into one raft_malloc'd buffer (raft frees it);
+ *   snapshot  encodes the whole state into one raft_malloc'd buffer (raft frees it),
+ *             RAFT_BUSY while the FSM is halted;
  *   restore   replaces the state; on success takes ownership of the buffer.
  *
  * Ownership: struct fo_raft_fsm is caller-allocated and must outlive the struct raft
