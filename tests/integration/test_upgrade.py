@@ -226,7 +226,17 @@ class RollingUpgrade(unittest.TestCase):
         v = self.upgrade(leader)
         self.assertEqual(set(self.releases(v).values()), {self.release})
 
-        # 7. Finish: the cluster format goes to 4 on every node; fail over again.
+        # 7. A server that does not answer blocks the raise too (it may be the old one).
+        leader = self.leader_in(NODES, "a leader")
+        down = next(n for n in NODES if n != leader)
+        self.c.run("kill", down)
+        r = self.ctl("upgrade", "finish")
+        self.assert_exit(r, 4, f"{down}: did not answer")
+        self.assertEqual(self.c.status(leader)["format"]["cluster"], 3)
+        self.c.run("start", down)
+        self.converged(f"{down} back", lambda v: v[down].get("version") == self.release)
+
+        # 8. Finish: the cluster format goes to 4 on every node; fail over again.
         r = self.ctl("upgrade", "finish")
         self.assert_exit(r, 0, "the cluster format is now v4")
         v = self.converged("format 4 on every node", lambda v: all(
