@@ -81,6 +81,15 @@ def build_old():
     return done
 
 
+def alive(pid):
+    """The process runs (a zombie has closed its sockets: not alive)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def version_of(bindir):
     return subprocess.run([os.path.join(bindir, "failoverd"), "--version"], capture_output=True,
                           text=True, check=True).stdout.strip()
@@ -229,7 +238,12 @@ class RollingUpgrade(unittest.TestCase):
         # 7. A server that does not answer blocks the raise too (it may be the old one).
         leader = self.leader_in(NODES, "a leader")
         down = next(n for n in NODES if n != leader)
+        pid = self.c.pid(down)
+        self.assertIsNotNone(pid)
         self.c.run("kill", down)
+        # Gone for good before failoverctl asks: a dying node may still accept the request
+        # and reset it (failoverctl then cannot know whether it ran: exit 1).
+        wait_for(f"{down} to be gone", lambda: not alive(pid), 10)
         r = self.ctl("upgrade", "finish")
         self.assert_exit(r, 4, f"{down}: did not answer")
         self.assertEqual(self.c.status(leader)["format"]["cluster"], 3)
