@@ -8,6 +8,7 @@
  *   - A halted follower keeps replicating but applies nothing and takes no snapshot (its
  *     state is not the one of libraft's last_applied), while the others go on.
  *   - A leader whose FSM halted is not ready and hands leadership to another voter.
+ *   - status shows the release, the formats and the halt (coordinator/serve/status.h).
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -20,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "coordinator/serve/status.h"
 #include "raft_nodes.h"
 
 #define N  3
@@ -126,6 +128,33 @@ static void done(struct fo_node_propose *req, int status, const struct fo_fsm_re
     e->outcome = res != NULL ? (int)res->outcome : -1;
 }
 
+/* The status document node i would answer, with a config naming the three nodes. */
+static json_t *status_of(struct env *e, size_t i)
+{
+    char yaml[2048];
+    size_t len;
+    struct fo_error err;
+    struct fo_config cfg;
+    json_t *doc;
+
+    len = (size_t)snprintf(yaml, sizeof(yaml),
+                           "cluster: test\nnode: {name: n%zu, data_dir: /tmp}\npeers:\n", i + 1);
+    for (size_t k = 0; k < N; k++)
+        len += (size_t)snprintf(yaml + len, sizeof(yaml) - len,
+                                "  - {name: n%zu, id: %zu, region: r1, raft: %s, admin: "
+                                "127.0.0.1:%zu}\n",
+                                k + 1, k + 1, e->nodes.address[k], 9 + k);
+    snprintf(yaml + len, sizeof(yaml) - len,
+             "regions: [r1]\ninitial_primary: main\n"
+             "sites:\n  main:\n    postgres: {region: r1, host: 10.0.0.1}\n"
+             "admin: {token_file: /nonexistent}\n");
+    if (fo_config_load_buffer("format.yaml", yaml, strlen(yaml), &cfg, &err) != 0)
+        fail_msg("config: %s", err.msg);
+    doc = fo_status_build(&cfg, &e->nodes.node[i]);
+    fo_config_free(&cfg);
+    return doc;
+}
+
 /* Propose cmd on the ready leader, wait for its answer and for every node to apply it. */
 static void commit(struct env *e, const struct fo_cmd *cmd, int want_outcome)
 {
@@ -202,6 +231,24 @@ static void test_halted_follower_and_leader(void **state)
     assert_int_equal(ff->last.outcome, FO_FSM_HALTED);
     assert_string_equal(ff->last.msg, "test: cannot apply");
     assert_int_equal(rf->snapshot(rf, &bufs, &nb), RAFT_BUSY); /* its state is not last_applied's */
+    {
+        json_t *doc = status_of(e, f), *fmt = json_object_get(doc, "format");
+        json_t *warnings = json_object_get(doc, "warnings");
+        bool warned = false;
+
+        assert_string_equal(json_string_value(json_object_get(doc, "version")), FO_VERSION);
+        assert_int_equal(json_integer_value(json_object_get(fmt, "cluster")), FO_FORMAT_BASE);
+        assert_int_equal(json_integer_value(json_object_get(fmt, "reads_max")), FO_PROTO_VERSION);
+        assert_string_equal(json_string_value(json_object_get(fmt, "halted")),
+                            "test: cannot apply");
+        for (size_t k = 0; k < json_array_size(warnings); k++)
+            warned |= strstr(json_string_value(json_array_get(warnings, k)), "HALTED") != NULL;
+        assert_true(warned);
+        json_decref(doc);
+        doc = status_of(e, (size_t)l);
+        assert_true(json_is_null(json_object_get(json_object_get(doc, "format"), "halted")));
+        json_decref(doc);
+    }
 
     /* The leader halts: it is no longer ready, and hands leadership to another voter. */
     ff->halted = false;
