@@ -180,6 +180,8 @@ static void archive_push(struct fo_state *s, const struct fo_operation *op)
 
 /* ---- commands ------------------------------------------------------------------- */
 
+static void halt(struct fo_fsm *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void apply_init(struct fo_fsm *f, const struct fo_cmd_init *c)
 {
     struct fo_state *s = &f->state;
@@ -190,6 +192,15 @@ static void apply_init(struct fo_fsm *f, const struct fo_cmd_init *c)
             reject(f, FO_FSM_REJECTED, "cluster is already initialised as '%s'", s->cluster);
         return;
     }
+    if (c->format > FO_PROTO_VERSION) {
+        halt(f,
+             "the cluster is created at format v%u and this binary reads v%d at most: run a "
+             "newer release on this node",
+             c->format, FO_PROTO_VERSION);
+        return;
+    }
+    if (c->format > fo_state_format(s))
+        s->format = c->format;
     s->cluster = xstrdup(c->cluster);
     replace_str(&s->primary, c->primary);
     s->mode_since_ms = c->at_ms;
@@ -503,6 +514,52 @@ static void apply_lease(struct fo_fsm *f, const struct fo_cmd_lease *c)
     m->at_ms = c->at_ms;
 }
 
+/* Stop applying (fsm.h, HALTED): nothing of the state changes, not even the event log. */
+static void halt(struct fo_fsm *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void halt(struct fo_fsm *f, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->halt_msg, sizeof(f->halt_msg), fmt, ap);
+    va_end(ap);
+    f->halted = true;
+    f->last.outcome = FO_FSM_HALTED;
+    memcpy(f->last.msg, f->halt_msg, sizeof(f->last.msg));
+}
+
+/* A halted FSM refuses every entry with the reason it halted for. */
+static void still_halted(struct fo_fsm *f)
+{
+    f->last.outcome = FO_FSM_HALTED;
+    memcpy(f->last.msg, f->halt_msg, sizeof(f->last.msg));
+}
+
+/* The cluster format only grows, and only to a format this binary reads: a node that
+ * does not read it must not go on applying what will be written in it. */
+static void apply_format(struct fo_fsm *f, const struct fo_cmd_format *c)
+{
+    struct fo_state *s = &f->state;
+    char text[64];
+
+    if (c->format > FO_PROTO_VERSION) {
+        halt(f,
+             "the cluster format is raised to v%u and this binary reads v%d at most: run a "
+             "newer release on this node",
+             c->format, FO_PROTO_VERSION);
+        return;
+    }
+    if (c->format < fo_state_format(s)) {
+        reject(f, FO_FSM_REJECTED, "the cluster format never goes down (v%u, asked v%u)",
+               fo_state_format(s), c->format);
+        return;
+    }
+    if (c->format == fo_state_format(s))
+        return; /* a retry, or a second operator: already so */
+    s->format = c->format;
+    snprintf(text, sizeof(text), "format v%u", c->format);
+    add_event(f, c->at_ms, "upgraded", c->by, text);
+}
+
 /* The proposer's time stamp of a command, for the incident log. */
 static uint64_t cmd_at_ms(const struct fo_cmd *cmd)
 {
@@ -525,6 +582,8 @@ static uint64_t cmd_at_ms(const struct fo_cmd *cmd)
         return cmd->u.digest.at_ms;
     case FO_CMD_LEASE:
         return cmd->u.lease.at_ms;
+    case FO_CMD_FORMAT:
+        return cmd->u.format.at_ms;
     default:
         return 0;
     }
@@ -532,6 +591,11 @@ static uint64_t cmd_at_ms(const struct fo_cmd *cmd)
 
 void fo_fsm_apply(struct fo_fsm *f, const struct fo_cmd *cmd)
 {
+    if (f->halted) {
+        still_halted(f);
+        f->last.type = cmd->type;
+        return;
+    }
     f->last.outcome = FO_FSM_APPLIED;
     f->last.type = cmd->type;
     f->last.msg[0] = '\0';
@@ -564,9 +628,16 @@ void fo_fsm_apply(struct fo_fsm *f, const struct fo_cmd *cmd)
     case FO_CMD_LEASE:
         apply_lease(f, &cmd->u.lease);
         break;
+    case FO_CMD_FORMAT:
+        apply_format(f, &cmd->u.format);
+        break;
     default:
         reject(f, FO_FSM_INVALID, "bad command type %d", (int)cmd->type);
         break;
+    }
+    if (f->last.outcome == FO_FSM_HALTED) {
+        f->applied--; /* it was not */
+        return;
     }
     if (f->last.outcome != FO_FSM_APPLIED) {
         char text[FO_TEXT_MAX];
@@ -585,14 +656,18 @@ void fo_fsm_apply_frame(struct fo_fsm *f, const uint8_t *frame, size_t len)
     size_t n;
     struct fo_cmd cmd;
 
+    if (f->halted) {
+        still_halted(f);
+        f->last.type = FO_CMD_NTYPES;
+        return;
+    }
     if (fo_frame_payload(frame, len, FO_FRAME_MAX_DEFAULT, &payload, &n, &err) != FO_PROTO_OK ||
         fo_cmd_decode(payload, n, &cmd, &err) != FO_PROTO_OK) {
-        /* Skipped identically on every node: same bytes, same decoder, same outcome. */
-        f->applied++;
-        f->rejected++;
+        /* Never skipped: a node of another release may have decoded and applied it, and
+         * skipping would leave this one diverged for good (fsm.h, HALTED). */
         f->last.type = FO_CMD_NTYPES;
-        reject(f, FO_FSM_INVALID, "undecodable entry: %s", err.msg);
-        add_event(f, 0, "rejected", NULL, f->last.msg);
+        halt(f, "cannot apply a committed entry (this binary reads formats v%d..v%d): %s",
+             FO_PROTO_VERSION_MIN, FO_PROTO_VERSION, err.msg);
         return;
     }
     fo_fsm_apply(f, &cmd);
@@ -601,7 +676,8 @@ void fo_fsm_apply_frame(struct fo_fsm *f, const uint8_t *frame, size_t len)
 
 int fo_fsm_snapshot(const struct fo_fsm *f, struct fo_buf *out)
 {
-    return fo_state_encode(&f->state, out, NULL);
+    /* Never newer than the cluster format: an older member may be sent this snapshot. */
+    return fo_state_encode_max(&f->state, fo_state_format(&f->state), out, NULL);
 }
 
 int fo_fsm_restore(struct fo_fsm *f, const uint8_t *frame, size_t len, struct fo_proto_error *err)
@@ -617,5 +693,8 @@ int fo_fsm_restore(struct fo_fsm *f, const uint8_t *frame, size_t len, struct fo
         return rc;
     fo_state_free(&f->state);
     f->state = st;
+    /* The snapshot holds the state past the entry that halted this node (if any). */
+    f->halted = false;
+    f->halt_msg[0] = '\0';
     return 0;
 }

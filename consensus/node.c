@@ -98,6 +98,11 @@ static void watch_tick(uv_timer_t *t)
             n->barrier_pending = true;
         /* else: a transfer is pending or the disk refused; try again next tick. */
     }
+    /* A leader whose FSM halted (fsm.h) cannot apply what it commits: it hands the
+     * leadership to an up-to-date voter (libraft picks one) so that the cluster keeps a
+     * leader that can act. fo_node_transfer refuses while one is pending or too soon. */
+    if (state == RAFT_LEADER && n->fsm.fsm.halted)
+        (void)fo_node_transfer(n, 0);
     fo_node_change_tick(n); /* a membership change waiting for a server (members.h) */
 }
 
@@ -440,6 +445,8 @@ int fo_node_propose(struct fo_node *n, struct fo_node_propose *req, const struct
 {
     struct fo_buf frame;
     struct raft_buffer buf;
+    unsigned max;
+    enum fo_proto_code rc;
     int rv;
 
     if (n->closing)
@@ -448,7 +455,20 @@ int fo_node_propose(struct fo_node *n, struct fo_node_propose *req, const struct
         return FO_NODE_ENOTLEADER;
     if (!fo_node_ready(n))
         return FO_NODE_ENOTREADY;
-    if (fo_cmd_encode(cmd, &frame, NULL) != FO_PROTO_OK)
+    /* The rolling-upgrade gate (proto/codec.h "Versions"): nothing newer than the
+     * cluster format, except the "format" command that raises it, written in the format
+     * it raises to (its proposer checked that every voter reads that). */
+    max = fo_state_format(fo_node_state(n));
+    if (cmd->type == FO_CMD_FORMAT && cmd->u.format.format > max)
+        max = cmd->u.format.format;
+    /* ... and the init of a new cluster, which starts it at the format it names (a
+     * seed that reads less halts on it, loudly: create a cluster with one release). */
+    if (cmd->type == FO_CMD_INIT && cmd->u.init.format > max)
+        max = cmd->u.init.format;
+    rc = fo_cmd_encode_max(cmd, max, &frame, NULL);
+    if (rc == FO_PROTO_EVERSION)
+        return FO_NODE_EFORMAT;
+    if (rc != FO_PROTO_OK)
         return FO_NODE_EENCODE;
     /* libraft frees entry buffers with raft_free: copy into its heap, zero-padded to a
      * multiple of 8 bytes (raft_fsm.h says why). */
@@ -500,8 +520,9 @@ const char *fo_node_role_name(int role)
 
 bool fo_node_ready(const struct fo_node *n)
 {
+    /* A halted FSM (fsm.h) is not current: its leader must not decide anything. */
     return !n->closing && raft_state((struct raft *)&n->raft) == RAFT_LEADER &&
-           n->ready_term == n->raft.current_term;
+           n->ready_term == n->raft.current_term && !n->fsm.fsm.halted;
 }
 
 void fo_node_leader(const struct fo_node *n, uint64_t *id, const char **address)

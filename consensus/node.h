@@ -57,6 +57,7 @@ enum {
     FO_NODE_EENCODE,    /* proposal: the command did not encode */
     FO_NODE_UNKNOWN,    /* callback: leadership lost, the outcome is unknown */
     FO_NODE_ECLOSING,   /* the node is shutting down */
+    FO_NODE_EFORMAT,    /* proposal: needs a newer format than the cluster's (codec.h) */
 };
 
 #define FO_NODE_CONTACT_MAX 16 /* peers whose last contact is remembered */
@@ -185,8 +186,10 @@ void fo_node_close(struct fo_node *n, fo_node_cb close_cb);
 void fo_node_release(struct fo_node *n);
 
 /* Propose one command. Returns 0 and later calls cb exactly once (cb may be NULL), or
- * returns an error code (FO_NODE_ENOTLEADER, ENOTREADY, EENCODE, EIO, ECLOSING) and
- * never calls cb. */
+ * returns an error code (FO_NODE_ENOTLEADER, ENOTREADY, EENCODE, EFORMAT, EIO, ECLOSING)
+ * and never calls cb. EFORMAT: cmd needs a newer format than the cluster format (the
+ * rolling-upgrade gate, proto/codec.h "Versions"); a "format" command may name a newer
+ * one — its caller has checked that every voter reads it. */
 int fo_node_propose(struct fo_node *n, struct fo_node_propose *req, const struct fo_cmd *cmd,
                     fo_node_propose_cb cb);
 
@@ -197,7 +200,8 @@ const struct fo_state *fo_node_state(const struct fo_node *n);
 int fo_node_role(const struct fo_node *n);
 const char *fo_node_role_name(int role);
 
-/* True when this node is the leader and its barrier of the current term completed. */
+/* True when this node is the leader, its barrier of the current term completed and its
+ * FSM has not halted (fsm.h; a halted leader also hands its leadership on). */
 bool fo_node_ready(const struct fo_node *n);
 
 /* The leader this node knows of (0 / NULL when none). */

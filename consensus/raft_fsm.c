@@ -28,7 +28,20 @@ size_t fo_raft_unpad(const uint8_t *buf, size_t len)
 static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
 {
     struct fo_raft_fsm *rf = fsm->data;
+    bool was_halted = rf->fsm.halted;
+
     fo_fsm_apply_frame(&rf->fsm, buf->base, fo_raft_unpad(buf->base, buf->len));
+    if (rf->fsm.last.outcome == FO_FSM_HALTED) {
+        /* Told once per halt: every later entry is refused the same way. */
+        if (!was_halted && rf->on_reject != NULL)
+            rf->on_reject(rf, &rf->fsm.last);
+        /* Not an error for libraft: an apply error makes a 0.15 follower's raft
+         * unavailable (it stops participating: seen in it_upgrade), so the node would
+         * leave the cluster. libraft counts the entry applied; the FSM knows it is not,
+         * and fsm_snapshot refuses to snapshot it (see there). */
+        *result = &rf->fsm.last;
+        return 0;
+    }
     if (rf->fsm.last.outcome != FO_FSM_APPLIED && rf->on_reject != NULL)
         rf->on_reject(rf, &rf->fsm.last);
     if (rf->on_apply != NULL)
@@ -43,6 +56,12 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
     struct fo_buf out;
     struct raft_buffer *b;
 
+    /* A halted FSM's state is that of an entry before libraft's last_applied: a snapshot
+     * would label it with the wrong index and a restart would resume from there,
+     * diverged. None is taken (RAFT_BUSY: libraft skips the round), so the log keeps
+     * every entry since the last good snapshot and a restart replays them all. */
+    if (rf->fsm.halted)
+        return RAFT_BUSY;
     if (fo_fsm_snapshot(&rf->fsm, &out) != 0)
         return RAFT_NOMEM;
     /* libraft frees what it is given with raft_free: copy into its heap. */

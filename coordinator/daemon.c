@@ -64,6 +64,9 @@ static void maybe_init(struct fo_daemon *d)
     cmd.u.init.cluster = d->cfg.cluster;
     cmd.u.init.primary = d->cfg.initial_primary;
     cmd.u.init.at_ms = fo_daemon_now_ms();
+    /* A new cluster starts at this binary's newest format: no `upgrade finish` needed
+     * for a cluster created by one release (README "Upgrading"). */
+    cmd.u.init.format = FO_PROTO_VERSION;
     d->init_req.data = d;
     if (fo_node_propose(&d->node, &d->init_req, &cmd, init_done) == 0)
         d->init_pending = true;
@@ -215,8 +218,17 @@ static void on_change(struct fo_node *n)
 
 static void on_reject(struct fo_raft_fsm *rf, const struct fo_fsm_result *res)
 {
-    /* Every node logs the same rejection for the same entry: that is the point. */
     (void)rf;
+    if (res->outcome == FO_FSM_HALTED) {
+        /* Once per halt (raft_fsm.h): this node applies nothing more until it runs a
+         * release that reads the entry (proto/codec.h "Versions"). */
+        fo_log_error("fsm.halted",
+                     "reason=\"%s\" fix=\"run a newer failoverd release on this "
+                     "node; it replays from its last snapshot\"",
+                     res->msg);
+        return;
+    }
+    /* Every node logs the same rejection for the same entry: that is the point. */
     fo_log_warn("fsm.reject", "type=%s outcome=%s reason=\"%s\"",
                 fo_cmd_type_name(res->type) != NULL ? fo_cmd_type_name(res->type) : "?",
                 res->outcome == FO_FSM_INVALID ? "invalid" : "rejected", res->msg);

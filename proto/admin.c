@@ -108,6 +108,13 @@ const struct fo_admin_verb fo_admin_verbs[FO_VERB_COUNT] = {
                                 {"epoch", FO_ARG_TEXT, true},
                                 {"guardian", FO_ARG_TEXT, true},
                                 {"round", FO_ARG_COUNT}}},
+    /* The rolling upgrade's point of no return (proto/codec.h "Versions"): admin. */
+    [FO_VERB_UPGRADE_FINISH] = {.name = "upgrade-finish",
+                                .role = FO_ROLE_ADMIN,
+                                .changes_state = true,
+                                .args = {{"by", FO_ARG_REQUESTER}}},
+    /* Asked by a leader's upgrade-finish of every server; changes nothing. */
+    [FO_VERB_VERSION] = {.name = "version", .role = FO_ROLE_NODE, .internal = true},
 };
 
 int fo_admin_verb_find(const char *name)

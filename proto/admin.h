@@ -81,7 +81,9 @@ enum fo_admin_verb_id {
     FO_VERB_MEMBERS_ADD,    /* a server joins the Raft configuration (consensus/members.h) */
     FO_VERB_MEMBERS_REMOVE, /* one leaves it */
     FO_VERB_PROPOSE,
-    FO_VERB_LEASE, /* node to node: a guardian renews its write lease (run/lease.h) */
+    FO_VERB_LEASE,          /* node to node: a guardian renews its write lease (run/lease.h) */
+    FO_VERB_UPGRADE_FINISH, /* raise the cluster format (serve/upgrade_cmd.h) */
+    FO_VERB_VERSION,        /* node to node: the formats this binary reads */
     FO_VERB_COUNT
 };
 

@@ -255,14 +255,22 @@ static unsigned msg_version(const struct fo_schema *s, const void *obj)
                 sub = e > sub ? e : sub;
             }
         }
-        if (f->kind == FO_FIELD_ENUM && f->value_since != NULL) {
-            unsigned e = f->value_since[*CMEMBER(obj, f->off, int)];
-            sub = e > sub ? e : sub;
+        if (f->kind == FO_FIELD_ENUM && f->names_since != NULL) {
+            int e = *CMEMBER(obj, f->off, int);
+            /* An out-of-range value is refused by pack_field; count only real ones. */
+            if (fo_enum_name(f->names, e) != NULL)
+                sub = f->names_since[e] > sub ? f->names_since[e] : sub;
         }
         v = f->since > v ? f->since : v;
         v = sub > v ? sub : v;
     }
     return v;
+}
+
+unsigned fo_msg_version(const struct fo_msg_type *type, const void *obj)
+{
+    unsigned v = msg_version(type->schema, obj);
+    return type->since > v ? type->since : v;
 }
 
 int fo_schema_pack(const struct fo_schema *s, const void *obj, msgpack_packer *pk)
@@ -275,14 +283,30 @@ int fo_schema_pack(const struct fo_schema *s, const void *obj, msgpack_packer *p
 enum fo_proto_code fo_msg_encode(const struct fo_msg_type *type, const void *obj,
                                  struct fo_buf *out, struct fo_proto_error *err)
 {
+    return fo_msg_encode_max(type, obj, FO_PROTO_VERSION, out, err);
+}
+
+enum fo_proto_code fo_msg_encode_max(const struct fo_msg_type *type, const void *obj, unsigned max,
+                                     struct fo_buf *out, struct fo_proto_error *err)
+{
     msgpack_sbuffer sb;
     msgpack_packer pk;
     const struct fo_schema *s = type->schema;
     int rc;
     static const char hdr[4] = {0, 0, 0, 0};
 
+    unsigned version = fo_msg_version(type, obj);
+
     out->data = NULL;
     out->len = 0;
+    /* The rolling-upgrade gate (codec.h "Versions"): never write what a reader of the
+     * cluster's format could not read. */
+    if (version > max)
+        return fo_proto_fail(err, FO_PROTO_EVERSION,
+                             "%s needs format v%u and the cluster is at v%u "
+                             "(failoverctl upgrade finish raises it once every node runs a "
+                             "release that reads v%u)",
+                             type->t, version, max, version);
 
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
@@ -293,7 +317,7 @@ enum fo_proto_code fo_msg_encode(const struct fo_msg_type *type, const void *obj
     if (rc == 0)
         rc = pack_cstr(&pk, "v");
     if (rc == 0)
-        rc = msgpack_pack_int(&pk, (int)msg_version(s, obj));
+        rc = msgpack_pack_int(&pk, (int)version);
     if (rc == 0)
         rc = pack_cstr(&pk, "t");
     if (rc == 0)

@@ -35,31 +35,62 @@
 #include <msgpack.h>
 
 /*
- * Versions. "v" is the format version of the frame's field set. The rules:
+ * Versions and the rolling-upgrade rule. "v" is the format version of a frame. A binary
+ * READS every format from FO_PROTO_VERSION_MIN to FO_PROTO_VERSION; what it WRITES into
+ * the replicated log and snapshots is capped by the cluster's committed format.
  *
- *   - A new version only ADDS fields, and every added field is FO_F_OPTIONAL with its
- *     zero value meaning "not recorded" — so a struct decoded from an older frame is a
- *     valid struct of the new version. Removing a field or changing a field's type or
- *     meaning is not a version bump: it is a new message type.
- *   - Each field records the version that introduced it (fo_field.since; 0 = v1).
- *   - A decoder accepts every v from FO_PROTO_VERSION_MIN to FO_PROTO_VERSION; a frame
- *     of version v may only carry fields whose since <= v (a newer one is "unknown").
- *   - An encoder stamps the LOWEST version that can carry the message: the largest since
- *     among the fields it writes, nested ones included. A message that uses no newer
- *     field is byte for byte what the older version wrote, so older nodes and tools keep
- *     reading it; one that does is refused by them (bad_version), and a Raft node skips
- *     an entry it cannot decode — so every node of a cluster runs the new version before
- *     any of them writes a newer field: upgrade every node, then operate.
+ *   - A new format only ADDS: a field (FO_F_OPTIONAL, its zero value meaning "not
+ *     recorded", so a struct decoded from an older frame is a valid struct of the new
+ *     format), a message type (fo_msg_type.since) or an enum value (the field's
+ *     names_since[]). Removing something or changing a field's type or meaning is not a
+ *     new format: it is a new message type.
+ *   - THE TABLE: every such addition records the format that introduced it, in the
+ *     schema row that declares it (fo_field.since, fo_field.names_since[value],
+ *     fo_msg_type.since; 0 = v1). That row is the whole gate: "feature -> minimum
+ *     cluster format". Adding a command, field or enum value is one row with its since,
+ *     plus a FO_PROTO_VERSION bump and a History line below when no unreleased format
+ *     is open.
+ *   - A decoder accepts a frame of version v only if FO_PROTO_VERSION_MIN <= v <=
+ *     FO_PROTO_VERSION, and only fields, types and enum values whose since <= v (a newer
+ *     one is "unknown"). Every message is strict: unknown fields are refused, never
+ *     skipped, because a field this node does not know could change what the message
+ *     means.
+ *   - An encoder stamps the LOWEST version that can carry the message: the largest
+ *     since among the type, the fields it writes and their enum values, nested ones
+ *     included. A message using nothing newer is byte for byte what an older binary
+ *     wrote.
+ *   - The cluster format (fo_state_format(): the FSM's committed `format`, or
+ *     FO_FORMAT_BASE when none was ever committed) caps every WRITE to the replicated
+ *     log and snapshot: fo_msg_encode_max() refuses (FO_PROTO_EVERSION) a message that
+ *     needs a newer format, so a node never proposes or snapshots what a member of the
+ *     cluster may not read. It is raised only by the "format" command, which a leader
+ *     proposes only after every voter has told it, over the admin port with the node
+ *     credential, that it reads the new format (`failoverctl upgrade finish`). It never
+ *     goes down: a downgrade is "restore the previous release's snapshot" (README).
+ *   - A committed entry or snapshot that a node cannot decode (a newer format, or any
+ *     other reason) is NEVER skipped: skipping an entry its peers applied would leave
+ *     that node's state diverged. Its FSM halts before that entry (consensus/fsm.h,
+ *     FO_FSM_HALTED): nothing more is applied, the node logs why, shows it in status
+ *     and metrics, and a halted leader hands leadership on. Running the newer binary on
+ *     that node is the fix; it then replays from its last snapshot.
+ *   - Older formats stay readable: a snapshot or entry of format 1..FO_PROTO_VERSION is
+ *     read by this binary as is, the absent newer fields reading as their zero value.
+ *
+ * FO_FORMAT_BASE is the format failoverd 0.1.0 speaks (its FO_PROTO_VERSION, 3) and the
+ * cluster format of every cluster that never committed a "format" command — 0.1.0 did
+ * not have one, and a new cluster starts there too, so that a 0.1.0 node can join it.
  *
  * History: v1 — the first format. v2 — step.outcome (struct fo_cmd_step) and the
  * journal's steps[].outcome (struct fo_step): a typed step outcome (proto/state.h).
  * v3 — the snapshot's archive[] and history_dropped (older finished operations, without
- * their steps) and an event's until_ms (proto/state.h).
- * v4 — the operation kind "rejoin" (op_begin.kind, the journal's operation.kind:
- * failoverctl rejoin SITE), a new enum value (fo_field.value_since).
+ * their steps) and an event's until_ms (proto/state.h). failoverd 0.1.0 speaks v1..v3.
+ * v4 — the "format" command and the snapshot's format (the cluster format itself), and
+ * the operation kind "rejoin" (op_begin.kind, the journal's operation.kind: failoverctl
+ * rejoin SITE), a new enum value (fo_field.names_since).
  */
 #define FO_PROTO_VERSION     4
 #define FO_PROTO_VERSION_MIN 1
+#define FO_FORMAT_BASE       3
 
 /* Containers deeper than this are rejected before msgpack-c sees them. Our deepest
  * message (snapshot -> history[] -> steps[] -> step) needs 4 levels. */
@@ -145,10 +176,9 @@ struct fo_field {
     const char *const *names;    /* ENUM: NULL-terminated table of wire names */
     uint32_t str_max;            /* STRS/KV: max bytes of each string */
     uint32_t since;              /* the format version that added the field; 0 = v1 */
-    /* ENUM, optional: the format version that added each value (indexed like names; 0 or
-     * 1 = v1). A value is part of the field set like a field: an encoder stamps the frame
-     * with it, and a decoder refuses a value newer than the frame's "v". NULL: all v1. */
-    const uint32_t *value_since;
+    /* ENUM, optional: names_since[i] is the format that added value i (parallel to names;
+     * NULL = every value is as old as the field). */
+    const uint32_t *names_since;
 };
 
 struct fo_schema {
@@ -195,15 +225,19 @@ struct fo_schema {
     {                                                                                              \
 #m, FO_FIELD_KV, (fl), offsetof(T, m), offsetof(T, n), (mx), NULL, NULL, (smx)             \
     }
+/* An enum whose values were added over time: ns is its names_since[] table. */
+#define FO_ENUM_V(T, m, fl, nm, ns)                                                                \
+    {                                                                                              \
+#m, FO_FIELD_ENUM, (fl), offsetof(T, m), 0, 0, NULL, (nm), 0, 0, (ns)                      \
+    }
 /* A field added by format version v (> 1): must be FO_F_OPTIONAL (see "Versions"). */
 #define FO_ENUM_SINCE(T, m, fl, nm, v)                                                             \
     {                                                                                              \
 #m, FO_FIELD_ENUM, (fl), offsetof(T, m), 0, 0, NULL, (nm), 0, (v)                          \
     }
-/* An enum field some of whose values came with later versions (vs: fo_field.value_since). */
-#define FO_ENUM_VALUES(T, m, fl, nm, vs)                                                           \
+#define FO_U32_SINCE(T, m, fl, v)                                                                  \
     {                                                                                              \
-#m, FO_FIELD_ENUM, (fl), offsetof(T, m), 0, 0, NULL, (nm), 0, 0, (vs)                      \
+#m, FO_FIELD_U32, (fl), offsetof(T, m), 0, 0, NULL, NULL, 0, (v)                           \
     }
 #define FO_U64_SINCE(T, m, fl, v)                                                                  \
     {                                                                                              \
@@ -234,11 +268,13 @@ void fo_utf8_cut(char *s, size_t max);
 
 /* ---- messages ------------------------------------------------------------------ */
 
-/* One message type of a protocol family: its "t" tag, schema and the caller's id. */
+/* One message type of a protocol family: its "t" tag, schema and the caller's id, and
+ * the format that added it (0 = v1). */
 struct fo_msg_type {
     const char *t;
     int id;
     const struct fo_schema *schema;
+    uint32_t since;
 };
 
 /*
@@ -250,6 +286,14 @@ struct fo_msg_type {
  */
 enum fo_proto_code fo_msg_encode(const struct fo_msg_type *type, const void *obj,
                                  struct fo_buf *out, struct fo_proto_error *err);
+
+/* The same, for a reader of format max at most: FO_PROTO_EVERSION (and nothing in out)
+ * when obj needs a newer format, the error naming both. */
+enum fo_proto_code fo_msg_encode_max(const struct fo_msg_type *type, const void *obj, unsigned max,
+                                     struct fo_buf *out, struct fo_proto_error *err);
+
+/* The format fo_msg_encode stamps on obj: the lowest that carries it. */
+unsigned fo_msg_version(const struct fo_msg_type *type, const void *obj);
 
 /*
  * Decode one message payload (the bytes after the frame header) of any type in

@@ -118,9 +118,9 @@ static enum fo_proto_code decode_field(const struct fo_field *f, const msgpack_o
         for (int i = 0; f->names[i] != NULL; i++) {
             if (str_is(v, f->names[i])) {
                 /* A value newer than the frame: no encoder of that version wrote it. */
-                if (f->value_since != NULL && f->value_since[i] > version)
-                    return fo_proto_fail(err, FO_PROTO_EVALUE, "%s: '%s' is not a value of v=%u",
-                                         path, f->names[i], version);
+                if (f->names_since != NULL && f->names_since[i] > version)
+                    return fo_proto_fail(err, FO_PROTO_EVALUE, "%s: '%s' is not a v=%u value", path,
+                                         f->names[i], version);
                 *MEMBER(obj, f->off, int) = i;
                 return FO_PROTO_OK;
             }
@@ -311,9 +311,11 @@ enum fo_proto_code fo_msg_decode(const struct fo_msg_type *types, size_t ntypes,
     }
     if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 < FO_PROTO_VERSION_MIN ||
         v->via.u64 > FO_PROTO_VERSION) {
-        rc = fo_proto_fail(err, FO_PROTO_EVERSION,
-                           "unsupported format version (this node speaks v=%d to v=%d)",
-                           FO_PROTO_VERSION_MIN, FO_PROTO_VERSION);
+        rc = fo_proto_fail(
+            err, FO_PROTO_EVERSION,
+            "unsupported format version %llu (this node speaks v=%d to v=%d)",
+            v->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (unsigned long long)v->via.u64 : 0ull,
+            FO_PROTO_VERSION_MIN, FO_PROTO_VERSION);
         goto out;
     }
     if (t == NULL) {
@@ -330,6 +332,11 @@ enum fo_proto_code fo_msg_decode(const struct fo_msg_type *types, size_t ntypes,
     if (type == NULL) {
         rc = fo_proto_fail(err, FO_PROTO_EMSGTYPE, "unknown message type '%s'",
                            quote(t->via.str.ptr, t->via.str.size, q));
+        goto out;
+    }
+    if (type->since > v->via.u64) { /* a type newer than the frame */
+        rc = fo_proto_fail(err, FO_PROTO_EMSGTYPE, "message type '%s' in a v=%llu frame", type->t,
+                           (unsigned long long)v->via.u64);
         goto out;
     }
     rc = decode_obj(type->schema, root, obj, type->t, true, (unsigned)v->via.u64, err);

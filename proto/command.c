@@ -12,6 +12,7 @@ static const struct fo_field init_fields[] = {
     FO_STR(struct fo_cmd_init, cluster, NAME, FO_NAME_MAX),
     FO_STR(struct fo_cmd_init, primary, NAME, FO_NAME_MAX),
     FO_U64(struct fo_cmd_init, at_ms, 0),
+    FO_U32_SINCE(struct fo_cmd_init, format, OPT, 4),
 };
 
 static const struct fo_field verdict_fields[] = {
@@ -30,7 +31,7 @@ static const struct fo_schema step_spec_schema = FO_SCHEMA(struct fo_step_spec, 
 
 static const struct fo_field op_begin_fields[] = {
     FO_STR(struct fo_cmd_op_begin, id, NAME, FO_NAME_MAX),
-    FO_ENUM_VALUES(struct fo_cmd_op_begin, kind, 0, fo_op_kind_names, fo_op_kind_since),
+    FO_ENUM_V(struct fo_cmd_op_begin, kind, 0, fo_op_kind_names, fo_op_kind_since),
     FO_STR(struct fo_cmd_op_begin, from, NAME, FO_NAME_MAX),
     FO_STR(struct fo_cmd_op_begin, to, NAME, FO_NAME_MAX),
     FO_STR(struct fo_cmd_op_begin, reason, 0, FO_TEXT_MAX),
@@ -93,6 +94,12 @@ static const struct fo_field lease_fields[] = {
     FO_U64(struct fo_cmd_lease, at_ms, 0),
 };
 
+static const struct fo_field format_fields[] = {
+    FO_U32(struct fo_cmd_format, format, 0),
+    FO_STR(struct fo_cmd_format, by, NAME, FO_NAME_MAX),
+    FO_U64(struct fo_cmd_format, at_ms, 0),
+};
+
 static const struct fo_schema schemas[FO_CMD_NTYPES] = {
     [FO_CMD_INIT] = FO_SCHEMA(struct fo_cmd_init, init_fields),
     [FO_CMD_VERDICT] = FO_SCHEMA(struct fo_cmd_verdict, verdict_fields),
@@ -103,6 +110,7 @@ static const struct fo_schema schemas[FO_CMD_NTYPES] = {
     [FO_CMD_COOLDOWN] = FO_SCHEMA(struct fo_cmd_cooldown, cooldown_fields),
     [FO_CMD_DIGEST] = FO_SCHEMA(struct fo_cmd_digest, digest_fields),
     [FO_CMD_LEASE] = FO_SCHEMA(struct fo_cmd_lease, lease_fields),
+    [FO_CMD_FORMAT] = FO_SCHEMA(struct fo_cmd_format, format_fields),
 };
 
 static const struct fo_msg_type types[FO_CMD_NTYPES] = {
@@ -115,6 +123,8 @@ static const struct fo_msg_type types[FO_CMD_NTYPES] = {
     {"cooldown", FO_CMD_COOLDOWN, &schemas[FO_CMD_COOLDOWN]},
     {"digest", FO_CMD_DIGEST, &schemas[FO_CMD_DIGEST]},
     {"lease", FO_CMD_LEASE, &schemas[FO_CMD_LEASE]},
+    /* The last column is the format that added the type (codec.h "Versions"). */
+    {"format", FO_CMD_FORMAT, &schemas[FO_CMD_FORMAT], 4},
 };
 
 const char *fo_cmd_type_name(enum fo_cmd_type type)
@@ -125,10 +135,18 @@ const char *fo_cmd_type_name(enum fo_cmd_type type)
 enum fo_proto_code fo_cmd_encode(const struct fo_cmd *cmd, struct fo_buf *out,
                                  struct fo_proto_error *err)
 {
+    return fo_cmd_encode_max(cmd, FO_PROTO_VERSION, out, err);
+}
+
+enum fo_proto_code fo_cmd_encode_max(const struct fo_cmd *cmd, unsigned max, struct fo_buf *out,
+                                     struct fo_proto_error *err)
+{
+    out->data = NULL;
+    out->len = 0;
     if ((unsigned)cmd->type >= FO_CMD_NTYPES)
         return fo_proto_fail(err, FO_PROTO_EMSGTYPE, "command type %d out of range",
                              (int)cmd->type);
-    return fo_msg_encode(&types[cmd->type], &cmd->u, out, err);
+    return fo_msg_encode_max(&types[cmd->type], &cmd->u, max, out, err);
 }
 
 enum fo_proto_code fo_cmd_decode(const uint8_t *payload, size_t len, struct fo_cmd *cmd,

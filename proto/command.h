@@ -24,6 +24,7 @@ enum fo_cmd_type {
     FO_CMD_COOLDOWN, /* "cooldown": no automatic failover before a time */
     FO_CMD_DIGEST,   /* "digest": a node reports its replicated-config digest */
     FO_CMD_LEASE,    /* "lease": a write lease expired (attested) or its guardian fenced */
+    FO_CMD_FORMAT,   /* "format" (v4): raise the cluster format (codec.h "Versions") */
     FO_CMD_NTYPES
 };
 
@@ -31,6 +32,10 @@ struct fo_cmd_init {
     char *cluster;
     char *primary; /* the site that is primary when the cluster is created */
     uint64_t at_ms;
+    /* v4: the cluster format the cluster starts at (the initialising leader's newest):
+     * a cluster created by one release needs no `upgrade finish`. 0: not recorded (a
+     * 0.1.0 leader): the base format. */
+    uint32_t format;
 };
 
 struct fo_cmd_verdict {
@@ -115,6 +120,14 @@ struct fo_cmd_lease {
     uint64_t at_ms;
 };
 
+/* Raise the cluster format to `format`. Proposed by a leader only once every voter said
+ * it reads that format; applied only by nodes that do (others halt, fsm.h). */
+struct fo_cmd_format {
+    uint32_t format;
+    char *by; /* who asked: "user@host" */
+    uint64_t at_ms;
+};
+
 struct fo_cmd {
     enum fo_cmd_type type;
     union {
@@ -127,6 +140,7 @@ struct fo_cmd {
         struct fo_cmd_cooldown cooldown;
         struct fo_cmd_digest digest;
         struct fo_cmd_lease lease;
+        struct fo_cmd_format format;
     } u;
 };
 
@@ -136,6 +150,11 @@ const char *fo_cmd_type_name(enum fo_cmd_type type);
 /* Encode cmd as one frame (header included); out is owned by the caller. */
 enum fo_proto_code fo_cmd_encode(const struct fo_cmd *cmd, struct fo_buf *out,
                                  struct fo_proto_error *err);
+
+/* The same for a log whose readers speak format max at most (the cluster format; for a
+ * "format" command, its target): FO_PROTO_EVERSION when cmd needs a newer one. */
+enum fo_proto_code fo_cmd_encode_max(const struct fo_cmd *cmd, unsigned max, struct fo_buf *out,
+                                     struct fo_proto_error *err);
 
 /* Decode a command payload into cmd (zeroed by this call). On error cmd is empty. */
 enum fo_proto_code fo_cmd_decode(const uint8_t *payload, size_t len, struct fo_cmd *cmd,

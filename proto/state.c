@@ -73,7 +73,7 @@ const struct fo_schema fo_step_schema = FO_SCHEMA(struct fo_step, step_fields);
 
 static const struct fo_field operation_fields[] = {
     FO_STR(struct fo_operation, id, NAME, FO_NAME_MAX),
-    FO_ENUM_VALUES(struct fo_operation, kind, 0, fo_op_kind_names, fo_op_kind_since),
+    FO_ENUM_V(struct fo_operation, kind, 0, fo_op_kind_names, fo_op_kind_since),
     FO_STR(struct fo_operation, from, NAME, FO_NAME_MAX),
     FO_STR(struct fo_operation, to, NAME, FO_NAME_MAX),
     FO_STR(struct fo_operation, reason, 0, FO_TEXT_MAX),
@@ -138,6 +138,8 @@ static const struct fo_field state_fields[] = {
     /* v3: absent (so the frame stays v2) until an operation leaves history. */
     FO_ARR_SINCE(struct fo_state, archive, narchive, OPT, FO_MAX_ARCHIVE, &fo_operation_schema, 3),
     FO_U64_SINCE(struct fo_state, history_dropped, OPT, 3),
+    /* v4: absent (0) until a "format" command raises the cluster format. */
+    FO_U32_SINCE(struct fo_state, format, OPT, 4),
 };
 const struct fo_schema fo_state_schema = FO_SCHEMA(struct fo_state, state_fields);
 
@@ -147,6 +149,17 @@ enum fo_proto_code fo_state_encode(const struct fo_state *st, struct fo_buf *out
                                    struct fo_proto_error *err)
 {
     return fo_msg_encode(&snapshot_type[0], st, out, err);
+}
+
+enum fo_proto_code fo_state_encode_max(const struct fo_state *st, unsigned max, struct fo_buf *out,
+                                       struct fo_proto_error *err)
+{
+    return fo_msg_encode_max(&snapshot_type[0], st, max, out, err);
+}
+
+unsigned fo_state_format(const struct fo_state *st)
+{
+    return st->format != 0 ? st->format : FO_FORMAT_BASE;
 }
 
 enum fo_proto_code fo_state_decode(const uint8_t *payload, size_t len, struct fo_state *st,

@@ -46,7 +46,8 @@ extern const char *const fo_status_names[];
 enum fo_op_kind { FO_OP_AUTO = 0, FO_OP_MANUAL, FO_OP_SWITCHOVER, FO_OP_DRILL, FO_OP_REJOIN };
 #define FO_OP_KIND_COUNT (FO_OP_REJOIN + 1)
 extern const char *const fo_op_kind_names[];
-/* The format version that added each kind (codec.h "Versions": rejoin is v4). */
+/* The format that added each kind (codec.h "Versions"): a new kind is one row here
+ * (rejoin is v4). */
 extern const uint32_t fo_op_kind_since[FO_OP_KIND_COUNT];
 
 /* True when an operation of kind makes its `to` the primary with a new epoch (auto,
@@ -212,7 +213,13 @@ struct fo_state {
     size_t ndigests;
     struct fo_lease_mark *leases; /* marks for the current and the previous epoch */
     size_t nleases;
+    /* v4: the committed cluster format (codec.h "Versions"); 0 = never raised, i.e.
+     * FO_FORMAT_BASE. Read it through fo_state_format(). Only grows. */
+    uint32_t format;
 };
+
+/* The cluster format: what every node may write to the log and snapshots. */
+unsigned fo_state_format(const struct fo_state *st);
 
 extern const struct fo_schema fo_verdict_schema;
 extern const struct fo_schema fo_step_schema;
@@ -225,6 +232,11 @@ extern const struct fo_schema fo_state_schema;
 /* Encode st as one "snapshot" frame (header included); out is owned by the caller. */
 enum fo_proto_code fo_state_encode(const struct fo_state *st, struct fo_buf *out,
                                    struct fo_proto_error *err);
+
+/* The same, capped at format max (the cluster format): FO_PROTO_EVERSION when st
+ * holds something newer (codec.h fo_msg_encode_max). */
+enum fo_proto_code fo_state_encode_max(const struct fo_state *st, unsigned max, struct fo_buf *out,
+                                       struct fo_proto_error *err);
 
 /* Decode a snapshot payload into st (zeroed by this call); on error st is empty. */
 enum fo_proto_code fo_state_decode(const uint8_t *payload, size_t len, struct fo_state *st,

@@ -164,7 +164,22 @@ const struct fo_ctl_verb fo_ctl_verbs[FO_VERB_COUNT] = {
          .exits = OP_EXITS,
          .opts = {{"node", "NODE", "the peer's name (or its Raft id)", true}},
          .timeout_ms = 30000},
-    /* FO_VERB_PROPOSE, FO_VERB_LEASE: node to node only (fo_admin_verbs[].internal). */
+    [FO_VERB_UPGRADE_FINISH] =
+        {.summary = "raise the cluster format once every node runs the new release "
+                    "(also: upgrade finish)",
+         .about = "The last step of a rolling upgrade (README, Upgrading): the leader asks "
+                  "every server\n"
+                  "of the Raft configuration which formats its binary reads, and only when all "
+                  "read the\n"
+                  "newest one commits it as the cluster format; until then every node writes "
+                  "what the\n"
+                  "previous release reads. Refused, naming each node that is behind, otherwise. "
+                  "There\n"
+                  "is no way back: a downgrade restores the previous release's snapshot.",
+         .exits = OP_EXITS,
+         .timeout_ms = 30000},
+    /* FO_VERB_PROPOSE, FO_VERB_LEASE, FO_VERB_VERSION: node to node only
+     * (fo_admin_verbs[].internal). */
 };
 
 int fo_ctl_verb_find(int argc, char **argv, int *used)

@@ -16,6 +16,7 @@
 #include "coordinator/run/operations.h"
 #include "coordinator/serve/members_cmd.h"
 #include "coordinator/serve/status.h"
+#include "coordinator/serve/upgrade_cmd.h"
 
 void fo_commands_reply_json(struct fo_admin_call *call, json_t *doc)
 {
@@ -108,6 +109,12 @@ void fo_commands_propose(struct fo_serve *s, struct fo_admin_call *call, const s
         free(pc);
         fo_admin_call_replyf(call, FO_REPLY_BAD_REQUEST,
                              "the command does not encode (a field is too long or empty)");
+    } else if (rv == FO_NODE_EFORMAT) {
+        free(pc);
+        fo_admin_call_replyf(call, FO_REPLY_REFUSED,
+                             "this needs a newer cluster format than v%u: finish the upgrade "
+                             "first (failoverctl upgrade finish)",
+                             fo_state_format(fo_node_state(s->node)));
     } else if (rv != 0) {
         free(pc);
         fo_commands_not_leader(s, call);
@@ -571,6 +578,8 @@ static const command_fn handlers[FO_VERB_COUNT] = {
     [FO_VERB_LEASE] = cmd_lease,
     [FO_VERB_MEMBERS_ADD] = fo_members_cmd_add,
     [FO_VERB_MEMBERS_REMOVE] = fo_members_cmd_remove,
+    [FO_VERB_UPGRADE_FINISH] = fo_upgrade_cmd_finish,
+    [FO_VERB_VERSION] = fo_upgrade_cmd_version,
 };
 
 /* The roles a credential has, for a message: "read", "read, operate", ... */

@@ -194,6 +194,15 @@ static void raft_metrics(struct text *t, struct fo_serve *d, const struct fo_sta
           fo_node_last_applied(d->node));
     gauge(t, "failoverd_epoch", "The fencing epoch: raised by every failover and switchover.",
           st->epoch);
+    gauge(t, "failoverd_fsm_halted",
+          "1 when this node met a committed entry it cannot apply and stopped applying "
+          "(run a newer release on it).",
+          d->node->fsm.fsm.halted);
+    gauge(t, "failoverd_cluster_format",
+          "The committed cluster format: what every node writes (failoverctl upgrade finish).",
+          fo_state_format(st));
+    gauge(t, "failoverd_format_max", "The newest format this node's binary reads.",
+          FO_PROTO_VERSION);
     put_family(t, "failoverd_primary", "gauge",
                "1 for the decided primary site, 0 for the other sites.");
     for (size_t i = 0; i < d->cfg->nsites; i++) {

@@ -157,6 +157,26 @@ static json_t *config_json(const struct fo_config *cfg, const struct fo_state *s
     return o;
 }
 
+/* The rolling upgrade (proto/codec.h "Versions"): the release, what it reads, the
+ * cluster format it writes, and a halted FSM, loudly. */
+static json_t *format_json(const struct fo_node *node, json_t *warnings)
+{
+    json_t *o = json_object();
+    const struct fo_fsm *f = &node->fsm.fsm;
+
+    json_object_set_new(o, "cluster", json_integer(fo_state_format(&f->state)));
+    json_object_set_new(o, "reads_min", json_integer(FO_PROTO_VERSION_MIN));
+    json_object_set_new(o, "reads_max", json_integer(FO_PROTO_VERSION));
+    json_object_set_new(o, "halted", f->halted ? json_string(f->halt_msg) : json_null());
+    if (f->halted) {
+        char text[400];
+        snprintf(text, sizeof(text),
+                 "this node's state machine HALTED and applies nothing more: %s", f->halt_msg);
+        json_array_append_new(warnings, json_string(text));
+    }
+    return o;
+}
+
 json_t *fo_status_build(const struct fo_config *cfg, const struct fo_node *node)
 {
     const struct fo_state *st = fo_node_state(node);
@@ -171,6 +191,8 @@ json_t *fo_status_build(const struct fo_config *cfg, const struct fo_node *node)
     json_object_set_new(o, "cluster",
                         str_or_null(st->cluster != NULL ? st->cluster : cfg->cluster));
     json_object_set_new(o, "node", json_string(cfg->self->name));
+    json_object_set_new(o, "version", json_string(FO_VERSION));
+    json_object_set_new(o, "format", format_json(node, warnings));
     json_object_set_new(o, "role", json_string(fo_node_role_name(fo_node_role(node))));
     json_object_set_new(o, "leader", leader != NULL ? json_string(leader->name) : json_null());
     json_object_set_new(o, "leader_admin",

@@ -3,7 +3,10 @@
  * `failoverctl --json status` prints, the admin command `status` returns and
  * `GET /v1/status` will serve, built in one place so every interface agrees.
  *
- *   cluster, node, leader, leader_admin, term, commit_index, last_applied, primary,
+ *   cluster, node, version (the release), format {cluster (the committed cluster format),
+ *   reads_min, reads_max (what this binary reads), halted (null | why this node's FSM
+ *   stopped applying, proto/codec.h "Versions")},
+ *   leader, leader_admin, term, commit_index, last_applied, primary,
  *   epoch, mode {mode, by, reason, since_ms}, cooldown_until_ms,
  *   nodes [{name, id, region, raft, admin, role, reachable}],
  *   operation (null | {id, kind, from, to, state, epoch, reason, requested_by, force,

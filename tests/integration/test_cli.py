@@ -18,8 +18,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 from harness import NODES, LocalCluster, admin_call, bin_dir, frame, read_frame, wait_for  # noqa: E402
 
 VERBS = ["status", "members", "history", "report", "pause", "resume", "failover",
-         "switchover", "drill", "rejoin", "members-add", "members-remove"]
-MEMBERSHIP_VERBS = {"members-add", "members-remove"}  # role admin (consensus/members.h)
+         "switchover", "drill", "rejoin", "members-add", "members-remove", "upgrade-finish"]
+# role admin (consensus/members.h; serve/upgrade_cmd.h)
+MEMBERSHIP_VERBS = {"members-add", "members-remove", "upgrade-finish"}
 ADMIN_VERBS = {"pause", "resume", "failover", "switchover", "drill", "rejoin"}
 WRONG_TOKEN = "wrong-token-3f9a1c7e5b"
 

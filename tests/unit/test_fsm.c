@@ -525,7 +525,7 @@ static void test_rejoin_kind_is_v4(void **state)
     frame.data[7] = 0x03;
     memset(&out, 0, sizeof(out));
     assert_int_equal(fo_cmd_decode(frame.data + 4, frame.len - 4, &out, &err), FO_PROTO_EVALUE);
-    assert_non_null(strstr(err.msg, "'rejoin' is not a value of v=3"));
+    assert_non_null(strstr(err.msg, "'rejoin' is not a v=3 value"));
     fo_buf_free(&frame);
 
     /* Every other kind still encodes as before (v1): older nodes read it. */
@@ -1004,25 +1004,45 @@ static void twin_ready(struct fo_fsm *f)
     apply(f, &c);
 }
 
-/* Apply the same garbage to both FSMs: INVALID, unchanged, one event, and the two stay
- * byte-identical (every node skips a bad entry the same way). */
-static void expect_invalid_twice(struct fo_fsm *a, struct fo_fsm *b, const uint8_t *p, size_t n)
+/* Apply the same garbage to both FSMs: each HALTS before it (never skips it: a node of
+ * another release may have applied it), with nothing of its state changed, not even the
+ * incident log, and stays halted; a restore (what a restart with a newer binary does)
+ * brings it back. */
+static void expect_halt_twice(struct fo_fsm *a, struct fo_fsm *b, const uint8_t *p, size_t n)
 {
-    struct fo_buf before = snap_no_events(a), after, sa, sb;
-    size_t nevents = a->state.nevents;
-    uint64_t applied = a->applied;
+    struct fo_buf before = snap(a), after, sa, sb, good;
+    uint64_t applied = a->applied, rejected = a->rejected;
+    struct fo_cmd c;
+    struct fo_proto_error err;
 
     fo_fsm_apply_frame(a, p, n);
     fo_fsm_apply_frame(b, p, n);
-    assert_int_equal(a->last.outcome, FO_FSM_INVALID);
-    assert_int_equal(b->last.outcome, FO_FSM_INVALID);
+    assert_int_equal(a->last.outcome, FO_FSM_HALTED);
+    assert_int_equal(b->last.outcome, FO_FSM_HALTED);
+    assert_true(a->halted);
     assert_int_equal(a->last.type, FO_CMD_NTYPES);
     assert_string_equal(a->last.msg, b->last.msg);
-    assert_int_equal(a->applied, applied + 1);
-    after = snap_no_events(a);
+    assert_string_equal(a->halt_msg, a->last.msg);
+    assert_non_null(strstr(a->halt_msg, "cannot apply a committed entry"));
+    assert_int_equal(a->applied, applied);
+    assert_int_equal(a->rejected, rejected);
+    after = snap(a);
     assert_buf_equal(&before, &after);
-    assert_int_equal(a->state.nevents, nevents + 1);
-    assert_string_equal(last_event(a)->what, "rejected");
+    /* Halted: a good entry after it is refused too, and changes nothing. */
+    mode_cmd(&c, FO_MODE_PAUSED, "alice", "after a halt", T0 + 50);
+    assert_int_equal(fo_cmd_encode(&c, &good, NULL), FO_PROTO_OK);
+    fo_fsm_apply_frame(a, good.data, good.len);
+    assert_int_equal(a->last.outcome, FO_FSM_HALTED);
+    assert_string_equal(a->last.msg, b->last.msg); /* the first reason stays */
+    fo_buf_free(&after);
+    after = snap(a);
+    assert_buf_equal(&before, &after);
+    fo_buf_free(&good);
+    /* A restore of the applied state clears the halt on both. */
+    assert_int_equal(fo_fsm_restore(a, before.data, before.len, &err), 0);
+    assert_int_equal(fo_fsm_restore(b, before.data, before.len, &err), 0);
+    assert_false(a->halted);
+    assert_false(b->halted);
     sa = snap(a);
     sb = snap(b);
     assert_buf_equal(&sa, &sb);
@@ -1054,45 +1074,45 @@ static void test_garbage(void **state)
             rnd[2] = (uint8_t)((n - FO_FRAME_HEADER) >> 8);
             rnd[3] = (uint8_t)(n - FO_FRAME_HEADER);
         }
-        expect_invalid_twice(&a, &b, rnd, n);
+        expect_halt_twice(&a, &b, rnd, n);
     }
-    expect_invalid_twice(&a, &b, NULL, 0);
+    expect_halt_twice(&a, &b, NULL, 0);
 
     /* A valid command, truncated anywhere, or with trailing bytes. */
     step_cmd(&c, "op-1", 1, 0, FO_STEP_RUNNING, 1, T0 + 3, NULL, "us-west-2");
     assert_int_equal(fo_cmd_encode(&c, &good, NULL), FO_PROTO_OK);
     for (size_t n = 0; n < good.len; n += 7)
-        expect_invalid_twice(&a, &b, good.data, n);
-    expect_invalid_twice(&a, &b, good.data, good.len - 1);
+        expect_halt_twice(&a, &b, good.data, n);
+    expect_halt_twice(&a, &b, good.data, good.len - 1);
     bad.len = good.len + 1;
     bad.data = calloc(1, bad.len);
     assert_non_null(bad.data);
     memcpy(bad.data, good.data, good.len);
-    expect_invalid_twice(&a, &b, bad.data, bad.len); /* a byte after the frame */
-    bad.data[3]++;                                   /* inside the frame, after the map */
-    expect_invalid_twice(&a, &b, bad.data, bad.len);
+    expect_halt_twice(&a, &b, bad.data, bad.len); /* a byte after the frame */
+    bad.data[3]++;                                /* inside the frame, after the map */
+    expect_halt_twice(&a, &b, bad.data, bad.len);
     fo_buf_free(&bad);
 
     /* Well-formed frames that are not commands we know. */
     payload = mp_build("M3 s u s s s s", "v", (uint64_t)1, "t", "failover_now", "to", "dr");
     bad = framed(&payload);
-    expect_invalid_twice(&a, &b, bad.data, bad.len);
+    expect_halt_twice(&a, &b, bad.data, bad.len);
     fo_buf_free(&bad);
     fo_buf_free(&payload);
     payload = mp_build("M4 s u s s s s s u", "v", (uint64_t)2, "t", "cooldown", "by", "x",
                        "until_ms", (uint64_t)1);
     bad = framed(&payload);
-    expect_invalid_twice(&a, &b, bad.data, bad.len);
+    expect_halt_twice(&a, &b, bad.data, bad.len);
     fo_buf_free(&bad);
     fo_buf_free(&payload);
     /* A snapshot is not a command. */
     assert_int_equal(fo_fsm_snapshot(&a, &bad), 0);
-    expect_invalid_twice(&a, &b, bad.data, bad.len);
+    expect_halt_twice(&a, &b, bad.data, bad.len);
     fo_buf_free(&bad);
     /* op_end "running" decodes but is refused by the decoder. */
     end_cmd(&c, "op-1", 1, FO_RESULT_RUNNING, T0 + 4, NULL);
     assert_int_equal(fo_cmd_encode(&c, &bad, NULL), FO_PROTO_OK);
-    expect_invalid_twice(&a, &b, bad.data, bad.len);
+    expect_halt_twice(&a, &b, bad.data, bad.len);
     fo_buf_free(&bad);
 
     /* The FSMs still work, identically. */
@@ -1115,6 +1135,76 @@ static void test_garbage(void **state)
     assert_int_equal(a.last.outcome, FO_FSM_INVALID);
     fo_fsm_close(&a);
     fo_fsm_close(&b);
+}
+
+/* ---- the cluster format (proto/codec.h "Versions") ---------------------------------- */
+
+static void format_cmd(struct fo_cmd *c, uint32_t format, uint64_t at)
+{
+    memset(c, 0, sizeof(*c));
+    c->type = FO_CMD_FORMAT;
+    c->u.format = (struct fo_cmd_format){format, "alice@host", at};
+}
+
+/* The format command only raises, only to what this binary reads; snapshots follow the
+ * committed format, never this binary's. */
+static void test_format_command(void **state)
+{
+    struct fo_fsm f;
+    struct fo_cmd c;
+    struct fo_buf s0, s1, raw;
+    (void)state;
+
+    fsm_ready(&f);
+    assert_int_equal(fo_state_format(&f.state), FO_FORMAT_BASE);
+    s0 = snap(&f);
+    assert_true(s0.data[7] <= FO_FORMAT_BASE); /* what 0.1.0 reads */
+
+    format_cmd(&c, 4, T0 + 1);
+    apply(&f, &c);
+    assert_int_equal(f.last.outcome, FO_FSM_APPLIED);
+    assert_int_equal(f.state.format, 4);
+    assert_string_equal(last_event(&f)->what, "upgraded");
+    assert_string_equal(last_event(&f)->by, "alice@host");
+    assert_string_equal(last_event(&f)->text, "format v4");
+    s1 = snap(&f);
+    assert_int_equal(s1.data[7], 4);
+    fo_buf_free(&s1);
+
+    /* A second raise to the same format (a retry) changes nothing. */
+    s0.len = 0;
+    fo_buf_free(&s0);
+    s0 = snap(&f);
+    apply(&f, &c);
+    assert_int_equal(f.last.outcome, FO_FSM_APPLIED);
+    s1 = snap(&f);
+    assert_int_equal(s0.len, s1.len);
+    assert_memory_equal(s0.data, s1.data, s0.len);
+    fo_buf_free(&s1);
+
+    /* Never down. */
+    format_cmd(&c, 3, T0 + 2);
+    apply(&f, &c);
+    assert_int_equal(f.last.outcome, FO_FSM_REJECTED);
+    assert_string_equal(f.last.msg, "the cluster format never goes down (v4, asked v3)");
+    assert_int_equal(f.state.format, 4);
+
+    /* Beyond what this binary reads: halt before it, nothing changed. */
+    fo_buf_free(&s0);
+    s0 = snap(&f);
+    format_cmd(&c, FO_PROTO_VERSION + 1, T0 + 3);
+    assert_int_equal(fo_cmd_encode_max(&c, FO_PROTO_VERSION + 1, &raw, NULL), FO_PROTO_OK);
+    fo_fsm_apply_frame(&f, raw.data, raw.len);
+    fo_buf_free(&raw);
+    assert_int_equal(f.last.outcome, FO_FSM_HALTED);
+    assert_true(f.halted);
+    assert_non_null(strstr(f.halt_msg, "run a newer release on this node"));
+    s1 = snap(&f);
+    assert_int_equal(s0.len, s1.len);
+    assert_memory_equal(s0.data, s1.data, s0.len);
+    fo_buf_free(&s0);
+    fo_buf_free(&s1);
+    fo_fsm_close(&f);
 }
 
 /* ---- snapshot / restore ------------------------------------------------------------ */
@@ -1144,7 +1234,6 @@ static void rich(struct fo_fsm *f)
     apply(f, &c);
     init_cmd(&c, "other", "main", T0 + 12); /* a rejection event */
     apply(f, &c);
-    fo_fsm_apply_frame(f, (const uint8_t *)"junk", 4); /* an invalid-entry event */
 }
 
 static void test_snapshot_roundtrip(void **state)
@@ -1302,6 +1391,7 @@ int main(void)
         cmocka_unit_test(test_mode_cooldown_digest),
         cmocka_unit_test(test_events_ring),
         cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_format_command),
         cmocka_unit_test(test_snapshot_roundtrip),
         cmocka_unit_test(test_restore_corrupt),
     };

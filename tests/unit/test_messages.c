@@ -368,6 +368,107 @@ static void test_version_field_sets(void **state)
     fo_buf_free(&f);
 }
 
+/* ---- the rolling-upgrade gate (codec.h "Versions") ------------------------------- */
+
+/* A node whose cluster format is lower never writes a newer field: a state carrying
+ * v3-only fields (the archive's count) under cluster format 2 is refused, nothing is
+ * written, and the error names both formats; without them it is written as v2, byte for
+ * byte what an uncapped encoder writes. */
+static void test_encode_capped_by_cluster_format(void **state)
+{
+    struct fo_state st;
+    struct fo_buf f, g;
+    struct fo_proto_error err;
+    (void)state;
+
+    fo_sample_state(&st); /* uses v2 fields (step outcomes), nothing newer */
+    assert_int_equal(fo_state_encode_max(&st, 2, &f, &err), FO_PROTO_OK);
+    assert_int_equal(frame_v(&f), 2);
+    assert_int_equal(fo_state_encode(&st, &g, &err), FO_PROTO_OK);
+    assert_int_equal(f.len, g.len);
+    assert_memory_equal(f.data, g.data, f.len);
+    fo_buf_free(&g);
+    fo_buf_free(&f);
+    assert_int_equal(fo_state_encode_max(&st, 1, &f, &err), FO_PROTO_EVERSION);
+    assert_null(f.data);
+
+    st.history_dropped = 7; /* v3 */
+    assert_int_equal(fo_state_encode_max(&st, 2, &f, &err), FO_PROTO_EVERSION);
+    assert_null(f.data);
+    assert_int_equal(f.len, 0);
+    assert_non_null(strstr(err.msg, "snapshot needs format v3 and the cluster is at v2"));
+    assert_int_equal(fo_state_encode_max(&st, 3, &f, &err), FO_PROTO_OK);
+    assert_int_equal(frame_v(&f), 3);
+    fo_buf_free(&f);
+
+    st.format = 4; /* v4: the cluster format itself */
+    assert_int_equal(fo_state_encode_max(&st, FO_FORMAT_BASE, &f, &err), FO_PROTO_EVERSION);
+    assert_int_equal(fo_state_encode_max(&st, 4, &f, &err), FO_PROTO_OK);
+    assert_int_equal(frame_v(&f), 4);
+    fo_buf_free(&f);
+    assert_int_equal(fo_state_format(&st), 4);
+    st.format = 0;
+    assert_int_equal(fo_state_format(&st), FO_FORMAT_BASE); /* never raised: 0.1.0's */
+    fo_state_free(&st);
+}
+
+/* A message type and an enum value carry their format like a field does. */
+static void test_type_and_enum_value_since(void **state)
+{
+    struct fo_cmd c = {.type = FO_CMD_FORMAT};
+    struct fo_buf f, in;
+    struct fo_proto_error err;
+    const uint8_t *p;
+    size_t n;
+    (void)state;
+
+    /* "format" is a v4 type: refused under the 0.1.0 cluster format, stamped v4 else. */
+    c.u.format = (struct fo_cmd_format){4, "alice@host", 9};
+    assert_int_equal(fo_cmd_encode_max(&c, FO_FORMAT_BASE, &f, &err), FO_PROTO_EVERSION);
+    assert_non_null(strstr(err.msg, "format needs format v4 and the cluster is at v3"));
+    assert_null(f.data);
+    assert_int_equal(fo_cmd_encode_max(&c, 4, &f, &err), FO_PROTO_OK);
+    assert_int_equal(frame_v(&f), 4);
+    assert_int_equal(fo_frame_payload(f.data, f.len, FO_FRAME_MAX_DEFAULT, &p, &n, &err), 0);
+    assert_int_equal(fo_cmd_decode(p, n, &c, &err), FO_PROTO_OK);
+    assert_int_equal(c.type, FO_CMD_FORMAT);
+    assert_int_equal(c.u.format.format, 4);
+    fo_cmd_free(&c);
+    fo_buf_free(&f);
+    /* The same type in an older frame was never written by anyone: refused. */
+    in = mp_build("M5 s u s s s u s s s u", "v", U(3), "t", "format", "format", U(4), "by", "a",
+                  "at_ms", U(1));
+    assert_int_equal(fo_cmd_decode(in.data, in.len, &c, &err), FO_PROTO_EMSGTYPE);
+    assert_string_equal(err.msg, "message type 'format' in a v=3 frame");
+    fo_buf_free(&in);
+
+    /* An enum value added by v2 in a schema whose field is v1. */
+    {
+        struct obj {
+            int e;
+        } o = {1};
+        static const char *const names[] = {"old", "new", NULL};
+        static const uint32_t since[] = {0, 2};
+        static const struct fo_field fields[] = {FO_ENUM_V(struct obj, e, 0, names, since)};
+        static const struct fo_schema schema = FO_SCHEMA(struct obj, fields);
+        static const struct fo_msg_type type = {"obj", 0, &schema, 0};
+        int id;
+
+        assert_int_equal(fo_msg_version(&type, &o), 2);
+        assert_int_equal(fo_msg_encode_max(&type, &o, 1, &f, &err), FO_PROTO_EVERSION);
+        o.e = 0;
+        assert_int_equal(fo_msg_version(&type, &o), 1);
+        in = mp_build("M3 s u s s s s", "v", U(1), "t", "obj", "e", "new");
+        assert_int_equal(fo_msg_decode(&type, 1, in.data, in.len, &id, &o, &err), FO_PROTO_EVALUE);
+        assert_string_equal(err.msg, "obj.e: 'new' is not a v=1 value");
+        fo_buf_free(&in);
+        in = mp_build("M3 s u s s s s", "v", U(2), "t", "obj", "e", "new");
+        assert_int_equal(fo_msg_decode(&type, 1, in.data, in.len, &id, &o, &err), FO_PROTO_OK);
+        assert_int_equal(o.e, 1);
+        fo_buf_free(&in);
+    }
+}
+
 /* ---- malformed inputs ----------------------------------------------------------- */
 
 /* Decode payload as a health report; expect code and a message containing needle. */
@@ -429,8 +530,8 @@ static void test_malformed_table(void **state)
     /* envelope */
     expect_health(mp_build("M1 s s", "t", "health"), FO_PROTO_EMISSING, "'v'");
     expect_health(mp_build("M1 s u", "v", U(1)), FO_PROTO_EMISSING, "'t'");
-    expect_health(mp_build("M2 s u s s", "v", U(5), "t", "health"), FO_PROTO_EVERSION,
-                  "v=1 to v=4");
+    expect_health(mp_build("M2 s u s s", "v", U(FO_PROTO_VERSION + 1), "t", "health"),
+                  FO_PROTO_EVERSION, "v=1 to v=4");
     expect_health(mp_build("M2 s u s s", "v", U(0), "t", "health"), FO_PROTO_EVERSION, "version");
     expect_health(mp_build("M2 s s s s", "v", "1", "t", "health"), FO_PROTO_EVERSION, "version");
     expect_health(mp_build("M2 s u s u", "v", U(1), "t", U(3)), FO_PROTO_EFIELDTYPE, "t:");
@@ -604,6 +705,8 @@ int main(void)
         cmocka_unit_test(test_v1_frames),
         cmocka_unit_test(test_outcome_roundtrip),
         cmocka_unit_test(test_version_field_sets),
+        cmocka_unit_test(test_encode_capped_by_cluster_format),
+        cmocka_unit_test(test_type_and_enum_value_since),
         cmocka_unit_test(test_valid_health_baseline),
         cmocka_unit_test(test_malformed_table),
         cmocka_unit_test(test_nested_paths),

@@ -229,6 +229,7 @@ static struct env *env_new(bool start)
     cmd.u.init.cluster = "test";
     cmd.u.init.primary = "main";
     cmd.u.init.at_ms = 1;
+    cmd.u.init.format = FO_PROTO_VERSION; /* as the daemon creates a cluster */
     req.data = e;
     assert_int_equal(fo_node_propose(&e->nodes.node[0], &req, &cmd, committed), 0);
     run_until(e, one_committed);

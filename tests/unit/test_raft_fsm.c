@@ -55,6 +55,14 @@ static void test_padded_entry_applies(void **state)
     fo_buf_free(&frame);
 }
 
+static int rejects;
+static void count_reject(struct fo_raft_fsm *rf, const struct fo_fsm_result *res)
+{
+    (void)rf;
+    (void)res;
+    rejects++;
+}
+
 /* Anything but up to 7 zero bytes after one frame is left for the decoder to refuse. */
 static void test_bad_padding_is_not_stripped(void **state)
 {
@@ -62,6 +70,8 @@ static void test_bad_padding_is_not_stripped(void **state)
     uint8_t b[16] = {0, 0, 0, 2, 0x80, 0x80};
     struct raft_buffer buf = {.base = b};
     void *result = NULL;
+    struct raft_buffer *bufs = NULL;
+    unsigned n = 0;
 
     (void)state;
     assert_int_equal(fo_raft_unpad(b, 6), 6);   /* exact frame */
@@ -72,9 +82,22 @@ static void test_bad_padding_is_not_stripped(void **state)
     assert_int_equal(fo_raft_unpad(b, 3), 3);   /* shorter than a header */
     assert_int_equal(fo_raft_unpad(b, 5), 5);   /* header promises more */
     fo_raft_fsm_init(&rf);
+    rf.on_reject = count_reject;
+    rejects = 0;
     buf.len = 12;
-    assert_int_equal(rf.raft.apply(&rf.raft, &buf, &result), 0); /* never fails apply */
-    assert_int_equal(rf.fsm.last.outcome, FO_FSM_INVALID);
+    /* Undecodable: the FSM halts. apply does not fail (a 0.15 follower would leave the
+     * cluster), but nothing is applied, and no snapshot is taken of the halted state,
+     * which is not the one of libraft's last_applied (fsm.h, HALTED). */
+    assert_int_equal(rf.raft.apply(&rf.raft, &buf, &result), 0);
+    assert_ptr_equal(result, &rf.fsm.last);
+    assert_int_equal(rf.fsm.last.outcome, FO_FSM_HALTED);
+    assert_true(rf.fsm.halted);
+    assert_int_equal(rejects, 1);
+    assert_int_equal(rf.raft.snapshot(&rf.raft, &bufs, &n), RAFT_BUSY);
+    /* The next entries: refused, told once. */
+    assert_int_equal(rf.raft.apply(&rf.raft, &buf, &result), 0);
+    assert_int_equal(rejects, 1);
+    assert_int_equal(rf.fsm.applied, 0);
     fo_raft_fsm_close(&rf);
 }
 
