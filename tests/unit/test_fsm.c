@@ -1207,6 +1207,41 @@ static void test_format_command(void **state)
     fo_fsm_close(&f);
 }
 
+/* A cluster created by a leader that names its format starts there (no event: it is
+ * part of the creation); one that names none (a 0.1.0 leader) starts at the base; one
+ * that names a format beyond this binary halts it before anything is set. */
+static void test_init_format(void **state)
+{
+    struct fo_fsm f;
+    struct fo_cmd c;
+    struct fo_buf raw;
+    (void)state;
+
+    fo_fsm_init(&f);
+    init_cmd(&c, "test", "main", T0);
+    c.u.init.format = 4;
+    apply(&f, &c);
+    assert_int_equal(f.last.outcome, FO_FSM_APPLIED);
+    assert_int_equal(fo_state_format(&f.state), 4);
+    assert_string_equal(last_event(&f)->what, "initialized");
+    fo_fsm_close(&f);
+
+    fsm_ready(&f); /* format 0 in the init */
+    assert_int_equal(fo_state_format(&f.state), FO_FORMAT_BASE);
+    fo_fsm_close(&f);
+
+    fo_fsm_init(&f);
+    init_cmd(&c, "test", "main", T0);
+    c.u.init.format = FO_PROTO_VERSION + 1;
+    assert_int_equal(fo_cmd_encode_max(&c, FO_PROTO_VERSION + 1, &raw, NULL), FO_PROTO_OK);
+    fo_fsm_apply_frame(&f, raw.data, raw.len);
+    fo_buf_free(&raw);
+    assert_int_equal(f.last.outcome, FO_FSM_HALTED);
+    assert_null(f.state.cluster);
+    assert_non_null(strstr(f.halt_msg, "run a newer release on this node"));
+    fo_fsm_close(&f);
+}
+
 /* ---- snapshot / restore ------------------------------------------------------------ */
 
 /* A state with every part populated by commands. */
@@ -1392,6 +1427,7 @@ int main(void)
         cmocka_unit_test(test_events_ring),
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_format_command),
+        cmocka_unit_test(test_init_format),
         cmocka_unit_test(test_snapshot_roundtrip),
         cmocka_unit_test(test_restore_corrupt),
     };
