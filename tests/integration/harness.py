@@ -155,7 +155,20 @@ class LocalCluster:
     def up(self, *extra, timeout=120):
         """local-cluster up; extra: more of its options (e.g. --dataplane, --netns)."""
         args = ["up", *extra] + (["--snapshot", str(self.snapshot)] if self.snapshot else [])
-        self.run(*args, timeout=timeout)
+        try:
+            self.run(*args, timeout=timeout)
+        except subprocess.CalledProcessError as e:
+            # local-cluster says why (e.g. "no leader", a port in use): without its stderr
+            # and the nodes' last lines a failed start is a bare exit status
+            tails = []
+            for n in NODES:
+                try:
+                    with open(os.path.join(self.dir, "nodes", n, "failoverd.log"), errors="replace") as f:
+                        tails.append(f"--- {n}:\n" + "".join(f.readlines()[-3:]))
+                except OSError:
+                    pass
+            raise AssertionError(f"local-cluster {' '.join(args)}: exit {e.returncode}\n"
+                                 f"{(e.stderr or '').strip()[-1500:]}\n" + "".join(tails)) from e
         return self.load_vars()
 
     def load_vars(self):
