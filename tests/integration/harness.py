@@ -177,6 +177,9 @@ class LocalCluster:
         test that starts the cluster its own way still talks to it as it must."""
         out = self.run("vars").stdout
         self.env = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        if self.tls and not self.env.get("FAILOVERCTL_CA"):
+            # a test that believes it runs TLS must not pass on a plain-text cluster
+            raise AssertionError("a TLS cluster was asked for, but `local-cluster vars` names no CA")
         global TLS_CA
         TLS_CA = self.env.get("FAILOVERCTL_CA")
         return self
