@@ -17,9 +17,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-from harness import NODES, TOP, LocalCluster, admin_call, bin_dir, frame, read_frame, wait_for  # noqa: E402,F401
+from harness import (NODES, TOP, LocalCluster, admin_call, bin_dir, connect, frame,  # noqa: E402,F401
+                     read_frame, wait_for)
 
-__all__ = ["NODES", "TOP", "DataplaneCluster", "admin_call", "bin_dir", "frame", "read_frame",
+__all__ = ["NODES", "TOP", "DataplaneCluster", "admin_call", "bin_dir", "connect", "frame", "read_frame",
            "wait_for", "ports_of", "check_ports_free", "summary", "pct", "log_events",
            "proc_rss_kb", "proc_cpu_ticks", "fmt_ms"]
 
@@ -61,9 +62,9 @@ class DataplaneCluster(LocalCluster):
                 except OSError:
                     pass
             raise
-        out = self.run("vars").stdout
-        self.env = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-        return self
+        # the env and the cluster CA (local-cluster's mutual TLS, the default) that
+        # admin_call and connect use
+        return self.load_vars()
 
     def health_addr(self, node):
         return self.env["NODE_" + node.upper().replace("-", "_") + "_HEALTH"]

@@ -88,35 +88,61 @@ def admin_call(addr, cmd, token=None, args=None, timeout=3.0, rid=1, ca=..., cer
                key=None):
     """One admin request; returns the reply map (code, message, leader, body...).
     ca: the cluster CA to talk TLS with (default TLS_CA; None: plain text)."""
-    host, port = addr.rsplit(":", 1)
     req = {"v": 1, "t": "req", "id": rid, "cmd": cmd}
     if token is not None:
         req["token"] = token
     if args:
         req["args"] = args
-    ca = TLS_CA if ca is ... else ca
-    with socket.create_connection((host, int(port)), timeout=timeout) as raw:
+    with connect(addr, timeout, ca, cert, key) as s:
+        s.sendall(frame(req))
+        return read_frame(s)
+
+
+def connect(addr, timeout=3.0, ca=..., cert=None, key=None, sock=None):
+    """A connection to a node's admin or health port ("host:port"), as a client of that
+    port must talk: TLS trusting the cluster CA when the cluster runs it (ca: default
+    TLS_CA; None: plain text). No client certificate unless given: operators and feeds
+    authenticate with their token. sock: an unconnected socket to use (e.g. with a small
+    receive buffer set before connecting)."""
+    host, port = addr.rsplit(":", 1)
+    if sock is None:
+        raw = socket.create_connection((host, int(port)), timeout=timeout)
+    else:
+        raw = sock
         raw.settimeout(timeout)
-        s = tls_context(ca, cert, key).wrap_socket(raw) if ca else raw
-        try:
-            s.sendall(frame(req))
-            return read_frame(s)
-        finally:
-            s.close()
+        raw.connect((host, int(port)))
+    raw.settimeout(timeout)
+    ca = TLS_CA if ca is ... else ca
+    if not ca:
+        return raw
+    try:
+        return tls_context(ca, cert, key).wrap_socket(raw)
+    except BaseException:
+        raw.close()
+        raise
+
+
+def tls_server_context(certs, node):
+    """A server context with node's certificate from deploy/make-certs' directory certs:
+    a stand-in "node" that failoverctl (which checks that a server is a node of the
+    cluster CA) talks to as to a real one."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_cert_chain(os.path.join(certs, node + ".crt"), os.path.join(certs, node + ".key"))
+    return ctx
 
 
 class LocalCluster:
     """A deploy/local-cluster deployment in a temporary directory."""
 
-    def __init__(self, base_port, snapshot=None, tls=None):
-        """tls: mutual TLS between the nodes and for failoverctl (local-cluster's
-        default); None: FO_IT_TLS=on|off from the environment, else off for now (the
-        CLI tests run failoverctl without the CA)."""
+    def __init__(self, base_port, snapshot=None, tls=True):
+        """tls: mutual TLS between the nodes and on the admin and health ports, with
+        deploy/make-certs' CA (local-cluster's default, and every test's: the secure
+        path is the tested path, issue 14). False only for a test about plain text,
+        which says why where it passes it."""
         self.dir = tempfile.mkdtemp(prefix="fo-it-")
         self.base = base_port
         self.snapshot = snapshot
-        if tls is None:
-            tls = os.environ.get("FO_IT_TLS", "off") == "on"
         self.tls = tls
         self.env = None
 
@@ -126,15 +152,50 @@ class LocalCluster:
                               env={**os.environ, "FO_BASE_PORT": str(self.base), "FO_BIN": bin_dir(),
                                    "FO_TLS": "on" if self.tls else "off", **(env or {})})
 
-    def up(self, *extra):
-        """local-cluster up; extra: more of its options (e.g. --dataplane)."""
+    def up(self, *extra, timeout=120):
+        """local-cluster up; extra: more of its options (e.g. --dataplane, --netns)."""
         args = ["up", *extra] + (["--snapshot", str(self.snapshot)] if self.snapshot else [])
-        self.run(*args)
+        try:
+            self.run(*args, timeout=timeout)
+        except subprocess.CalledProcessError as e:
+            # local-cluster says why (e.g. "no leader", a port in use): without its stderr
+            # and the nodes' last lines a failed start is a bare exit status
+            tails = []
+            for n in NODES:
+                try:
+                    with open(os.path.join(self.dir, "nodes", n, "failoverd.log"), errors="replace") as f:
+                        tails.append(f"--- {n}:\n" + "".join(f.readlines()[-3:]))
+                except OSError:
+                    pass
+            raise AssertionError(f"local-cluster {' '.join(args)}: exit {e.returncode}\n"
+                                 f"{(e.stderr or '').strip()[-1500:]}\n" + "".join(tails)) from e
+        return self.load_vars()
+
+    def load_vars(self):
+        """`local-cluster vars` into self.env, and this cluster's CA (if it runs TLS) as
+        the default of admin_call and connect: the one place a test learns both, so a
+        test that starts the cluster its own way still talks to it as it must."""
         out = self.run("vars").stdout
         self.env = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        if self.tls and not self.env.get("FAILOVERCTL_CA"):
+            # a test that believes it runs TLS must not pass on a plain-text cluster
+            raise AssertionError("a TLS cluster was asked for, but `local-cluster vars` names no CA")
         global TLS_CA
         TLS_CA = self.env.get("FAILOVERCTL_CA")
         return self
+
+    def ca(self):
+        """The cluster CA's file (None: a plain-text cluster)."""
+        return self.env.get("FAILOVERCTL_CA")
+
+    def ctl_cmd(self, *args, addrs=None, token_file=None):
+        """failoverctl's argv as an operator of this cluster runs it: its addresses, a
+        token, and the cluster CA when it runs TLS."""
+        cmd = [os.path.join(bin_dir(), "failoverctl"), "-s", addrs or self.env["FAILOVERCTL_ADDR"],
+               "--token-file", token_file or self.env["FAILOVERCTL_TOKEN_FILE"]]
+        if self.ca():
+            cmd += ["--ca", self.ca()]
+        return cmd + list(args)
 
     def certs(self):
         """The directory deploy/make-certs filled (TLS clusters only)."""
@@ -179,12 +240,8 @@ class LocalCluster:
             return None
 
     def ctl(self, *args, addrs=None, token_file=None):
-        cmd = [os.path.join(bin_dir(), "failoverctl"), "-s", addrs or self.env["FAILOVERCTL_ADDR"],
-               "--token-file", token_file or self.env["FAILOVERCTL_TOKEN_FILE"]]
-        if "FAILOVERCTL_CA" in self.env:
-            cmd += ["--ca", self.env["FAILOVERCTL_CA"]]
-        cmd += args
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        return subprocess.run(self.ctl_cmd(*args, addrs=addrs, token_file=token_file),
+                              capture_output=True, text=True, timeout=60)
 
     def status(self, node=None):
         """The status document, from one node (its own view) or via failoverctl."""

@@ -15,7 +15,8 @@ import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import NODES, LocalCluster, admin_call, bin_dir, frame, read_frame, wait_for  # noqa: E402
+from harness import (NODES, LocalCluster, admin_call, bin_dir, frame, read_frame,  # noqa: E402
+                     tls_server_context, wait_for)
 
 VERBS = ["status", "members", "history", "report", "pause", "resume", "failover",
          "switchover", "drill", "rejoin", "members-add", "members-remove", "upgrade-finish"]
@@ -43,15 +44,40 @@ class Cli(unittest.TestCase):
 
     def run_ctl(self, *args, addrs=None, token_file=None, env=None):
         """failoverctl with the cluster's addresses and admin token, unless overridden
-        (token_file="" sends none). Nothing comes from the caller's environment."""
+        (token_file="" sends none). Nothing comes from the caller's environment but the
+        cluster CA, as FAILOVERCTL_CA (an operator's usual way; argv stays the test's)."""
         cmd = [os.path.join(bin_dir(), "failoverctl")]
         if addrs != "":
             cmd += ["-s", addrs or self.c.env["FAILOVERCTL_ADDR"]]
         if token_file != "":
             cmd += ["--token-file", token_file or self.c.env["FAILOVERCTL_TOKEN_FILE"]]
         e = {k: v for k, v in os.environ.items() if not k.startswith("FAILOVERCTL_")}
+        if self.c.ca():
+            e["FAILOVERCTL_CA"] = self.c.ca()
         return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=60,
                               env={**e, "USER": "it-cli", **(env or {})})
+
+    def fake_node(self):
+        """A listening socket for a stand-in "node", and a function that accepts one
+        client on it as the cluster's nodes do: over TLS with a node's certificate when
+        the cluster runs TLS (failoverctl refuses anything else before it sends a
+        request), else plain."""
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(8)
+        ctx = tls_server_context(self.c.certs(), NODES[0]) if self.c.ca() else None
+
+        def accept(timeout):
+            conn, _ = srv.accept()
+            conn.settimeout(timeout)
+            if ctx is None:
+                return conn
+            try:
+                return ctx.wrap_socket(conn, server_side=True)
+            except BaseException:
+                conn.close()
+                raise
+        return srv, accept
 
     def assertExit(self, r, code, stderr_has=None):
         self.assertEqual(r.returncode, code, f"stdout: {r.stdout!r}\nstderr: {r.stderr!r}")
@@ -233,33 +259,48 @@ class Cli(unittest.TestCase):
         # A "node" that takes the request and never answers, listed before the real ones:
         # failoverctl must not send `pause` on to the next node (it might run twice), and
         # says the outcome is unknown (exit 1). A read-only status does try the next one.
-        with socket.socket() as silent:
-            silent.bind(("127.0.0.1", 0))
-            silent.listen(4)
+        # Under TLS the "node" finishes the handshake first: one that never does was never
+        # sent the request, and the next node is rightly asked.
+        silent, accept = self.fake_node()
+        held = []
+
+        def serve():
+            for _ in range(2):  # the pause, then the status
+                try:
+                    held.append(accept(5))  # and never answer
+                except OSError:
+                    return
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        try:
             addrs = f"127.0.0.1:{silent.getsockname()[1]}," + self.c.env["FAILOVERCTL_ADDR"]
             r = self.run_ctl("--timeout", "500", "pause", "--reason", "must not happen",
                              addrs=addrs)
             self.assertExit(r, 1, "may or may not have been carried out")
             self.assertEqual(self.c.status()["mode"], "auto")
             self.assertExit(self.run_ctl("--timeout", "500", "status", addrs=addrs), 0)
+        finally:
+            silent.close()
+            t.join(10)
+            for conn in held:
+                conn.close()
 
     def test_8b_endless_redirects_are_not_success(self):
         # A "node" that always answers not_leader naming itself: after the last hop
         # failoverctl reports that (exit 3), never "ok" for a change that did not run.
-        srv = socket.socket()
-        srv.bind(("127.0.0.1", 0))
-        srv.listen(8)
+        srv, accept = self.fake_node()
         addr = f"127.0.0.1:{srv.getsockname()[1]}"
         served = []
 
         def serve():
             for _ in range(8):  # bounded: failoverctl follows at most a few hops
                 try:
-                    conn, _ = srv.accept()
-                except OSError:
-                    return
+                    conn = accept(2)
+                except OSError:  # closed at the end, or a handshake that failed
+                    if srv.fileno() < 0:
+                        return
+                    continue
                 with conn:
-                    conn.settimeout(2)
                     try:
                         req = read_frame(conn)
                     except (OSError, ValueError, ConnectionError):

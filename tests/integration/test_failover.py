@@ -13,7 +13,6 @@ exactly one deployment, paired notifications. Drill and --dry-run change nothing
 
 import json
 import os
-import socket
 import struct
 import sys
 import time
@@ -21,7 +20,7 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import NODES, LocalCluster, admin_call, frame, read_frame, wait_for  # noqa: E402
+from harness import NODES, LocalCluster, admin_call, connect, frame, read_frame, wait_for  # noqa: E402
 from dataplane import DataPlane  # noqa: E402
 
 FAILOVER_AFTER_S = 1.0   # local-cluster --dataplane's decision.failover_after_ms
@@ -32,9 +31,7 @@ class Cluster(LocalCluster):
     """A local cluster with its data plane, and helpers to look at it."""
 
     def up_dataplane(self):
-        self.run("up", "--dataplane", timeout=180)
-        out = self.run("vars").stdout
-        self.env = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        self.up("--dataplane", timeout=180)
         ports = [int(self.env[k]) for k in ("PG_PORT_MAIN", "PG_PORT_DR", "REDIS_PORT_MAIN",
                                             "REDIS_PORT_DR")]
         self.dp = DataPlane(self.env["DATAPLANE_DIR"], *ports)
@@ -77,7 +74,7 @@ class RegionLoss(unittest.TestCase):
         self.assertEqual(st["primary"], "main")
 
     def test_2_health_feed(self):
-        host, port = self.c.env["NODE_US_WEST_2_HEALTH"].rsplit(":", 1)
+        addr = self.c.env["NODE_US_WEST_2_HEALTH"]
         with open(self.c.env["FEED_TOKEN_FILE"]) as f:
             token = f.read().strip()
 
@@ -85,7 +82,8 @@ class RegionLoss(unittest.TestCase):
             msg = {"v": 1, "t": "health", "id": rid, "observer": observer, "region": region,
                    "component": "postgres", "status": status, "at_ms": int(time.time() * 1000),
                    "detail": "synthetic check", "token": tok}
-            with socket.create_connection((host, int(port)), timeout=3) as s:
+            # the health port runs the cluster's TLS; a feed trusts the CA, no certificate
+            with connect(addr, timeout=3) as s:
                 s.sendall(frame(msg))
                 return read_frame(s)
 
@@ -99,8 +97,8 @@ class RegionLoss(unittest.TestCase):
         wait_for("the feed's verdict", lambda: any(
             v["observer"] == "monitoring" and v["region"] == "eu-west-1" and v["status"] == "up"
             for v in self.c.status()["verdicts"]), 10)
-        # garbage on the health port: an error reply, and the node keeps serving
-        with socket.create_connection((host, int(port)), timeout=3) as s:
+        # garbage on the health port (inside TLS): an error reply, and the node keeps serving
+        with connect(addr, timeout=3) as s:
             s.sendall(struct.pack(">I", 0x7FFFFFF0))
             self.assertEqual(read_frame(s)["code"], "bad_request")
         self.assertEqual(report(token, rid=2)["code"], "ok")

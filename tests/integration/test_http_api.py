@@ -73,9 +73,7 @@ class HttpApi(unittest.TestCase):
     def setUpClass(cls):
         cls.c = LocalCluster(base_port=int(os.environ.get("FO_IT_BASE", "14300")))
         try:
-            cls.c.run("up", "--dataplane", timeout=180)
-            out = cls.c.run("vars").stdout
-            cls.c.env = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+            cls.c.up("--dataplane", timeout=180)
         except BaseException:
             cls.c.down()
             raise

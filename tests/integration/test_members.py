@@ -15,7 +15,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import NODES, LocalCluster, bin_dir, wait_for  # noqa: E402
+from harness import NODES, TOP, LocalCluster, bin_dir, wait_for  # noqa: E402
 
 BASE = int(os.environ.get("FO_IT_BASE", "15800"))
 # Two more nodes, in regions the cluster has; ids and ports after local-cluster's three.
@@ -85,6 +85,17 @@ class Members(unittest.TestCase):
             text = text.replace(self.node_dir(NODES[0]) + "/data", self.node_dir(name) + "/data")
             text = text.replace(f"listen: 127.0.0.1:{BASE + 101}", f"listen: 127.0.0.1:{BASE + 100 + nid}")
             text = re.sub(r"http: \{listen: 127\.0\.0\.1:\d+", f"http: {{listen: 127.0.0.1:{BASE + 450 + nid}", text)
+            if self.c.ca():
+                # a node of the cluster CA named as its config names it: peers accept a
+                # Raft or admin connection only from the certificate of the expected node
+                certs = self.c.certs()
+                subprocess.run([os.path.join(TOP, "deploy", "make-certs"), "--dir", certs, name],
+                               check=True, capture_output=True, text=True, timeout=60)
+                seed = os.path.join(certs, NODES[0])
+                self.assertIn(f"cert: {seed}.crt, key: {seed}.key", text)
+                text = text.replace(f"cert: {seed}.crt, key: {seed}.key",
+                                    f"cert: {os.path.join(certs, name)}.crt, "
+                                    f"key: {os.path.join(certs, name)}.key")
             self.write(os.path.join(self.node_dir(name), "node.yaml"), text)
 
     def start_extra(self, name):
@@ -162,9 +173,7 @@ class Members(unittest.TestCase):
 
         # 3. grow to five, with a refusal while that change is in flight: the new node is
         # not running yet, so its add waits for it to catch up
-        add = subprocess.Popen([os.path.join(bin_dir(), "failoverctl"), "-s", self.c.env["FAILOVERCTL_ADDR"],
-                                "--token-file", self.c.env["FAILOVERCTL_TOKEN_FILE"],
-                                "members", "add", "us-west-2b"],
+        add = subprocess.Popen(self.c.ctl_cmd("members", "add", "us-west-2b"),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         wait_for("us-west-2b a standby, catching up",
                  lambda: self.members()["us-west-2b"]["raft_role"] == "standby", 20)

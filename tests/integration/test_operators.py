@@ -17,7 +17,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import NODES, LocalCluster, admin_call, bin_dir, frame, wait_for  # noqa: E402
+from harness import NODES, LocalCluster, admin_call, bin_dir, connect, frame, wait_for  # noqa: E402
 
 TOKENS = {"alice": ("admin", "alice-token-5b1f"), "bob": ("operate", "bob-token-77c2"),
           "grafana": ("read", "grafana-token-0d9e")}
@@ -88,6 +88,8 @@ class Operators(unittest.TestCase):
         cmd = [os.path.join(bin_dir(), "failoverctl"), "-s", self.c.env["FAILOVERCTL_ADDR"],
                "--token-file", self.token_file(who), *args]
         e = {k: v for k, v in os.environ.items() if not k.startswith("FAILOVERCTL_")}
+        if self.c.ca():
+            e["FAILOVERCTL_CA"] = self.c.ca()  # every operator trusts the cluster CA
         return subprocess.run(cmd, capture_output=True, text=True, timeout=60,
                               env={**e, "USER": user})
 
@@ -191,13 +193,11 @@ class Operators(unittest.TestCase):
 
     def test_5_pipelining_client_that_never_reads_is_cut_off(self):
         node = NODES[0]
-        host, port = self.c.admin_addr(node).rsplit(":", 1)
         req = frame({"v": 1, "t": "req", "id": 1, "cmd": "status",
                      "token": TOKENS["grafana"][1]})
         s = socket.socket()
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        s.settimeout(10)
-        s.connect((host, int(port)))
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting
+        s = connect(self.c.admin_addr(node), timeout=10, sock=s)  # TLS when the cluster is
         cut = None
         deadline = time.monotonic() + 60
         try:

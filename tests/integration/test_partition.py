@@ -68,9 +68,7 @@ def netns_problem():
 
 class Cluster(LocalCluster):
     def up_netns(self):
-        self.run("up", "--netns", "--dataplane", timeout=180)
-        out = self.run("vars").stdout
-        self.env = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        self.up("--netns", "--dataplane", timeout=180)
         e = self.env
         ports = [int(e[k]) for k in ("PG_PORT_MAIN", "PG_PORT_DR", "REDIS_PORT_MAIN", "REDIS_PORT_DR")]
         ns = {n: e["NODE_" + n.upper().replace("-", "_") + "_NETNS"] for n in ("us-east-1", "us-west-2", "eu-west-1")}

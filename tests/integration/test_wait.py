@@ -19,7 +19,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import LocalCluster, bin_dir, wait_for  # noqa: E402
+from harness import LocalCluster, wait_for  # noqa: E402
 
 EXIT_OF_STATE = {"succeeded": 0, "failed": 1, "aborted": 1}
 
@@ -34,8 +34,7 @@ class Wait(unittest.TestCase):
                  lambda: (lambda s: s["initialized"] and s["leader"])(cls.c.status()), 20)
 
     def ctl_cmd(self, *args):
-        return [os.path.join(bin_dir(), "failoverctl"), "-s", self.c.env["FAILOVERCTL_ADDR"],
-                "--token-file", self.c.env["FAILOVERCTL_TOKEN_FILE"], *args]
+        return self.c.ctl_cmd(*args)
 
     def run_ctl(self, *args, timeout=120):
         return subprocess.run(self.ctl_cmd(*args), capture_output=True, text=True,
