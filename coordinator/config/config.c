@@ -566,6 +566,7 @@ void fo_config_free(struct fo_config *cfg)
     free(cfg->tls.ca);
     free(cfg->tls.cert);
     free(cfg->tls.key);
+    free(cfg->tls.crl);
     free(cfg->admin.tokens_file);
     cfg_policy_free(cfg);
     fo_plan_free(&cfg->plan);

@@ -26,7 +26,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import NODES, TOP, LocalCluster, admin_call, bin_dir, wait_for  # noqa: E402
 
-BASE = int(os.environ.get("FO_IT_BASE", "20300"))
+BASE = int(os.environ.get("FO_IT_BASE", "12800"))
 OLD_TAG = "v0.1.0"
 # The tag's commit: a clone without tags still builds the same release.
 OLD_COMMIT = "03f4408f62664a6886fdb12ee02918174ab735ae"
