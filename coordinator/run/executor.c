@@ -428,22 +428,14 @@ static void queue_action(struct fo_executor *ex, uint32_t index)
             : FO_PLAN_PARAMS_INVALID;
     if (ps == NULL)
         snprintf(msg, sizeof(msg), "step %s is not in this node's plan", st->name);
-    if (n >= 0 && op->kind == FO_OP_SWITCHOVER) {
-        int m =
-            fo_plan_catch_up_params(ex->cfg, st->action, op->from, params, (size_t)n, MAX_PARAMS);
-        if (m < 0) {
-            for (int i = 0; i < n; i++) {
-                free(params[i].key);
-                free(params[i].value);
-            }
-            snprintf(msg, sizeof(msg), "step %s: too many parameters or out of memory", st->name);
-        }
-        n = m < 0 ? FO_PLAN_PARAMS_INVALID : m;
-    }
-    if (n >= 0 && op->kind == FO_OP_REJOIN) {
-        /* The server to replicate from: the primary's (op->from) same component. */
-        int m = fo_plan_rejoin_params(ex->cfg, st->action, op->from, op->to, params, (size_t)n,
-                                      MAX_PARAMS);
+    if (n >= 0 && (op->kind == FO_OP_SWITCHOVER || op->kind == FO_OP_REJOIN)) {
+        /* What the kind adds to the step's own parameters: a switchover's catch-up
+         * source (op->from), a rejoin's primary to replicate from. */
+        int m = op->kind == FO_OP_SWITCHOVER
+                    ? fo_plan_catch_up_params(ex->cfg, st->action, op->from, params, (size_t)n,
+                                              MAX_PARAMS)
+                    : fo_plan_rejoin_params(ex->cfg, st->action, op->from, op->to, params,
+                                            (size_t)n, MAX_PARAMS);
         if (m < 0) {
             for (int i = 0; i < n; i++) {
                 free(params[i].key);

@@ -126,10 +126,7 @@ json_t *fo_ops_explain(struct fo_ops *d)
 
 /* ---- beginning an operation -------------------------------------------------------- */
 
-/* Answer an operator's request with a message (a printf format). */
-static void answerf(const struct fo_ops_answer *ans, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void answerf(const struct fo_ops_answer *ans, int code, const char *fmt, ...)
+void ops_answerf(const struct fo_ops_answer *ans, int code, const char *fmt, ...)
 {
     va_list ap;
 
@@ -194,29 +191,29 @@ static void begun(struct fo_node_propose *req, int status, const struct fo_fsm_r
     }
     if (b->ans.reply != NULL) {
         if (applied && b->kind == FO_OP_REJOIN)
-            answerf(&b->ans, FO_REPLY_OK,
-                    "rejoin %s committed: %s is re-seeded as a standby of %s; follow it with "
-                    "failoverctl status",
-                    b->id, b->to, fo_node_state(d->h.node)->primary);
+            ops_answerf(&b->ans, FO_REPLY_OK,
+                        "rejoin %s committed: %s is re-seeded as a standby of %s; follow it with "
+                        "failoverctl status",
+                        b->id, b->to, fo_node_state(d->h.node)->primary);
         else if (applied && b->kind == FO_OP_DRILL)
-            answerf(&b->ans, FO_REPLY_OK,
-                    "drill %s committed: the plan runs in check mode and changes "
-                    "nothing; follow it with failoverctl status, then "
-                    "failoverctl report",
-                    b->id);
+            ops_answerf(&b->ans, FO_REPLY_OK,
+                        "drill %s committed: the plan runs in check mode and changes "
+                        "nothing; follow it with failoverctl status, then "
+                        "failoverctl report",
+                        b->id);
         else if (applied)
-            answerf(&b->ans, FO_REPLY_OK,
-                    "operation %s committed: %s is now the decided primary; "
-                    "follow it with failoverctl status",
-                    b->id, fo_node_state(d->h.node)->primary);
+            ops_answerf(&b->ans, FO_REPLY_OK,
+                        "operation %s committed: %s is now the decided primary; "
+                        "follow it with failoverctl status",
+                        b->id, fo_node_state(d->h.node)->primary);
         else if (status == FO_NODE_UNKNOWN)
-            answerf(&b->ans, FO_REPLY_FAILED,
-                    "leadership lost before the commit: outcome unknown, check "
-                    "status");
+            ops_answerf(&b->ans, FO_REPLY_FAILED,
+                        "leadership lost before the commit: outcome unknown, check "
+                        "status");
         else if (status != 0)
-            answerf(&b->ans, FO_REPLY_INTERNAL, "raft storage error");
+            ops_answerf(&b->ans, FO_REPLY_INTERNAL, "raft storage error");
         else
-            answerf(&b->ans, FO_REPLY_REFUSED, "%s", res->msg);
+            ops_answerf(&b->ans, FO_REPLY_REFUSED, "%s", res->msg);
     }
     free(b);
 }
@@ -444,7 +441,7 @@ static void operator_move(struct fo_ops *d, const struct fo_ops_answer *ans, int
         return;
     }
     if (to == NULL || to[0] == '\0') {
-        answerf(ans, FO_REPLY_BAD_REQUEST, "%s: --to SITE is required", verb);
+        ops_answerf(ans, FO_REPLY_BAD_REQUEST, "%s: --to SITE is required", verb);
         return;
     }
     fo_ops_input(d, &in);
@@ -473,12 +470,12 @@ static void operator_move(struct fo_ops *d, const struct fo_ops_answer *ans, int
         bool gate = dec->reason == FO_REASON_LAG_BYTES || dec->reason == FO_REASON_LAG_MS ||
                     dec->reason == FO_REASON_LAG_UNKNOWN || dec->reason == FO_REASON_NOT_REPLICA ||
                     dec->reason == FO_REASON_STANDBY_UNHEALTHY;
-        answerf(ans, FO_REPLY_REFUSED, "%s%s", dec->text,
-                !gate                      ? ""
-                : kind == FO_OP_SWITCHOVER ? " (a switchover never loses data: "
-                                             "wait, or use failover --force)"
-                                           : " (--force overrides the health and "
-                                             "RPO gates)");
+        ops_answerf(ans, FO_REPLY_REFUSED, "%s%s", dec->text,
+                    !gate                      ? ""
+                    : kind == FO_OP_SWITCHOVER ? " (a switchover never loses data: "
+                                                 "wait, or use failover --force)"
+                                               : " (--force overrides the health and "
+                                                 "RPO gates)");
         return;
     }
     /* The operator's words, shortened at a character boundary to leave room for ours. */
@@ -489,7 +486,7 @@ static void operator_move(struct fo_ops *d, const struct fo_ops_answer *ans, int
     else
         snprintf(why, sizeof(why), "manual%s: %.480s", force ? " (forced)" : "", text);
     if (ops_begin(d, dec, kind, dec->op_id, why, by, ans) != 0)
-        answerf(ans, FO_REPLY_BUSY, "another operation is being committed; retry");
+        ops_answerf(ans, FO_REPLY_BUSY, "another operation is being committed; retry");
 }
 
 void fo_ops_failover(struct fo_ops *d, const struct fo_ops_answer *ans, const char *to, bool force,
@@ -515,17 +512,17 @@ void fo_ops_drill(struct fo_ops *d, const struct fo_ops_answer *ans, const char 
         return;
     }
     if (st->cluster == NULL || st->primary == NULL) {
-        answerf(ans, FO_REPLY_REFUSED, "the cluster is not initialised yet");
+        ops_answerf(ans, FO_REPLY_REFUSED, "the cluster is not initialised yet");
         return;
     }
     if (st->operation != NULL) {
-        answerf(ans, FO_REPLY_REFUSED, "operation %s is in flight", st->operation->id);
+        ops_answerf(ans, FO_REPLY_REFUSED, "operation %s is in flight", st->operation->id);
         return;
     }
     memset(&dec, 0, sizeof(dec));
     snprintf(dec.from, sizeof(dec.from), "%s", st->primary);
     if (to != NULL && fo_config_site(d->h.cfg, to) == NULL) {
-        answerf(ans, FO_REPLY_BAD_REQUEST, "drill: --to: '%.64s' is not a site", to);
+        ops_answerf(ans, FO_REPLY_BAD_REQUEST, "drill: --to: '%.64s' is not a site", to);
         return;
     }
     /* The drill rehearses a failover to `to` (default: the primary itself), in check
@@ -535,5 +532,5 @@ void fo_ops_drill(struct fo_ops *d, const struct fo_ops_answer *ans, const char 
              (unsigned long long)fo_clock_wall_ms());
     if (ops_begin(d, &dec, FO_OP_DRILL, id, "drill: the runbook's failover simulation", by, ans) !=
         0)
-        answerf(ans, FO_REPLY_BUSY, "another operation is being committed; retry");
+        ops_answerf(ans, FO_REPLY_BUSY, "another operation is being committed; retry");
 }

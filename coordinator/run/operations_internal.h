@@ -19,6 +19,11 @@
 /* Commit dec as one op_begin of kind (the commit point); the answer (ans, or NULL for an
  * automatic failover) follows when it commits. 0 when proposed; -1 when another begin is
  * pending or the proposal could not be made (nothing was answered then). */
+/* Answer an operator's request with a message (a printf format): operations.c and
+ * operations_rejoin.c. */
+void ops_answerf(const struct fo_ops_answer *ans, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 int ops_begin(struct fo_ops *d, const struct fo_decision *dec, int kind, const char *id,
               const char *reason, const char *by, const struct fo_ops_answer *ans);
 

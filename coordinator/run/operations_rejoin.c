@@ -48,17 +48,6 @@ struct rejoin_check {
     char why[FO_TEXT_MAX]; /* the worst check's step and detail */
 };
 
-static void answerf(const struct fo_ops_answer *ans, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void answerf(const struct fo_ops_answer *ans, int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    fo_reply_vsend(ans->reply, ans->data, code, fmt, ap);
-    va_end(ap);
-}
-
 /* How much a check's result weighs: a refusal wins over a failure, either over success. */
 static int weight(int status)
 {
@@ -75,12 +64,12 @@ static void checked(struct rejoin_check *c)
 
     d->rejoin_checking = false;
     if (d->closing) {
-        answerf(&c->ans, FO_REPLY_INTERNAL, "the node is stopping");
+        ops_answerf(&c->ans, FO_REPLY_INTERNAL, "the node is stopping");
     } else if (c->worst == FO_ACTION_REFUSED) {
         fo_log_warn("operation.rejoin", "site=%s result=refused why=\"%s\"", c->site, c->why);
-        answerf(&c->ans, FO_REPLY_REFUSED, "rejoin %s refused: %s", c->site, c->why);
+        ops_answerf(&c->ans, FO_REPLY_REFUSED, "rejoin %s refused: %s", c->site, c->why);
     } else if (c->worst == FO_ACTION_FAILED) {
-        answerf(&c->ans, FO_REPLY_FAILED, "rejoin %s not started: %s", c->site, c->why);
+        ops_answerf(&c->ans, FO_REPLY_FAILED, "rejoin %s not started: %s", c->site, c->why);
     } else if (!fo_node_ready(d->h.node)) {
         struct fo_reply rep;
         char msg[FO_TEXT_MAX];
@@ -95,7 +84,7 @@ static void checked(struct rejoin_check *c)
                  (unsigned long long)fo_clock_wall_ms());
         snprintf(why, sizeof(why), "rejoin: %.480s", c->reason);
         if (ops_begin(d, &dec, FO_OP_REJOIN, id, why, c->by, &c->ans) != 0)
-            answerf(&c->ans, FO_REPLY_BUSY, "another operation is being committed; retry");
+            ops_answerf(&c->ans, FO_REPLY_BUSY, "another operation is being committed; retry");
     }
     free(c);
 }
@@ -207,37 +196,37 @@ void fo_ops_rejoin(struct fo_ops *d, const struct fo_ops_answer *ans, const char
         return;
     }
     if (site == NULL || site[0] == '\0') {
-        answerf(ans, FO_REPLY_BAD_REQUEST, "rejoin: SITE is required");
+        ops_answerf(ans, FO_REPLY_BAD_REQUEST, "rejoin: SITE is required");
         return;
     }
     if (st->cluster == NULL || st->primary == NULL) {
-        answerf(ans, FO_REPLY_REFUSED, "the cluster is not initialised yet");
+        ops_answerf(ans, FO_REPLY_REFUSED, "the cluster is not initialised yet");
         return;
     }
     if ((s = fo_config_site(d->h.cfg, site)) == NULL) {
-        answerf(ans, FO_REPLY_REFUSED, "rejoin: '%.64s' is not a site", site);
+        ops_answerf(ans, FO_REPLY_REFUSED, "rejoin: '%.64s' is not a site", site);
         return;
     }
     if (strcmp(site, st->primary) == 0) {
-        answerf(ans, FO_REPLY_REFUSED,
-                "%s is the primary: rejoin re-seeds another site as a standby of it", site);
+        ops_answerf(ans, FO_REPLY_REFUSED,
+                    "%s is the primary: rejoin re-seeds another site as a standby of it", site);
         return;
     }
     if (st->operation != NULL) {
-        answerf(ans, FO_REPLY_REFUSED, "operation %s is in flight", st->operation->id);
+        ops_answerf(ans, FO_REPLY_REFUSED, "operation %s is in flight", st->operation->id);
         return;
     }
     if (s->postgres == NULL && s->redis == NULL) {
-        answerf(ans, FO_REPLY_REFUSED, "%s has neither Postgres nor Redis: nothing to re-seed",
-                site);
+        ops_answerf(ans, FO_REPLY_REFUSED, "%s has neither Postgres nor Redis: nothing to re-seed",
+                    site);
         return;
     }
     if (d->begin_pending || d->rejoin_checking) {
-        answerf(ans, FO_REPLY_BUSY, "another operation is being committed; retry");
+        ops_answerf(ans, FO_REPLY_BUSY, "another operation is being committed; retry");
         return;
     }
     if ((c = calloc(1, sizeof(*c))) == NULL) {
-        answerf(ans, FO_REPLY_INTERNAL, "out of memory");
+        ops_answerf(ans, FO_REPLY_INTERNAL, "out of memory");
         return;
     }
     c->d = d;
